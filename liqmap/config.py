@@ -1,0 +1,130 @@
+"""Settings read from the environment and ``.env``, validated once at start."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from liqmap.errors import ConfigError
+from liqmap.venues import VENUES
+
+TELEGRAM_API_URL = "https://api.telegram.org"
+MAX_INTERVAL_SECONDS = 7 * 24 * 3600
+_TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one running liqmap."""
+
+    telegram_bot_token: str | None = field(default=None, repr=False)
+    telegram_api_url: str = TELEGRAM_API_URL
+    db_path: Path = Path("liqmap.db")
+    default_exchange: str = "okx"
+    exchange_urls: Mapping[str, str] = field(default_factory=dict)
+    refresh_seconds: float = 300.0
+    price_seconds: float = 15.0
+    allowed_chats: frozenset[int] = frozenset()
+    admin_chats: frozenset[int] = frozenset()
+
+    def require_token(self) -> str:
+        """The bot token, or a clear error naming the variable."""
+        if not self.telegram_bot_token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is required by liqmap run: put the token from @BotFather "
+                "in .env"
+            )
+        return self.telegram_bot_token
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Read settings from ``env_file`` (if it exists) overlaid by ``environ``; validate all."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        from dotenv import dotenv_values
+
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return _parse(values)
+
+
+def _parse(values: Mapping[str, str]) -> Settings:
+    problems: list[str] = []
+
+    def get(name: str) -> str | None:
+        value = values.get(name, "").strip()
+        return value or None
+
+    def checked(parse, name: str, default):
+        raw = get(name)
+        if raw is None:
+            return default
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            problems.append(f"{name} {exc}, got {raw!r}")
+            return default
+
+    token = get("TELEGRAM_BOT_TOKEN")
+    if token is not None and not _TOKEN_SHAPE.match(token):
+        problems.append(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then letters)"
+        )
+    settings = Settings(
+        telegram_bot_token=token,
+        telegram_api_url=checked(_url, "TELEGRAM_API_URL", TELEGRAM_API_URL),
+        db_path=Path(get("LIQMAP_DB") or "liqmap.db"),
+        default_exchange=checked(_exchange, "LIQMAP_EXCHANGE", "okx"),
+        exchange_urls={
+            name: url
+            for name in VENUES
+            if (url := checked(_url, f"LIQMAP_{name.upper()}_URL", None)) is not None
+        },
+        refresh_seconds=checked(_seconds, "LIQMAP_REFRESH_SECONDS", 300.0),
+        price_seconds=checked(_seconds, "LIQMAP_PRICE_SECONDS", 15.0),
+        allowed_chats=checked(_chat_ids, "LIQMAP_ALLOWED_CHATS", frozenset()),
+        admin_chats=checked(_chat_ids, "LIQMAP_ADMIN_CHATS", frozenset()),
+    )
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return settings
+
+
+def _seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError("must be a positive number of seconds")
+    if value > MAX_INTERVAL_SECONDS:
+        raise ValueError(f"must be at most {MAX_INTERVAL_SECONDS} seconds (7 days)")
+    return value
+
+
+def _url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http(s) URL such as https://example.com")
+    return raw.rstrip("/")
+
+
+def _exchange(raw: str) -> str:
+    name = raw.lower()
+    if name not in VENUES:
+        raise ValueError(f"must be one of {', '.join(VENUES)}")
+    return name
+
+
+def _chat_ids(raw: str) -> frozenset[int]:
+    try:
+        return frozenset(int(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ValueError("must be comma-separated chat ids such as 12345,-100987") from None

@@ -1,0 +1,61 @@
+"""Errors whose message is short and safe to show to a user as is."""
+
+from __future__ import annotations
+
+
+class LiqmapError(Exception):
+    """Base of every error the product reports to a user."""
+
+
+class ConfigError(LiqmapError):
+    """A configuration variable is missing or has a bad value."""
+
+
+class InstrumentError(LiqmapError):
+    """A symbol typed by a user does not name a tradable instrument."""
+
+
+class UnknownExchange(InstrumentError):
+    """The exchange prefix of a symbol is not one we support."""
+
+
+class UnknownInstrument(InstrumentError):
+    """No instrument on the exchange matches; carries close matches if any."""
+
+    def __init__(self, text: str, exchange: str, suggestions: tuple[str, ...] = ()) -> None:
+        self.text = text
+        self.exchange = exchange
+        self.suggestions = suggestions
+        message = f"unknown instrument {text} on {exchange}"
+        if suggestions:
+            message += f"; did you mean {', '.join(suggestions)}?"
+        super().__init__(message)
+
+
+class ExpiredInstrument(InstrumentError):
+    """A dated future that has already expired."""
+
+
+class UnsupportedRequest(LiqmapError):
+    """A window, step or range the product or the exchange cannot serve."""
+
+
+class ExchangeError(LiqmapError):
+    """Base of errors coming from an exchange."""
+
+    def __init__(self, exchange: str, detail: str) -> None:
+        self.exchange = exchange
+        self.detail = detail
+        super().__init__(f"{exchange}: {detail}")
+
+
+class ExchangeUnavailable(ExchangeError):
+    """The exchange could not be reached or kept failing after retries."""
+
+
+class ExchangeRejected(ExchangeError):
+    """The exchange refused the request; retrying would not help."""
+
+
+class DataFormatError(LiqmapError):
+    """A data file does not have the expected format."""
