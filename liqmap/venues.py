@@ -1,0 +1,102 @@
+"""What each supported exchange serves and its limits, kept apart from the code that fetches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from liqmap.timeframes import DAY_MS, STEPS
+
+if TYPE_CHECKING:
+    from liqmap.instruments import Instrument
+
+
+@dataclass(frozen=True)
+class Venue:
+    """Constants of one exchange's public derivatives REST API, as ccxt reaches it."""
+
+    name: str
+    ccxt_id: str
+    rest_origin: str
+    """Origin of the REST URLs in ccxt's ``urls['api']`` that an override replaces."""
+    market_types: tuple[str, ...]
+    candle_page: int
+    oi_page: int
+    oi_steps: tuple[str, ...]
+    oi_retention_rows: int | None = None
+    """The exchange keeps only this many latest OI rows per step."""
+    oi_retention_ms: int | None = None
+    """The exchange keeps OI history only this far back, whatever the step."""
+    oi_in_usd: bool = True
+    """OI history comes with a USD value; otherwise in base coins, valued at candle closes."""
+    history_candle_page: int | None = None
+    recent_candle_rows: int | None = None
+    """The recent-candles endpoint serves only this many latest bars (OKX)."""
+
+    def oi_retention(self, step: str) -> int | None:
+        """How far back OI history at ``step`` reaches, in ms; None when unlimited."""
+        limits = []
+        if self.oi_retention_rows is not None:
+            limits.append(self.oi_retention_rows * STEPS[step])
+        if self.oi_retention_ms is not None:
+            limits.append(self.oi_retention_ms)
+        return min(limits) if limits else None
+
+    def earliest_oi(self, step: str, now: int) -> int | None:
+        """Oldest time the exchange serves OI at ``step``, two steps of slack; None if no limit."""
+        retention = self.oi_retention(step)
+        return None if retention is None else now - retention - 2 * STEPS[step]
+
+    def price_group(self, inst: Instrument) -> str:
+        """Instruments in one group get their prices from one request."""
+        if self.name == "okx":
+            return inst.kind
+        if self.name == "bybit":
+            return "linear" if inst.linear else "inverse"
+        return "all"
+
+    def candle_request(self, since: int, step: int, now: int) -> tuple[int, dict[str, str]]:
+        """Page size and extra ccxt params for candles starting at ``since``."""
+        if self.recent_candle_rows is None or self.history_candle_page is None:
+            return self.candle_page, {}
+        if since < now - (self.recent_candle_rows - 1) * step:
+            return self.history_candle_page, {"type": "HistoryCandles"}
+        return self.candle_page, {"type": "Candles"}
+
+
+OKX = Venue(
+    name="okx",
+    ccxt_id="okx",
+    rest_origin="https://{hostname}",
+    market_types=("swap", "future"),
+    candle_page=300,
+    history_candle_page=100,
+    recent_candle_rows=1440,
+    oi_page=100,
+    oi_steps=("5m", "1h", "1d"),
+    oi_retention_rows=1440,
+)
+
+BINANCE = Venue(
+    name="binance",
+    ccxt_id="binanceusdm",
+    rest_origin="https://fapi.binance.com",
+    market_types=("linear",),
+    candle_page=1000,
+    oi_page=500,
+    oi_steps=("5m", "15m", "30m", "1h", "4h", "1d"),
+    oi_retention_ms=30 * DAY_MS,
+)
+
+BYBIT = Venue(
+    name="bybit",
+    ccxt_id="bybit",
+    rest_origin="https://api.{hostname}",
+    market_types=("linear", "inverse"),
+    candle_page=1000,
+    oi_page=200,
+    oi_steps=("5m", "15m", "30m", "1h", "4h", "1d"),
+    oi_in_usd=False,
+)
+
+VENUES: dict[str, Venue] = {venue.name: venue for venue in (OKX, BINANCE, BYBIT)}
