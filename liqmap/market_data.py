@@ -1,0 +1,441 @@
+"""The one adapter to exchanges: instruments, candles, open interest and prices through ccxt.
+
+One ccxt instance per exchange per process (ccxt rate-limits per instance). Network errors,
+rate limits and malformed responses are retried with backoff; bad requests are not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from liqmap.errors import (
+    ExchangeRejected,
+    ExchangeUnavailable,
+    UnknownInstrument,
+    UnsupportedRequest,
+)
+from liqmap.instruments import Instrument, InstrumentBook, parse_symbol
+from liqmap.series import Candles, OpenInterest
+from liqmap.timeframes import DAY_MS, MINUTE_MS, duration_text, floor_to, step_ms
+from liqmap.venues import VENUES, Venue
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+"""Called with (rows fetched so far, rows expected) while a long fetch pages."""
+
+MARKETS_RETRY_MS = 10 * MINUTE_MS
+
+
+class MalformedData(Exception):
+    """The exchange answered with rows that are not valid market data."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Retry schedule: ``attempts`` tries in all, delays growing by ``factor`` up to a cap."""
+
+    attempts: int = 5
+    first_delay: float = 0.5
+    factor: float = 2.0
+    max_delay: float = 15.0
+
+    def delays(self) -> Iterator[float]:
+        delay = self.first_delay
+        for _ in range(self.attempts - 1):
+            yield delay
+            delay = min(delay * self.factor, self.max_delay)
+
+
+@dataclass(frozen=True)
+class Price:
+    """A current price: the mark price where the exchange gives one, else the last trade."""
+
+    value: float
+    kind: str
+    ts_ms: int | None
+
+
+class MarketData:
+    """Public market data of OKX, Binance and Bybit derivatives."""
+
+    def __init__(
+        self,
+        urls: Mapping[str, str] | None = None,
+        default_exchange: str = "okx",
+        clock: Callable[[], int] | None = None,
+        backoff: Backoff = Backoff(),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        ccxt_config: Mapping[str, Any] | None = None,
+        markets_max_age_ms: int = DAY_MS,
+    ) -> None:
+        self.default_exchange = default_exchange
+        self._urls = dict(urls or {})
+        self._clock = clock or (lambda: int(time.time() * 1000))
+        self._backoff = backoff
+        self._sleep = sleep
+        self._ccxt_config = dict(ccxt_config or {})
+        self._markets_max_age_ms = markets_max_age_ms
+        self._exchanges: dict[str, Any] = {}
+        self._books: dict[str, tuple[InstrumentBook, int]] = {}
+        self._book_locks: dict[str, asyncio.Lock] = {}
+
+    async def __aenter__(self) -> MarketData:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close every exchange connection this process opened."""
+        exchanges, self._exchanges = self._exchanges, {}
+        for exchange in exchanges.values():
+            await exchange.close()
+
+    def now(self) -> int:
+        return self._clock()
+
+    # -- instruments ---------------------------------------------------------------------
+
+    async def instrument(self, text: str) -> Instrument:
+        """Resolve any symbol form (``BTC``, ``BTC-USDT-SWAP``, ``binance:ETH`` ...)."""
+        query = parse_symbol(text, self.default_exchange)
+        book = await self.book(query.exchange)
+        return book.find(query.text, self.now())
+
+    async def book(self, exchange: str) -> InstrumentBook:
+        """The exchange's instrument list: loaded once, reloaded when a day old."""
+        lock = self._book_locks.setdefault(exchange, asyncio.Lock())
+        async with lock:
+            cached = self._books.get(exchange)
+            if cached is not None and self.now() < cached[1]:
+                return cached[0]
+            ccxt_exchange = self._exchange(exchange)
+            try:
+                await self._call(exchange, ccxt_exchange.load_markets, cached is not None)
+            except ExchangeUnavailable as exc:
+                if cached is None:
+                    raise
+                log.warning("keeping the %s instrument list from before: %s", exchange, exc)
+                self._books[exchange] = (cached[0], self.now() + MARKETS_RETRY_MS)
+                return cached[0]
+            book = InstrumentBook.from_markets(exchange, ccxt_exchange.markets.values())
+            self._books[exchange] = (book, self.now() + self._markets_max_age_ms)
+            return book
+
+    # -- candles and open interest --------------------------------------------------------
+
+    async def candles(
+        self,
+        inst: Instrument,
+        step: str,
+        since: int,
+        until: int | None = None,
+        progress: Progress | None = None,
+    ) -> Candles:
+        """Closed candles with open time in ``[since, until)``; ``until`` defaults to now."""
+        length = step_ms(step)
+        end = min(until if until is not None else self.now(), floor_to(self.now(), length))
+        rows = await self._candle_rows(inst, step, since, end, progress)
+        return Candles.from_rows(length, rows)
+
+    async def open_interest(
+        self,
+        inst: Instrument,
+        step: str,
+        since: int,
+        until: int | None = None,
+        progress: Progress | None = None,
+    ) -> OpenInterest:
+        """Open interest in USD at ``step`` with time in ``[since, until)``.
+
+        Raises ``UnsupportedRequest`` for a step the exchange does not keep or a start
+        older than the exchange's retention at that step.
+        """
+        venue = VENUES[inst.exchange]
+        length = step_ms(step)
+        now = self.now()
+        end = min(until if until is not None else now + 1, now + 1)
+        check_oi_request(venue, step, since, now)
+        exchange = self._exchange(inst.exchange)
+
+        need_usd = venue.oi_in_usd or inst.inverse
+
+        async def page(cursor: int, page_end: int) -> list[list[float]]:
+            return await self._call(
+                inst.exchange,
+                exchange.fetch_open_interest_history,
+                inst.symbol,
+                step,
+                cursor,
+                venue.oi_page,
+                {"until": page_end - 1},
+                parse=lambda raw: _oi_rows(raw, need_usd),
+                symbol=inst.native_id,
+            )
+
+        rows = await self._paginate(page, since, end, length, lambda _: venue.oi_page, progress)
+        if not need_usd:
+            rows = await self._value_in_usd(inst, step, rows)
+        return OpenInterest.from_rows(length, [(ts, usd) for ts, usd, _ in rows])
+
+    async def _candle_rows(
+        self, inst: Instrument, step: str, since: int, end: int, progress: Progress | None
+    ) -> list[list[float]]:
+        venue = VENUES[inst.exchange]
+        exchange = self._exchange(inst.exchange)
+        length = step_ms(step)
+        now = self.now()
+
+        async def page(cursor: int, page_end: int) -> list[list[float]]:
+            limit, params = venue.candle_request(cursor, length, now)
+            return await self._call(
+                inst.exchange,
+                exchange.fetch_ohlcv,
+                inst.symbol,
+                step,
+                cursor,
+                limit,
+                {**params, "until": page_end - 1},
+                parse=_candle_rows,
+                symbol=inst.native_id,
+            )
+
+        def page_rows(cursor: int) -> int:
+            return venue.candle_request(cursor, length, now)[0]
+
+        return await self._paginate(page, since, end, length, page_rows, progress)
+
+    async def _value_in_usd(
+        self, inst: Instrument, step: str, rows: list[list[float]]
+    ) -> list[list[float]]:
+        """Value OI given in base coins at the open price of the candle at each row's time."""
+        if not rows:
+            return rows
+        length = step_ms(step)
+        candles = await self._candle_rows(inst, step, rows[0][0], rows[-1][0] + length, None)
+        opens = {int(row[0]): row[1] for row in candles}
+        valued = [[ts, amount * opens[ts], amount] for ts, _, amount in rows if ts in opens]
+        if len(valued) < len(rows):
+            log.warning(
+                "%s: %d open-interest rows had no candle to value them",
+                inst,
+                len(rows) - len(valued),
+            )
+        return valued
+
+    async def _paginate(
+        self,
+        fetch_page: Callable[[int, int], Awaitable[list[list[float]]]],
+        since: int,
+        end: int,
+        step: int,
+        page_rows: Callable[[int], int],
+        progress: Progress | None,
+    ) -> list[list[float]]:
+        """Fetch ``[since, end)`` page by page, oldest first; each page spans ``rows`` steps."""
+        by_ts: dict[int, list[float]] = {}
+        expected = max(0, math.ceil((end - since) / step))
+        cursor = since
+        while cursor < end:
+            page_end = min(end, cursor + page_rows(cursor) * step)
+            fetched = await fetch_page(cursor, page_end)
+            page = [row for row in fetched if cursor <= row[0] < page_end]
+            for row in page:
+                by_ts[int(row[0])] = row
+            cursor = int(max(row[0] for row in page)) + step if page else page_end
+            if progress is not None:
+                progress(len(by_ts), expected)
+        return [by_ts[ts] for ts in sorted(by_ts)]
+
+    # -- prices --------------------------------------------------------------------------
+
+    async def prices(self, instruments: Iterable[Instrument]) -> dict[str, Price]:
+        """Current prices keyed by ``Instrument.key``: one request per exchange and kind."""
+        groups: dict[tuple[str, str], list[Instrument]] = {}
+        for inst in instruments:
+            group = (inst.exchange, VENUES[inst.exchange].price_group(inst))
+            groups.setdefault(group, []).append(inst)
+        found: dict[str, Price] = {}
+        for (exchange_name, _), members in groups.items():
+            exchange = self._exchange(exchange_name)
+            symbols = [inst.symbol for inst in members]
+            has_marks = bool(exchange.has.get("fetchMarkPrices"))
+            fetch = exchange.fetch_mark_prices if has_marks else exchange.fetch_tickers
+            tickers = await self._call(exchange_name, fetch, symbols)
+            unpriced = [s for s in symbols if _ticker_price(tickers.get(s)) is None]
+            if unpriced and has_marks:
+                tickers = {
+                    **await self._call(exchange_name, exchange.fetch_tickers, unpriced),
+                    **{s: t for s, t in tickers.items() if s not in unpriced},
+                }
+            for inst in members:
+                price = _ticker_price(tickers.get(inst.symbol))
+                if price is not None:
+                    found[inst.key] = price
+        return found
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _exchange(self, name: str) -> Any:
+        exchange = self._exchanges.get(name)
+        if exchange is None:
+            exchange = self._exchanges[name] = _new_exchange(
+                VENUES[name], self._urls.get(name), self._ccxt_config
+            )
+        return exchange
+
+    async def _call(
+        self,
+        exchange: str,
+        fn: Callable[..., Awaitable[Any]],
+        *args: Any,
+        parse: Callable[[Any], Any] | None = None,
+        symbol: str = "",
+    ) -> Any:
+        """Run one ccxt call (and parse its answer): retry what may pass, map the rest."""
+        import ccxt.async_support as ccxt
+
+        name = getattr(fn, "__name__", "request")
+        delays = self._backoff.delays()
+        while True:
+            try:
+                answer = await fn(*args)
+                return parse(answer) if parse is not None else answer
+            except ccxt.BadSymbol:
+                raise UnknownInstrument(symbol or "?", exchange) from None
+            except (ccxt.NetworkError, ccxt.BadResponse, *_MALFORMED) as exc:
+                kind = _failure_kind(exc)
+                delay = next(delays, None)
+                if delay is None:
+                    log.warning("%s %s failed for good: %s", exchange, name, _short(exc))
+                    raise ExchangeUnavailable(exchange, kind) from exc
+                log.warning(
+                    "%s %s failed (%s: %s), retrying in %.1fs",
+                    exchange,
+                    name,
+                    kind,
+                    _short(exc, 120),
+                    delay,
+                )
+                await self._sleep(delay)
+            except ccxt.BaseError as exc:
+                log.warning("%s %s rejected: %s", exchange, name, _short(exc))
+                raise ExchangeRejected(exchange, _short(exc, 160)) from exc
+
+
+_MALFORMED = (MalformedData, TypeError, ValueError, KeyError, IndexError, AttributeError)
+"""What a malformed answer raises while ccxt or we read it; retried like a network error."""
+
+
+def check_oi_request(venue: Venue, step: str, since: int, now: int) -> None:
+    """Raise ``UnsupportedRequest`` unless the exchange keeps OI at ``step`` back to ``since``."""
+    if step not in venue.oi_steps:
+        raise UnsupportedRequest(
+            f"{venue.name} keeps open-interest history only at "
+            f"{', '.join(venue.oi_steps)} steps, not {step}"
+        )
+    retention = venue.oi_retention(step)
+    earliest = venue.earliest_oi(step, now)
+    if retention is not None and earliest is not None and since < earliest:
+        if venue.oi_retention_rows is not None and venue.oi_retention_ms is None:
+            kept = f"only the latest {venue.oi_retention_rows:,} rows of {step} open interest"
+        else:
+            kept = "open interest"
+        raise UnsupportedRequest(
+            f"{venue.name} keeps {kept} ({duration_text(retention)}); "
+            "ask for a shorter window or a coarser step"
+        )
+
+
+def _new_exchange(venue: Venue, url: str | None, config: Mapping[str, Any]) -> Any:
+    import ccxt.async_support as ccxt
+
+    base_class = getattr(ccxt, venue.ccxt_id)
+
+    class StrictJson(base_class):  # type: ignore[misc, valid-type]
+        """Refuses a successful HTTP answer whose body is not JSON (ccxt reads it as empty)."""
+
+        def handle_errors(self, code, reason, url, method, headers, body, response, *rest):
+            if response is None and code is not None and code < 400:
+                raise ccxt.BadResponse(f"{self.id} answered with a body that is not JSON")
+            return super().handle_errors(code, reason, url, method, headers, body, response, *rest)
+
+    options = {"fetchMarkets": {"types": list(venue.market_types)}}
+    exchange = StrictJson({"enableRateLimit": True, "timeout": 10_000, **config})
+    exchange.options.update(options)
+    if url:
+        exchange.urls["api"] = {
+            key: value.replace(venue.rest_origin, url, 1) if isinstance(value, str) else value
+            for key, value in exchange.urls["api"].items()
+        }
+    return exchange
+
+
+def _candle_rows(raw: Any) -> list[list[float]]:
+    rows = []
+    for row in raw or []:
+        try:
+            ts, o, h, low, c = (float(x) for x in row[:5])
+            volume = float(row[5]) if row[5] is not None else math.nan
+        except (TypeError, ValueError, IndexError):
+            raise MalformedData(f"bad candle row {row!r:.80}") from None
+        prices_ok = all(math.isfinite(x) and x > 0 for x in (o, h, low, c))
+        if not (prices_ok and low <= min(o, c) and h >= max(o, c)):
+            raise MalformedData(f"bad candle row {row!r:.80}")
+        rows.append([ts, o, h, low, c, volume])
+    return rows
+
+
+def _oi_rows(raw: Any, need_usd: bool) -> list[list[float]]:
+    """``[ts, usd, base amount]`` rows from ccxt open-interest structures (NaN if not given)."""
+    rows = []
+    for item in raw or []:
+        try:
+            ts = float(item["timestamp"])
+            value, amount = item.get("openInterestValue"), item.get("openInterestAmount")
+            usd = float(value) if value is not None else math.nan
+            base = float(amount) if amount is not None else math.nan
+        except (TypeError, ValueError, KeyError):
+            raise MalformedData(f"bad open-interest row {item!r:.80}") from None
+        wanted = usd if need_usd else base
+        if not (math.isfinite(wanted) and wanted >= 0):
+            raise MalformedData(f"open-interest row without a valid value {item!r:.80}")
+        rows.append([ts, usd, base])
+    return rows
+
+
+def _ticker_price(ticker: Mapping[str, Any] | None) -> Price | None:
+    if not ticker:
+        return None
+    for kind, key in (("mark", "markPrice"), ("last", "last")):
+        value = ticker.get(key)
+        if value is not None and math.isfinite(float(value)) and float(value) > 0:
+            return Price(float(value), kind, ticker.get("timestamp"))
+    return None
+
+
+def _failure_kind(exc: BaseException) -> str:
+    import ccxt.async_support as ccxt
+
+    for cls, text in (
+        (ccxt.RateLimitExceeded, "rate limited"),
+        (ccxt.OnMaintenance, "under maintenance"),
+        (ccxt.RequestTimeout, "timed out"),
+        (ccxt.ExchangeNotAvailable, "not reachable"),
+        (ccxt.NetworkError, "network error"),
+    ):
+        if isinstance(exc, cls):
+            return text
+    return "malformed response"
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

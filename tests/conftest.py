@@ -1,0 +1,37 @@
+"""Shared fixtures: fake exchanges on 127.0.0.1, a market-data adapter pointed at them, a db."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from liqmap.market_data import Backoff, MarketData
+from storage.database import open_database
+from tests.fakes.okx import FakeOkx
+
+FAST_BACKOFF = Backoff(attempts=4, first_delay=0.01, factor=2.0, max_delay=0.05)
+FAST_CCXT = {"rateLimit": 1, "timeout": 3000, "timeout_on_exit": 0}
+
+
+@pytest.fixture
+def okx() -> Iterator[FakeOkx]:
+    with FakeOkx() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def market(okx: FakeOkx) -> AsyncIterator[MarketData]:
+    async with MarketData(
+        urls={"okx": okx.url}, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT
+    ) as adapter:
+        yield adapter
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = open_database(tmp_path / "liqmap.db")
+    yield database
+    database.close()

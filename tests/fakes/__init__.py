@@ -1,0 +1,1 @@
+"""Local HTTP servers that speak the real wire formats of OKX, Binance, Bybit and Telegram."""

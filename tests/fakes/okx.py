@@ -1,0 +1,265 @@
+"""A fake OKX v5 REST API: instruments, candles, OI history, mark prices and tickers."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tests.fakes.http import FakeServer, Fault, Request
+from tests.fakes.tape import Tape
+
+BARS = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1H": 3_600_000,
+    "2H": 7_200_000,
+    "4H": 14_400_000,
+    "6Hutc": 21_600_000,
+    "12Hutc": 43_200_000,
+    "1Dutc": 86_400_000,
+    "1D": 86_400_000,
+}
+OI_PERIODS = {"5m": 300_000, "1H": 3_600_000, "1D": 86_400_000}
+RECENT_BARS = 1440
+OI_ROWS_KEPT = 1440
+
+
+@dataclass
+class OkxInstrument:
+    inst_id: str
+    inst_type: str
+    price: float
+    ct_val: float
+    ct_val_ccy: str
+    ct_type: str
+    settle: str
+    exp_time: int | None = None
+    state: str = "live"
+
+    @property
+    def uly(self) -> str:
+        parts = self.inst_id.split("-")
+        return f"{parts[0]}-{parts[1]}"
+
+    def wire(self) -> dict[str, str]:
+        return {
+            "instId": self.inst_id,
+            "instType": self.inst_type,
+            "uly": self.uly,
+            "instFamily": self.uly,
+            "baseCcy": "",
+            "quoteCcy": "",
+            "settleCcy": self.settle,
+            "ctVal": f"{self.ct_val:g}",
+            "ctMult": "1",
+            "ctValCcy": self.ct_val_ccy,
+            "ctType": self.ct_type,
+            "lotSz": "1",
+            "tickSz": "0.1",
+            "minSz": "1",
+            "lever": "100",
+            "state": self.state,
+            "listTime": "1606468572000",
+            "expTime": str(self.exp_time) if self.exp_time else "",
+            "alias": "",
+            "category": "1",
+            "optType": "",
+            "stk": "",
+        }
+
+
+def default_instruments(now_ms: int) -> list[OkxInstrument]:
+    """BTC/ETH/SOL USDT perps, the BTC inverse perp, and a live BTC-USDT dated future."""
+    expiry = (now_ms // 86_400_000 + 30) * 86_400_000 + 8 * 3_600_000
+    yymmdd = datetime.fromtimestamp(expiry / 1000, UTC).strftime("%y%m%d")
+    return [
+        OkxInstrument("BTC-USDT-SWAP", "SWAP", 60_000.0, 0.01, "BTC", "linear", "USDT"),
+        OkxInstrument("ETH-USDT-SWAP", "SWAP", 3_000.0, 0.1, "ETH", "linear", "USDT"),
+        OkxInstrument("SOL-USDT-SWAP", "SWAP", 150.0, 1, "SOL", "linear", "USDT"),
+        OkxInstrument("BTC-USD-SWAP", "SWAP", 60_000.0, 100, "USD", "inverse", "BTC"),
+        OkxInstrument(
+            f"BTC-USDT-{yymmdd}", "FUTURES", 60_500.0, 0.01, "BTC", "linear", "USDT", expiry
+        ),
+    ]
+
+
+def okx_error(code: str, msg: str, status: int = 200) -> Fault:
+    """An OKX error envelope, e.g. ``okx_error("50011", "Too Many Requests", 429)``."""
+    body = json.dumps({"code": code, "msg": msg, "data": []})
+    return Fault(status=status, body=body, content_type="application/json")
+
+
+@dataclass
+class FakeOkx(FakeServer):
+    """Serves OKX's public endpoints from one ``Tape`` per instrument."""
+
+    clock: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
+    instruments: list[OkxInstrument] = field(default_factory=list)
+    tapes: dict[str, Tape] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.instruments:
+            self.instruments = default_instruments(self.clock())
+        self.routes.update(
+            {
+                "/api/v5/public/instruments": self._instruments,
+                "/api/v5/market/candles": self._candles,
+                "/api/v5/market/history-candles": self._history_candles,
+                "/api/v5/rubik/stat/contracts/open-interest-history": self._oi_history,
+                "/api/v5/public/mark-price": self._mark_price,
+                "/api/v5/market/tickers": self._tickers,
+            }
+        )
+
+    def tape(self, inst_id: str) -> Tape:
+        """The market behind ``inst_id``, created on first use."""
+        if inst_id not in self.tapes:
+            inst = self._find(inst_id)
+            assert inst is not None, inst_id
+            seed = sum(map(ord, inst_id))
+            self.tapes[inst_id] = Tape(self.clock, price=inst.price, seed=seed)
+        return self.tapes[inst_id]
+
+    def _find(self, inst_id: str | None) -> OkxInstrument | None:
+        return next((i for i in self.instruments if i.inst_id == inst_id), None)
+
+    @staticmethod
+    def _ok(data: list) -> tuple[int, dict]:
+        return 200, {"code": "0", "msg": "", "data": data}
+
+    @staticmethod
+    def _error(code: str, msg: str) -> tuple[int, dict]:
+        return 200, {"code": code, "msg": msg, "data": []}
+
+    def _instruments(self, req: Request) -> tuple[int, dict]:
+        inst_type = req.query.get("instType")
+        if inst_type not in ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION"):
+            return self._error("51000", "Parameter instType error")
+        return self._ok([i.wire() for i in self.instruments if i.inst_type == inst_type])
+
+    def _candles(self, req: Request) -> tuple[int, dict]:
+        return self._bars(req, max_limit=300, recent_only=True)
+
+    def _history_candles(self, req: Request) -> tuple[int, dict]:
+        return self._bars(req, max_limit=100, recent_only=False)
+
+    def _bars(self, req: Request, max_limit: int, recent_only: bool) -> tuple[int, dict]:
+        inst = self._find(req.query.get("instId"))
+        if inst is None:
+            return self._error("51001", "Instrument ID does not exist")
+        step = BARS.get(req.query.get("bar", "1m"))
+        if step is None:
+            return self._error("51000", "Parameter bar error")
+        limit = int(req.query.get("limit", 100))
+        if not 0 < limit <= max_limit:
+            return self._error("51000", "Parameter limit error")
+        now = self.clock()
+        after = int(req.query.get("after") or now + step)
+        before = int(req.query.get("before") or -1)
+        start = before + 1
+        if recent_only:
+            start = max(start, (now // step - RECENT_BARS + 1) * step)
+        rows = [
+            r for r in self.tape(inst.inst_id).bars(step, start, after) if before < r[0] < after
+        ]
+        rows = rows[::-1][:limit]
+        data = [
+            [
+                str(ts),
+                f"{o:.2f}",
+                f"{h:.2f}",
+                f"{lo:.2f}",
+                f"{c:.2f}",
+                f"{v / inst.ct_val:.0f}",
+                f"{v:.4f}",
+                f"{v * c:.2f}",
+                "1" if ts + step <= now else "0",
+            ]
+            for ts, o, h, lo, c, v in rows
+        ]
+        return self._ok(data)
+
+    def _oi_history(self, req: Request) -> tuple[int, dict]:
+        inst = self._find(req.query.get("instId"))
+        if inst is None:
+            return self._error("51001", "Instrument ID does not exist")
+        step = OI_PERIODS.get(req.query.get("period", "5m"))
+        if step is None:
+            return self._error("51000", "Parameter period error")
+        limit = int(req.query.get("limit", 100))
+        if not 0 < limit <= 100:
+            return self._error("51000", "Parameter limit error")
+        now = self.clock()
+        end = int(req.query.get("end") or now + 1)
+        begin = int(req.query.get("begin") or -1)
+        oldest_kept = (now // step - OI_ROWS_KEPT + 1) * step
+        rows = self.tape(inst.inst_id).open_interest(step, max(begin + 1, oldest_kept), end)
+        rows = [r for r in rows if begin < r[0] < end and r[0] <= now][::-1][:limit]
+        data = [
+            [str(ts), f"{coins / inst.ct_val:.2f}", f"{coins:.4f}", f"{usd:.2f}"]
+            for ts, usd, coins in rows
+        ]
+        return self._ok(data)
+
+    def _selected(self, req: Request) -> list[OkxInstrument] | None:
+        inst_type = req.query.get("instType")
+        inst_id = req.query.get("instId")
+        chosen = [
+            i
+            for i in self.instruments
+            if (inst_type is None or i.inst_type == inst_type) and inst_id in (None, i.inst_id)
+        ]
+        return chosen if inst_type or inst_id else None
+
+    def _mark_price(self, req: Request) -> tuple[int, dict]:
+        chosen = self._selected(req)
+        if chosen is None:
+            return self._error("50014", "Parameter instType can not be empty")
+        now = str(self.clock())
+        return self._ok(
+            [
+                {
+                    "instType": i.inst_type,
+                    "instId": i.inst_id,
+                    "markPx": f"{self.tape(i.inst_id).last_price():.2f}",
+                    "ts": now,
+                }
+                for i in chosen
+            ]
+        )
+
+    def _tickers(self, req: Request) -> tuple[int, dict]:
+        chosen = self._selected(req)
+        if chosen is None:
+            return self._error("50014", "Parameter instType can not be empty")
+        now = str(self.clock())
+        data = []
+        for i in chosen:
+            last = f"{self.tape(i.inst_id).last_price():.2f}"
+            data.append(
+                {
+                    "instType": i.inst_type,
+                    "instId": i.inst_id,
+                    "last": last,
+                    "lastSz": "1",
+                    "askPx": last,
+                    "askSz": "1",
+                    "bidPx": last,
+                    "bidSz": "1",
+                    "open24h": last,
+                    "high24h": last,
+                    "low24h": last,
+                    "volCcy24h": "0",
+                    "vol24h": "0",
+                    "sodUtc0": last,
+                    "sodUtc8": last,
+                    "ts": now,
+                }
+            )
+        return self._ok(data)
