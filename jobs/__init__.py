@@ -1,0 +1,1 @@
+"""Scheduled work: keep market data fresh, recompute maps, watch prices, deliver alerts."""

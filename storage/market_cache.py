@@ -1,0 +1,80 @@
+"""The market-data cache: candles and open interest per (exchange, instrument, step, ts).
+
+Every write stores rows together with the time range they cover, in one transaction, so
+the cache is never half-written and knows exactly what it still lacks.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from liqmap.instruments import Instrument
+from liqmap.ranges import Range, merge
+from liqmap.series import Candles, OpenInterest
+from liqmap.timeframes import step_ms
+
+CANDLES = "candles"
+OPEN_INTEREST = "open_interest"
+_COLUMNS = {
+    CANDLES: ("ts", "open", "high", "low", "close", "volume"),
+    OPEN_INTEREST: ("ts", "usd"),
+}
+
+
+class MarketCache:
+    """Read and write cached market data in a liqmap database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def covered(self, inst: Instrument, series: str, step: str) -> list[Range]:
+        """Time ranges of ``series`` already fetched, merged and sorted."""
+        rows = self.db.execute(
+            "SELECT start_ts, end_ts FROM fetched_ranges "
+            "WHERE exchange = ? AND instrument = ? AND series = ? AND step = ?",
+            [inst.exchange, inst.native_id, series, step],
+        ).fetchall()
+        return merge((int(a), int(b)) for a, b in rows)
+
+    def store_candles(self, inst: Instrument, step: str, candles: Candles, span: Range) -> None:
+        self._store(inst, CANDLES, step, candles.rows(), span)
+
+    def store_open_interest(
+        self, inst: Instrument, step: str, oi: OpenInterest, span: Range
+    ) -> None:
+        self._store(inst, OPEN_INTEREST, step, oi.rows(), span)
+
+    def candles(self, inst: Instrument, step: str, start: int, end: int) -> Candles:
+        """Cached candles with open time in ``[start, end)``."""
+        return Candles.from_rows(step_ms(step), self._rows(inst, CANDLES, step, start, end))
+
+    def open_interest(self, inst: Instrument, step: str, start: int, end: int) -> OpenInterest:
+        """Cached open interest with time in ``[start, end)``."""
+        rows = self._rows(inst, OPEN_INTEREST, step, start, end)
+        return OpenInterest.from_rows(step_ms(step), rows)
+
+    def _rows(self, inst: Instrument, series: str, step: str, start: int, end: int) -> list:
+        columns = ", ".join(_COLUMNS[series])
+        return self.db.execute(
+            f"SELECT {columns} FROM {series} WHERE exchange = ? AND instrument = ? "
+            "AND step = ? AND ts >= ? AND ts < ? ORDER BY ts",
+            [inst.exchange, inst.native_id, step, start, end],
+        ).fetchall()
+
+    def _store(
+        self, inst: Instrument, series: str, step: str, rows: list[tuple], span: Range
+    ) -> None:
+        key = {"exchange": inst.exchange, "instrument": inst.native_id, "step": step}
+        records = [key | dict(zip(_COLUMNS[series], row, strict=True)) for row in rows]
+        with self.db.atomic():
+            if records:
+                self.db[series].insert_all(records, replace=True, batch_size=5000)
+            ranges = merge([*self.covered(inst, series, step), span])
+            where = "exchange = ? AND instrument = ? AND series = ? AND step = ?"
+            self.db.execute(
+                f"DELETE FROM fetched_ranges WHERE {where}",
+                [inst.exchange, inst.native_id, series, step],
+            )
+            self.db["fetched_ranges"].insert_all(
+                key | {"series": series, "start_ts": start, "end_ts": end} for start, end in ranges
+            )

@@ -1,0 +1,165 @@
+"""Incremental refresh into the cache: fetch only what is missing, never half-write."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from sqlite_utils import Database
+
+from jobs.market_sync import sync_window
+from liqmap.errors import ExchangeUnavailable
+from liqmap.market_data import MarketData
+from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS
+from storage.market_cache import CANDLES, OPEN_INTEREST, MarketCache
+from tests.conftest import FAST_BACKOFF, FAST_CCXT
+from tests.fakes.clock import Clock
+from tests.fakes.http import Fault
+from tests.fakes.okx import FakeOkx
+
+OI_PATH = "/api/v5/rubik/stat/contracts/open-interest-history"
+DATA_PATHS = ("/api/v5/market/", OI_PATH)
+
+
+NOON = int(datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC).timestamp() * 1000)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOON)
+
+
+@pytest.fixture
+def okx(clock: Clock) -> Iterator[FakeOkx]:
+    with FakeOkx(clock=clock) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def market(okx: FakeOkx, clock: Clock) -> AsyncIterator[MarketData]:
+    async with MarketData(
+        urls={"okx": okx.url}, clock=clock, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT
+    ) as adapter:
+        yield adapter
+
+
+@pytest.fixture
+def cache(db: Database) -> MarketCache:
+    return MarketCache(db)
+
+
+def data_requests(okx: FakeOkx) -> int:
+    return sum(okx.count(path) for path in DATA_PATHS)
+
+
+async def test_first_fill_then_refreshes_fetch_only_what_is_new(
+    okx: FakeOkx, market: MarketData, cache: MarketCache, clock: Clock
+) -> None:
+    inst = await market.instrument("BTC")
+    first = await sync_window(market, cache, inst, "1d", "1m")
+    assert len(first.candles) == 1440
+    assert first.oi_step == "5m"
+    assert len(first.open_interest) == 289
+    assert first.candles.ts[-1] == first.end - MINUTE_MS
+
+    okx.reset_log()
+    again = await sync_window(market, cache, inst, "1d", "1m")
+    assert data_requests(okx) <= 2
+    assert np.array_equal(again.candles.close, first.candles.close)
+    assert np.array_equal(again.open_interest.usd, first.open_interest.usd)
+
+    clock.advance(5 * MINUTE_MS)
+    okx.reset_log()
+    later = await sync_window(market, cache, inst, "1d", "1m")
+    assert okx.count("/api/v5/market/candles") == 1
+    assert okx.count(OI_PATH) == 1
+    assert data_requests(okx) == 2
+    assert len(later.candles) == 1440
+    assert later.candles.ts[-1] == first.candles.ts[-1] + 5 * MINUTE_MS
+    assert later.open_interest.ts[-1] == first.open_interest.ts[-1] + 5 * MINUTE_MS
+    assert np.array_equal(later.candles.close[:-5], first.candles.close[5:])
+
+
+async def test_cached_data_matches_the_exchange(
+    okx: FakeOkx, market: MarketData, cache: MarketCache
+) -> None:
+    inst = await market.instrument("ETH")
+    window = await sync_window(market, cache, inst, "1d", "15m")
+    direct = await market.candles(inst, "15m", window.start, window.end)
+    assert np.array_equal(window.candles.ts, direct.ts)
+    for column in ("open", "high", "low", "close", "volume"):
+        assert np.array_equal(getattr(window.candles, column), getattr(direct, column))
+
+
+async def test_a_wider_window_backfills_only_the_older_part(
+    okx: FakeOkx, market: MarketData, cache: MarketCache
+) -> None:
+    inst = await market.instrument("BTC")
+    await sync_window(market, cache, inst, "1d", "5m")
+    okx.reset_log()
+    week = await sync_window(market, cache, inst, "7d", "5m")
+    assert len(week.candles) == 7 * 288
+    starts = [int(r.query["before"]) + 1 for r in okx.seen("/api/v5/market/")]
+    assert max(starts) < week.end - DAY_MS, "the cached last day is not fetched again"
+    assert week.oi_step == "1h", "OKX keeps 5m OI only 5 days: the coarser step serves 7d"
+
+
+async def test_the_cache_keeps_what_the_exchange_forgets(
+    okx: FakeOkx, market: MarketData, cache: MarketCache, clock: Clock
+) -> None:
+    inst = await market.instrument("BTC")
+    first = await sync_window(market, cache, inst, "1d", "5m")
+    for _ in range(6):  # a daily refresh for six days
+        clock.advance(DAY_MS)
+        await sync_window(market, cache, inst, "1d", "5m")
+    okx.reset_log()
+    week = await sync_window(market, cache, inst, "7d", "5m")
+    # 5m OI older than 5 days is gone from OKX, yet the window is served at 5m from the cache
+    assert week.oi_step == "5m"
+    assert week.open_interest.ts[0] == first.start
+    assert len(week.open_interest) == 7 * 288 + 1
+    assert okx.count(OI_PATH) == 0
+    assert clock() - week.open_interest.ts[0] > 5 * DAY_MS
+
+
+async def test_a_failed_fetch_leaves_the_cache_consistent(
+    okx: FakeOkx, market: MarketData, cache: MarketCache
+) -> None:
+    inst = await market.instrument("BTC")
+    okx.inject(Fault(503, "down"), OI_PATH, times=None)
+    with pytest.raises(ExchangeUnavailable):
+        await sync_window(market, cache, inst, "1d", "1m")
+    # candles were complete and are kept with their coverage; OI left nothing behind
+    assert len(cache.covered(inst, CANDLES, "1m")) == 1
+    assert cache.covered(inst, OPEN_INTEREST, "5m") == []
+    assert cache.db.execute("SELECT count(*) FROM open_interest").fetchone()[0] == 0
+
+    okx.clear_faults()
+    okx.reset_log()
+    window = await sync_window(market, cache, inst, "1d", "1m")
+    assert okx.count("/api/v5/market/") == 0
+    assert okx.count(OI_PATH) == 3
+    assert len(window.open_interest) == 289
+
+
+async def test_a_failure_mid_pagination_stores_nothing_of_that_range(
+    okx: FakeOkx, market: MarketData, cache: MarketCache
+) -> None:
+    inst = await market.instrument("BTC")
+    okx.inject(Fault(500, "boom"), "/api/v5/market/history-candles", times=None, after=10)
+    with pytest.raises(ExchangeUnavailable):
+        await sync_window(market, cache, inst, "7d", "1m")
+    assert cache.db.execute("SELECT count(*) FROM candles").fetchone()[0] == 0
+    assert cache.covered(inst, CANDLES, "1m") == []
+
+
+async def test_the_hourly_window_of_a_month(
+    okx: FakeOkx, market: MarketData, cache: MarketCache
+) -> None:
+    inst = await market.instrument("SOL")
+    window = await sync_window(market, cache, inst, "30d", "1h")
+    assert len(window.candles) == 30 * 24
+    assert window.oi_step == "1h"
+    assert set(np.diff(window.open_interest.ts).tolist()) == {HOUR_MS}
