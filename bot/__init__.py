@@ -1,0 +1,1 @@
+"""The Telegram front end: handlers, message formatting, keyboards and access control."""
