@@ -175,3 +175,15 @@ async def test_url_override_sends_everything_to_the_given_host(okx: FakeOkx) -> 
     assert okx.count("/api/v5/public/instruments") == 2
     assert okx.count("/api/v5/market/candles") == 1
     assert okx.count("/api/v5/public/mark-price") == 1
+
+
+async def test_one_ccxt_instance_per_exchange_closed_on_shutdown(okx: FakeOkx) -> None:
+    market = MarketData(urls={"okx": okx.url}, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT)
+    await market.instrument("BTC")
+    instance = market._exchange("okx")
+    await market.prices([await market.instrument("ETH")])
+    assert market._exchange("okx") is instance
+    assert instance.session is not None
+    await market.close()
+    assert instance.session is None
+    assert market._exchanges == {}

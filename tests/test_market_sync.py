@@ -10,9 +10,11 @@ import pytest
 from sqlite_utils import Database
 
 from jobs.market_sync import sync_window
-from liqmap.errors import ExchangeUnavailable
+from liqmap.errors import ExchangeUnavailable, UnsupportedRequest
+from liqmap.fetch_plan import oi_step_for
 from liqmap.market_data import MarketData
 from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS
+from liqmap.venues import Venue
 from storage.market_cache import CANDLES, OPEN_INTEREST, MarketCache
 from tests.conftest import FAST_BACKOFF, FAST_CCXT
 from tests.fakes.clock import Clock
@@ -163,3 +165,31 @@ async def test_the_hourly_window_of_a_month(
     assert len(window.candles) == 30 * 24
     assert window.oi_step == "1h"
     assert set(np.diff(window.open_interest.ts).tolist()) == {HOUR_MS}
+
+
+@pytest.mark.parametrize(
+    ("window", "step", "message"),
+    [("2d", "1m", "window must be one of 1d, 7d, 30d, got '2d'"),
+     ("1d", "2m", "step must be one of 1m, 5m, 15m, 30m, 1h, 4h, 1d, got '2m'")],
+)  # fmt: skip
+async def test_an_unsupported_window_or_step_is_refused_before_any_request(
+    okx: FakeOkx, market: MarketData, cache: MarketCache, window: str, step: str, message: str
+) -> None:
+    inst = await market.instrument("BTC")
+    okx.reset_log()
+    with pytest.raises(UnsupportedRequest) as caught:
+        await sync_window(market, cache, inst, window, step)
+    assert str(caught.value) == message
+    assert okx.count() == 0
+
+
+def test_no_oi_step_can_serve_the_window() -> None:
+    venue = Venue(
+        name="tiny", ccxt_id="okx", rest_origin="", market_types=("swap",), candle_page=100,
+        oi_page=100, oi_steps=("5m", "1h"), oi_retention_ms=DAY_MS,
+    )  # fmt: skip
+    with pytest.raises(UnsupportedRequest, match="tiny keeps no open-interest history at 1m"):
+        oi_step_for(venue, "1m", NOON - 7 * DAY_MS, NOON, lambda step: [])
+    cached = [(NOON - 8 * DAY_MS, NOON - DAY_MS)]
+    assert oi_step_for(venue, "1m", NOON - 7 * DAY_MS, NOON, lambda step: cached) == "5m"
+    assert oi_step_for(venue, "15m", NOON - 7 * DAY_MS, NOON, lambda s: cached) == "1h"
