@@ -163,6 +163,7 @@ class MarketData:
         now = self.now()
         end = min(until if until is not None else now + 1, now + 1)
         check_oi_request(venue, step, since, now)
+        since = venue.oi_start(since, step, now)
         exchange = self._exchange(inst.exchange)
 
         need_usd = venue.oi_in_usd or inst.inverse
@@ -426,6 +427,7 @@ def _failure_kind(exc: BaseException) -> str:
 
     for cls, text in (
         (ccxt.RateLimitExceeded, "rate limited"),
+        (ccxt.DDoSProtection, "rate limited"),
         (ccxt.OnMaintenance, "under maintenance"),
         (ccxt.RequestTimeout, "timed out"),
         (ccxt.ExchangeNotAvailable, "not reachable"),

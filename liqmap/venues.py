@@ -48,12 +48,23 @@ class Venue:
         return None if retention is None else now - retention - 2 * STEPS[step]
 
     def price_group(self, inst: Instrument) -> str:
-        """Instruments in one group get their prices from one request."""
-        if self.name == "okx":
-            return inst.kind
+        """Instruments in one group get their prices from one request.
+
+        ccxt refuses a price request mixing contract types (swap with future) and, on
+        Bybit, categories (linear with inverse).
+        """
         if self.name == "bybit":
-            return "linear" if inst.linear else "inverse"
-        return "all"
+            return f"{'linear' if inst.linear else 'inverse'} {inst.kind}"
+        return inst.kind
+
+    def oi_start(self, since: int, step: str, now: int) -> int:
+        """``since`` moved up to the oldest OI row the exchange still serves at ``step``."""
+        retention = self.oi_retention(step)
+        if retention is None:
+            return since
+        length = STEPS[step]
+        oldest = -(-(now - retention) // length) * length
+        return max(since, oldest)
 
     def candle_request(self, since: int, step: int, now: int) -> tuple[int, dict[str, str]]:
         """Page size and extra ccxt params for candles starting at ``since``."""
