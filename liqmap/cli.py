@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 from liqmap.config import Settings, load_settings
 from liqmap.errors import ConfigError, LiqmapError
 from liqmap.market_data import MarketData
-from liqmap.timeframes import STEPS, WINDOWS
+from liqmap.report import utc
+from liqmap.snapshot import MapSnapshot
+from liqmap.timeframes import DEFAULT_STEP, STEPS, WINDOWS
 
 log = logging.getLogger("liqmap")
-
-DEFAULT_STEP = {"1d": "1m", "7d": "5m", "30d": "15m"}
-"""Candle step used for each window unless ``--step`` says otherwise."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,6 +47,32 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
+    map_ = commands.add_parser(
+        "map",
+        help="compute a liquidation map: a short summary and a PNG chart",
+        description="Estimate where leveraged positions of an instrument would be liquidated, "
+        "print the nearest dense clusters and draw the chart. With --csv it runs offline on a "
+        "file in the shared data format.",
+    )
+    _symbol_arguments(map_)
+    map_.add_argument("--out", type=Path, metavar="FILE.png", help="where to write the chart")
+    map_.add_argument("--json", action="store_true", help="print bins, USD and clusters as JSON")
+    map_.add_argument("--csv", type=Path, metavar="FILE", help="offline: read this CSV file")
+    map_.add_argument(
+        "--at", type=_iso_time, metavar="ISO_TIME", help="with --csv: the map as of this time"
+    )
+    map_.set_defaults(command=_map)
+
+    backtest = commands.add_parser(
+        "backtest",
+        help="measure how well the map predicts realized liquidations",
+        description="Walk forward through a CSV with realized liquidations: each hour's map, "
+        "built from the hours before it, predicts the liquidations of that hour.",
+    )
+    backtest.add_argument("--csv", type=Path, required=True, metavar="FILE")
+    backtest.add_argument("--json", action="store_true", help="print the figures as JSON")
+    backtest.set_defaults(command=_backtest)
+
     fetch = commands.add_parser(
         "fetch",
         help="fetch candles and open interest into the cache",
@@ -53,7 +80,6 @@ def _parser() -> argparse.ArgumentParser:
         "only what the cache lacks is fetched.",
     )
     _symbol_arguments(fetch)
-    fetch.add_argument("--step", choices=list(STEPS), help="candle step (default per window)")
     fetch.set_defaults(command=_fetch)
 
     price = commands.add_parser("price", help="print current prices (mark, else last)")
@@ -66,7 +92,20 @@ def _parser() -> argparse.ArgumentParser:
 def _symbol_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("symbol", metavar="SYMBOL", help="e.g. BTC, BTC-USDT-SWAP, binance:ETH")
     parser.add_argument("--exchange", help="exchange for bare symbols (default LIQMAP_EXCHANGE)")
-    parser.add_argument("--window", choices=list(WINDOWS), default="1d", help="default 1d")
+    parser.add_argument("--window", choices=list(WINDOWS), default="7d", help="default 7d")
+    parser.add_argument("--step", choices=list(STEPS), help="candle step (default per window)")
+
+
+def _iso_time(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be an ISO time such as 2026-03-01T12:00, got {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -75,7 +114,7 @@ def _setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "httpcore", "ccxt", "asyncio"):
+    for noisy in ("httpx", "httpcore", "ccxt", "asyncio", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -83,6 +122,108 @@ def _market_data(settings: Settings, exchange: str | None) -> MarketData:
     return MarketData(
         urls=settings.exchange_urls, default_exchange=(exchange or settings.default_exchange)
     )
+
+
+async def _map(args: argparse.Namespace, settings: Settings) -> int:
+    from liqmap.chart import ChartLabels, render_png
+    from liqmap.report import as_json, summary
+
+    if args.at is not None and args.csv is None:
+        raise LiqmapError("--at works with --csv only; live maps are always as of now")
+    if args.csv is not None and (args.step or args.exchange):
+        raise LiqmapError("--step and --exchange do not apply to --csv: the file has its own")
+    snapshot = _csv_snapshot(args) if args.csv else await _live_snapshot(args, settings)
+    out = args.out or (None if args.json else Path(f"{snapshot.label}-{snapshot.window}.png"))
+    if out is not None:
+        png = render_png(
+            snapshot.liq_map,
+            snapshot.clusters,
+            ChartLabels(snapshot.label, snapshot.source, snapshot.window),
+        )
+        try:
+            out.write_bytes(png)
+        except OSError as exc:
+            raise LiqmapError(f"cannot write the chart to {out}: {exc.strerror or exc}") from None
+    if args.json:
+        print(json.dumps(as_json(snapshot)))
+    else:
+        print(summary(snapshot))
+        print(f"chart: {out}")
+    return 0
+
+
+def _csv_snapshot(args: argparse.Namespace) -> MapSnapshot:
+    from liqmap.csv_source import load_csv
+    from liqmap.instruments import parse_symbol
+    from liqmap.model import ModelParams
+    from liqmap.snapshot import build_snapshot
+    from liqmap.timeframes import step_name, window_ms
+
+    label = parse_symbol(args.symbol, "okx").text
+    history = load_csv(args.csv)
+    candles, oi = history.window(window_ms(args.window), args.at)
+    return build_snapshot(
+        label,
+        history.name,
+        args.window,
+        step_name(history.step_ms),
+        candles,
+        oi,
+        ModelParams(),
+    )
+
+
+async def _live_snapshot(args: argparse.Namespace, settings: Settings) -> MapSnapshot:
+    from jobs.maps import compute_map
+    from storage.database import open_database
+    from storage.market_cache import MarketCache
+
+    db = open_database(settings.db_path)
+    try:
+        async with _market_data(settings, args.exchange) as market:
+            inst = await market.instrument(args.symbol)
+            return await compute_map(
+                market, MarketCache(db), inst, args.window, args.step, ProgressLine(sys.stderr)
+            )
+    finally:
+        db.close()
+
+
+async def _backtest(args: argparse.Namespace, settings: Settings) -> int:
+    from liqmap.backtest import as_dict, backtest
+    from liqmap.csv_source import load_csv
+
+    history = load_csv(args.csv)
+    print(f"walking forward through {history.name} ({len(history.candles):,} bars)...",
+          file=sys.stderr)  # fmt: skip
+    parts = backtest(history)
+    if args.json:
+        print(json.dumps({"file": history.name, "parts": as_dict(parts)}))
+        return 0
+    print(f"{history.name}: map before each hour vs that hour's realized liquidations")
+    for part in parts:
+        print(
+            f"\n{part.name}: {part.hours:,} hours, {utc(part.start_ms)} -> {utc(part.end_ms)}\n"
+            f"{'':18}{'long':>16}{'short':>16}\n{'':18}{'model':>8}{'naive':>8}"
+            f"{'model':>8}{'naive':>8}"
+        )
+        for title, field in (
+            ("spearman", "spearman"),
+            ("excursion only", "baseline"),
+            ("partial", "partial"),
+            ("cluster lift", "lift"),
+            ("entered hours", "entered_hours"),
+        ):
+            cells = [
+                getattr(getattr(part, side), field)
+                for side in ("long", "naive_long", "short", "naive_short")
+            ]
+            print(f"{title:18}" + "".join(_cell(cell) for cell in cells))
+    return 0
+
+
+def _cell(value: float) -> str:
+    return f"{value:>8,}" if isinstance(value, int) else f"{value:>8.3f}"
 
 
 async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
@@ -104,7 +245,7 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{inst.native_id} on {inst.exchange}, {args.window} at {step}:")
     if len(candles):
         print(
-            f"  {len(candles):,} candles {_utc(candles.ts[0])} -> {_utc(candles.ts[-1])}, "
+            f"  {len(candles):,} candles {utc(candles.ts[0])} -> {utc(candles.ts[-1])}, "
             f"last close {candles.close[-1]:,.2f}"
         )
     else:
@@ -112,7 +253,7 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     if len(oi):
         print(
             f"  {len(oi):,} open-interest rows at {window.oi_step}, "
-            f"latest {oi.usd[-1] / 1e6:,.1f}M USD at {_utc(oi.ts[-1])}"
+            f"latest {oi.usd[-1] / 1e6:,.1f}M USD at {utc(oi.ts[-1])}"
         )
     else:
         print(f"  no open-interest rows at {window.oi_step} in this window")
@@ -154,10 +295,6 @@ class ProgressLine:
             self.stream.write(f"  fetched {done:,}/{expected:,} rows\n")
         self._shown = tenth
         self.stream.flush()
-
-
-def _utc(ts_ms: int) -> str:
-    return datetime.fromtimestamp(int(ts_ms) / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liqmap.errors import DataFormatError
+from liqmap.errors import DataFormatError, UnsupportedRequest
 from liqmap.series import Candles, Liquidations, OpenInterest
 
 COLUMNS = (
@@ -36,6 +36,26 @@ class CsvHistory:
     @property
     def step_ms(self) -> int:
         return self.candles.step_ms
+
+    @property
+    def end_ms(self) -> int:
+        """When the last bar closes."""
+        return int(self.candles.ts[-1]) + self.step_ms
+
+    def window(self, length_ms: int, at_ms: int | None = None) -> tuple[Candles, OpenInterest]:
+        """Bars closed by ``at_ms`` (default: the file's end) within ``length_ms`` before it,
+        and the OI snapshots over the same span."""
+        at = self.end_ms if at_ms is None else at_ms
+        first = int(self.candles.ts[0])
+        if not first < at <= self.end_ms:
+            raise UnsupportedRequest(
+                f"{self.name} covers {_utc(first)} to {_utc(self.end_ms)}; {_utc(at)} is outside it"
+            )
+        start = at - length_ms
+        candles = self.candles.between(start, at - self.step_ms + 1)
+        keep = (self.open_interest.ts >= start) & (self.open_interest.ts <= at)
+        oi = OpenInterest(self.step_ms, self.open_interest.ts[keep], self.open_interest.usd[keep])
+        return candles, oi
 
 
 def load_csv(path: Path | str) -> CsvHistory:
@@ -93,3 +113,9 @@ def _numbers(name: str, line: int, row: dict[str, str]) -> list[float]:
     if not values[3] <= min(values[1], values[4]) <= max(values[1], values[4]) <= values[2]:
         raise DataFormatError(f"{name} line {line}: price_low/high do not bound open and close")
     return values
+
+
+def _utc(ts_ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")

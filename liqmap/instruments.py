@@ -34,6 +34,8 @@ class Instrument:
     kind: str
     """``swap`` (perpetual) or ``future`` (dated)."""
     expiry_ms: int | None = None
+    max_leverage: float | None = None
+    """The highest leverage the exchange allows, where its instrument list says."""
 
     @property
     def key(self) -> str:
@@ -99,7 +101,17 @@ def instrument_from_market(exchange: str, market: Mapping[str, Any]) -> Instrume
         linear=bool(market.get("linear", settle == quote)),
         kind=kind,
         expiry_ms=int(market["expiry"]) if kind == "future" and market.get("expiry") else None,
+        max_leverage=_max_leverage(market),
     )
+
+
+def _max_leverage(market: Mapping[str, Any]) -> float | None:
+    limit = ((market.get("limits") or {}).get("leverage") or {}).get("max")
+    try:
+        value = float(limit)
+    except (TypeError, ValueError):
+        return None
+    return value if value > 1 else None
 
 
 class InstrumentBook:

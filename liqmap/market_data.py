@@ -31,6 +31,8 @@ Progress = Callable[[int, int], None]
 """Called with (rows fetched so far, rows expected) while a long fetch pages."""
 
 MARKETS_RETRY_MS = 10 * MINUTE_MS
+MAX_MAINTENANCE_RATE = 0.1
+"""No exchange's first margin tier asks 10% or more: a larger figure is a percentage."""
 
 
 class MalformedData(Exception):
@@ -84,6 +86,7 @@ class MarketData:
         self._markets_max_age_ms = markets_max_age_ms
         self._exchanges: dict[str, Any] = {}
         self._books: dict[str, tuple[InstrumentBook, int]] = {}
+        self._maintenance: dict[str, tuple[float | None, int]] = {}
         self._book_locks: dict[str, asyncio.Lock] = {}
 
     async def __aenter__(self) -> MarketData:
@@ -128,6 +131,34 @@ class MarketData:
             book = InstrumentBook.from_markets(exchange, ccxt_exchange.markets.values())
             self._books[exchange] = (book, self.now() + self._markets_max_age_ms)
             return book
+
+    async def maintenance_rate(self, inst: Instrument) -> float | None:
+        """First-tier maintenance-margin rate from the exchange's public tiers (daily cache).
+
+        None where the exchange needs an API key for tiers (Binance) or could not answer;
+        the caller falls back to a default.
+        """
+        cached = self._maintenance.get(inst.key)
+        if cached is not None and self.now() < cached[1]:
+            return cached[0]
+        rate = None
+        if VENUES[inst.exchange].public_tiers:
+            exchange = self._exchange(inst.exchange)
+            try:
+                tiers = await self._call(
+                    inst.exchange,
+                    exchange.fetch_market_leverage_tiers,
+                    inst.symbol,
+                    {"marginMode": "isolated"},
+                    symbol=inst.native_id,
+                )
+                rates = [float(t["maintenanceMarginRate"]) for t in tiers or []
+                         if t.get("maintenanceMarginRate")]  # fmt: skip
+                rate = _as_rate(min(rates)) if rates else None
+            except (ExchangeUnavailable, ExchangeRejected, UnknownInstrument) as exc:
+                log.warning("no margin tiers for %s, using the default: %s", inst, exc)
+        self._maintenance[inst.key] = (rate, self.now() + self._markets_max_age_ms)
+        return rate
 
     # -- candles and open interest --------------------------------------------------------
 
@@ -410,6 +441,12 @@ def _oi_rows(raw: Any, need_usd: bool) -> list[list[float]]:
             raise MalformedData(f"open-interest row without a valid value {item!r:.80}")
         rows.append([ts, usd, base])
     return rows
+
+
+def _as_rate(value: float) -> float | None:
+    """A first-tier maintenance rate as a fraction: some exchanges state it in percent."""
+    rate = value / 100 if value >= MAX_MAINTENANCE_RATE else value
+    return rate if 0 < rate < MAX_MAINTENANCE_RATE else None
 
 
 def _ticker_price(ticker: Mapping[str, Any] | None) -> Price | None:

@@ -59,6 +59,18 @@ class Candles:
             )
         )
 
+    def __getitem__(self, rows: slice) -> Candles:
+        """The candles in a slice of rows (views, not copies)."""
+        return Candles(
+            self.step_ms,
+            self.ts[rows],
+            self.open[rows],
+            self.high[rows],
+            self.low[rows],
+            self.close[rows],
+            self.volume[rows],
+        )
+
     def between(self, start: int, end: int) -> Candles:
         """Candles whose open is in ``[start, end)``."""
         keep = (self.ts >= start) & (self.ts < end)
@@ -97,6 +109,9 @@ class OpenInterest:
 
     def rows(self) -> list[tuple[int, float]]:
         return list(zip(self.ts.tolist(), self.usd.tolist(), strict=True))
+
+    def __getitem__(self, rows: slice) -> OpenInterest:
+        return OpenInterest(self.step_ms, self.ts[rows], self.usd[rows])
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,6 +20,9 @@ STEPS: dict[str, int] = {
 
 WINDOWS: dict[str, int] = {"1d": DAY_MS, "7d": 7 * DAY_MS, "30d": 30 * DAY_MS}
 
+DEFAULT_STEP: dict[str, str] = {"1d": "1m", "7d": "5m", "30d": "15m"}
+"""Candle step a map of each window is built at unless asked otherwise."""
+
 
 def step_ms(step: str) -> int:
     """Length of a candle step such as ``5m``; raises a clear error for anything else."""

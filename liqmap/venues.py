@@ -29,6 +29,10 @@ class Venue:
     """The exchange keeps OI history only this far back, whatever the step."""
     oi_in_usd: bool = True
     """OI history comes with a USD value; otherwise in base coins, valued at candle closes."""
+    taker_fee: float = 0.0
+    """Fee counted in the liquidation requirement (OKX counts it; Binance and Bybit do not)."""
+    public_tiers: bool = False
+    """Margin tiers (maintenance rates) are served without an API key."""
     history_candle_page: int | None = None
     recent_candle_rows: int | None = None
     """The recent-candles endpoint serves only this many latest bars (OKX)."""
@@ -86,6 +90,8 @@ OKX = Venue(
     oi_page=100,
     oi_steps=("5m", "1h", "1d"),
     oi_retention_rows=1440,
+    taker_fee=0.0005,
+    public_tiers=True,
 )
 
 BINANCE = Venue(
@@ -108,6 +114,7 @@ BYBIT = Venue(
     oi_page=200,
     oi_steps=("5m", "15m", "30m", "1h", "4h", "1d"),
     oi_in_usd=False,
+    public_tiers=True,
 )
 
 VENUES: dict[str, Venue] = {venue.name: venue for venue in (OKX, BINANCE, BYBIT)}

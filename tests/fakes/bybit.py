@@ -160,6 +160,7 @@ class FakeBybit(FakeServer):
                 "/v5/market/kline": self._kline,
                 "/v5/market/open-interest": self._open_interest,
                 "/v5/market/tickers": self._tickers,
+                "/v5/market/risk-limit": self._risk_limit,
             }
         )
 
@@ -437,3 +438,16 @@ class FakeBybit(FakeServer):
                 }
             )
         return self._ok({"category": category, "list": items})
+
+    def _risk_limit(self, req: Request) -> tuple[int, dict]:
+        """Risk-limit tiers; like Bybit's own docs, maintenance margin is in percent."""
+        found = self.find(req.query.get("category"), req.query.get("symbol"))
+        if found is None:
+            return self._error(10001, NOT_SUPPORTED_SYMBOLS)
+        rows = [
+            {"id": tier, "symbol": found.symbol, "riskLimitValue": str(2_000_000 * tier),
+             "maintenanceMargin": f"{0.5 * tier:g}", "initialMargin": f"{tier:g}",
+             "isLowestRisk": int(tier == 1), "maxLeverage": f"{100 / tier:.2f}"}
+            for tier in (1, 2, 3)
+        ]  # fmt: skip
+        return self._ok({"category": found.category, "list": rows})

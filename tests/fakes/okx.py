@@ -41,6 +41,8 @@ class OkxInstrument:
     settle: str
     exp_time: int | None = None
     state: str = "live"
+    mmr: float = 0.004
+    """First-tier maintenance-margin rate served by position-tiers."""
 
     @property
     def uly(self) -> str:
@@ -81,7 +83,7 @@ def default_instruments(now_ms: int) -> list[OkxInstrument]:
     return [
         OkxInstrument("BTC-USDT-SWAP", "SWAP", 60_000.0, 0.01, "BTC", "linear", "USDT"),
         OkxInstrument("ETH-USDT-SWAP", "SWAP", 3_000.0, 0.1, "ETH", "linear", "USDT"),
-        OkxInstrument("SOL-USDT-SWAP", "SWAP", 150.0, 1, "SOL", "linear", "USDT"),
+        OkxInstrument("SOL-USDT-SWAP", "SWAP", 150.0, 1, "SOL", "linear", "USDT", mmr=0.01),
         OkxInstrument("BTC-USD-SWAP", "SWAP", 60_000.0, 100, "USD", "inverse", "BTC"),
         OkxInstrument(
             f"BTC-USDT-{yymmdd}", "FUTURES", 60_500.0, 0.01, "BTC", "linear", "USDT", expiry
@@ -114,6 +116,7 @@ class FakeOkx(FakeServer):
                 "/api/v5/rubik/stat/contracts/open-interest-history": self._oi_history,
                 "/api/v5/public/mark-price": self._mark_price,
                 "/api/v5/market/tickers": self._tickers,
+                "/api/v5/public/position-tiers": self._position_tiers,
             }
         )
 
@@ -263,3 +266,20 @@ class FakeOkx(FakeServer):
                 }
             )
         return self._ok(data)
+
+    def _position_tiers(self, req: Request) -> tuple[int, dict]:
+        inst_type, family = req.query.get("instType"), req.query.get("instFamily")
+        if req.query.get("tdMode") not in ("cross", "isolated") or not inst_type or not family:
+            return self._error("51000", "Parameter tdMode, instType or instFamily error")
+        chosen = [i for i in self.instruments if i.inst_type == inst_type and i.uly == family]
+        if not chosen:
+            return self._error("51001", "Instrument ID does not exist")
+        first = chosen[0]
+        return self._ok([
+            {"instFamily": family, "uly": family, "instId": "", "tier": str(tier),
+             "mmr": f"{first.mmr * tier:g}", "imr": f"{2 * first.mmr * tier:g}",
+             "maxLever": f"{125 // tier}", "minSz": str((tier - 1) * 1000),
+             "maxSz": str(tier * 1000), "optMgnFactor": "0", "baseMaxLoan": "",
+             "quoteMaxLoan": ""}
+            for tier in (1, 2, 3)
+        ])  # fmt: skip

@@ -1,0 +1,221 @@
+"""Walk-forward measurement of how well the map predicts realized liquidations.
+
+For each hour t, the map built from data before t predicts the long exposure between the
+hour's open and low (and the short exposure between open and high). Compared with the
+realized liquidations of hour t: Spearman, the excursion-only baseline, the partial
+Spearman controlling for the excursion, and the lift in hours that entered a top cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from liqmap.clusters import LONG, SHORT, ClusterRules, find_clusters
+from liqmap.csv_source import CsvHistory
+from liqmap.model import ModelParams, bin_exposure, build_exposure
+
+TOP_CLUSTERS = 3
+EXCURSION_BUCKETS = 10
+
+
+@dataclass(frozen=True, eq=False)
+class WalkForward:
+    """Per evaluated hour: predicted swept USD, price excursion, realized USD, cluster entry."""
+
+    ts: np.ndarray
+    predicted_long: np.ndarray
+    predicted_short: np.ndarray
+    excursion_long: np.ndarray
+    excursion_short: np.ndarray
+    realized_long: np.ndarray
+    realized_short: np.ndarray
+    entered_long: np.ndarray
+    entered_short: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def part(self, rows: slice) -> WalkForward:
+        return WalkForward(**{k: v[rows] for k, v in self.__dict__.items()})
+
+
+@dataclass(frozen=True)
+class SideScore:
+    """The figures of one side over a set of hours."""
+
+    spearman: float
+    baseline: float
+    partial: float
+    lift: float
+    hours: int
+    entered_hours: int
+
+
+@dataclass(frozen=True)
+class PartScore:
+    """Model and naive variant, both sides, over one part of the file."""
+
+    name: str
+    start_ms: int
+    end_ms: int
+    hours: int
+    long: SideScore
+    short: SideScore
+    naive_long: SideScore
+    naive_short: SideScore
+
+
+def walk_forward(
+    history: CsvHistory,
+    params: ModelParams,
+    lookback_hours: float = 720,
+    warmup_hours: float = 168,
+    clusters: bool = True,
+) -> WalkForward:
+    """Predict every hour after the warm-up from the ``lookback`` before it."""
+    candles, oi, realized = history.candles, history.open_interest, history.liquidations
+    step = candles.step_ms
+    lookback = max(1, round(lookback_hours * 3_600_000 / step))
+    first = max(1, round(warmup_hours * 3_600_000 / step))
+    hours = range(first, len(candles))
+    rows = {k: np.zeros(len(hours)) for k in ("pl", "ps")}
+    entered = {k: np.zeros(len(hours), dtype=bool) for k in (LONG, SHORT)}
+    rules = ClusterRules(limit=TOP_CLUSTERS)
+    oi_end = np.searchsorted(oi.ts, candles.ts, side="right")
+    for out, t in enumerate(hours):
+        start = max(0, t - lookback)
+        exposure = build_exposure(candles[start:t], oi[: oi_end[t]], params)
+        o, h, low = candles.open[t], candles.high[t], candles.low[t]
+        rows["pl"][out] = exposure.long_between(low, o)
+        rows["ps"][out] = exposure.short_between(o, h)
+        if clusters:
+            for cluster in find_clusters(bin_exposure(exposure, params), rules):
+                if cluster.side == LONG and low <= cluster.high:
+                    entered[LONG][out] = True
+                if cluster.side == SHORT and h >= cluster.low:
+                    entered[SHORT][out] = True
+    t = np.arange(first, len(candles))
+    return WalkForward(
+        ts=candles.ts[t],
+        predicted_long=rows["pl"],
+        predicted_short=rows["ps"],
+        excursion_long=(candles.open[t] - candles.low[t]) / candles.open[t],
+        excursion_short=(candles.high[t] - candles.open[t]) / candles.open[t],
+        realized_long=realized.long_usd[t],
+        realized_short=realized.short_usd[t],
+        entered_long=entered[LONG],
+        entered_short=entered[SHORT],
+    )
+
+
+def score_side(
+    predicted: np.ndarray, excursion: np.ndarray, realized: np.ndarray, entered: np.ndarray
+) -> SideScore:
+    return SideScore(
+        spearman=spearman(predicted, realized),
+        baseline=spearman(excursion, realized),
+        partial=partial_spearman(predicted, realized, excursion),
+        lift=cluster_lift(entered, excursion, realized),
+        hours=len(realized),
+        entered_hours=int(entered.sum()),
+    )
+
+
+def score_part(name: str, model: WalkForward, naive: WalkForward) -> PartScore:
+    def side(run: WalkForward, which: str) -> SideScore:
+        return score_side(
+            getattr(run, f"predicted_{which}"),
+            getattr(run, f"excursion_{which}"),
+            getattr(run, f"realized_{which}"),
+            getattr(run, f"entered_{which}"),
+        )
+
+    return PartScore(
+        name=name,
+        start_ms=int(model.ts[0]) if len(model) else 0,
+        end_ms=int(model.ts[-1]) if len(model) else 0,
+        hours=len(model),
+        long=side(model, LONG),
+        short=side(model, SHORT),
+        naive_long=side(naive, LONG),
+        naive_short=side(naive, SHORT),
+    )
+
+
+def backtest(
+    history: CsvHistory, params: ModelParams | None = None, fit_share: float = 0.75
+) -> list[PartScore]:
+    """Model and naive variant over the whole file, its first ``fit_share`` and the rest."""
+    params = params or ModelParams()
+    model = walk_forward(history, params)
+    naive = walk_forward(history, params.naive())
+    cut = int(len(model) * fit_share)
+    return [
+        score_part("all", model, naive),
+        score_part("fit", model.part(slice(None, cut)), naive.part(slice(None, cut))),
+        score_part("check", model.part(slice(cut, None)), naive.part(slice(cut, None))),
+    ]
+
+
+def as_dict(parts: list[PartScore]) -> dict:
+    return {part.name: asdict(part) for part in parts}
+
+
+# -- statistics ------------------------------------------------------------------------------
+
+
+def ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks from 1, ties sharing their average rank."""
+    values = np.asarray(values, dtype=np.float64)
+    order = np.argsort(values, kind="mergesort")
+    sorted_values = values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    average = (starts + ends + 1) / 2
+    result = np.empty(len(values))
+    result[order] = np.repeat(average, ends - starts)
+    return result
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    x = x - x.mean()
+    y = y - y.mean()
+    scale = np.sqrt((x * x).sum() * (y * y).sum())
+    return float((x * y).sum() / scale) if scale > 0 else float("nan")
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Rank correlation; NaN when either side is constant or there are fewer than 3 values."""
+    if len(x) < 3:
+        return float("nan")
+    return _pearson(ranks(x), ranks(y))
+
+
+def partial_spearman(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
+    """Rank correlation of x and y with the part explained by z removed."""
+    rxy, rxz, ryz = spearman(x, y), spearman(x, z), spearman(y, z)
+    denominator = np.sqrt((1 - rxz**2) * (1 - ryz**2))
+    return float((rxy - rxz * ryz) / denominator) if denominator > 0 else float("nan")
+
+
+def cluster_lift(entered: np.ndarray, excursion: np.ndarray, realized: np.ndarray) -> float:
+    """Realized USD in hours that entered a cluster over hours of like excursion that did not.
+
+    Hours are bucketed by excursion deciles; in each bucket with both kinds of hour the
+    ratio of mean realized USD is taken, and the ratios are averaged weighted by the
+    entered hours. 1.0 means entering a cluster tells nothing beyond the excursion.
+    """
+    if not entered.any() or entered.all():
+        return float("nan")
+    edges = np.quantile(excursion, np.linspace(0, 1, EXCURSION_BUCKETS + 1)[1:-1])
+    bucket = np.searchsorted(edges, excursion, side="right")
+    ratios, weights = [], []
+    for b in np.unique(bucket):
+        inside = bucket == b
+        hit, miss = realized[inside & entered], realized[inside & ~entered]
+        if len(hit) and len(miss) and miss.mean() > 0:
+            ratios.append(hit.mean() / miss.mean())
+            weights.append(len(hit))
+    return float(np.average(ratios, weights=weights)) if ratios else float("nan")

@@ -1,0 +1,191 @@
+"""The liquidation map as a PNG: dark, phone-readable, longs green below price, shorts red above.
+
+Uses matplotlib's object API (no pyplot), so charts can be drawn in worker threads.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from liqmap.clusters import LONG, SHORT, Cluster
+from liqmap.model import LiquidationMap
+
+BACKGROUND = "#0d1117"
+PANEL = "#161b22"
+TEXT = "#c9d1d9"
+MUTED = "#8b949e"
+GRID = "#30363d"
+LONG_SHADES = ("#1b5e20", "#2e7d32", "#43a047", "#66bb6a", "#a5d6a7")
+SHORT_SHADES = ("#7f1d1d", "#b91c1c", "#e53935", "#ef5350", "#f4a5a5")
+FOOTNOTE = "estimated relative intensity, not exact positions"
+MIN_SPAN_PCT = 3.0
+MAX_SPAN_PCT = 20.0
+SHOWN_CLUSTERS = 3
+
+
+@dataclass(frozen=True)
+class ChartLabels:
+    """What the title says: instrument, exchange and window."""
+
+    instrument: str
+    exchange: str
+    window: str
+
+
+def render_png(liq_map: LiquidationMap, clusters: list[Cluster], labels: ChartLabels) -> bytes:
+    """The chart as PNG bytes (about 1280x720)."""
+    figure = Figure(figsize=(12.8, 7.2), dpi=100, facecolor=BACKGROUND)
+    FigureCanvasAgg(figure)
+    axes = figure.add_axes((0.075, 0.2, 0.83, 0.69), facecolor=PANEL)
+    when = datetime.fromtimestamp(liq_map.as_of_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    figure.suptitle(
+        f"{labels.instrument} · {labels.exchange} · {labels.window} liquidation map · {when}",
+        color=TEXT, fontsize=17, fontweight="bold", y=0.965,
+    )  # fmt: skip
+    figure.text(0.075, 0.012, FOOTNOTE, color=MUTED, fontsize=10.5, style="italic")
+    _style(axes)
+    if liq_map.is_empty:
+        axes.text(
+            0.5,
+            0.5,
+            "no open-interest build-up in this window: nothing to map",
+            transform=axes.transAxes,
+            ha="center",
+            va="center",
+            color=TEXT,
+            fontsize=16,
+        )
+        axes.set_xticks([])
+        axes.set_yticks([])
+        return _png(figure)  # fmt: skip
+
+    low, high = _visible_range(liq_map)
+    edges, price = liq_map.edges, liq_map.price
+    below, above = liq_map.centers < price, liq_map.centers > price
+    shown = (edges[1:] > low) & (edges[:-1] < high)
+    for shades, by_band, side in (
+        (LONG_SHADES, liq_map.long_by_band, below),
+        (SHORT_SHADES, liq_map.short_by_band, above),
+    ):
+        base = np.zeros(len(liq_map.centers))
+        for band, (label, color) in enumerate(zip(liq_map.bands, shades, strict=True)):
+            values = np.where(side, by_band[band], 0.0)
+            if values[shown].any():
+                steps = _steps(edges, base, base + values, shown)
+                axes.add_collection(
+                    PolyCollection([steps], facecolors=color, linewidths=0,
+                                   label=label if shades is LONG_SHADES else None),
+                    autolim=False,
+                )  # fmt: skip
+            base = base + values
+    tallest = float(np.max(np.where(below, liq_map.long_usd, liq_map.short_usd)[shown]))
+    axes.set_ylim(0, tallest * 1.22 if tallest > 0 else 1)
+    axes.set_xlim(low, high)
+
+    cumulative = axes.twinx()
+    cumulative.plot(liq_map.centers[below], liq_map.cum_long[below], color="#7ee787", linewidth=2)
+    cumulative.plot(liq_map.centers[above], liq_map.cum_short[above], color="#ff7b72", linewidth=2)
+    visible = (liq_map.centers >= low) & (liq_map.centers <= high)
+    top = float(
+        max(liq_map.cum_long[visible].max(initial=0), liq_map.cum_short[visible].max(initial=0))
+    )
+    cumulative.set_ylim(0, top * 1.15 if top > 0 else 1)
+    cumulative.tick_params(colors=MUTED, labelsize=11)
+    cumulative.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _usd(v)))
+    cumulative.set_ylabel("cumulative USD from price", color=MUTED, fontsize=12)
+    for spine in cumulative.spines.values():
+        spine.set_visible(False)
+
+    axes.axvline(price, color="#f0f6fc", linestyle="--", linewidth=1.5)
+    axes.text(price, tallest * 1.17 if tallest > 0 else 1, f" price {price:,.{_decimals(price)}f}",
+              color="#f0f6fc", fontsize=13, fontweight="bold", va="top")  # fmt: skip
+    _mark_clusters(figure, axes, clusters, tallest)
+    legend = axes.legend(title="leverage", loc="upper left", fontsize=10, title_fontsize=10,
+                         facecolor=PANEL, edgecolor=GRID, labelcolor=TEXT)  # fmt: skip
+    legend.get_title().set_color(MUTED)
+    return _png(figure)
+
+
+def _style(axes: Axes) -> None:
+    axes.tick_params(colors=MUTED, labelsize=11)
+    axes.grid(True, color=GRID, linewidth=0.6, alpha=0.7)
+    axes.set_axisbelow(True)
+    for spine in axes.spines.values():
+        spine.set_color(GRID)
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.{_decimals(v)}f}"))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _usd(v)))
+    axes.set_ylabel("liquidations per 0.1% of price (USD)", color=MUTED, fontsize=12)
+    axes.set_xlabel("price", color=MUTED, fontsize=12)
+
+
+def _mark_clusters(figure: Figure, axes: Axes, clusters: list[Cluster], tallest: float) -> None:
+    """Shade the densest bands, tag them L1.. / S1.., and list them under the chart."""
+    for row, side in enumerate((LONG, SHORT)):
+        mine = [c for c in clusters if c.side == side][:SHOWN_CLUSTERS]
+        color = "#3fb950" if side == LONG else "#f85149"
+        listed = []
+        for rank, cluster in enumerate(mine, start=1):
+            tag = f"{'L' if side == LONG else 'S'}{rank}"
+            axes.axvspan(cluster.low, cluster.high, color=color, alpha=0.16, linewidth=0)
+            axes.text((cluster.low + cluster.high) / 2, tallest * (1.12 - 0.06 * rank), tag,
+                      color=color, fontsize=12, fontweight="bold", ha="center")  # fmt: skip
+            digits = _decimals(cluster.center)
+            listed.append(
+                f"{tag} {cluster.low:,.{digits}f}-{cluster.high:,.{digits}f} "
+                f"{_usd(cluster.usd)} ({cluster.distance_pct:+.1f}%)"
+            )
+        if listed:
+            figure.text(0.075, 0.085 - 0.035 * row, "   ".join(listed), color=color,
+                        fontsize=11, family="monospace")  # fmt: skip
+
+
+def _steps(
+    edges: np.ndarray, lower: np.ndarray, upper: np.ndarray, shown: np.ndarray
+) -> np.ndarray:
+    """Vertices of the stepped area between two per-bin curves, over the shown bins."""
+    left, right = edges[:-1][shown], edges[1:][shown]
+    top = np.column_stack((np.column_stack((left, right)).ravel(), np.repeat(upper[shown], 2)))
+    bottom = np.column_stack((np.column_stack((left, right)).ravel(), np.repeat(lower[shown], 2)))
+    return np.concatenate((top, bottom[::-1]))
+
+
+def _visible_range(liq_map: LiquidationMap) -> tuple[float, float]:
+    """Price range holding 95% of each side's USD: at least 3%, at most 20% each way."""
+    price, centers = liq_map.price, liq_map.centers
+    low = price * (1 - MIN_SPAN_PCT / 100)
+    high = price * (1 + MIN_SPAN_PCT / 100)
+    long_usd = np.where(centers < price, liq_map.long_usd, 0.0)
+    short_usd = np.where(centers > price, liq_map.short_usd, 0.0)
+    if long_usd.sum() > 0:
+        beyond = np.cumsum(long_usd)
+        low = min(low, float(centers[np.searchsorted(beyond, 0.05 * beyond[-1])]))
+    if short_usd.sum() > 0:
+        within = np.cumsum(short_usd)
+        high = max(high, float(centers[np.searchsorted(within, 0.95 * within[-1])]))
+    return max(low, price * (1 - MAX_SPAN_PCT / 100)), min(high, price * (1 + MAX_SPAN_PCT / 100))
+
+
+def _usd(value: float) -> str:
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= size:
+            return f"${value / size:.1f}{suffix}"
+    return f"${value:.0f}"
+
+
+def _decimals(price: float) -> int:
+    return 0 if price >= 1000 else 2 if price >= 1 else 5
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", facecolor=BACKGROUND, dpi=100)
+    return buffer.getvalue()

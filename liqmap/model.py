@@ -1,0 +1,309 @@
+"""The liquidation map model: candles and open interest in, surviving liquidation levels out.
+
+Pure numpy over whole arrays; no clock, network or storage. See DESIGN.md section 1:
+OI rises open positions near the candle's price, split long/short and across a ladder of
+leverages; OI falls close them proportionally; a later wick through a level liquidates it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from liqmap.series import Candles, OpenInterest
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A leverage and the relative share of new exposure assumed to use it."""
+
+    leverage: float
+    weight: float
+
+
+def leverage_ladder(lowest: float, highest: float, rungs: int) -> tuple[Tier, ...]:
+    """``rungs`` leverages spaced evenly in log between two bounds, equally weighted."""
+    leverages = np.unique(np.round(np.geomspace(lowest, highest, rungs), 1))
+    return tuple(Tier(float(leverage), 1.0) for leverage in leverages)
+
+
+DESIGN_TIERS = (Tier(5, 0.10), Tier(10, 0.25), Tier(25, 0.25), Tier(50, 0.20), Tier(100, 0.20))
+"""The five tiers DESIGN.md starts from; the default ladder measured better (see README)."""
+
+DEFAULT_TIERS = leverage_ladder(3, 125, 48)
+"""3x to the exchanges' 125x cap: tuned on the first 3/4 of the hourly shared data file."""
+
+BAND_EDGES = (10.0, 25.0, 50.0, 100.0)
+BAND_LABELS = ("≤10x", "10-25x", "25-50x", "50-100x", ">100x")
+"""Leverage bands the map reports (and the chart shades) instead of every rung."""
+
+
+@dataclass(frozen=True)
+class MarginRule:
+    """First-tier maintenance-margin rate and the taker fee counted in the requirement.
+
+    OKX counts the fee (liquidation at margin ratio 100% of MMR + fee); Binance's and
+    Bybit's first tier do not (fee 0).
+    """
+
+    maintenance: float = 0.004
+    fee: float = 0.0005
+
+    def long_factor(self, leverage: np.ndarray) -> np.ndarray:
+        """Liquidation price of a long over its entry price."""
+        return (1 - 1 / leverage) / (1 - self.maintenance - self.fee)
+
+    def short_factor(self, leverage: np.ndarray) -> np.ndarray:
+        """Liquidation price of a short over its entry price."""
+        return (1 + 1 / leverage) / (1 + self.maintenance + self.fee)
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Everything the model assumes; the defaults are tuned by ``liqmap backtest``."""
+
+    tiers: tuple[Tier, ...] = DEFAULT_TIERS
+    margin: MarginRule = field(default_factory=MarginRule)
+    long_share: float = 0.5
+    """Share of new exposure assumed long."""
+    split_by_candle: float = 0.0
+    """How much a candle's direction tilts the split: share += this * (close-open)/range."""
+    half_life_hours: float | None = None
+    """Exposure fades with age at this half-life; None keeps it until closed or swept."""
+    sweep: bool = True
+    """Remove levels a later candle's wick crossed (liquidated)."""
+    close_on_oi_drop: bool = True
+    """Shrink all open exposure proportionally when open interest falls."""
+    bin_pct: float = 0.1
+    """Width of a price bin in percent of the current price."""
+    range_pct: float = 25.0
+    """The map spans this percentage below and above the current price."""
+
+    def naive(self) -> ModelParams:
+        """The variant several open-source maps use: no sweeping, no closing on OI falls."""
+        return replace(self, sweep=False, close_on_oi_drop=False)
+
+    def band_of_tier(self) -> np.ndarray:
+        leverage = np.array([tier.leverage for tier in self.tiers])
+        return np.searchsorted(np.array(BAND_EDGES), leverage, side="left")
+
+
+@dataclass(frozen=True, eq=False)
+class Exposure:
+    """Surviving liquidation levels: price, USD and tier index, per side."""
+
+    price: float
+    as_of_ms: int
+    long_level: np.ndarray
+    long_usd: np.ndarray
+    long_tier: np.ndarray
+    short_level: np.ndarray
+    short_usd: np.ndarray
+    short_tier: np.ndarray
+
+    def long_between(self, low: float, high: float) -> float:
+        """USD of long levels in ``[low, high]``: what a drop from high to low liquidates."""
+        inside = (self.long_level >= low) & (self.long_level <= high)
+        return float(self.long_usd[inside].sum())
+
+    def short_between(self, low: float, high: float) -> float:
+        """USD of short levels in ``[low, high]``: what a rise from low to high liquidates."""
+        inside = (self.short_level >= low) & (self.short_level <= high)
+        return float(self.short_usd[inside].sum())
+
+
+@dataclass(frozen=True, eq=False)
+class LiquidationMap:
+    """Liquidation USD per price bin and side, per leverage band, as of a time and price."""
+
+    price: float
+    as_of_ms: int
+    edges: np.ndarray
+    long_by_band: np.ndarray
+    """Shape (bands, bins)."""
+    short_by_band: np.ndarray
+    bands: tuple[str, ...] = BAND_LABELS
+
+    @property
+    def centers(self) -> np.ndarray:
+        return (self.edges[:-1] + self.edges[1:]) / 2
+
+    @property
+    def long_usd(self) -> np.ndarray:
+        return self.long_by_band.sum(axis=0)
+
+    @property
+    def short_usd(self) -> np.ndarray:
+        return self.short_by_band.sum(axis=0)
+
+    @property
+    def cum_long(self) -> np.ndarray:
+        """Long USD liquidated by a fall from the price down to each bin (0 above the price)."""
+        below = self.centers < self.price
+        return np.cumsum(np.where(below, self.long_usd, 0.0)[::-1])[::-1] * below
+
+    @property
+    def cum_short(self) -> np.ndarray:
+        """Short USD liquidated by a rise from the price up to each bin (0 below the price)."""
+        above = self.centers > self.price
+        return np.cumsum(np.where(above, self.short_usd, 0.0)) * above
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.long_by_band.any() or self.short_by_band.any())
+
+
+def oi_flows(candles: Candles, oi: OpenInterest) -> tuple[np.ndarray, np.ndarray]:
+    """Per candle: USD opened (>= 0) and the share of earlier exposure that survives closing.
+
+    Each OI change between two snapshots is spread over the candles inside that step by
+    volume (evenly where volume is unknown), so OI may come at a coarser step than candles.
+    """
+    n = len(candles)
+    opened = np.zeros(n)
+    keeps = np.ones(n)
+    if n == 0 or len(oi) < 2:
+        return opened, keeps
+    if oi.step_ms < candles.step_ms:
+        aligned = oi.ts % candles.step_ms == 0
+        oi = OpenInterest(candles.step_ms, oi.ts[aligned], oi.usd[aligned])
+        if len(oi) < 2:
+            return opened, keeps
+    step_of = np.searchsorted(oi.ts, candles.ts, side="right") - 1
+    last = len(oi) - 1
+    inside = (step_of >= 0) & (step_of < last)
+    k = np.where(inside, step_of, 0)
+    inside &= candles.ts + candles.step_ms <= oi.ts[np.minimum(k + 1, last)]
+    k = k[inside]
+    volume = candles.volume[inside]
+    weight = np.where(np.isfinite(volume) & (volume > 0), volume, 0.0)
+    weight_sum = np.bincount(k, weights=weight, minlength=last)[k]
+    count = np.bincount(k, minlength=last)[k]
+    share = np.where(weight_sum > 0, weight / np.where(weight_sum > 0, weight_sum, 1), 1 / count)
+    delta = np.diff(oi.usd)[k] * share
+    # OI level at each candle's start: the step's snapshot plus what earlier candles added
+    before = np.cumsum(delta) - delta
+    level = oi.usd[k] + before - before[np.searchsorted(k, k)]
+    opened[inside] = np.maximum(delta, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kept = np.where(level > 0, (level + delta) / level, 1.0)
+    keeps[inside] = np.where(delta < 0, np.clip(kept, 0.0, 1.0), 1.0)
+    return opened, keeps
+
+
+def build_exposure(candles: Candles, oi: OpenInterest, params: ModelParams) -> Exposure:
+    """Surviving liquidation levels after the last candle.
+
+    Per candle, the ladder's levels on a side are ordered by distance from entry, so a
+    later wick sweeps the nearest ones first and the survivors are a prefix of the far
+    ones: only surviving (candle, tier) pairs are ever built.
+    """
+    n = len(candles)
+    price = float(candles.close[-1]) if n else 0.0
+    as_of = int(candles.ts[-1]) + candles.step_ms if n else 0
+    opened, keeps = oi_flows(candles, oi)
+    rows = np.flatnonzero(opened > 0)
+    entry = (candles.high[rows] + candles.low[rows] + candles.close[rows]) / 3
+
+    alive = opened[rows]
+    if params.close_on_oi_drop and rows.size:
+        log_kept = np.cumsum(np.log(np.maximum(keeps, 1e-300)))
+        alive = alive * np.exp(log_kept[-1] - log_kept[rows])
+    if params.half_life_hours and rows.size:
+        age_hours = (as_of - (candles.ts[rows] + candles.step_ms)) / 3_600_000
+        alive = alive * np.exp2(-age_hours / params.half_life_hours)
+    long_share = np.full(rows.size, params.long_share)
+    if params.split_by_candle and rows.size:
+        o, h, low, c = (candles.open[rows], candles.high[rows], candles.low[rows],
+                        candles.close[rows])  # fmt: skip
+        span = np.where(h > low, h - low, 1.0)
+        long_share = np.clip(long_share + params.split_by_candle * (c - o) / span, 0.0, 1.0)
+
+    leverage = np.array([tier.leverage for tier in params.tiers])
+    weight = np.array([tier.weight for tier in params.tiers])
+    weight = weight / weight.sum()
+    if params.sweep and rows.size:
+        later_low, later_high = _later_extremes(candles.low, candles.high)
+        long_reach, short_reach = later_low[rows] / entry, later_high[rows] / entry
+    else:
+        long_reach = np.full(rows.size, np.inf)
+        short_reach = np.full(rows.size, -np.inf)
+    long_level, long_usd, long_tier = _survivors(
+        entry, alive * long_share, params.margin.long_factor(leverage), weight, long_reach, +1
+    )
+    short_level, short_usd, short_tier = _survivors(
+        entry, alive * (1 - long_share), params.margin.short_factor(leverage), weight,
+        short_reach, -1,
+    )  # fmt: skip
+    return Exposure(
+        price, as_of, long_level, long_usd, long_tier, short_level, short_usd, short_tier
+    )
+
+
+def bin_exposure(exposure: Exposure, params: ModelParams) -> LiquidationMap:
+    """Sum surviving levels into bins of ``bin_pct`` around the price, per side and band."""
+    bands = len(BAND_LABELS)
+    if exposure.price <= 0:
+        empty = np.zeros((bands, 0))
+        return LiquidationMap(0.0, exposure.as_of_ms, np.zeros(1), empty, empty)
+    half = max(1, round(params.range_pct / params.bin_pct))
+    width = exposure.price * params.bin_pct / 100
+    low_edge = exposure.price - half * width
+    band = params.band_of_tier()
+
+    def side(level: np.ndarray, usd: np.ndarray, tier: np.ndarray) -> np.ndarray:
+        index = np.floor((level - low_edge) / width).astype(np.int64)
+        inside = (index >= 0) & (index < 2 * half)
+        flat = band[tier[inside]] * (2 * half) + index[inside]
+        weights = usd[inside]
+        return np.bincount(flat, weights, minlength=bands * 2 * half).reshape(bands, 2 * half)
+
+    return LiquidationMap(
+        price=exposure.price,
+        as_of_ms=exposure.as_of_ms,
+        edges=low_edge + width * np.arange(2 * half + 1),
+        long_by_band=side(exposure.long_level, exposure.long_usd, exposure.long_tier),
+        short_by_band=side(exposure.short_level, exposure.short_usd, exposure.short_tier),
+    )
+
+
+def build_map(
+    candles: Candles, oi: OpenInterest, params: ModelParams | None = None
+) -> LiquidationMap:
+    """The liquidation map after the last candle."""
+    params = params or ModelParams()
+    return bin_exposure(build_exposure(candles, oi, params), params)
+
+
+def _survivors(
+    entry: np.ndarray,
+    usd: np.ndarray,
+    factor: np.ndarray,
+    weight: np.ndarray,
+    reach: np.ndarray,
+    direction: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Levels ``entry * factor`` beyond each row's ``reach`` (in entry units), with USD.
+
+    ``direction`` +1: longs, which survive while their level is below the reach; -1: shorts,
+    above it. Far levels first, so the survivors of a row are a prefix of the ladder.
+    """
+    order = np.argsort(direction * factor, kind="stable")
+    ladder = direction * factor[order]
+    count = np.searchsorted(ladder, direction * reach, side="left")
+    count = np.where(usd > 0, count, 0)
+    row = np.repeat(np.arange(len(entry)), count)
+    rung = np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)
+    tier = order[rung]
+    return entry[row] * factor[tier], usd[row] * weight[tier], tier
+
+
+def _later_extremes(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each candle, the lowest low and highest high of all candles after it."""
+    later_low = np.empty_like(low)
+    later_high = np.empty_like(high)
+    later_low[-1], later_high[-1] = np.inf, -np.inf
+    later_low[:-1] = np.minimum.accumulate(low[:0:-1])[::-1]
+    later_high[:-1] = np.maximum.accumulate(high[:0:-1])[::-1]
+    return later_low, later_high

@@ -1,0 +1,85 @@
+"""A map as plain text for a terminal and as JSON for other tools."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from liqmap.clusters import LONG, Cluster
+from liqmap.snapshot import MapSnapshot
+
+
+def utc(ts_ms: int) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def usd(value: float) -> str:
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= size:
+            return f"${value / size:,.1f}{suffix}"
+    return f"${value:,.0f}"
+
+
+def price_text(price: float) -> str:
+    digits = 0 if price >= 1000 else 2 if price >= 1 else 6
+    return f"{price:,.{digits}f}"
+
+
+def cluster_line(cluster: Cluster) -> str:
+    """``64,051-65,007  $78.6M  4.8% below``."""
+    where = "below" if cluster.side == LONG else "above"
+    distance = (
+        "price is inside"
+        if cluster.distance_pct == 0
+        else f"{abs(cluster.distance_pct):.1f}% {where}"
+    )
+    return f"{price_text(cluster.low)}-{price_text(cluster.high)}  {usd(cluster.usd)}  {distance}"
+
+
+def summary(snapshot: MapSnapshot) -> str:
+    """A few lines a trader reads at a glance."""
+    lines = [
+        f"{snapshot.label} ({snapshot.source}) {snapshot.window} map as of "
+        f"{utc(snapshot.as_of_ms)}, price {price_text(snapshot.price)}"
+    ]
+    if snapshot.liq_map.is_empty:
+        lines.append("no open-interest build-up in this window: nothing to map")
+        return "\n".join(lines)
+    for side, name in ((LONG, "long"), ("short", "short")):
+        nearest = snapshot.nearest(side)
+        text = cluster_line(nearest) if nearest else "none"
+        lines.append(f"nearest {name} liquidation cluster: {text}")
+    return "\n".join(lines)
+
+
+def as_json(snapshot: MapSnapshot) -> dict[str, Any]:
+    """Bins, USD per side, clusters, price and time, for other tools."""
+    liq_map = snapshot.liq_map
+    return {
+        "instrument": snapshot.label,
+        "source": snapshot.source,
+        "window": snapshot.window,
+        "step": snapshot.step,
+        "price": liq_map.price,
+        "as_of": datetime.fromtimestamp(liq_map.as_of_ms / 1000, UTC).isoformat(),
+        "as_of_ms": liq_map.as_of_ms,
+        "bin_width": float(liq_map.edges[1] - liq_map.edges[0]) if len(liq_map.edges) > 1 else 0.0,
+        "bins": [round(float(c), 8) for c in liq_map.centers],
+        "long_usd": [round(float(v), 2) for v in liq_map.long_usd],
+        "short_usd": [round(float(v), 2) for v in liq_map.short_usd],
+        "clusters": [
+            {
+                "side": c.side,
+                "low": c.low,
+                "high": c.high,
+                "center": c.center,
+                "usd": c.usd,
+                "share": c.share,
+                "density": c.density,
+                "strength": c.strength,
+                "distance_pct": c.distance_pct,
+                "key": c.key,
+            }
+            for c in snapshot.clusters
+        ],
+    }

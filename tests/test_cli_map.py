@@ -1,0 +1,135 @@
+"""``liqmap map`` and ``liqmap backtest`` as a user runs them: offline on CSV, live on fake OKX."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from liqmap.csv_source import load_csv
+from tests.data import FIVE_MINUTE, HOURLY, shared_data
+from tests.fakes.okx import FakeOkx
+
+LIQMAP = str(Path(sys.executable).with_name("liqmap"))
+
+
+def run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LIQMAP_", "TELEGRAM_"))}
+    return subprocess.run(
+        [LIQMAP, *args], cwd=cwd, env=clean | (env or {}), capture_output=True, text=True,
+        timeout=180,
+    )  # fmt: skip
+
+
+def test_offline_map_as_of_a_time_prints_json_for_other_tools(tmp_path: Path) -> None:
+    hourly = shared_data(HOURLY)
+    result = run(["map", "BTC", "--csv", str(hourly), "--window", "7d",
+                  "--at", "2026-03-19T11:00:00Z", "--json"], tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    history = load_csv(hourly)
+    at = history.candles.ts.tolist().index(1773918000000)  # 2026-03-19 11:00 UTC
+    assert data["price"] == history.candles.close[at - 1], "the close of the last bar before"
+    assert data["as_of"] == "2026-03-19T11:00:00+00:00"
+    assert data["instrument"] == "BTC" and data["window"] == "7d" and data["step"] == "1h"
+    assert len(data["bins"]) == len(data["long_usd"]) == len(data["short_usd"]) == 500
+    assert sum(data["long_usd"]) > 0 and sum(data["short_usd"]) > 0
+    assert {c["side"] for c in data["clusters"]} == {"long", "short"}
+    for cluster in data["clusters"]:
+        assert cluster["low"] < cluster["high"]
+        assert (cluster["high"] <= data["price"]) == (cluster["side"] == "long")
+    assert list(tmp_path.iterdir()) == [], "--json alone writes no chart"
+
+
+def test_offline_map_summary_and_chart(tmp_path: Path) -> None:
+    out = tmp_path / "btc.png"
+    result = run(["map", "btc", "--csv", str(shared_data(FIVE_MINUTE)), "--window", "1d",
+                  "--out", str(out)], tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("BTC (btc_binance_5m_2026-05-25_06-08.csv) 1d map as of 2026-06-08")
+    assert lines[1].startswith("nearest long liquidation cluster: ")
+    assert "below" in lines[1]
+    assert lines[2].startswith("nearest short liquidation cluster: ")
+    assert "above" in lines[2]
+    assert lines[3] == f"chart: {out}"
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_offline_map_imports_neither_ccxt_nor_telegram(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from liqmap.cli import main\n"
+        f"code = main(['map', 'BTC', '--csv', {str(shared_data(HOURLY))!r}, '--json'])\n"
+        "loaded = {m.split('.')[0] for m in sys.modules}\n"
+        "heavy = sorted(loaded & {'ccxt', 'telegram', 'apscheduler'})\n"
+        "print(code, heavy, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.stderr.strip().splitlines()[-1] == "0 []"
+
+
+def test_live_map_against_the_fake_exchange(tmp_path: Path) -> None:
+    with FakeOkx() as okx:
+        env = {"LIQMAP_OKX_URL": okx.url, "LIQMAP_DB": str(tmp_path / "live.db")}
+        result = run(["map", "ETH", "--window", "1d"], tmp_path, env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("ETH-USDT-SWAP (okx) 1d map as of ")
+        assert (tmp_path / "ETH-USDT-SWAP-1d.png").is_file()
+        tiers = okx.seen("/api/v5/public/position-tiers")
+        assert len(tiers) == 1 and tiers[0].query["tdMode"] == "isolated"
+        okx.reset_log()
+        again = run(["map", "ETH", "--window", "1d", "--json"], tmp_path, env)
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["source"] == "okx"
+        assert okx.count("/api/v5/market/") + okx.count("/api/v5/rubik/") <= 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["map", "BTC", "--at", "2026-03-01"], "--at works with --csv only"),
+        (["map", "BTC", "--csv", "{hourly}", "--step", "5m"], "--step and --exchange do not apply"),
+        (["map", "BTC", "--csv", "{hourly}", "--at", "soon"], "must be an ISO time"),
+        (["map", "BTC", "--csv", "{hourly}", "--at", "2030-01-01"], "is outside it"),
+        (["map", "BTC", "--csv", "{hourly}", "--out", "/nonexistent/dir/x.png"],
+         "cannot write the chart to /nonexistent/dir/x.png"),
+        (["map", "<b>", "--csv", "{hourly}"], "is not a symbol"),
+        (["map", "BTC", "--csv", "missing.csv"], "cannot read missing.csv"),
+        (["backtest", "--csv", "missing.csv"], "cannot read missing.csv"),
+    ],
+)  # fmt: skip
+def test_bad_map_arguments_get_a_short_answer(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    args = [a.replace("{hourly}", str(shared_data(HOURLY))) for a in args]
+    result = run(args, tmp_path)
+    assert result.returncode in (1, 2)
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_backtest_prints_model_and_naive_figures_per_part(tmp_path: Path) -> None:
+    lines = shared_data(HOURLY).read_text().splitlines()
+    small = tmp_path / "small.csv"
+    small.write_text("\n".join(lines[:601]) + "\n")
+    result = run(["backtest", "--csv", str(small), "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["file"] == "small.csv"
+    assert set(data["parts"]) == {"all", "fit", "check"}
+    check = data["parts"]["check"]
+    assert check["hours"] == 108  # 600 bars, 168 of warm-up, the last quarter
+    for side in ("long", "short", "naive_long", "naive_short"):
+        assert set(check[side]) == {"spearman", "baseline", "partial", "lift", "hours",
+                                    "entered_hours"}  # fmt: skip
+    text = run(["backtest", "--csv", str(small)], tmp_path)
+    assert text.returncode == 0
+    assert "partial" in text.stdout and "naive" in text.stdout and "check: 108 hours" in text.stdout
