@@ -604,3 +604,20 @@ async def test_binance_a_429_storm_is_reported_as_a_rate_limit(
         await bn.candles(inst, "1h", floor_to(NOW, HOUR_MS) - 5 * HOUR_MS)
     assert binance.count(KLINES) == FAST_BACKOFF.attempts
     assert str(caught.value) == "binance: rate limited"
+
+
+async def test_bybit_margin_tiers_in_percent_become_a_rate(
+    bybit: FakeBybit, bb: MarketData
+) -> None:
+    inst = await bb.instrument("bybit:BTC")
+    assert await bb.maintenance_rate(inst) == pytest.approx(0.005)
+    assert bybit.count("/v5/market/risk-limit") == 1
+
+
+async def test_binance_margin_tiers_need_a_key_so_none_are_asked(
+    binance: FakeBinance, bn: MarketData
+) -> None:
+    inst = await bn.instrument("binance:BTC")
+    binance.reset_log()
+    assert await bn.maintenance_rate(inst) is None
+    assert binance.count() == 0

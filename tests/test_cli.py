@@ -29,7 +29,7 @@ def env(okx: FakeOkx, tmp_path: Path) -> dict[str, str]:
 def test_fetch_fills_the_cache_then_refetches_nothing(
     okx: FakeOkx, env: dict[str, str], tmp_path: Path
 ) -> None:
-    first = run(["fetch", "BTC"], env, tmp_path)
+    first = run(["fetch", "BTC", "--window", "1d"], env, tmp_path)
     assert first.returncode == 0, first.stderr
     assert "BTC-USDT-SWAP on okx, 1d at 1m:" in first.stdout
     assert "1,440 candles" in first.stdout
@@ -37,7 +37,7 @@ def test_fetch_fills_the_cache_then_refetches_nothing(
     assert okx.count("/api/v5/market/") > 0
 
     okx.reset_log()
-    second = run(["fetch", "btc"], env, tmp_path)
+    second = run(["fetch", "btc", "--window", "1d"], env, tmp_path)
     assert second.returncode == 0, second.stderr
     assert okx.count("/api/v5/market/") + okx.count("/api/v5/rubik/") <= 2
 
