@@ -1,16 +1,23 @@
-"""Compute the map of an instrument: bring its data up to date, then model it off the loop."""
+"""Maps on demand: the latest stored one while fresh, else computed once however many ask."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from jobs.market_sync import sync_window
+from liqmap.errors import ExchangeError
 from liqmap.instruments import Instrument
 from liqmap.margins import params_for
 from liqmap.market_data import MarketData, Progress
 from liqmap.snapshot import MapSnapshot, build_snapshot
 from liqmap.timeframes import DEFAULT_STEP
 from storage.market_cache import MarketCache
+from storage.snapshots import SnapshotStore, StoredMap
+
+MIN_RECOMPUTE_MS = 30_000
+"""A refresh asked for sooner than this after the last computation reuses it."""
 
 
 async def compute_map(
@@ -34,3 +41,69 @@ async def compute_map(
         data.open_interest,
         params,
     )
+
+
+@dataclass(frozen=True)
+class MapAnswer:
+    """A stored map to show, and the error that kept it from being fresh, if one did."""
+
+    stored: StoredMap
+    error: ExchangeError | None = None
+
+
+class MapService:
+    """Serves maps from the store while fresh; computes each (instrument, window) once."""
+
+    def __init__(
+        self,
+        market: MarketData,
+        cache: MarketCache,
+        snapshots: SnapshotStore,
+        fresh_ms: int,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        self.market = market
+        self.cache = cache
+        self.snapshots = snapshots
+        self.fresh_ms = fresh_ms
+        self.clock = clock or market.now
+        self._running: dict[tuple[str, str], asyncio.Task[StoredMap]] = {}
+
+    def is_fresh(self, stored: StoredMap) -> bool:
+        return self.clock() - stored.computed_at < self.fresh_ms
+
+    def needs_computing(self, inst: Instrument, window: str) -> bool:
+        stored = self.snapshots.latest(inst.key, window)
+        return stored is None or not self.is_fresh(stored)
+
+    async def get(self, inst: Instrument, window: str, refresh: bool = False) -> MapAnswer:
+        """The map to show; with ``refresh``, recomputed unless it is seconds old.
+
+        When the exchange fails, the last stored map comes back with the error; with none
+        stored, the error is raised.
+        """
+        stored = self.snapshots.latest(inst.key, window)
+        if stored is not None:
+            age = self.clock() - stored.computed_at
+            if age < (MIN_RECOMPUTE_MS if refresh else self.fresh_ms):
+                return MapAnswer(stored)
+        try:
+            return MapAnswer(await self.compute(inst, window))
+        except ExchangeError as exc:
+            if stored is None:
+                raise
+            return MapAnswer(stored, exc)
+
+    async def compute(self, inst: Instrument, window: str) -> StoredMap:
+        """Compute and store a map now; concurrent callers share one computation."""
+        key = (inst.key, window)
+        task = self._running.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._compute(inst, window))
+            self._running[key] = task
+            task.add_done_callback(lambda _: self._running.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _compute(self, inst: Instrument, window: str) -> StoredMap:
+        snapshot = await compute_map(self.market, self.cache, inst, window)
+        return self.snapshots.save(inst.key, snapshot, self.clock())

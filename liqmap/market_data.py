@@ -10,6 +10,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,15 @@ class Backoff:
 
 
 @dataclass(frozen=True)
+class Incident:
+    """An exchange call that failed for good: shown to admins by ``/status``."""
+
+    ts_ms: int
+    exchange: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class Price:
     """A current price: the mark price where the exchange gives one, else the last trade."""
 
@@ -87,6 +97,7 @@ class MarketData:
         self._exchanges: dict[str, Any] = {}
         self._books: dict[str, tuple[InstrumentBook, int]] = {}
         self._maintenance: dict[str, tuple[float | None, int]] = {}
+        self.incidents: deque[Incident] = deque(maxlen=50)
         self._book_locks: dict[str, asyncio.Lock] = {}
 
     async def __aenter__(self) -> MarketData:
@@ -347,6 +358,7 @@ class MarketData:
                 delay = next(delays, None)
                 if delay is None:
                     log.warning("%s %s failed for good: %s", exchange, name, _short(exc))
+                    self.incidents.append(Incident(self.now(), exchange, f"{name}: {kind}"))
                     raise ExchangeUnavailable(exchange, kind) from exc
                 log.warning(
                     "%s %s failed (%s: %s), retrying in %.1fs",
@@ -359,6 +371,7 @@ class MarketData:
                 await self._sleep(delay)
             except ccxt.BaseError as exc:
                 log.warning("%s %s rejected: %s", exchange, name, _short(exc))
+                self.incidents.append(Incident(self.now(), exchange, f"{name}: {_short(exc, 80)}"))
                 raise ExchangeRejected(exchange, _short(exc, 160)) from exc
 
 

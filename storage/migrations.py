@@ -52,4 +52,75 @@ def market_cache(db: Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [market_cache]
+def chats_and_maps(db: Database) -> None:
+    """Chats with their alert settings, subscriptions, stored maps, and the alert outbox."""
+    db.execute(
+        """
+        CREATE TABLE chats (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            title TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            alert_distance_pct REAL NOT NULL DEFAULT 1.0,
+            min_strength REAL NOT NULL DEFAULT 2.0,
+            cooldown_minutes INTEGER NOT NULL DEFAULT 30,
+            quiet_start INTEGER,
+            quiet_end INTEGER,
+            refused_at INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE subscriptions (
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+            instrument TEXT NOT NULL,
+            distance_pct REAL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, instrument)
+        )
+        """
+    )
+    db.execute("CREATE INDEX subscriptions_by_instrument ON subscriptions(instrument)")
+    db.execute(
+        """
+        CREATE TABLE snapshots (
+            id INTEGER PRIMARY KEY,
+            instrument TEXT NOT NULL,
+            window TEXT NOT NULL,
+            computed_at INTEGER NOT NULL,
+            as_of INTEGER NOT NULL,
+            price REAL NOT NULL,
+            label TEXT NOT NULL,
+            source TEXT NOT NULL,
+            step TEXT NOT NULL,
+            map BLOB NOT NULL,
+            clusters TEXT NOT NULL,
+            chart_file_id TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX snapshots_latest ON snapshots(instrument, window, computed_at)")
+    db.execute(
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            instrument TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL,
+            silent INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            sent_at INTEGER,
+            error TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX outbox_pending ON outbox(sent_at, next_attempt_at)")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [market_cache, chats_and_maps]

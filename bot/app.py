@@ -1,0 +1,80 @@
+"""Build the python-telegram-bot Application: handlers, rate limiter, command menu, errors."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import admin, basics, maps, settings, subscriptions, texts
+from bot.errors import on_error
+from bot.services import BotServices
+
+log = logging.getLogger(__name__)
+
+RATE_LIMIT_RETRIES = 3
+
+
+def build_application(core: BotServices) -> Application:
+    """The bot for ``core``: long polling against ``TELEGRAM_API_URL``."""
+    token = core.settings.require_token()
+    api = core.settings.telegram_api_url
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .concurrent_updates(True)
+        .post_init(set_command_menu)
+        .build()
+    )
+    application.bot_data["services"] = core
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    commands = {
+        "start": basics.start,
+        "help": basics.help_command,
+        "map": maps.map_command,
+        "clusters": maps.clusters_command,
+        "subscribe": subscriptions.subscribe,
+        "unsubscribe": subscriptions.unsubscribe,
+        "list": subscriptions.list_subscriptions,
+        "settings": settings.settings_command,
+        "status": admin.status,
+    }
+    for name, handler in commands.items():
+        application.add_handler(CommandHandler(name, handler))
+    application.add_handler(CallbackQueryHandler(maps.button))
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, basics.migrated))
+    application.add_handler(ChatMemberHandler(basics.membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
+    application.add_handler(
+        MessageHandler(filters.TEXT & filters.ChatType.PRIVATE, basics.plain_text)
+    )
+    application.add_error_handler(on_error)
+
+
+async def set_command_menu(application: Application) -> None:
+    """The menu Telegram shows next to the message box."""
+    try:
+        await application.bot.set_my_commands([BotCommand(n, d) for n, d in texts.COMMANDS])
+    except TelegramError as exc:
+        log.warning("could not set the command menu: %s", exc)
+
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]

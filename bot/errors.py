@@ -1,0 +1,49 @@
+"""The error handler: a short answer to the user, the traceback to the log and admin chats."""
+
+from __future__ import annotations
+
+import html
+import logging
+import traceback
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import ChatMigrated, Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.log_scrub import scrub
+from bot.services import services
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    error = context.error
+    chat = update.effective_chat if isinstance(update, Update) else None
+    core = services(context)
+    if isinstance(error, Forbidden) and chat is not None:
+        core.chats.set_active(chat.id, False)
+        log.info("chat %s blocked the bot: marked inactive", chat.id)
+        return
+    if isinstance(error, ChatMigrated) and chat is not None:
+        core.chats.migrate(chat.id, error.new_chat_id)
+        log.info("chat %s moved to %s", chat.id, error.new_chat_id)
+        return
+    log.error("an update failed", exc_info=error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await update.effective_message.reply_text(texts.SOMETHING_WRONG)
+        except TelegramError as exc:
+            log.warning("could not tell the user about the error: %s", exc)
+    token = core.settings.telegram_bot_token or ""
+    trace = "".join(traceback.format_exception(error))[-3000:]
+    report = (
+        f"⚠️ <b>error</b> in chat {chat.id if chat else '?'}\n"
+        f"<pre>{html.escape(scrub(trace, token))}</pre>"
+    )
+    for admin_chat in core.settings.admin_chats:
+        try:
+            await context.bot.send_message(admin_chat, report, parse_mode=ParseMode.HTML)
+        except TelegramError as exc:
+            log.warning("could not report the error to admin chat %s: %s", admin_chat, exc)

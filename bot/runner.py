@@ -1,0 +1,37 @@
+"""Run the Application inside an existing event loop (tests and ``liqmap run`` alike)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from telegram.ext import Application
+
+from bot.app import ALLOWED_UPDATES
+
+
+@contextlib.asynccontextmanager
+async def polling(
+    application: Application, poll_timeout: float = 10.0
+) -> AsyncIterator[Application]:
+    """Initialize, start and poll; on exit stop polling and shut down in reverse order.
+
+    ``post_init`` and ``post_shutdown`` run here: PTB calls them only in ``run_polling``.
+    """
+    await application.initialize()
+    try:
+        if application.post_init is not None:
+            await application.post_init(application)
+        await application.start()
+        await application.updater.start_polling(
+            timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1
+        )
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            if application.post_shutdown is not None:
+                await application.post_shutdown(application)
+    finally:
+        await application.shutdown()

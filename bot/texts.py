@@ -1,0 +1,189 @@
+"""Every message the bot writes, in Telegram HTML; user-supplied text is always escaped."""
+
+from __future__ import annotations
+
+from html import escape
+
+from liqmap.chat_settings import (
+    MAX_COOLDOWN_MINUTES,
+    MAX_DISTANCE_PCT,
+    MIN_DISTANCE_PCT,
+    ChatSettings,
+)
+from liqmap.clusters import LONG, SHORT, Cluster
+from liqmap.errors import ExchangeError
+from liqmap.report import price_text, usd
+from liqmap.snapshot import MapSnapshot
+from liqmap.timeframes import WINDOWS
+from storage.chats import Subscription
+
+CAPTION_LIMIT = 1024
+TEXT_LIMIT = 4096
+WINDOW_CHOICES = "|".join(WINDOWS)
+
+USAGE = {
+    "map": f"/map SYMBOL [{WINDOW_CHOICES}] — e.g. /map BTC 7d",
+    "clusters": f"/clusters SYMBOL [{WINDOW_CHOICES}] — e.g. /clusters ETH",
+    "subscribe": "/subscribe SYMBOL [DISTANCE%] — e.g. /subscribe BTC 0.8",
+    "unsubscribe": "/unsubscribe SYMBOL|all — e.g. /unsubscribe BTC",
+    "settings": (
+        "/settings [distance PCT | strength X | cooldown MIN | quiet HH:MM-HH:MM|off]"
+        " — e.g. /settings distance 0.8"
+    ),
+}
+
+COMMANDS = (
+    ("start", "what this bot does"),
+    ("help", "every command with an example"),
+    ("map", "liquidation map chart, e.g. /map BTC 7d"),
+    ("clusters", "densest liquidation clusters as text"),
+    ("subscribe", "alerts when price nears a cluster, e.g. /subscribe BTC 0.8"),
+    ("unsubscribe", "stop alerts for a symbol, or all"),
+    ("list", "this chat's subscriptions"),
+    ("settings", "alert distance, strength, cooldown, quiet hours"),
+    ("status", "service health (admin chats)"),
+)
+
+INTRO = (
+    "I estimate <b>liquidation maps</b> for crypto perpetuals and futures (OKX by default; "
+    "Binance and Bybit with a prefix like <code>binance:ETH</code>): where leveraged "
+    "positions would be force-closed if price got there. Dense bands are <b>clusters</b>: "
+    "price often accelerates through them. Subscribe and I tell you when price comes near one."
+)
+
+REFUSAL = (
+    "Sorry, this bot is private and not open to this chat. "
+    "Ask its owner to add this chat to the allowlist."
+)
+ADMINS_ONLY = "Only group administrators can change subscriptions and settings here."
+STATUS_ADMINS_ONLY = "/status is for the bot's admin chats only."
+SOMETHING_WRONG = "Sorry, something went wrong on my side. It is logged; please try again."
+
+
+def help_text() -> str:
+    lines = [INTRO, "", "<b>Commands</b>"]
+    lines += [f"/start — {escape(desc)}" for name, desc in COMMANDS if name == "start"]
+    lines += ["/help — this list"]
+    lines += [escape(USAGE[name]) for name in ("map", "clusters", "subscribe", "unsubscribe")]
+    lines += ["/list — this chat's subscriptions", escape(USAGE["settings"])]
+    lines += ["/status — service health (admin chats only)", ""]
+    lines += [
+        "Symbols: <code>BTC</code>, <code>BTC-USDT-SWAP</code>, <code>BTC/USDT:USDT</code>, "
+        "<code>binance:ETH</code>. Maps are estimates of relative intensity, not exact "
+        "positions."
+    ]
+    return "\n".join(lines)
+
+
+def usage(command: str) -> str:
+    return f"Usage: {escape(USAGE[command])}"
+
+
+def problem(message: str) -> str:
+    """A short error for the user (already safe to show, escaped here)."""
+    return escape(_clip(message, 300))
+
+
+def unavailable(label: str, error: ExchangeError) -> str:
+    return f"data for {escape(label)} is unavailable right now ({escape(str(error))})"
+
+
+def ago(ms: int) -> str:
+    minutes = max(0, ms) // 60_000
+    if minutes < 1:
+        return "just now"
+    if minutes < 90:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    return f"{hours} h ago" if hours < 48 else f"{hours // 24} days ago"
+
+
+def cluster_text(cluster: Cluster) -> str:
+    where = "below" if cluster.side == LONG else "above"
+    distance = (
+        "price inside"
+        if cluster.distance_pct == 0
+        else (f"{abs(cluster.distance_pct):.1f}% {where}")
+    )
+    return (
+        f"<b>{price_text(cluster.low)}–{price_text(cluster.high)}</b> · {usd(cluster.usd)} · "
+        f"{distance}"
+    )
+
+
+def map_caption(
+    snapshot: MapSnapshot, now_ms: int, computed_at_ms: int, error: ExchangeError | None = None
+) -> str:
+    """Caption of a map photo: price, nearest clusters, data age (under 1,024 characters)."""
+    lines = [
+        f"<b>{escape(snapshot.label)}</b> · {escape(snapshot.source)} · {snapshot.window} map",
+        f"Price <b>{price_text(snapshot.price)}</b>",
+    ]
+    for side, name in ((LONG, "🟢 Long liquidations"), (SHORT, "🔴 Short liquidations")):
+        nearest = snapshot.nearest(side)
+        lines.append(f"{name}: {cluster_text(nearest) if nearest else 'no dense cluster'}")
+    lines.append(f"Data to {_hhmm(snapshot.as_of_ms)} UTC ({ago(now_ms - snapshot.as_of_ms)})")
+    if error is not None:
+        lines.append(
+            f"⚠️ {unavailable(snapshot.label, error)}; "
+            f"this map was computed {ago(now_ms - computed_at_ms)}"
+        )
+    return _clip("\n".join(lines), CAPTION_LIMIT)
+
+
+def clusters_text(snapshot: MapSnapshot, error: ExchangeError | None = None) -> str:
+    lines = [
+        f"<b>{escape(snapshot.label)}</b> · {escape(snapshot.source)} · {snapshot.window} "
+        f"clusters · price <b>{price_text(snapshot.price)}</b>"
+    ]
+    for side, title in (
+        (LONG, "🟢 Long liquidations (below)"),
+        (SHORT, "🔴 Short liquidations (above)"),
+    ):
+        mine = [c for c in snapshot.clusters if c.side == side]
+        lines.append(f"\n{title}")
+        if not mine:
+            lines.append("no dense cluster")
+        for rank, cluster in enumerate(mine, start=1):
+            lines.append(f"{rank}. {cluster_text(cluster)} · {cluster.strength:.1f}× avg density")
+    if error is not None:
+        lines.append(f"\n⚠️ {unavailable(snapshot.label, error)}; these are the last known")
+    return _clip("\n".join(lines), TEXT_LIMIT)
+
+
+def subscriptions_text(subs: list[Subscription], settings: ChatSettings) -> str:
+    if not subs:
+        return "No subscriptions yet. " + escape(USAGE["subscribe"])
+    lines = ["<b>Subscriptions</b>"]
+    for sub in subs:
+        own = "" if sub.distance_pct is None else " (own)"
+        lines.append(f"• {escape(sub.instrument)} — within {sub.distance(settings):g}%{own}")
+    return _clip("\n".join(lines), TEXT_LIMIT)
+
+
+def settings_text(settings: ChatSettings) -> str:
+    quiet = str(settings.quiet) if settings.quiet else "off"
+    return "\n".join(
+        [
+            "<b>Alert settings of this chat</b>",
+            f"distance: {settings.alert_distance_pct:g}% (alert when price is this close "
+            f"to a cluster; {MIN_DISTANCE_PCT:g}–{MAX_DISTANCE_PCT:g})",
+            f"strength: {settings.min_strength:g}× "
+            "(only clusters at least this many times denser than average)",
+            f"cooldown: {settings.cooldown_minutes} min "
+            f"(at most one alert per symbol in this time; 0–{MAX_COOLDOWN_MINUTES})",
+            f"quiet: {quiet} (alerts then arrive silently)",
+            "",
+            escape(USAGE["settings"]),
+        ]
+    )
+
+
+def _hhmm(ts_ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

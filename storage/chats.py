@@ -1,0 +1,197 @@
+"""Chats, their alert settings and their subscriptions: everything a restart must keep."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from liqmap.chat_settings import ChatSettings, QuietHours
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A private chat or group the bot talks to."""
+
+    id: int
+    kind: str
+    title: str | None
+    active: bool
+    settings: ChatSettings
+    refused_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A chat watching one instrument; ``distance_pct`` None means the chat's setting."""
+
+    chat_id: int
+    instrument: str
+    distance_pct: float | None
+    created_at: int
+
+    def distance(self, settings: ChatSettings) -> float:
+        return self.distance_pct if self.distance_pct is not None else settings.alert_distance_pct
+
+
+class ChatStore:
+    """Read and write chats and subscriptions."""
+
+    def __init__(self, db: Database, clock: Callable[[], int]) -> None:
+        self.db = db
+        self.clock = clock
+
+    def seen(self, chat_id: int, kind: str, title: str | None) -> Chat:
+        """Record that a chat talked to the bot (creating it, reactivating it); return it."""
+        now = self.clock()
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT INTO chats (id, kind, title, active, created_at, updated_at) "
+                "VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, "
+                "title = excluded.title, active = 1, updated_at = excluded.updated_at",
+                [chat_id, kind, title, now, now],
+            )
+        chat = self.get(chat_id)
+        assert chat is not None
+        return chat
+
+    def get(self, chat_id: int) -> Chat | None:
+        row = next(self.db.query("SELECT * FROM chats WHERE id = ?", [chat_id]), None)
+        return _chat(row) if row else None
+
+    def save_settings(self, chat_id: int, settings: ChatSettings) -> None:
+        quiet = settings.quiet
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE chats SET alert_distance_pct = ?, min_strength = ?, cooldown_minutes = ?, "
+                "quiet_start = ?, quiet_end = ?, updated_at = ? WHERE id = ?",
+                [
+                    settings.alert_distance_pct,
+                    settings.min_strength,
+                    settings.cooldown_minutes,
+                    quiet.start if quiet else None,
+                    quiet.end if quiet else None,
+                    self.clock(),
+                    chat_id,
+                ],
+            )
+
+    def set_active(self, chat_id: int, active: bool) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE chats SET active = ?, updated_at = ? WHERE id = ?",
+                [int(active), self.clock(), chat_id],
+            )
+
+    def first_refusal(self, chat_id: int, kind: str, title: str | None) -> bool:
+        """Note a chat outside the allowlist; True only the first time (it gets one answer)."""
+        now = self.clock()
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT INTO chats (id, kind, title, active, refused_at, created_at, updated_at) "
+                "VALUES (?, ?, ?, 0, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                "refused_at = excluded.refused_at WHERE chats.refused_at IS NULL",
+                [chat_id, kind, title, now, now, now],
+            )
+        return cursor.rowcount > 0
+
+    def migrate(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: move the chat, its subscriptions and pending alerts."""
+        with self.db.atomic():
+            if self.get(new_id) is None:
+                self.db.execute("UPDATE chats SET id = ? WHERE id = ?", [new_id, old_id])
+            else:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO subscriptions (chat_id, instrument, distance_pct, "
+                    "created_at) SELECT ?, instrument, distance_pct, created_at "
+                    "FROM subscriptions WHERE chat_id = ?",
+                    [new_id, old_id],
+                )
+                self.db.execute("DELETE FROM chats WHERE id = ?", [old_id])
+            self.db.execute(
+                "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND sent_at IS NULL",
+                [new_id, old_id],
+            )
+
+    def subscribe(self, chat_id: int, instrument: str, distance_pct: float | None) -> bool:
+        """Subscribe (or change the distance); True when the subscription is new."""
+        with self.db.atomic():
+            existed = self.subscription(chat_id, instrument) is not None
+            self.db.execute(
+                "INSERT INTO subscriptions (chat_id, instrument, distance_pct, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(chat_id, instrument) "
+                "DO UPDATE SET distance_pct = excluded.distance_pct",
+                [chat_id, instrument, distance_pct, self.clock()],
+            )
+        return not existed
+
+    def unsubscribe(self, chat_id: int, instrument: str | None = None) -> int:
+        """Drop one subscription, or all of the chat's with ``instrument`` None; how many went."""
+        with self.db.atomic():
+            if instrument is None:
+                cursor = self.db.execute("DELETE FROM subscriptions WHERE chat_id = ?", [chat_id])
+            else:
+                cursor = self.db.execute(
+                    "DELETE FROM subscriptions WHERE chat_id = ? AND instrument = ?",
+                    [chat_id, instrument],
+                )
+        return cursor.rowcount
+
+    def subscription(self, chat_id: int, instrument: str) -> Subscription | None:
+        row = self.db.execute(
+            "SELECT chat_id, instrument, distance_pct, created_at FROM subscriptions "
+            "WHERE chat_id = ? AND instrument = ?",
+            [chat_id, instrument],
+        ).fetchone()
+        return Subscription(*row) if row else None
+
+    def subscriptions(self, chat_id: int) -> list[Subscription]:
+        rows = self.db.execute(
+            "SELECT chat_id, instrument, distance_pct, created_at FROM subscriptions "
+            "WHERE chat_id = ? ORDER BY instrument",
+            [chat_id],
+        ).fetchall()
+        return [Subscription(*row) for row in rows]
+
+    def subscribers(self, instrument: str) -> list[tuple[Chat, Subscription]]:
+        """Active chats subscribed to ``instrument``, with their subscriptions."""
+        rows = self.db.query(
+            "SELECT chats.*, s.distance_pct AS sub_distance, s.created_at AS sub_created "
+            "FROM subscriptions s JOIN chats ON chats.id = s.chat_id "
+            "WHERE s.instrument = ? AND chats.active = 1 ORDER BY chats.id",
+            [instrument],
+        )
+        return [
+            (_chat(row), Subscription(row["id"], instrument, row["sub_distance"],
+                                      row["sub_created"]))
+            for row in rows
+        ]  # fmt: skip
+
+    def watched_instruments(self) -> list[str]:
+        """Instruments at least one active chat subscribes to."""
+        rows = self.db.execute(
+            "SELECT DISTINCT s.instrument FROM subscriptions s JOIN chats ON chats.id = s.chat_id "
+            "WHERE chats.active = 1 ORDER BY s.instrument"
+        ).fetchall()
+        return [row[0] for row in rows]
+
+
+def _chat(row: dict[str, Any]) -> Chat:
+    quiet = None
+    if row["quiet_start"] is not None and row["quiet_end"] is not None:
+        quiet = QuietHours(row["quiet_start"], row["quiet_end"])
+    return Chat(
+        id=row["id"],
+        kind=row["kind"],
+        title=row["title"],
+        active=bool(row["active"]),
+        settings=ChatSettings(
+            alert_distance_pct=row["alert_distance_pct"],
+            min_strength=row["min_strength"],
+            cooldown_minutes=row["cooldown_minutes"],
+            quiet=quiet,
+        ),
+        refused_at=row["refused_at"],
+    )

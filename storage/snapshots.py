@@ -1,0 +1,136 @@
+"""Stored maps: the latest per instrument and window answers ``/map`` without recomputing."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sqlite_utils import Database
+
+from liqmap.clusters import Cluster
+from liqmap.model import LiquidationMap
+from liqmap.snapshot import MapSnapshot
+
+
+@dataclass(frozen=True)
+class StoredMap:
+    """A snapshot with when it was computed and the Telegram file id of its chart, once sent."""
+
+    id: int
+    instrument: str
+    computed_at: int
+    snapshot: MapSnapshot
+    chart_file_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """When an instrument's map was last computed and how recent its data was."""
+
+    instrument: str
+    window: str
+    computed_at: int
+    as_of: int
+
+
+class SnapshotStore:
+    """Save, find and prune map snapshots."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def save(self, instrument: str, snapshot: MapSnapshot, computed_at: int) -> StoredMap:
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT INTO snapshots (instrument, window, computed_at, as_of, price, label, "
+                "source, step, map, clusters) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    instrument,
+                    snapshot.window,
+                    computed_at,
+                    snapshot.as_of_ms,
+                    snapshot.price,
+                    snapshot.label,
+                    snapshot.source,
+                    snapshot.step,
+                    _pack(snapshot.liq_map),
+                    json.dumps([asdict(c) for c in snapshot.clusters]),
+                ],
+            )
+        return StoredMap(int(cursor.lastrowid or 0), instrument, computed_at, snapshot)
+
+    def latest(self, instrument: str, window: str) -> StoredMap | None:
+        row = next(
+            self.db.query(
+                "SELECT * FROM snapshots WHERE instrument = ? AND window = ? "
+                "ORDER BY computed_at DESC, id DESC LIMIT 1",
+                [instrument, window],
+            ),
+            None,
+        )
+        if row is None:
+            return None
+        snapshot = MapSnapshot(
+            label=row["label"],
+            source=row["source"],
+            window=row["window"],
+            step=row["step"],
+            liq_map=_unpack(row["map"]),
+            clusters=[Cluster(**c) for c in json.loads(row["clusters"])],
+        )
+        return StoredMap(
+            row["id"], row["instrument"], row["computed_at"], snapshot, row["chart_file_id"]
+        )
+
+    def set_chart_file_id(self, snapshot_id: int, file_id: str) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE snapshots SET chart_file_id = ? WHERE id = ?", [file_id, snapshot_id]
+            )
+
+    def freshness(self) -> list[Freshness]:
+        """The latest computation of every instrument and window."""
+        rows = self.db.execute(
+            "SELECT instrument, window, MAX(computed_at), MAX(as_of) FROM snapshots "
+            "GROUP BY instrument, window ORDER BY instrument, window"
+        ).fetchall()
+        return [Freshness(*row) for row in rows]
+
+    def prune(self, keep: int = 3) -> int:
+        """Keep the ``keep`` latest snapshots per instrument and window; how many went."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "DELETE FROM snapshots WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() "
+                "OVER (PARTITION BY instrument, window ORDER BY computed_at DESC, id DESC) AS n "
+                "FROM snapshots) WHERE n > ?)",
+                [keep],
+            )
+        return cursor.rowcount
+
+
+def _pack(liq_map: LiquidationMap) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        price=liq_map.price,
+        as_of=liq_map.as_of_ms,
+        edges=liq_map.edges,
+        long_by_band=liq_map.long_by_band,
+        short_by_band=liq_map.short_by_band,
+        bands=np.array(liq_map.bands),
+    )
+    return buffer.getvalue()
+
+
+def _unpack(blob: bytes) -> LiquidationMap:
+    with np.load(io.BytesIO(blob)) as data:
+        return LiquidationMap(
+            price=float(data["price"]),
+            as_of_ms=int(data["as_of"]),
+            edges=data["edges"],
+            long_by_band=data["long_by_band"],
+            short_by_band=data["short_by_band"],
+            bands=tuple(str(b) for b in data["bands"]),
+        )
