@@ -1,0 +1,525 @@
+"""The fake Telegram Bot API, driven by the real python-telegram-bot client."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import io
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import pytest
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from tests.fakes.http import Fault
+from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram, api_error, png_bytes
+
+PRIVATE = 1001
+GROUP = -4001
+KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("Refresh", callback_data="refresh:BTC")]])
+
+
+@pytest.fixture(autouse=True)
+def _timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+
+
+@pytest.fixture
+def tg() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
+    async with Bot(tg.token, base_url=tg.base_url) as client:
+        yield client
+
+
+@asynccontextmanager
+async def running(
+    fake: FakeTelegram, *handlers: BaseHandler, poll: bool = True
+) -> AsyncIterator[Application]:
+    """A real Application against the fake, driven by hand like a test must."""
+    app = (
+        ApplicationBuilder()
+        .token(fake.token)
+        .base_url(fake.base_url)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .build()
+    )
+    for handler in handlers:
+        app.add_handler(handler)
+    await app.initialize()
+    await app.start()
+    if poll:
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+    try:
+        yield app
+    finally:
+        if app.updater.running:
+            await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+
+
+# -- identity and commands -----------------------------------------------------------------------
+
+
+async def test_get_me_and_commands(tg: FakeTelegram, bot: Bot) -> None:
+    me = await bot.get_me()
+    assert me.username == "liqmap_test_bot"
+    assert me.id == 123456
+    assert me.is_bot
+    assert me.can_join_groups
+
+    assert await bot.set_my_commands([("ping", "Check the bot"), ("map", "Liquidation map")])
+    assert await bot.set_my_commands(
+        [BotCommand("admin", "Group settings")], scope=BotCommandScopeAllGroupChats()
+    )
+    commands = await bot.get_my_commands()
+    assert [(c.command, c.description) for c in commands] == [
+        ("ping", "Check the bot"),
+        ("map", "Liquidation map"),
+    ]
+    group = await bot.get_my_commands(scope=BotCommandScopeAllGroupChats())
+    assert [c.command for c in group] == ["admin"]
+    assert tg.commands()[0] == {"command": "ping", "description": "Check the bot"}
+    assert tg.commands({"type": "all_group_chats"}) == [
+        {"command": "admin", "description": "Group settings"}
+    ]
+    with pytest.raises(BadRequest, match="Bot_command_invalid"):
+        await bot.set_my_commands([("Bad-Name", "x")])
+
+
+async def test_wrong_token_and_unknown_method(tg: FakeTelegram, bot: Bot) -> None:
+    with pytest.raises(InvalidToken):
+        async with Bot("999:wrong-token", base_url=tg.base_url):
+            pass
+    with pytest.raises(EndPointNotFound):
+        await bot.do_api_request("noSuchMethod")
+    assert tg.calls_of("noSuchMethod")[0]["status"] == 404
+    assert all(c["method"] != "getMe" or c["ok"] for c in tg.calls)
+
+
+# -- updates and commands through a real Application ---------------------------------------------
+
+
+async def test_ping_command_private_group_and_other_bot(tg: FakeTelegram) -> None:
+    seen: list[int] = []
+
+    async def ping(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        seen.append(update.update_id)
+        await update.effective_message.reply_text(f"pong {len(context.args)}")
+
+    async with running(tg, CommandHandler("ping", ping)):
+        first = tg.user_sends(PRIVATE, "/ping")
+        sent = await tg.wait_for_sent(PRIVATE)
+        assert sent[0]["text"] == "pong 0"
+
+        tg.user_sends(GROUP, "/ping@liqmap_test_bot BTC", chat_type="group", title="Traders")
+        tg.user_sends(GROUP, "/ping@otherbot")
+        tg.user_sends(GROUP, "ping without a slash")
+        tg.user_sends(GROUP, "/ping@LIQMAP_TEST_BOT")  # bot names match case-insensitively
+        sent = await tg.wait_for_sent(GROUP, count=2)
+        assert [s["text"] for s in sent] == ["pong 1", "pong 0"]
+        last = tg.user_sends(PRIVATE, "/ping again")
+        await tg.wait_for_sent(PRIVATE, count=2)
+
+    assert len(seen) == len(set(seen)) == 4
+    assert seen[0] == first
+    assert seen[-1] == last
+    assert tg.pending_updates == 0  # the updater's shutdown call confirmed the last offset
+    assert all(tg.deliveries(u) == 1 for u in range(first, last + 1))
+    assert len(tg.sent(GROUP)) == 2
+    reply = tg.sent(GROUP)[0]
+    assert reply["reply_to_message_id"] is not None  # reply_text quotes in groups
+    assert tg.message(GROUP, reply["message_id"])["chat"]["title"] == "Traders"
+
+
+async def test_get_updates_long_poll_offset_and_limit(tg: FakeTelegram, bot: Bot) -> None:
+    started = time.monotonic()
+    assert await bot.get_updates(timeout=1) == ()
+    assert 0.9 <= time.monotonic() - started < 3.0
+
+    poll = asyncio.create_task(bot.get_updates(timeout=5))
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    first = tg.user_sends(PRIVATE, "hello")
+    updates = await poll
+    assert time.monotonic() - started < 1.0  # woken by the queued update, not by the timeout
+    assert [u.update_id for u in updates] == [first]
+    assert updates[0].message.text == "hello"
+    assert updates[0].message.from_user.id == PRIVATE
+    assert not updates[0].message.entities
+
+    second = tg.user_sends(PRIVATE, "two")
+    third = tg.user_sends(PRIVATE, "three")
+    assert [u.update_id for u in await bot.get_updates(timeout=0)] == [first, second, third]
+    assert [u.update_id for u in await bot.get_updates(offset=second, limit=1)] == [second]
+    assert [u.update_id for u in await bot.get_updates(offset=third + 1)] == []
+    assert tg.pending_updates == 0
+    assert tg.deliveries(first) == 2
+
+
+# -- photos, edits -------------------------------------------------------------------------------
+
+
+async def test_photo_upload_resend_and_edits(tg: FakeTelegram, bot: Bot) -> None:
+    chart = png_bytes(640, 480, seed=1)
+    upload = io.BytesIO(chart)
+    upload.name = "map.png"
+    message = await bot.send_photo(
+        PRIVATE, upload, caption="<b>BTC</b> map", parse_mode=ParseMode.HTML, reply_markup=KEYBOARD
+    )
+    assert message.caption == "BTC map"
+    assert message.caption_entities[0].type == "bold"
+    assert message.reply_markup == KEYBOARD
+    largest = message.photo[-1]
+    assert (largest.width, largest.height) == (640, 480)
+    assert len({p.file_id for p in message.photo}) == len(message.photo) > 1
+    stored = tg.sent(PRIVATE)[0]
+    assert stored["photo"] == chart
+    assert stored["caption"] == "<b>BTC</b> map"
+    assert stored["file_id"] == largest.file_id
+    assert tg.file_bytes(largest.file_id) == chart
+    upload_call = tg.calls_of("sendPhoto")[0]
+    assert upload_call["encoding"] == "multipart"
+    assert upload_call["files"]["photo"] == chart
+    assert upload_call["params"]["reply_markup"] == KEYBOARD.to_dict()
+
+    again = await bot.send_photo(GROUP, largest.file_id, caption="shared")
+    assert again.photo[-1].file_id == largest.file_id
+    assert tg.sent(GROUP)[0]["photo"] == chart
+    assert tg.calls_of("sendPhoto")[1]["encoding"] == "form"
+    with pytest.raises(BadRequest, match="Wrong file identifier"):
+        await bot.send_photo(GROUP, "no-such-file-id")
+    with pytest.raises(BadRequest, match="File must be non-empty"):
+        await bot.send_photo(GROUP, io.BytesIO(b""))
+
+    newer = png_bytes(320, 200, seed=2)
+    edited = await bot.edit_message_media(
+        InputMediaPhoto(io.BytesIO(newer), caption="BTC map, 5 min later"),
+        chat_id=PRIVATE,
+        message_id=message.message_id,
+        reply_markup=KEYBOARD,
+    )
+    assert edited.caption == "BTC map, 5 min later"
+    assert edited.photo[-1].file_id != largest.file_id
+    assert edited.edit_date is not None
+    media_call = tg.calls_of("editMessageMedia")[0]
+    assert media_call["encoding"] == "multipart"
+    assert media_call["params"]["media"]["media"].startswith("attach://")
+    stored = tg.sent(PRIVATE)[0]
+    assert stored["photo"] == newer
+    assert [e["method"] for e in stored["edits"]] == ["editMessageMedia"]
+
+    await bot.edit_message_caption(
+        PRIVATE, message.message_id, caption="final", reply_markup=KEYBOARD
+    )
+    assert tg.sent(PRIVATE)[0]["caption"] == "final"
+    assert tg.message(PRIVATE, message.message_id)["caption"] == "final"
+    with pytest.raises(BadRequest, match="Message is not modified") as exc:
+        await bot.edit_message_caption(
+            PRIVATE, message.message_id, caption="final", reply_markup=KEYBOARD
+        )
+    assert "exactly the same" in exc.value.message
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_media(
+            InputMediaPhoto(edited.photo[-1].file_id, caption="final"),
+            chat_id=PRIVATE,
+            message_id=message.message_id,
+            reply_markup=KEYBOARD,
+        )
+    with pytest.raises(BadRequest, match="Message to edit not found"):
+        await bot.edit_message_caption(PRIVATE, 9999, caption="x")
+
+
+async def test_text_edits_markup_and_delete(tg: FakeTelegram, bot: Bot) -> None:
+    message = await bot.send_message(
+        PRIVATE, "BTC 60,000 &lt; price", parse_mode=ParseMode.HTML, reply_markup=KEYBOARD
+    )
+    assert message.text == "BTC 60,000 < price"
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_text(
+            "BTC 60,000 &lt; price",
+            PRIVATE,
+            message.message_id,
+            parse_mode=ParseMode.HTML,
+            reply_markup=KEYBOARD,
+        )
+    edited = await bot.edit_message_text(
+        "BTC 61,000", PRIVATE, message.message_id, reply_markup=KEYBOARD
+    )
+    assert edited.text == "BTC 61,000"
+    assert tg.sent(PRIVATE)[0]["text"] == "BTC 61,000"
+
+    await bot.edit_message_reply_markup(PRIVATE, message.message_id, reply_markup=None)
+    assert "reply_markup" not in tg.message(PRIVATE, message.message_id)
+    with pytest.raises(BadRequest, match="Message is not modified"):
+        await bot.edit_message_reply_markup(PRIVATE, message.message_id)
+    with pytest.raises(BadRequest, match="There is no caption"):
+        await bot.edit_message_caption(PRIVATE, message.message_id, caption="x")
+
+    await bot.send_chat_action(PRIVATE, "typing")
+    assert tg.chat_actions(PRIVATE) == ["typing"]
+    assert await bot.delete_message(PRIVATE, message.message_id)
+    assert tg.sent(PRIVATE)[0]["deleted"]
+    with pytest.raises(BadRequest, match="Message to delete not found"):
+        await bot.delete_message(PRIVATE, message.message_id)
+    with pytest.raises(BadRequest, match="Message to edit not found"):
+        await bot.edit_message_text("gone", PRIVATE, message.message_id)
+
+
+async def test_markup_is_parsed_like_telegram(tg: FakeTelegram, bot: Bot) -> None:
+    with pytest.raises(BadRequest, match="Can't parse entities: can't find end tag"):
+        await bot.send_message(PRIVATE, "<b>unclosed", parse_mode=ParseMode.HTML)
+    with pytest.raises(BadRequest, match='unsupported start tag ""'):
+        await bot.send_message(PRIVATE, "price < 5", parse_mode=ParseMode.HTML)
+    with pytest.raises(BadRequest, match=r"character '\.' is reserved"):
+        await bot.send_message(PRIVATE, "price 1.5", parse_mode=ParseMode.MARKDOWN_V2)
+    fine = await bot.send_message(PRIVATE, "*price* 1\\.5", parse_mode=ParseMode.MARKDOWN_V2)
+    assert fine.text == "price 1.5"
+    assert fine.entities[0].type == "bold"
+    with pytest.raises(BadRequest, match="Message is too long"):
+        await bot.send_message(PRIVATE, "x" * 4097)
+    with pytest.raises(BadRequest, match="Message caption is too long"):
+        await bot.send_photo(PRIVATE, io.BytesIO(png_bytes()), caption="x" * 1025)
+    too_long = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="d" * 65)]])
+    with pytest.raises(BadRequest, match="Button_data_invalid"):
+        await bot.send_message(PRIVATE, "hi", reply_markup=too_long)
+    assert len(tg.sent()) == 1
+
+
+# -- callback queries ------------------------------------------------------------------------------
+
+
+async def test_callback_query_reaches_handler_and_is_answered(tg: FakeTelegram) -> None:
+    clicked: list[str] = []
+
+    async def on_click(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        clicked.append(query.data)
+        await query.answer("Refreshing")
+        await query.edit_message_text("BTC refreshed", reply_markup=KEYBOARD)
+
+    async with running(tg, CallbackQueryHandler(on_click)) as app:
+        message = await app.bot.send_message(PRIVATE, "BTC", reply_markup=KEYBOARD)
+        mark = tg.mark()
+        tg.user_clicks(PRIVATE, message.message_id, "refresh:BTC")
+        answer = await tg.wait_for("answerCallbackQuery", since=mark)
+        await tg.wait_for("editMessageText", since=mark, ok=True)
+
+    assert clicked == ["refresh:BTC"]
+    assert answer["ok"]
+    assert answer["params"]["text"] == "Refreshing"
+    assert tg.callback_answers()[0]["data"] == "refresh:BTC"
+    assert tg.sent(PRIVATE)[0]["text"] == "BTC refreshed"
+    with pytest.raises(AssertionError, match="no button"):
+        tg.user_clicks(PRIVATE, message.message_id, "not-a-button")
+
+
+async def test_answering_a_query_twice_is_refused(tg: FakeTelegram, bot: Bot) -> None:
+    message = await bot.send_message(PRIVATE, "BTC", reply_markup=KEYBOARD)
+    tg.user_clicks(PRIVATE, message.message_id, "refresh:BTC")
+    (update,) = await bot.get_updates()
+    assert update.callback_query.message.message_id == message.message_id
+    assert update.callback_query.message.reply_markup == KEYBOARD
+    assert await update.callback_query.answer()
+    with pytest.raises(BadRequest, match="Query is too old"):
+        await update.callback_query.answer()
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+async def test_blocked_user_raises_forbidden(tg: FakeTelegram, bot: Bot) -> None:
+    await bot.send_message(PRIVATE, "hello")
+    update_id = tg.block(PRIVATE)
+    with pytest.raises(Forbidden, match="bot was blocked by the user"):
+        await bot.send_message(PRIVATE, "are you there?")
+    with pytest.raises(Forbidden):
+        await bot.send_chat_action(PRIVATE, "typing")
+    (update,) = await bot.get_updates()
+    assert update.update_id == update_id
+    assert update.my_chat_member.new_chat_member.status == ChatMemberStatus.BANNED
+    assert update.my_chat_member.old_chat_member.status == ChatMemberStatus.MEMBER
+    assert len(tg.sent(PRIVATE)) == 1
+
+    tg.user_sends(PRIVATE, "/start")  # writing again unblocks, as in Telegram
+    await bot.send_message(PRIVATE, "welcome back")
+    assert len(tg.sent(PRIVATE)) == 2
+
+
+async def test_group_migration_raises_chat_migrated(tg: FakeTelegram, bot: Bot) -> None:
+    new_id = -1001234567890
+    tg.migrate_group(GROUP, new_id)
+    with pytest.raises(ChatMigrated) as exc:
+        await bot.send_message(GROUP, "alert")
+    assert exc.value.new_chat_id == new_id
+    old, new = await bot.get_updates()
+    assert old.message.migrate_to_chat_id == new_id
+    assert new.message.migrate_from_chat_id == GROUP
+    assert new.effective_chat.type == "supergroup"
+    await bot.send_message(new_id, "alert")
+    assert [s["chat_id"] for s in tg.sent()] == [new_id]
+
+
+async def test_rate_limit_is_retried_by_aio_rate_limiter(tg: FakeTelegram) -> None:
+    async with running(tg, poll=False) as app:
+        tg.rate_limit(1, retry_after=1, method="sendMessage")
+        started = time.monotonic()
+        await app.bot.send_message(PRIVATE, "delivered once")
+        waited = time.monotonic() - started
+    assert waited >= 1.0
+    assert tg.call_count("sendMessage", ok=True) == 1
+    assert tg.call_count("sendMessage", ok=False) == 1
+    assert tg.calls_of("sendMessage")[0]["status"] == 429
+    assert [s["text"] for s in tg.sent(PRIVATE)] == ["delivered once"]
+    assert tg.throttled == 1
+
+
+async def test_rate_limit_without_limiter_and_throughput_cap() -> None:
+    with FakeTelegram(max_per_second=5) as capped:
+        async with Bot(capped.token, base_url=capped.base_url) as client:
+            capped.rate_limit(1, retry_after=3)
+            with pytest.raises(RetryAfter) as exc:
+                await client.send_message(PRIVATE, "x")
+            assert exc.value.retry_after == dtm.timedelta(seconds=3)
+            results = await asyncio.gather(
+                *(client.send_message(PRIVATE, str(i)) for i in range(8)),
+                return_exceptions=True,
+            )
+    refused = [r for r in results if isinstance(r, RetryAfter)]
+    assert len(refused) == 3
+    assert len(capped.sent(PRIVATE)) == 5
+
+
+async def test_server_errors_raise_network_error(tg: FakeTelegram, bot: Bot) -> None:
+    tg.inject(api_error(502, "Bad Gateway"), tg.path("sendMessage"))
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await bot.send_message(PRIVATE, "x")
+    tg.inject(Fault(status=500, body="oops"), tg.path("sendMessage"))
+    with pytest.raises(NetworkError):
+        await bot.send_message(PRIVATE, "x")
+    await bot.send_message(PRIVATE, "after the outage")
+    assert [s["text"] for s in tg.sent(PRIVATE)] == ["after the outage"]
+    assert tg.count(tg.path("sendMessage")) == 3
+
+
+# -- encodings, members, logging, waiting ----------------------------------------------------------
+
+
+async def test_form_and_multipart_parameters_decode(tg: FakeTelegram, bot: Bot) -> None:
+    await bot.send_message(PRIVATE, "123", reply_markup=KEYBOARD, disable_notification=True)
+    await bot.send_photo(GROUP, io.BytesIO(png_bytes()), caption="42", reply_markup=KEYBOARD)
+    form, multipart = tg.calls_of("sendMessage")[0], tg.calls_of("sendPhoto")[0]
+    assert form["encoding"] == "form"
+    assert multipart["encoding"] == "multipart"
+    assert form["params"] == {
+        "chat_id": PRIVATE,
+        "text": "123",
+        "reply_markup": KEYBOARD.to_dict(),
+        "disable_notification": True,
+    }
+    assert multipart["params"]["chat_id"] == GROUP
+    assert multipart["params"]["caption"] == "42"
+    assert multipart["params"]["reply_markup"] == KEYBOARD.to_dict()
+    assert tg.sent(PRIVATE)[0]["disable_notification"] is True
+    assert tg.sent(GROUP)[0]["disable_notification"] is False
+    assert tg.seen(tg.path("sendPhoto"))[0].headers["content-type"].startswith("multipart/")
+
+
+async def test_chat_members_admins_and_chat() -> None:
+    with FakeTelegram(chat_admins={GROUP: [7, 8]}) as fake:
+        fake.user_sends(GROUP, "hi", user_id=9, title="Desk")
+        async with Bot(fake.token, base_url=fake.base_url) as client:
+            owner = await client.get_chat_member(GROUP, 7)
+            admin = await client.get_chat_member(GROUP, 8)
+            member = await client.get_chat_member(GROUP, 9)
+            fake.set_member_status(GROUP, 9, "kicked")
+            kicked = await client.get_chat_member(GROUP, 9)
+            admins = await client.get_chat_administrators(GROUP)
+            chat = await client.get_chat(GROUP)
+            with pytest.raises(BadRequest, match="no administrators in the private chat"):
+                await client.get_chat_administrators(PRIVATE)
+    assert owner.status == ChatMemberStatus.OWNER
+    assert admin.status == ChatMemberStatus.ADMINISTRATOR
+    assert member.status == ChatMemberStatus.MEMBER
+    assert kicked.status == ChatMemberStatus.BANNED
+    assert sorted(a.user.id for a in admins) == [7, 8]
+    assert (chat.title, chat.type) == ("Desk", "group")
+
+
+async def test_token_never_logged(tg: FakeTelegram, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="tests.fakes.telegram")
+    async with Bot(tg.token, base_url=tg.base_url) as client:
+        await client.send_message(PRIVATE, "hi")
+        tg.block(PRIVATE)
+        with pytest.raises(Forbidden):
+            await client.send_message(PRIVATE, "hi")
+    with pytest.raises(InvalidToken):
+        async with Bot(DEFAULT_TOKEN + "x", base_url=tg.base_url):
+            pass
+    ours = [r for r in caplog.records if r.name.startswith("tests.fakes.telegram")]
+    assert ours, "the fake logs its calls at DEBUG"
+    secret = DEFAULT_TOKEN.split(":", 1)[1]
+    for record in ours:
+        assert secret not in record.getMessage()
+    assert all(secret not in repr(c) for c in tg.calls)
+
+
+async def test_wait_for_reports_the_calls_seen(tg: FakeTelegram, bot: Bot) -> None:
+    await bot.send_message(PRIVATE, "hi")
+    with pytest.raises(AssertionError, match=r"(?s)sendPhoto.*#\d+ sendMessage chat=1001 -> 200"):
+        await tg.wait_for("sendPhoto", timeout=0.2)
+    found = await tg.wait_for(lambda c: c["params"].get("text") == "hi")
+    assert found["method"] == "sendMessage"
+    with pytest.raises(AssertionError, match="expected 2"):
+        await tg.wait_for_sent(PRIVATE, count=2, timeout=0.2)
+
+
+async def test_text_handler_sees_plain_messages_only(tg: FakeTelegram) -> None:
+    texts: list[str] = []
+
+    async def remember(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        texts.append(update.effective_message.text)
+        await update.effective_message.reply_text("noted")
+
+    handler = MessageHandler(filters.TEXT & ~filters.COMMAND, remember)
+    async with running(tg, handler):
+        tg.user_sends(PRIVATE, "/ping")
+        tg.user_sends(PRIVATE, "BTC 60000")
+        await tg.wait_for_sent(PRIVATE)
+    assert texts == ["BTC 60000"]
