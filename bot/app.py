@@ -1,10 +1,15 @@
-"""Build the python-telegram-bot Application: handlers, rate limiter, command menu, errors."""
+"""Build the python-telegram-bot Application: handlers, rate limiter, command menu, errors.
+
+Every message is sent in HTML parse mode; ``bot.texts`` escapes whatever users typed.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 
 from telegram import BotCommand, Update
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -13,6 +18,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    Defaults,
     MessageHandler,
     filters,
 )
@@ -30,9 +36,11 @@ def build_application(core: BotServices) -> Application:
     """The bot for ``core``: long polling against ``TELEGRAM_API_URL``."""
     token = core.settings.require_token()
     api = core.settings.telegram_api_url
+    os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta
     application = (
         ApplicationBuilder()
         .token(token)
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))

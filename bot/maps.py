@@ -79,7 +79,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         inst = await core.market.instrument(press.instrument)
     except LiqmapError as exc:
-        await query.answer(texts.problem(str(exc))[:190], show_alert=True)
+        await query.answer(str(exc)[:190], show_alert=True)
         return
     if press.action == SUBSCRIBE:
         await _subscribe_from_button(update, context, inst)
@@ -145,7 +145,9 @@ async def _instrument(
     try:
         return await services(context).market.instrument(symbol)
     except ExchangeError as exc:
-        await message.reply_text(f"Cannot look up {texts.problem(symbol)} right now ({exc}).")
+        await message.reply_text(
+            f"Cannot look up {texts.problem(symbol)} right now ({texts.problem(str(exc))})."
+        )
     except LiqmapError as exc:
         await message.reply_text(texts.problem(str(exc)))
     return None

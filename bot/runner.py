@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
+from telegram.error import NetworkError
 from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY_S, LAST_RETRY_S = 1.0, 60.0
 
 
 @contextlib.asynccontextmanager
@@ -17,8 +24,9 @@ async def polling(
     """Initialize, start and poll; on exit stop polling and shut down in reverse order.
 
     ``post_init`` and ``post_shutdown`` run here: PTB calls them only in ``run_polling``.
+    While Telegram cannot be reached, starting is retried with growing pauses.
     """
-    await application.initialize()
+    await _initialize(application)
     try:
         if application.post_init is not None:
             await application.post_init(application)
@@ -35,3 +43,15 @@ async def polling(
                 await application.post_shutdown(application)
     finally:
         await application.shutdown()
+
+
+async def _initialize(application: Application) -> None:
+    delay = FIRST_RETRY_S
+    while True:
+        try:
+            await application.initialize()
+            return
+        except NetworkError as exc:
+            log.warning("Telegram unreachable (%s); retrying in %.0fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LAST_RETRY_S)

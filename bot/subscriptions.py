@@ -71,7 +71,9 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         try:
             key = (await core.market.instrument(args[0])).key
         except ExchangeError as exc:
-            await message.reply_text(f"Cannot look up that symbol right now ({exc}).")
+            await message.reply_text(
+                f"Cannot look up that symbol right now ({texts.problem(str(exc))})."
+            )
             return
         except LiqmapError as exc:
             await message.reply_text(texts.problem(str(exc)))

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -35,8 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LiqmapError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         return 130
+    except Exception:
+        log.exception("liqmap stopped on an unexpected error")
+        print("error: unexpected failure; the log above has the details", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="the service: the Telegram bot (needs TELEGRAM_BOT_TOKEN), until stopped",
+        description="Serve the Telegram bot until SIGINT or SIGTERM. Settings come from the "
+        "environment and .env (see .env.example).",
+    )
+    run.set_defaults(command=_run)
 
     map_ = commands.add_parser(
         "map",
@@ -122,6 +135,41 @@ def _market_data(settings: Settings, exchange: str | None) -> MarketData:
     return MarketData(
         urls=settings.exchange_urls, default_exchange=(exchange or settings.default_exchange)
     )
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve until SIGINT or SIGTERM cancels this task; then close everything in order."""
+    from telegram.error import InvalidToken
+
+    from bot import log_scrub
+    from bot.app import build_application
+    from bot.runner import polling
+    from bot.services import open_services
+    from storage.database import open_database
+
+    token = settings.require_token()
+    log_scrub.install(token)
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, task.cancel)
+    db = open_database(settings.db_path)
+    try:
+        async with _market_data(settings, None) as market:
+            core = open_services(settings, market, db, market.now)
+            async with polling(build_application(core)):
+                log.info("liqmap is running (database %s); stop with Ctrl-C", settings.db_path)
+                await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        log.info("liqmap stopped")
+        return 0
+    except InvalidToken:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN was rejected by Telegram; check it with @BotFather"
+        ) from None
+    finally:
+        db.close()
+    return 0
 
 
 async def _map(args: argparse.Namespace, settings: Settings) -> int:
