@@ -12,6 +12,7 @@ from liqmap.chat_settings import (
 )
 from liqmap.clusters import LONG, SHORT, Cluster
 from liqmap.errors import ExchangeError
+from liqmap.proximity import SWEPT, Alert
 from liqmap.report import price_text, usd
 from liqmap.snapshot import MapSnapshot
 from liqmap.timeframes import WINDOWS
@@ -187,3 +188,41 @@ def _hhmm(ts_ms: int) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+MEANING = {
+    LONG: "Long liquidations below could accelerate a drop if price reaches them.",
+    SHORT: "Short liquidations above could fuel a squeeze if price reaches them.",
+}
+SWEPT_MEANING = {
+    LONG: "Longs there were likely liquidated: the drop may exhaust or cascade further.",
+    SHORT: "Shorts there were likely liquidated: the squeeze may exhaust or extend.",
+}
+
+
+def alert_text(alert: Alert) -> str:
+    """An alert's caption: instrument, cluster side, range, USD, distance, price, meaning."""
+    side = "LONG" if alert.side == LONG else "SHORT"
+    band = f"{price_text(alert.low)}–{price_text(alert.high)}"
+    head = f"<b>{escape(alert.label)}</b> ({escape(alert.source)})"
+    if alert.kind == SWEPT:
+        lines = [
+            f"💥 {head} swept a dense {side} liquidation cluster",
+            f"Cluster <b>{band}</b> · {usd(alert.usd)}",
+            f"Price <b>{price_text(alert.price)}</b>, through it",
+            SWEPT_MEANING[alert.side],
+        ]
+    else:
+        arrow = "🔻" if alert.side == LONG else "🔺"
+        where = "inside it" if alert.distance_pct == 0 else f"{alert.distance_pct:.2f}% away"
+        moving = {"falling": "falling toward it", "rising": "rising toward it"}.get(
+            alert.direction, "near it"
+        )
+        lines = [
+            f"{arrow} {head} is near a dense {side} liquidation cluster",
+            f"Cluster <b>{band}</b> · {usd(alert.usd)} · {alert.strength:.1f}× avg density",
+            f"Price <b>{price_text(alert.price)}</b>, {where}, {moving}",
+            MEANING[alert.side],
+        ]
+    lines.append(f"<i>{alert.window} map · estimated, not exact positions</i>")
+    return _clip("\n".join(lines), CAPTION_LIMIT)

@@ -41,9 +41,12 @@ class ChartLabels:
     window: str
 
 
-def render_png(liq_map: LiquidationMap, clusters: list[Cluster], labels: ChartLabels) -> bytes:
-    """The chart as PNG bytes (about 1280x720)."""
-    figure = Figure(figsize=(12.8, 7.2), dpi=100, facecolor=BACKGROUND)
+def render_png(
+    liq_map: LiquidationMap, clusters: list[Cluster], labels: ChartLabels, width_px: int = 1280
+) -> bytes:
+    """The chart as PNG bytes, ``width_px`` wide at 16:9 (1280x720 by default)."""
+    dpi = width_px / 12.8
+    figure = Figure(figsize=(12.8, 7.2), dpi=dpi, facecolor=BACKGROUND)
     FigureCanvasAgg(figure)
     axes = figure.add_axes((0.075, 0.2, 0.83, 0.69), facecolor=PANEL)
     when = datetime.fromtimestamp(liq_map.as_of_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -66,7 +69,7 @@ def render_png(liq_map: LiquidationMap, clusters: list[Cluster], labels: ChartLa
         )
         axes.set_xticks([])
         axes.set_yticks([])
-        return _png(figure)  # fmt: skip
+        return _png(figure, dpi)  # fmt: skip
 
     low, high = _visible_range(liq_map)
     edges, price = liq_map.edges, liq_map.price
@@ -112,7 +115,7 @@ def render_png(liq_map: LiquidationMap, clusters: list[Cluster], labels: ChartLa
     legend = axes.legend(title="leverage", loc="upper left", fontsize=10, title_fontsize=10,
                          facecolor=PANEL, edgecolor=GRID, labelcolor=TEXT)  # fmt: skip
     legend.get_title().set_color(MUTED)
-    return _png(figure)
+    return _png(figure, dpi)
 
 
 def _style(axes: Axes) -> None:
@@ -185,7 +188,7 @@ def _decimals(price: float) -> int:
     return 0 if price >= 1000 else 2 if price >= 1 else 5
 
 
-def _png(figure: Figure) -> bytes:
+def _png(figure: Figure, dpi: float) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", facecolor=BACKGROUND, dpi=100)
+    figure.savefig(buffer, format="png", facecolor=BACKGROUND, dpi=dpi)
     return buffer.getvalue()

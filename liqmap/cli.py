@@ -54,9 +54,10 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run",
-        help="the service: the Telegram bot (needs TELEGRAM_BOT_TOKEN), until stopped",
-        description="Serve the Telegram bot until SIGINT or SIGTERM. Settings come from the "
-        "environment and .env (see .env.example).",
+        help="the service: Telegram bot and alert jobs (needs TELEGRAM_BOT_TOKEN), until stopped",
+        description="Serve the Telegram bot and run the jobs (refresh maps, watch prices, "
+        "deliver alerts) until SIGINT or SIGTERM. Settings come from the environment and .env "
+        "(see .env.example).",
     )
     run.set_defaults(command=_run)
 
@@ -127,7 +128,7 @@ def _setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "httpcore", "ccxt", "asyncio", "matplotlib"):
+    for noisy in ("httpx", "httpcore", "ccxt", "asyncio", "matplotlib", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -142,10 +143,16 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from telegram.error import InvalidToken
 
     from bot import log_scrub
+    from bot.alert_sender import TelegramAlertSender
     from bot.app import build_application
     from bot.runner import polling
     from bot.services import open_services
+    from jobs.alerts import AlertJobs
+    from jobs.delivery import Delivery
+    from jobs.scheduler import start_jobs
+    from storage.alerts import AlertStore
     from storage.database import open_database
+    from storage.outbox import Outbox
 
     token = settings.require_token()
     log_scrub.install(token)
@@ -156,10 +163,24 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     db = open_database(settings.db_path)
     try:
         async with _market_data(settings, None) as market:
-            core = open_services(settings, market, db, market.now)
-            async with polling(build_application(core)):
+            clock = market.now
+            core = open_services(settings, market, db, clock)
+            async with polling(build_application(core)) as application:
+                delivery = Delivery(
+                    Outbox(db), core.chats, core.snapshots, TelegramAlertSender(application.bot),
+                    clock,
+                )  # fmt: skip
+                jobs = AlertJobs(
+                    market, core.chats, core.maps, core.snapshots, AlertStore(db, clock),
+                    delivery, clock, settings.refresh_seconds,
+                )  # fmt: skip
+                scheduler = start_jobs(jobs, settings.refresh_seconds, settings.price_seconds)
                 log.info("liqmap is running (database %s); stop with Ctrl-C", settings.db_path)
-                await asyncio.Event().wait()
+                try:
+                    await asyncio.Event().wait()
+                finally:
+                    scheduler.shutdown(wait=False)
+                    await jobs.stop()
     except asyncio.CancelledError:
         log.info("liqmap stopped")
         return 0

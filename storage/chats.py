@@ -114,6 +114,9 @@ class ChatStore:
                 "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND sent_at IS NULL",
                 [new_id, old_id],
             )
+            self.db.execute(
+                "UPDATE OR REPLACE alert_state SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
+            )
 
     def subscribe(self, chat_id: int, instrument: str, distance_pct: float | None) -> bool:
         """Subscribe (or change the distance); True when the subscription is new."""

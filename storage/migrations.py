@@ -123,4 +123,26 @@ def chats_and_maps(db: Database) -> None:
     db.execute("CREATE INDEX outbox_pending ON outbox(sent_at, next_attempt_at)")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [market_cache, chats_and_maps]
+def alert_delivery(db: Database) -> None:
+    """What the proximity detector remembers per chat, and what the outbox needs to deliver."""
+    db.execute(
+        """
+        CREATE TABLE alert_state (
+            chat_id INTEGER NOT NULL,
+            instrument TEXT NOT NULL,
+            state TEXT NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, instrument)
+        )
+        """
+    )
+    db.execute("ALTER TABLE outbox ADD COLUMN payload TEXT NOT NULL DEFAULT '{}'")
+    db.execute("ALTER TABLE outbox ADD COLUMN snapshot_id INTEGER")
+    db.execute("ALTER TABLE outbox ADD COLUMN expires_at INTEGER")
+    db.execute("ALTER TABLE outbox ADD COLUMN state TEXT NOT NULL DEFAULT 'pending'")
+    db.execute("DROP INDEX outbox_pending")
+    db.execute("CREATE INDEX outbox_due ON outbox(state, next_attempt_at)")
+    db.execute("ALTER TABLE snapshots ADD COLUMN alert_chart_file_id TEXT")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [market_cache, chats_and_maps, alert_delivery]

@@ -1,18 +1,74 @@
-"""The alert outbox: alerts are written here first and marked sent only once Telegram took them."""
+"""The alert outbox: alerts are written here first and marked sent only once Telegram took them.
+
+Rows move from ``pending`` to ``sent``, ``failed`` (the chat is gone or refused) or
+``expired`` (too old to be worth sending after an outage).
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+
 from sqlite_utils import Database
+
+from liqmap.proximity import Alert
+
+PENDING, SENT, FAILED, EXPIRED = "pending", "sent", "failed", "expired"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An alert due for delivery."""
+
+    id: int
+    chat_id: int
+    alert: Alert
+    snapshot_id: int | None
+    attempts: int
+    expires_at: int | None
 
 
 class Outbox:
-    """Read and write the outbox table."""
+    """Read and move outbox rows."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     def pending(self) -> int:
         """Alerts not yet delivered."""
-        return int(
-            self.db.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        row = self.db.execute("SELECT count(*) FROM outbox WHERE state = ?", [PENDING]).fetchone()
+        return int(row[0])
+
+    def due(self, now_ms: int, limit: int = 1000) -> list[Outgoing]:
+        """Pending alerts whose time has come, oldest first."""
+        rows = self.db.execute(
+            "SELECT id, chat_id, payload, snapshot_id, attempts, expires_at FROM outbox "
+            "WHERE state = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            [PENDING, now_ms, limit],
+        ).fetchall()
+        return [
+            Outgoing(row[0], row[1], Alert(**json.loads(row[2])), row[3], row[4], row[5])
+            for row in rows
+        ]
+
+    def mark_sent(self, row_id: int, now_ms: int) -> None:
+        self._update(row_id, "state = ?, sent_at = ?, attempts = attempts + 1", [SENT, now_ms])
+
+    def retry(self, row_id: int, at_ms: int, error: str) -> None:
+        self._update(
+            row_id, "next_attempt_at = ?, attempts = attempts + 1, error = ?", [at_ms, error[:300]]
         )
+
+    def fail(self, row_id: int, error: str) -> None:
+        self._update(row_id, "state = ?, attempts = attempts + 1, error = ?", [FAILED, error[:300]])
+
+    def expire(self, row_id: int) -> None:
+        self._update(row_id, "state = ?", [EXPIRED])
+
+    def counts(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall()
+        return {state: int(count) for state, count in rows}
+
+    def _update(self, row_id: int, assignments: str, values: list) -> None:
+        with self.db.atomic():
+            self.db.execute(f"UPDATE outbox SET {assignments} WHERE id = ?", [*values, row_id])

@@ -23,6 +23,7 @@ class StoredMap:
     computed_at: int
     snapshot: MapSnapshot
     chart_file_id: str | None = None
+    alert_chart_file_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,14 +63,17 @@ class SnapshotStore:
         return StoredMap(int(cursor.lastrowid or 0), instrument, computed_at, snapshot)
 
     def latest(self, instrument: str, window: str) -> StoredMap | None:
-        row = next(
-            self.db.query(
-                "SELECT * FROM snapshots WHERE instrument = ? AND window = ? "
-                "ORDER BY computed_at DESC, id DESC LIMIT 1",
-                [instrument, window],
-            ),
-            None,
+        return self._one(
+            "SELECT * FROM snapshots WHERE instrument = ? AND window = ? "
+            "ORDER BY computed_at DESC, id DESC LIMIT 1",
+            [instrument, window],
         )
+
+    def by_id(self, snapshot_id: int) -> StoredMap | None:
+        return self._one("SELECT * FROM snapshots WHERE id = ?", [snapshot_id])
+
+    def _one(self, sql: str, params: list) -> StoredMap | None:
+        row = next(self.db.query(sql, params), None)
         if row is None:
             return None
         snapshot = MapSnapshot(
@@ -81,13 +85,24 @@ class SnapshotStore:
             clusters=[Cluster(**c) for c in json.loads(row["clusters"])],
         )
         return StoredMap(
-            row["id"], row["instrument"], row["computed_at"], snapshot, row["chart_file_id"]
+            row["id"],
+            row["instrument"],
+            row["computed_at"],
+            snapshot,
+            row["chart_file_id"],
+            row["alert_chart_file_id"],
         )
 
     def set_chart_file_id(self, snapshot_id: int, file_id: str) -> None:
         with self.db.atomic():
             self.db.execute(
                 "UPDATE snapshots SET chart_file_id = ? WHERE id = ?", [file_id, snapshot_id]
+            )
+
+    def set_alert_chart_file_id(self, snapshot_id: int, file_id: str) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE snapshots SET alert_chart_file_id = ? WHERE id = ?", [file_id, snapshot_id]
             )
 
     def freshness(self) -> list[Freshness]:
@@ -99,12 +114,14 @@ class SnapshotStore:
         return [Freshness(*row) for row in rows]
 
     def prune(self, keep: int = 3) -> int:
-        """Keep the ``keep`` latest snapshots per instrument and window; how many went."""
+        """Keep the ``keep`` latest snapshots per instrument and window, and those pending
+        alerts still need for their chart; how many went."""
         with self.db.atomic():
             cursor = self.db.execute(
                 "DELETE FROM snapshots WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() "
                 "OVER (PARTITION BY instrument, window ORDER BY computed_at DESC, id DESC) AS n "
-                "FROM snapshots) WHERE n > ?)",
+                "FROM snapshots) WHERE n > ?) AND id NOT IN (SELECT snapshot_id FROM outbox "
+                "WHERE state = 'pending' AND snapshot_id IS NOT NULL)",
                 [keep],
             )
         return cursor.rowcount

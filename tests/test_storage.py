@@ -111,3 +111,26 @@ def test_the_file_is_readable_with_the_sqlite_utils_cli(tmp_path: Path) -> None:
     )  # fmt: skip
     first = json.loads(rows.stdout)[0]
     assert first["instrument"] == "BTC-USDT-SWAP" and first["step"] == "1m" and first["ts"] == 0
+
+
+def test_pruning_keeps_the_latest_maps_and_those_pending_alerts_need(db: Database) -> None:
+    from liqmap.model import LiquidationMap
+    from liqmap.snapshot import MapSnapshot
+    from storage.snapshots import SnapshotStore
+
+    store = SnapshotStore(db)
+    empty = LiquidationMap(
+        100.0, 0, np.linspace(75, 125, 501), np.zeros((5, 500)), np.zeros((5, 500))
+    )
+    ids = [store.save("okx:BTC", MapSnapshot("BTC", "okx", "7d", "5m", empty, []), t).id
+           for t in range(6)]  # fmt: skip
+    db.execute(
+        "INSERT INTO outbox (chat_id, instrument, kind, text, created_at, next_attempt_at, "
+        "snapshot_id) VALUES (1, 'okx:BTC', 'approach', 'x', 0, 0, ?)",
+        [ids[0]],
+    )
+    assert store.prune(keep=3) == 2
+    kept = [row[0] for row in db.execute("SELECT id FROM snapshots ORDER BY id").fetchall()]
+    assert kept == [ids[0], ids[3], ids[4], ids[5]]
+    assert store.latest("okx:BTC", "7d").id == ids[5]
+    assert store.by_id(ids[0]) is not None

@@ -1,0 +1,69 @@
+"""Alerts to Telegram: the bot's side of ``jobs.delivery.AlertSender``."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+
+from bot import texts
+from jobs.delivery import ChatBlocked, ChatMoved, DeliveryRejected, RetryLater
+from liqmap.proximity import Alert
+
+log = logging.getLogger(__name__)
+
+NETWORK_RETRY_S = 5.0
+
+
+class TelegramAlertSender:
+    """Sends an alert as a photo with caption (or text without a chart), silently if asked."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: int, alert: Alert, chart: bytes | str | None) -> str | None:
+        caption = texts.alert_text(alert)
+        try:
+            return await self._send(chat_id, caption, alert.silent, chart)
+        except BadRequest as exc:
+            if isinstance(chart, str):
+                log.warning("alert chart %s refused (%s); sending the text alone", chart, exc)
+                return await self._guarded(chat_id, caption, alert.silent)
+            raise DeliveryRejected(str(exc)) from exc
+        except (Forbidden, ChatMigrated, RetryAfter, NetworkError) as exc:
+            raise _mapped(exc) from exc
+
+    async def _guarded(self, chat_id: int, caption: str, silent: bool) -> None:
+        try:
+            await self._send(chat_id, caption, silent, None)
+        except BadRequest as exc:
+            raise DeliveryRejected(str(exc)) from exc
+        except (Forbidden, ChatMigrated, RetryAfter, NetworkError) as exc:
+            raise _mapped(exc) from exc
+
+    async def _send(
+        self, chat_id: int, caption: str, silent: bool, chart: bytes | str | None
+    ) -> str | None:
+        if chart is None:
+            await self.bot.send_message(
+                chat_id, caption, parse_mode=ParseMode.HTML, disable_notification=silent
+            )
+            return None
+        sent = await self.bot.send_photo(
+            chat_id, chart, caption=caption, parse_mode=ParseMode.HTML, disable_notification=silent
+        )
+        return sent.photo[-1].file_id if sent.photo else None
+
+
+def _mapped(exc: Exception) -> Exception:
+    if isinstance(exc, Forbidden):
+        return ChatBlocked(str(exc))
+    if isinstance(exc, ChatMigrated):
+        return ChatMoved(exc.new_chat_id)
+    if isinstance(exc, RetryAfter):
+        seconds = exc.retry_after
+        seconds = seconds.total_seconds() if hasattr(seconds, "total_seconds") else float(seconds)
+        return RetryLater(seconds, "rate limited by Telegram")
+    return RetryLater(NETWORK_RETRY_S, f"network: {exc}")

@@ -1,0 +1,160 @@
+"""The three jobs of ``liqmap run``: refresh maps, watch prices, deliver alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+
+from jobs.delivery import Delivery, DeliveryReport
+from jobs.maps import MapService
+from liqmap.errors import LiqmapError
+from liqmap.instruments import Instrument
+from liqmap.market_data import MarketData
+from liqmap.proximity import Subject, Watch, check
+from storage.alerts import AlertStore, Checked
+from storage.chats import ChatStore
+from storage.snapshots import SnapshotStore
+
+log = logging.getLogger(__name__)
+
+ALERT_WINDOW = "7d"
+"""Alerts watch the clusters of this window's map."""
+ALERT_TTL_MS = 15 * 60_000
+"""An alert not delivered within this time (an outage) is dropped, not sent late."""
+STALE_AFTER_REFRESHES = 3
+MIN_STALE_MS = 2 * 60_000
+SPREAD_SHARE = 0.8
+"""A refresh pass spreads its instruments over this share of the interval."""
+
+
+class AlertJobs:
+    """Refresh, watch and deliver, each safe to run on a schedule and to cancel."""
+
+    def __init__(
+        self,
+        market: MarketData,
+        chats: ChatStore,
+        maps: MapService,
+        snapshots: SnapshotStore,
+        alert_store: AlertStore,
+        delivery: Delivery,
+        clock: Callable[[], int],
+        refresh_seconds: float,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.market = market
+        self.chats = chats
+        self.maps = maps
+        self.snapshots = snapshots
+        self.alert_store = alert_store
+        self.delivery = delivery
+        self.clock = clock
+        self.refresh_ms = int(refresh_seconds * 1000)
+        self.sleep = sleep
+        self.wake_delivery: Callable[[], None] = lambda: None
+        self._running: set[asyncio.Task] = set()
+
+    async def refresh(self) -> int:
+        """Recompute the map of every subscribed instrument, spread over the interval."""
+        with self._tracked():
+            keys = self.chats.watched_instruments()
+            started, computed = self.clock(), 0
+            for index, key in enumerate(keys):
+                wait_ms = (
+                    started + self.refresh_ms * SPREAD_SHARE * index / len(keys) - self.clock()
+                )
+                if wait_ms > 0:
+                    await self.sleep(wait_ms / 1000)
+                try:
+                    await self.maps.compute(await self.market.instrument(key), ALERT_WINDOW)
+                    computed += 1
+                except LiqmapError as exc:
+                    log.warning("refresh of %s failed: %s", key, exc)
+                except Exception:
+                    log.exception("refresh of %s failed unexpectedly", key)
+            pruned = self.snapshots.prune()
+            log.info("refreshed %d/%d maps, pruned %d old snapshots", computed, len(keys), pruned)
+            return computed
+
+    async def watch(self) -> int:
+        """Check current prices against the stored clusters; queue the alerts."""
+        with self._tracked():
+            instruments = await self._watched()
+            if not instruments:
+                return 0
+            try:
+                prices = await self.market.prices(instruments)
+            except LiqmapError as exc:
+                log.warning("no prices this round: %s", exc)
+                return 0
+            queued = 0
+            for inst in instruments:
+                price = prices.get(inst.key)
+                if price is not None:
+                    queued += self._check(inst, price.value)
+            if queued:
+                self.wake_delivery()
+            return queued
+
+    async def deliver(self) -> DeliveryReport:
+        with self._tracked():
+            report = await self.delivery.run()
+            if report.sent or report.retried or report.failed or report.expired:
+                log.info(
+                    "delivered %d alerts (%d to retry, %d failed, %d expired)",
+                    report.sent, report.retried, report.failed, report.expired,
+                )  # fmt: skip
+            return report
+
+    async def stop(self) -> None:
+        """Cancel whatever job is running and wait until it has let go."""
+        tasks = [task for task in self._running if not task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _check(self, inst: Instrument, price: float) -> int:
+        stored = self.snapshots.latest(inst.key, ALERT_WINDOW)
+        now = self.clock()
+        if stored is None:
+            return 0
+        if now - stored.computed_at > max(STALE_AFTER_REFRESHES * self.refresh_ms, MIN_STALE_MS):
+            log.info("map of %s is stale; no alerts until it is refreshed", inst.key)
+            return 0
+        snapshot = stored.snapshot
+        subject = Subject(inst.key, snapshot.label, snapshot.source, ALERT_WINDOW)
+        watches = self.alert_store.watches(inst.key)
+        checks = []
+        for chat, subscription in self.chats.subscribers(inst.key):
+            watch, alerts = check(
+                watches.get(chat.id, Watch()),
+                snapshot.clusters,
+                price,
+                now,
+                subscription.distance(chat.settings),
+                chat.settings,
+                subject,
+            )
+            checks.append(Checked(chat.id, watch, alerts))
+        return self.alert_store.record(inst.key, checks, stored.id, ALERT_TTL_MS)
+
+    async def _watched(self) -> list[Instrument]:
+        instruments = []
+        for key in self.chats.watched_instruments():
+            try:
+                instruments.append(await self.market.instrument(key))
+            except LiqmapError as exc:
+                log.warning("cannot watch %s: %s", key, exc)
+        return instruments
+
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            yield
+        finally:
+            self._running.discard(task)

@@ -1,0 +1,160 @@
+"""Deliver the outbox to chats: each alert once, marked sent only after the chat got it.
+
+The transport is behind ``AlertSender`` (the bot implements it for Telegram), so this job
+knows nothing of Telegram. A chart for an alert is rendered once per map and then re-sent by
+the file id the transport returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from liqmap.chart import ChartLabels, render_png
+from liqmap.proximity import Alert
+from storage.chats import ChatStore
+from storage.outbox import Outbox, Outgoing
+from storage.snapshots import SnapshotStore
+
+log = logging.getLogger(__name__)
+
+ALERT_CHART_WIDTH = 800
+MAX_RETRY_DELAY_MS = 5 * 60_000
+
+
+class ChatBlocked(Exception):
+    """The chat blocked or removed the bot."""
+
+
+class ChatMoved(Exception):
+    """The chat has a new id (a group became a supergroup)."""
+
+    def __init__(self, new_chat_id: int) -> None:
+        super().__init__(f"chat moved to {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
+class RetryLater(Exception):
+    """Not delivered now (network, rate limit); try again after ``seconds``."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+
+
+class DeliveryRejected(Exception):
+    """The transport refused this alert for good."""
+
+
+class AlertSender(Protocol):
+    async def send(self, chat_id: int, alert: Alert, chart: bytes | str | None) -> str | None:
+        """Deliver ``alert`` with ``chart`` (PNG or a file id); the chart's file id, if any."""
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+
+
+class Delivery:
+    """One pass over the due outbox rows."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        chats: ChatStore,
+        snapshots: SnapshotStore,
+        sender: AlertSender,
+        clock: Callable[[], int],
+        concurrency: int = 20,
+    ) -> None:
+        self.outbox = outbox
+        self.chats = chats
+        self.snapshots = snapshots
+        self.sender = sender
+        self.clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def run(self) -> DeliveryReport:
+        report = DeliveryReport()
+        now = self.clock()
+        by_map: dict[int | None, list[Outgoing]] = {}
+        for row in self.outbox.due(now):
+            if row.expires_at is not None and row.expires_at < now:
+                self.outbox.expire(row.id)
+                log.info("alert %s to chat %s expired unsent", row.id, row.chat_id)
+                report.expired += 1
+                continue
+            chat = self.chats.get(row.chat_id)
+            if chat is None or not chat.active:
+                self.outbox.fail(row.id, "chat inactive")
+                report.failed += 1
+                continue
+            by_map.setdefault(row.snapshot_id, []).append(row)
+        for snapshot_id, rows in by_map.items():
+            chart = await self._chart(snapshot_id)
+            if isinstance(chart, bytes):  # the first upload gives the file id for the rest
+                file_id = await self._deliver(rows[0], chart, report)
+                rows = rows[1:]
+                if file_id is not None and snapshot_id is not None:
+                    self.snapshots.set_alert_chart_file_id(snapshot_id, file_id)
+                    chart = file_id
+            await asyncio.gather(*(self._deliver(row, chart, report) for row in rows))
+        return report
+
+    async def _deliver(
+        self, row: Outgoing, chart: bytes | str | None, report: DeliveryReport
+    ) -> str | None:
+        async with self._slots:
+            try:
+                file_id = await self.sender.send(row.chat_id, row.alert, chart)
+            except ChatBlocked:
+                self.chats.set_active(row.chat_id, False)
+                self.outbox.fail(row.id, "chat blocked the bot")
+                log.info("chat %s blocked the bot: marked inactive", row.chat_id)
+                report.failed += 1
+            except ChatMoved as moved:
+                self.chats.migrate(row.chat_id, moved.new_chat_id)
+                log.info(
+                    "chat %s moved to %s; alert %s follows", row.chat_id, moved.new_chat_id, row.id
+                )
+                report.retried += 1
+            except RetryLater as later:
+                delay = max(later.seconds * 1000, min(2**row.attempts * 1000, MAX_RETRY_DELAY_MS))
+                self.outbox.retry(row.id, self.clock() + int(delay), str(later))
+                log.warning(
+                    "alert %s to chat %s not sent (%s); retrying", row.id, row.chat_id, later
+                )
+                report.retried += 1
+            except DeliveryRejected as refused:
+                self.outbox.fail(row.id, str(refused))
+                log.warning("alert %s to chat %s refused: %s", row.id, row.chat_id, refused)
+                report.failed += 1
+            except Exception as exc:
+                delay = min(2**row.attempts * 1000, MAX_RETRY_DELAY_MS)
+                self.outbox.retry(row.id, self.clock() + delay, f"unexpected: {exc}")
+                log.exception("alert %s to chat %s failed unexpectedly", row.id, row.chat_id)
+                report.retried += 1
+            else:
+                self.outbox.mark_sent(row.id, self.clock())
+                report.sent += 1
+                return file_id
+        return None
+
+    async def _chart(self, snapshot_id: int | None) -> bytes | str | None:
+        stored = self.snapshots.by_id(snapshot_id) if snapshot_id is not None else None
+        if stored is None:
+            return None
+        if stored.alert_chart_file_id:
+            return stored.alert_chart_file_id
+        snapshot = stored.snapshot
+        labels = ChartLabels(snapshot.label, snapshot.source, snapshot.window)
+        return await asyncio.to_thread(
+            render_png, snapshot.liq_map, snapshot.clusters, labels, ALERT_CHART_WIDTH
+        )

@@ -1,0 +1,37 @@
+"""Put the alert jobs on APScheduler, in the running event loop."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from jobs.alerts import AlertJobs
+
+DELIVER_SECONDS = 1.0
+"""Pending alerts are retried this often; new ones are delivered at once."""
+
+
+def start_jobs(jobs: AlertJobs, refresh_seconds: float, price_seconds: float) -> AsyncIOScheduler:
+    """Refresh at once and every ``refresh_seconds``; watch every ``price_seconds``; deliver
+    every second and whenever the watch queued something. Never two runs of a job at once."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    now = datetime.now(UTC)
+    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60, "next_run_time": now}
+    scheduler.add_job(
+        jobs.refresh, IntervalTrigger(seconds=refresh_seconds), id="refresh", **common
+    )
+    scheduler.add_job(jobs.watch, IntervalTrigger(seconds=price_seconds), id="watch", **common)
+    scheduler.add_job(
+        jobs.deliver, IntervalTrigger(seconds=DELIVER_SECONDS), id="deliver", **common
+    )
+
+    def wake_delivery() -> None:
+        job = scheduler.get_job("deliver")
+        if job is not None:
+            job.modify(next_run_time=datetime.now(UTC))
+
+    jobs.wake_delivery = wake_delivery
+    scheduler.start()
+    return scheduler

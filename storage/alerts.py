@@ -1,0 +1,81 @@
+"""The detector's memory per chat and instrument, written together with the alerts it made."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+
+from sqlite_utils import Database
+
+from liqmap.proximity import Alert, Watch, as_state, from_state
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One chat's check of an instrument: its next state and the alerts to deliver."""
+
+    chat_id: int
+    watch: Watch
+    alerts: list[Alert]
+
+
+class AlertStore:
+    """Load detector states; save states and enqueue alerts in one transaction."""
+
+    def __init__(self, db: Database, clock: Callable[[], int]) -> None:
+        self.db = db
+        self.clock = clock
+
+    def watches(self, instrument: str) -> dict[int, Watch]:
+        rows = self.db.execute(
+            "SELECT chat_id, state FROM alert_state WHERE instrument = ?", [instrument]
+        ).fetchall()
+        return {chat_id: from_state(json.loads(state)) for chat_id, state in rows}
+
+    def record(
+        self,
+        instrument: str,
+        checks: Iterable[Checked],
+        snapshot_id: int | None,
+        ttl_ms: int,
+    ) -> int:
+        """Save every chat's state and queue its alerts atomically; how many alerts."""
+        now = self.clock()
+        queued = 0
+        with self.db.atomic():
+            for checked in checks:
+                self.db.execute(
+                    "INSERT INTO alert_state (chat_id, instrument, state, updated_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT(chat_id, instrument) DO UPDATE SET "
+                    "state = excluded.state, updated_at = excluded.updated_at",
+                    [checked.chat_id, instrument, json.dumps(as_state(checked.watch)), now],
+                )
+                for alert in checked.alerts:
+                    self.db.execute(
+                        "INSERT INTO outbox (chat_id, instrument, kind, text, silent, payload, "
+                        "snapshot_id, created_at, next_attempt_at, expires_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            checked.chat_id,
+                            instrument,
+                            alert.kind,
+                            summary(alert),
+                            int(alert.silent),
+                            json.dumps(asdict(alert)),
+                            snapshot_id,
+                            now,
+                            now,
+                            now + ttl_ms,
+                        ],
+                    )
+                    queued += 1
+        return queued
+
+
+def summary(alert: Alert) -> str:
+    """One plain line for logs and the database."""
+    return (
+        f"{alert.kind} {alert.label} {alert.side} {alert.low:g}-{alert.high:g} "
+        f"at {alert.price:g} ({alert.distance_pct:.2f}%)"
+    )

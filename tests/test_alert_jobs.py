@@ -1,0 +1,285 @@
+"""The alert jobs in one process: refresh maps, watch prices, deliver through the real PTB bot."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from sqlite_utils import Database
+from telegram.ext import AIORateLimiter, ExtBot
+
+from bot.alert_sender import TelegramAlertSender
+from jobs.alerts import ALERT_TTL_MS, ALERT_WINDOW, AlertJobs
+from jobs.delivery import Delivery
+from jobs.maps import MapService
+from liqmap.chat_settings import ChatSettings, QuietHours
+from liqmap.clusters import Cluster
+from liqmap.market_data import MarketData
+from storage.alerts import AlertStore
+from storage.chats import ChatStore
+from storage.market_cache import MarketCache
+from storage.outbox import Outbox
+from storage.snapshots import SnapshotStore
+from tests.conftest import FAST_BACKOFF, FAST_CCXT
+from tests.fakes.clock import Clock
+from tests.fakes.okx import FakeOkx
+from tests.fakes.telegram import FakeTelegram
+
+NOON = int(datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC).timestamp() * 1000)
+ANN, BOB = 1001, 1002
+BTC = "okx:BTC-USDT-SWAP"
+
+
+@pytest.fixture(autouse=True)
+def _timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOON)
+
+
+@pytest.fixture
+def okx(clock: Clock) -> Iterator[FakeOkx]:
+    with FakeOkx(clock=clock) as fake:
+        yield fake
+
+
+@pytest.fixture
+def tg() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@dataclass
+class World:
+    jobs: AlertJobs
+    chats: ChatStore
+    outbox: Outbox
+    snapshots: SnapshotStore
+    okx: FakeOkx
+    tg: FakeTelegram
+    clock: Clock
+    slept: list[float]
+
+    def subscribe(self, chat: int, instrument: str = BTC, settings: ChatSettings | None = None,
+                  distance: float | None = None) -> None:  # fmt: skip
+        self.chats.seen(chat, "private" if chat > 0 else "group", None)
+        self.chats.save_settings(chat, settings or ChatSettings(cooldown_minutes=0))
+        self.chats.subscribe(chat, instrument, distance)
+
+    def target(self, side: str = "long") -> Cluster:
+        """The nearest cluster of ``side`` strong enough for the default settings."""
+        stored = self.snapshots.latest(BTC, ALERT_WINDOW)
+        strong = [c for c in stored.snapshot.clusters if c.side == side and c.strength >= 2.0]
+        return min(strong, key=lambda c: abs(c.distance_pct))
+
+    def price(self, value: float) -> None:
+        self.okx.tape("BTC-USDT-SWAP").set_price(value)
+
+
+@pytest.fixture
+async def world(okx: FakeOkx, tg: FakeTelegram, db: Database, clock: Clock) -> AsyncIterator[World]:
+    slept: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        slept.append(seconds)
+
+    bot = ExtBot(tg.token, base_url=tg.base_url, rate_limiter=AIORateLimiter(max_retries=3))
+    async with (
+        bot,
+        MarketData(
+            urls={"okx": okx.url}, clock=clock, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT
+        ) as market,
+    ):
+        chats, snapshots = ChatStore(db, clock), SnapshotStore(db)
+        maps = MapService(market, MarketCache(db), snapshots, 300_000, clock)
+        outbox = Outbox(db)
+        delivery = Delivery(outbox, chats, snapshots, TelegramAlertSender(bot), clock)
+        jobs = AlertJobs(market, chats, maps, snapshots, AlertStore(db, clock), delivery, clock,
+                         refresh_seconds=300, sleep=no_wait)  # fmt: skip
+        yield World(jobs, chats, outbox, snapshots, okx, tg, clock, slept)
+
+
+def captions(tg: FakeTelegram, chat: int) -> list[str]:
+    return [m.get("plain") or "" for m in tg.sent(chat)]
+
+
+async def test_approach_alerts_once_with_chart_and_meaning(world: World) -> None:
+    world.subscribe(ANN)
+    assert await world.jobs.refresh() == 1
+    cluster = world.target()
+    world.price(cluster.high * 1.006)
+    assert await world.jobs.watch() == 1
+    report = await world.jobs.deliver()
+    assert report.sent == 1
+    (alert,) = world.tg.sent(ANN)
+    assert alert["method"] == "sendPhoto" and alert["photo"][:4] == b"\x89PNG"
+    text = alert["plain"]
+    assert text.startswith("🔻 BTC-USDT-SWAP (okx) is near a dense LONG liquidation cluster")
+    assert "0.60% away, falling toward it" in text or "0.60% away, near it" in text
+    assert "Long liquidations below could accelerate a drop" in text
+    assert alert["disable_notification"] in (None, False)
+    # lingering, recomputing, lingering: no second alert
+    world.price(cluster.high * 1.004)
+    assert await world.jobs.watch() == 0
+    await world.jobs.refresh()
+    assert await world.jobs.watch() == 0
+    assert (await world.jobs.deliver()).sent == 0
+    assert len(world.tg.sent(ANN)) == 1
+
+
+async def test_retreat_and_return_alerts_again_then_crossing_sweeps(world: World) -> None:
+    world.subscribe(ANN)
+    await world.jobs.refresh()
+    cluster = world.target()
+    for price, queued in ((1.006, 1), (1.03, 0), (1.006, 1)):
+        world.price(cluster.high * price)
+        assert await world.jobs.watch() == queued
+    world.price(cluster.low * 0.995)
+    assert await world.jobs.watch() >= 1  # the sweep, and maybe a cluster further down
+    await world.jobs.deliver()
+    texts = captions(world.tg, ANN)
+    swept = [t for t in texts if t.startswith("💥 BTC-USDT-SWAP (okx) swept a dense LONG")]
+    assert len(swept) == 1
+    assert sum(t.startswith("🔻") for t in texts) in (2, 3)
+
+
+async def test_fan_out_uploads_the_chart_once(world: World) -> None:
+    for chat in range(2001, 2041):
+        world.subscribe(chat)
+    await world.jobs.refresh()
+    world.price(world.target().high * 1.005)
+    assert await world.jobs.watch() == 40
+    report = await world.jobs.deliver()
+    assert report.sent == 40
+    photos = world.tg.calls_of("sendPhoto", ok=True)
+    assert len(photos) == 40
+    assert sum(1 for call in photos if call["files"]) == 1, "one upload, 39 by file id"
+    assert world.outbox.counts() == {"sent": 40}
+
+
+async def test_quiet_hours_send_silently_and_weak_clusters_do_not_alert(world: World) -> None:
+    world.subscribe(
+        ANN, settings=ChatSettings(cooldown_minutes=0, quiet=QuietHours(11 * 60, 13 * 60))
+    )
+    world.subscribe(BOB, settings=ChatSettings(cooldown_minutes=0, min_strength=99))
+    await world.jobs.refresh()
+    world.price(world.target().high * 1.005)
+    assert await world.jobs.watch() == 1
+    await world.jobs.deliver()
+    assert world.tg.sent(ANN)[0]["disable_notification"] is True
+    assert world.tg.sent(BOB) == []
+
+
+async def test_telegram_failures_are_retried_and_nothing_is_lost(world: World) -> None:
+    from tests.fakes.http import Fault
+
+    world.subscribe(ANN)
+    await world.jobs.refresh()
+    world.price(world.target().high * 1.005)
+    await world.jobs.watch()
+    world.tg.inject(Fault(502, "bad gateway"), world.tg.path("sendPhoto"), times=None)
+    report = await world.jobs.deliver()
+    assert (report.sent, report.retried) == (0, 1)
+    assert world.outbox.pending() == 1
+    world.tg.clear_faults()
+    assert (await world.jobs.deliver()).sent == 0, "not before its retry time"
+    world.clock.advance(10_000)
+    world.tg.rate_limit(1, retry_after=1, method="sendPhoto")
+    assert (await world.jobs.deliver()).sent == 1
+    assert len(world.tg.sent(ANN)) == 1
+    assert world.outbox.counts() == {"sent": 1}
+
+
+async def test_blocked_chats_stop_and_moved_groups_follow(world: World) -> None:
+    world.subscribe(ANN)
+    world.subscribe(-4001)
+    await world.jobs.refresh()
+    world.tg.user_sends(-4001, "hello", title="traders")  # the fake learns the group
+    world.tg.block(ANN, notify=False)
+    world.tg.migrate_group(-4001, -1004001)
+    world.price(world.target().high * 1.005)
+    assert await world.jobs.watch() == 2
+    report = await world.jobs.deliver()
+    assert report.failed == 1 and report.retried == 1
+    assert world.chats.get(ANN).active is False
+    assert world.chats.get(-1004001) is not None
+    assert (await world.jobs.deliver()).sent == 1
+    assert len(world.tg.sent(-1004001)) == 1
+    # the blocked chat is no longer watched
+    assert world.chats.watched_instruments() == [BTC]
+    assert [chat.id for chat, _ in world.chats.subscribers(BTC)] == [-1004001]
+
+
+async def test_alerts_too_old_to_matter_expire_unsent(world: World) -> None:
+    world.subscribe(ANN)
+    await world.jobs.refresh()
+    world.price(world.target().high * 1.005)
+    await world.jobs.watch()
+    world.clock.advance(ALERT_TTL_MS + 1)
+    report = await world.jobs.deliver()
+    assert (report.sent, report.expired) == (0, 1)
+    assert world.tg.sent(ANN) == []
+
+
+async def test_a_stale_map_raises_no_alerts(world: World) -> None:
+    world.subscribe(ANN)
+    await world.jobs.refresh()
+    cluster = world.target()
+    world.clock.advance(16 * 60_000)
+    world.price(cluster.high * 1.005)
+    assert await world.jobs.watch() == 0
+
+
+async def test_refresh_spreads_instruments_survives_failures_and_prunes(world: World) -> None:
+    for key in ("okx:BTC-USDT-SWAP", "okx:ETH-USDT-SWAP", "okx:SOL-USDT-SWAP"):
+        world.subscribe(ANN, key)
+    await world.jobs.market.instrument("SOL")
+    world.okx.instruments = [i for i in world.okx.instruments if i.inst_id != "ETH-USDT-SWAP"]
+    assert await world.jobs.refresh() == 2, "ETH failing does not stop BTC and SOL"
+    assert world.slept == pytest.approx([80.0, 160.0], abs=1.0)
+    for _ in range(4):
+        world.clock.advance(60_000)
+        await world.jobs.refresh()
+    counts = world.snapshots.db.execute(
+        "SELECT instrument, count(*) FROM snapshots GROUP BY instrument"
+    ).fetchall()
+    assert dict(counts) == {"okx:BTC-USDT-SWAP": 3, "okx:SOL-USDT-SWAP": 3}
+
+
+async def test_the_scheduler_never_runs_a_job_twice_at_once() -> None:
+    from jobs.scheduler import start_jobs
+
+    class Slow:
+        def __init__(self) -> None:
+            self.running = self.most = self.runs = 0
+            self.wake_delivery = lambda: None
+
+        async def refresh(self) -> None:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.runs += 1
+            await asyncio.sleep(0.3)
+            self.running -= 1
+
+        async def watch(self) -> None:
+            self.wake_delivery()
+
+        async def deliver(self) -> None:
+            pass
+
+    slow = Slow()
+    scheduler = start_jobs(slow, refresh_seconds=0.05, price_seconds=0.05)  # type: ignore[arg-type]
+    try:
+        deadline = asyncio.get_running_loop().time() + 5
+        while slow.runs < 2:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.02)
+    finally:
+        scheduler.shutdown(wait=False)
+    assert slow.most == 1

@@ -1,0 +1,169 @@
+"""End to end: ``liqmap run`` as a process, a user on the fake Telegram, price on the fake OKX.
+
+Subscribe, ask for a map, walk price to a dense cluster: exactly one alert. Retreat and come
+back: one more. Kill the process with SIGKILL while an alert is pending: after the restart it
+arrives exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.http import Fault
+from tests.fakes.okx import FakeOkx
+from tests.fakes.telegram import FakeTelegram
+
+LIQMAP = str(Path(sys.executable).with_name("liqmap"))
+ANN = 1001
+MARKS = "/api/v5/public/mark-price"
+
+
+def wait(condition: Callable[[], bool], what: str, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+class Service:
+    """``liqmap run`` in a subprocess, with its output kept for the assertion messages."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.env, self.cwd = env, cwd
+        self.process: subprocess.Popen[str] | None = None
+        self.log = cwd / "run.log"
+
+    def start(self) -> None:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("LIQMAP_", "TELEGRAM_"))}
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(
+                [LIQMAP, "run"], env=clean | self.env, cwd=self.cwd, stdout=out,
+                stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+    def kill(self, signum: int) -> int:
+        assert self.process is not None
+        self.process.send_signal(signum)
+        return self.process.wait(timeout=30)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+@pytest.fixture
+def tg() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+def service(tg: FakeTelegram, okx: FakeOkx, tmp_path: Path) -> Iterator[Service]:
+    run = Service(
+        {
+            "TELEGRAM_BOT_TOKEN": tg.token,
+            "TELEGRAM_API_URL": tg.url,
+            "LIQMAP_OKX_URL": okx.url,
+            "LIQMAP_DB": str(tmp_path / "e2e.db"),
+            "LIQMAP_REFRESH_SECONDS": "2",
+            "LIQMAP_PRICE_SECONDS": "0.5",
+            "PTB_TIMEDELTA": "1",
+        },
+        tmp_path,
+    )
+    run.start()
+    yield run
+    if run.process is not None and run.process.poll() is None:
+        run.kill(signal.SIGKILL)
+
+
+def ask(tg: FakeTelegram, text: str, method: str = "sendMessage") -> dict:
+    mark = tg.mark()
+    tg.user_sends(ANN, text)
+    return tg.wait_for_sync(lambda c: c["method"] == method and c["ok"], timeout=60, since=mark)
+
+
+def alerts(tg: FakeTelegram) -> list[str]:
+    """Alert captions sent to the user (each alert comes as a photo with its chart)."""
+    sent = [m for m in tg.sent(ANN) if "liquidation cluster" in (m["plain"] or "")]
+    assert all(m["method"] == "sendPhoto" for m in sent), "every alert carries its chart"
+    return [m["plain"] for m in sent]
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db, timeout=10) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def watch_cycles(okx: FakeOkx, count: int) -> None:
+    """Let the running service check prices ``count`` more times."""
+    target = okx.count(MARKS) + count
+    wait(lambda: okx.count(MARKS) >= target, f"{count} price checks")
+
+
+def test_subscribe_map_alert_once_retreat_return_and_survive_sigkill(
+    tg: FakeTelegram, okx: FakeOkx, service: Service, tmp_path: Path
+) -> None:
+    db = tmp_path / "e2e.db"
+    ask(tg, "/settings cooldown 0")
+    subscribed = ask(tg, "/subscribe BTC 1")
+    assert "Subscribed to" in subscribed["result"]["text"]
+    photo = ask(tg, "/map BTC", method="sendPhoto")
+    assert photo["result"]["caption"].startswith("BTC-USDT-SWAP · okx · 7d map")
+
+    # the refresh job stores the 7d map the alerts watch; pick its nearest strong cluster
+    wait(lambda: query(db, "SELECT count(*) FROM snapshots WHERE window = '7d'")[0][0] >= 2,
+         "a refreshed map")  # fmt: skip
+    (clusters_json,) = query(db, "SELECT clusters FROM snapshots WHERE window = '7d' "
+                                 "ORDER BY computed_at DESC, id DESC LIMIT 1")[0]  # fmt: skip
+    strong = [c for c in json.loads(clusters_json) if c["strength"] >= 2.0]
+    target = min(strong, key=lambda c: abs(c["distance_pct"]))
+    long = target["side"] == "long"
+    near = target["high"] * 1.006 if long else target["low"] * 0.994
+    away = target["high"] * 1.03 if long else target["low"] * 0.97
+    tape = okx.tape("BTC-USDT-SWAP")
+
+    # walk toward it: exactly one alert, however long price lingers
+    tape.set_price(near)
+    wait(lambda: len(alerts(tg)) >= 1, "the first alert")
+    watch_cycles(okx, 6)
+    assert len(alerts(tg)) == 1, service.output()
+    first = alerts(tg)[0]
+    assert ("LONG" if long else "SHORT") + " liquidation cluster" in first
+    assert "Price " in first and "away" in first
+
+    # away beyond twice the distance, and back: one more
+    tape.set_price(away)
+    watch_cycles(okx, 3)
+    tape.set_price(near)
+    wait(lambda: len(alerts(tg)) >= 2, "the second alert")
+    watch_cycles(okx, 4)
+    assert len(alerts(tg)) == 2
+
+    # Telegram refuses photos; an alert waits in the outbox; the process is killed
+    tg.inject(Fault(500, "internal error"), tg.path("sendPhoto"), times=None)
+    tape.set_price(away)
+    watch_cycles(okx, 3)
+    tape.set_price(near)
+    pending = "SELECT count(*) FROM outbox WHERE state = 'pending' AND attempts > 0"
+    wait(lambda: query(db, pending)[0][0] == 1, "a pending alert that failed to send")
+    assert service.kill(signal.SIGKILL) == -signal.SIGKILL
+
+    # after the restart it is delivered exactly once, and nothing else fires
+    tg.clear_faults()
+    service.start()
+    wait(lambda: len(alerts(tg)) >= 3, "the pending alert after the restart")
+    watch_cycles(okx, 6)
+    assert len(alerts(tg)) == 3, service.output()
+    assert query(db, "SELECT state, count(*) FROM outbox GROUP BY state") == [("sent", 3)]
+    assert service.kill(signal.SIGTERM) == 0
+    assert tg.token not in service.output()
