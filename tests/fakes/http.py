@@ -20,6 +20,8 @@ class Request:
     query: dict[str, str]
     body: bytes
     headers: dict[str, str]
+    at: float = 0.0
+    """When it arrived (``time.time()``)."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ class FakeServer:
             query=dict(parse_qsl(parts.query, keep_blank_values=True)),
             body=body,
             headers={k.lower(): v for k, v in handler.headers.items()},
+            at=time.time(),
         )
         with self._lock:
             self.requests.append(request)
