@@ -12,8 +12,8 @@ from liqmap.chat_settings import (
 )
 from liqmap.clusters import LONG, SHORT, Cluster
 from liqmap.errors import ExchangeError
+from liqmap.formats import price_text, usd, utc
 from liqmap.proximity import SWEPT, Alert
-from liqmap.report import price_text, usd
 from liqmap.snapshot import MapSnapshot
 from liqmap.timeframes import WINDOWS
 from storage.chats import Subscription
@@ -123,7 +123,7 @@ def map_caption(
     for side, name in ((LONG, "🟢 Long liquidations"), (SHORT, "🔴 Short liquidations")):
         nearest = snapshot.nearest(side)
         lines.append(f"{name}: {cluster_text(nearest) if nearest else 'no dense cluster'}")
-    lines.append(f"Data to {_hhmm(snapshot.as_of_ms)} UTC ({ago(now_ms - snapshot.as_of_ms)})")
+    lines.append(f"Data to {utc(snapshot.as_of_ms)} ({ago(now_ms - snapshot.as_of_ms)})")
     if error is not None:
         lines.append(
             f"⚠️ {unavailable(snapshot.label, error)}; "
@@ -178,12 +178,6 @@ def settings_text(settings: ChatSettings) -> str:
             escape(USAGE["settings"]),
         ]
     )
-
-
-def _hhmm(ts_ms: int) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _clip(text: str, limit: int) -> str:

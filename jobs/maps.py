@@ -69,12 +69,9 @@ class MapService:
         self.clock = clock or market.now
         self._running: dict[tuple[str, str], asyncio.Task[StoredMap]] = {}
 
-    def is_fresh(self, stored: StoredMap) -> bool:
-        return self.clock() - stored.computed_at < self.fresh_ms
-
     def needs_computing(self, inst: Instrument, window: str) -> bool:
-        stored = self.snapshots.latest(inst.key, window)
-        return stored is None or not self.is_fresh(stored)
+        computed_at = self.snapshots.computed_at(inst.key, window)
+        return computed_at is None or self.clock() - computed_at >= self.fresh_ms
 
     async def get(self, inst: Instrument, window: str, refresh: bool = False) -> MapAnswer:
         """The map to show; with ``refresh``, recomputed unless it is seconds old.

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -17,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from liqmap.clusters import LONG, SHORT, Cluster
+from liqmap.formats import price_text, usd, utc
 from liqmap.model import LiquidationMap
 
 BACKGROUND = "#0d1117"
@@ -49,7 +49,7 @@ def render_png(
     figure = Figure(figsize=(12.8, 7.2), dpi=dpi, facecolor=BACKGROUND)
     FigureCanvasAgg(figure)
     axes = figure.add_axes((0.075, 0.2, 0.83, 0.69), facecolor=PANEL)
-    when = datetime.fromtimestamp(liq_map.as_of_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = utc(liq_map.as_of_ms)
     figure.suptitle(
         f"{labels.instrument} · {labels.exchange} · {labels.window} liquidation map · {when}",
         color=TEXT, fontsize=17, fontweight="bold", y=0.965,
@@ -103,13 +103,13 @@ def render_png(
     )
     cumulative.set_ylim(0, top * 1.15 if top > 0 else 1)
     cumulative.tick_params(colors=MUTED, labelsize=11)
-    cumulative.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _usd(v)))
+    cumulative.yaxis.set_major_formatter(FuncFormatter(lambda v, _: usd(v)))
     cumulative.set_ylabel("cumulative USD from price", color=MUTED, fontsize=12)
     for spine in cumulative.spines.values():
         spine.set_visible(False)
 
     axes.axvline(price, color="#f0f6fc", linestyle="--", linewidth=1.5)
-    axes.text(price, tallest * 1.17 if tallest > 0 else 1, f" price {price:,.{_decimals(price)}f}",
+    axes.text(price, tallest * 1.17 if tallest > 0 else 1, f" price {price_text(price)}",
               color="#f0f6fc", fontsize=13, fontweight="bold", va="top")  # fmt: skip
     _mark_clusters(figure, axes, clusters, tallest)
     legend = axes.legend(title="leverage", loc="upper left", fontsize=10, title_fontsize=10,
@@ -124,8 +124,8 @@ def _style(axes: Axes) -> None:
     axes.set_axisbelow(True)
     for spine in axes.spines.values():
         spine.set_color(GRID)
-    axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.{_decimals(v)}f}"))
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: _usd(v)))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: price_text(v)))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: usd(v)))
     axes.set_ylabel("liquidations per 0.1% of price (USD)", color=MUTED, fontsize=12)
     axes.set_xlabel("price", color=MUTED, fontsize=12)
 
@@ -141,10 +141,9 @@ def _mark_clusters(figure: Figure, axes: Axes, clusters: list[Cluster], tallest:
             axes.axvspan(cluster.low, cluster.high, color=color, alpha=0.16, linewidth=0)
             axes.text((cluster.low + cluster.high) / 2, tallest * (1.12 - 0.06 * rank), tag,
                       color=color, fontsize=12, fontweight="bold", ha="center")  # fmt: skip
-            digits = _decimals(cluster.center)
             listed.append(
-                f"{tag} {cluster.low:,.{digits}f}-{cluster.high:,.{digits}f} "
-                f"{_usd(cluster.usd)} ({cluster.distance_pct:+.1f}%)"
+                f"{tag} {price_text(cluster.low)}-{price_text(cluster.high)} "
+                f"{usd(cluster.usd)} ({cluster.distance_pct:+.1f}%)"
             )
         if listed:
             figure.text(0.075, 0.085 - 0.035 * row, "   ".join(listed), color=color,
@@ -175,17 +174,6 @@ def _visible_range(liq_map: LiquidationMap) -> tuple[float, float]:
         within = np.cumsum(short_usd)
         high = max(high, float(centers[np.searchsorted(within, 0.95 * within[-1])]))
     return max(low, price * (1 - MAX_SPAN_PCT / 100)), min(high, price * (1 + MAX_SPAN_PCT / 100))
-
-
-def _usd(value: float) -> str:
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= size:
-            return f"${value / size:.1f}{suffix}"
-    return f"${value:.0f}"
-
-
-def _decimals(price: float) -> int:
-    return 0 if price >= 1000 else 2 if price >= 1 else 5
 
 
 def _png(figure: Figure, dpi: float) -> bytes:

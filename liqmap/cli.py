@@ -15,8 +15,8 @@ from typing import TextIO
 
 from liqmap.config import Settings, load_settings
 from liqmap.errors import ConfigError, LiqmapError
+from liqmap.formats import utc
 from liqmap.market_data import MarketData
-from liqmap.report import utc
 from liqmap.snapshot import MapSnapshot
 from liqmap.timeframes import DEFAULT_STEP, STEPS, WINDOWS
 

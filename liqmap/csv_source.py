@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from liqmap.errors import DataFormatError, UnsupportedRequest
+from liqmap.formats import utc
 from liqmap.series import Candles, Liquidations, OpenInterest
 
 COLUMNS = (
@@ -49,7 +50,7 @@ class CsvHistory:
         first = int(self.candles.ts[0])
         if not first < at <= self.end_ms:
             raise UnsupportedRequest(
-                f"{self.name} covers {_utc(first)} to {_utc(self.end_ms)}; {_utc(at)} is outside it"
+                f"{self.name} covers {utc(first)} to {utc(self.end_ms)}; {utc(at)} is outside it"
             )
         start = at - length_ms
         candles = self.candles.between(start, at - self.step_ms + 1)
@@ -113,9 +114,3 @@ def _numbers(name: str, line: int, row: dict[str, str]) -> list[float]:
     if not values[3] <= min(values[1], values[4]) <= max(values[1], values[4]) <= values[2]:
         raise DataFormatError(f"{name} line {line}: price_low/high do not bound open and close")
     return values
-
-
-def _utc(ts_ms: int) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")

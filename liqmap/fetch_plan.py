@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from liqmap.errors import UnsupportedRequest
+from liqmap.formats import utc
 from liqmap.ranges import Range, missing
 from liqmap.timeframes import STEPS
 from liqmap.venues import Venue
@@ -29,8 +29,7 @@ def oi_step_for(
         gaps = missing(covered(step), start, now)
         if earliest is None or all(gap_start >= earliest for gap_start, _ in gaps):
             return step
-    since = datetime.fromtimestamp(start / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
     raise UnsupportedRequest(
         f"{venue.name} keeps no open-interest history at {candle_step} or coarser "
-        f"back to {since}; ask for a shorter window"
+        f"back to {utc(start)}; ask for a shorter window"
     )

@@ -6,23 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from liqmap.clusters import LONG, Cluster
+from liqmap.formats import price_text, usd, utc
 from liqmap.snapshot import MapSnapshot
-
-
-def utc(ts_ms: int) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def usd(value: float) -> str:
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= size:
-            return f"${value / size:,.1f}{suffix}"
-    return f"${value:,.0f}"
-
-
-def price_text(price: float) -> str:
-    digits = 0 if price >= 1000 else 2 if price >= 1 else 6
-    return f"{price:,.{digits}f}"
 
 
 def cluster_line(cluster: Cluster) -> str:

@@ -69,6 +69,14 @@ class SnapshotStore:
             [instrument, window],
         )
 
+    def computed_at(self, instrument: str, window: str) -> int | None:
+        """When the latest map of an instrument and window was computed (without loading it)."""
+        row = self.db.execute(
+            "SELECT MAX(computed_at) FROM snapshots WHERE instrument = ? AND window = ?",
+            [instrument, window],
+        ).fetchone()
+        return row[0]
+
     def by_id(self, snapshot_id: int) -> StoredMap | None:
         return self._one("SELECT * FROM snapshots WHERE id = ?", [snapshot_id])
 
