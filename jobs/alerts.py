@@ -79,21 +79,25 @@ class AlertJobs:
             return computed
 
     async def watch(self) -> int:
-        """Check current prices against the stored clusters; queue the alerts."""
+        """Check current prices against the stored clusters; queue the alerts.
+
+        Prices come per exchange, so one exchange failing leaves the others watched.
+        """
         with self._tracked():
-            instruments = await self._watched()
-            if not instruments:
-                return 0
-            try:
-                prices = await self.market.prices(instruments)
-            except LiqmapError as exc:
-                log.warning("no prices this round: %s", exc)
-                return 0
+            by_exchange: dict[str, list[Instrument]] = {}
+            for inst in await self._watched():
+                by_exchange.setdefault(inst.exchange, []).append(inst)
             queued = 0
-            for inst in instruments:
-                price = prices.get(inst.key)
-                if price is not None:
-                    queued += self._check(inst, price.value)
+            for exchange, instruments in by_exchange.items():
+                try:
+                    prices = await self.market.prices(instruments)
+                except LiqmapError as exc:
+                    log.warning("no %s prices this round: %s", exchange, exc)
+                    continue
+                for inst in instruments:
+                    price = prices.get(inst.key)
+                    if price is not None:
+                        queued += self._check(inst, price.value)
             if queued:
                 self.wake_delivery()
             return queued

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,6 +15,20 @@ from tests.fakes.okx import FakeOkx
 
 FAST_BACKOFF = Backoff(attempts=4, first_delay=0.01, factor=2.0, max_delay=0.05)
 FAST_CCXT = {"rateLimit": 1, "timeout": 3000, "timeout_on_exit": 0}
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Name lookups other than the local host fail: a test that would reach the internet
+    (a missing URL override) fails fast instead."""
+    lookup = socket.getaddrinfo
+
+    def local_only(host: object, *args: object, **kwargs: object) -> object:
+        if host not in (None, "127.0.0.1", "localhost", "::1", b"127.0.0.1", b"localhost"):
+            raise socket.gaierror(socket.EAI_NONAME, f"tests never reach the internet ({host})")
+        return lookup(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", local_only)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from storage.market_cache import MarketCache
 from storage.outbox import Outbox
 from storage.snapshots import SnapshotStore
 from tests.conftest import FAST_BACKOFF, FAST_CCXT
+from tests.fakes.bybit import FakeBybit
 from tests.fakes.clock import Clock
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
@@ -55,6 +56,12 @@ def tg() -> Iterator[FakeTelegram]:
         yield fake
 
 
+@pytest.fixture
+def bybit(clock: Clock) -> Iterator[FakeBybit]:
+    with FakeBybit(clock=clock) as fake:
+        yield fake
+
+
 @dataclass
 class World:
     jobs: AlertJobs
@@ -62,6 +69,7 @@ class World:
     outbox: Outbox
     snapshots: SnapshotStore
     okx: FakeOkx
+    bybit: FakeBybit
     tg: FakeTelegram
     clock: Clock
     slept: list[float]
@@ -83,7 +91,9 @@ class World:
 
 
 @pytest.fixture
-async def world(okx: FakeOkx, tg: FakeTelegram, db: Database, clock: Clock) -> AsyncIterator[World]:
+async def world(
+    okx: FakeOkx, bybit: FakeBybit, tg: FakeTelegram, db: Database, clock: Clock
+) -> AsyncIterator[World]:
     slept: list[float] = []
 
     async def no_wait(seconds: float) -> None:
@@ -93,7 +103,10 @@ async def world(okx: FakeOkx, tg: FakeTelegram, db: Database, clock: Clock) -> A
     async with (
         bot,
         MarketData(
-            urls={"okx": okx.url}, clock=clock, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT
+            urls={"okx": okx.url, "bybit": bybit.url},
+            clock=clock,
+            backoff=FAST_BACKOFF,
+            ccxt_config=FAST_CCXT,
         ) as market,
     ):
         chats, snapshots = ChatStore(db, clock), SnapshotStore(db)
@@ -102,7 +115,7 @@ async def world(okx: FakeOkx, tg: FakeTelegram, db: Database, clock: Clock) -> A
         delivery = Delivery(outbox, chats, snapshots, TelegramAlertSender(bot), clock)
         jobs = AlertJobs(market, chats, maps, snapshots, AlertStore(db, clock), delivery, clock,
                          refresh_seconds=300, sleep=no_wait)  # fmt: skip
-        yield World(jobs, chats, outbox, snapshots, okx, tg, clock, slept)
+        yield World(jobs, chats, outbox, snapshots, okx, bybit, tg, clock, slept)
 
 
 def captions(tg: FakeTelegram, chat: int) -> list[str]:
@@ -283,3 +296,13 @@ async def test_the_scheduler_never_runs_a_job_twice_at_once() -> None:
     finally:
         scheduler.shutdown(wait=False)
     assert slow.most == 1
+
+
+async def test_one_exchange_down_leaves_the_others_watched(world: World) -> None:
+    world.subscribe(ANN)
+    world.subscribe(BOB, "bybit:BTCUSDT")
+    assert await world.jobs.refresh() == 2
+    world.bybit.stop()
+    world.price(world.target().high * 1.005)
+    assert await world.jobs.watch() == 1
+    assert world.outbox.pending() == 1
