@@ -20,6 +20,7 @@ from benchmarks.synthetic import market
 from liqmap.chart import ChartLabels, render_png
 from liqmap.clusters import find_clusters
 from liqmap.model import DESIGN_TIERS, ModelParams, build_map
+from tests.data import HOURLY
 
 WINDOW_MINUTES = {"1d": 1440, "7d": 7 * 1440, "30d": 30 * 1440}
 STEPS = {"1m": 60_000, "5m": 300_000}
@@ -73,16 +74,11 @@ def main() -> None:
     tracemalloc.stop()
     print(f"peak memory allocated by one 30d/1m ladder build: {peak / 2**20:.1f} MiB")
 
-    data = (
-        Path(__file__).resolve().parents[2] / "shared" / "data" / "btc_agg_1h_2025-12_2026-03.csv"
-    )
-    if not data.is_file():
-        data = Path("/work/shared/data/btc_agg_1h_2025-12_2026-03.csv")
     liqmap = str(Path(sys.executable).with_name("liqmap"))
     starts = []
     for _ in range(5):
         begin = time.perf_counter()
-        subprocess.run([liqmap, "map", "BTC", "--csv", str(data), "--json"],
+        subprocess.run([liqmap, "map", "BTC", "--csv", str(HOURLY), "--json"],
                        check=True, capture_output=True)  # fmt: skip
         starts.append(time.perf_counter() - begin)
     print(

@@ -16,7 +16,7 @@ from liqmap.backtest import (
 from liqmap.csv_source import CsvHistory, load_csv
 from liqmap.model import DESIGN_TIERS, ModelParams
 from liqmap.series import Candles, Liquidations, OpenInterest
-from tests.data import HOURLY, shared_data
+from tests.data import HOURLY
 
 HOUR = 3_600_000
 
@@ -81,7 +81,7 @@ def test_walk_forward_predicts_from_the_hours_before_only() -> None:
 
 @pytest.fixture(scope="module")
 def report() -> dict:
-    parts = backtest(load_csv(shared_data(HOURLY)))
+    parts = backtest(load_csv(HOURLY))
     return {part.name: part for part in parts}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from liqmap.csv_source import load_csv
-from tests.data import FIVE_MINUTE, HOURLY, shared_data
+from tests.data import FIVE_MINUTE, HOURLY
 from tests.fakes.okx import FakeOkx
 
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
@@ -28,7 +28,7 @@ def run(
 
 
 def test_offline_map_as_of_a_time_prints_json_for_other_tools(tmp_path: Path) -> None:
-    hourly = shared_data(HOURLY)
+    hourly = HOURLY
     result = run(["map", "BTC", "--csv", str(hourly), "--window", "7d",
                   "--at", "2026-03-19T11:00:00Z", "--json"], tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -49,7 +49,7 @@ def test_offline_map_as_of_a_time_prints_json_for_other_tools(tmp_path: Path) ->
 
 def test_offline_map_summary_and_chart(tmp_path: Path) -> None:
     out = tmp_path / "btc.png"
-    result = run(["map", "btc", "--csv", str(shared_data(FIVE_MINUTE)), "--window", "1d",
+    result = run(["map", "btc", "--csv", str(FIVE_MINUTE), "--window", "1d",
                   "--out", str(out)], tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -66,7 +66,7 @@ def test_offline_map_imports_neither_ccxt_nor_telegram(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from liqmap.cli import main\n"
-        f"code = main(['map', 'BTC', '--csv', {str(shared_data(HOURLY))!r}, '--json'])\n"
+        f"code = main(['map', 'BTC', '--csv', {str(HOURLY)!r}, '--json'])\n"
         "loaded = {m.split('.')[0] for m in sys.modules}\n"
         "heavy = sorted(loaded & {'ccxt', 'telegram', 'apscheduler'})\n"
         "print(code, heavy, file=sys.stderr)\n"
@@ -109,7 +109,7 @@ def test_live_map_against_the_fake_exchange(tmp_path: Path) -> None:
 def test_bad_map_arguments_get_a_short_answer(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
-    args = [a.replace("{hourly}", str(shared_data(HOURLY))) for a in args]
+    args = [a.replace("{hourly}", str(HOURLY)) for a in args]
     result = run(args, tmp_path)
     assert result.returncode in (1, 2)
     assert message in result.stderr
@@ -117,7 +117,7 @@ def test_bad_map_arguments_get_a_short_answer(
 
 
 def test_backtest_prints_model_and_naive_figures_per_part(tmp_path: Path) -> None:
-    lines = shared_data(HOURLY).read_text().splitlines()
+    lines = HOURLY.read_text().splitlines()
     small = tmp_path / "small.csv"
     small.write_text("\n".join(lines[:601]) + "\n")
     result = run(["backtest", "--csv", str(small), "--json"], tmp_path)

@@ -10,7 +10,7 @@ import pytest
 from liqmap.csv_source import load_csv
 from liqmap.errors import DataFormatError
 from liqmap.timeframes import HOUR_MS
-from tests.data import FIVE_MINUTE, HOURLY, shared_data
+from tests.data import FIVE_MINUTE, HOURLY
 
 HEADER = (
     "timestamp,datetime_utc,price_open,price_high,price_low,price_close,"
@@ -19,7 +19,7 @@ HEADER = (
 
 
 def test_the_hourly_file_with_realized_liquidations() -> None:
-    history = load_csv(shared_data(HOURLY))
+    history = load_csv(HOURLY)
     candles, oi, liq = history.candles, history.open_interest, history.liquidations
     assert history.step_ms == HOUR_MS
     assert len(candles) == 2821 and len(liq) == 2821
@@ -40,7 +40,7 @@ def test_the_hourly_file_with_realized_liquidations() -> None:
 
 
 def test_the_five_minute_binance_file() -> None:
-    history = load_csv(shared_data(FIVE_MINUTE))
+    history = load_csv(FIVE_MINUTE)
     assert history.step_ms == 300_000
     assert len(history.candles) == 4032
     assert set(np.diff(history.candles.ts).tolist()) == {300_000}
