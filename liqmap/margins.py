@@ -1,11 +1,11 @@
-"""Model parameters for one instrument: its exchange's margin rule and leverage ceiling."""
+"""Model parameters for one instrument: its liquidation formula, margin rate and leverage cap."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from liqmap.instruments import Instrument
-from liqmap.model import DEFAULT_TIERS, MarginRule, ModelParams, leverage_ladder
+from liqmap.model import DEFAULT_TIERS, Formula, MarginRule, ModelParams, leverage_ladder
 from liqmap.venues import VENUES
 
 MAJORS = frozenset({"BTC", "ETH"})
@@ -31,4 +31,6 @@ def params_for(
         tiers = leverage_ladder(
             LOWEST_LEVERAGE, max(ceiling, LOWEST_LEVERAGE + 1), len(DEFAULT_TIERS)
         )
-    return replace(base, tiers=tiers, margin=MarginRule(rate, VENUES[inst.exchange].taker_fee))
+    venue = VENUES[inst.exchange]
+    formula = Formula.INVERSE if inst.inverse else venue.linear_formula
+    return replace(base, tiers=tiers, margin=MarginRule(rate, venue.taker_fee, formula))

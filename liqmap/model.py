@@ -8,6 +8,7 @@ leverages; OI falls close them proportionally; a later wick through a level liqu
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 import numpy as np
 
@@ -39,24 +40,50 @@ BAND_LABELS = ("≤10x", "10-25x", "25-50x", "50-100x", ">100x")
 """Leverage bands the map reports (and the chart shades) instead of every rung."""
 
 
+class Formula(StrEnum):
+    """How an exchange computes the liquidation price of an isolated first-tier position.
+
+    See docs/architecture.md: the rules differ by contract kind and exchange.
+    """
+
+    LINEAR = "linear"
+    """USDT-margined, maintenance valued at the mark (OKX, Binance): long E(1-1/L)/(1-m-f)."""
+    LINEAR_BYBIT = "linear_bybit"
+    """USDT-margined, maintenance valued at entry (Bybit): long E(1-1/L+m)."""
+    INVERSE = "inverse"
+    """Coin-margined (OKX BTC-USD, Bybit BTCUSD and quarterlies): long E(1+m+f)/(1+1/L)."""
+
+
 @dataclass(frozen=True)
 class MarginRule:
-    """First-tier maintenance-margin rate and the taker fee counted in the requirement.
+    """The liquidation formula, first-tier maintenance-margin rate and fee counted in it.
 
-    OKX counts the fee (liquidation at margin ratio 100% of MMR + fee); Binance's and
-    Bybit's first tier do not (fee 0).
+    OKX counts the taker fee in the requirement; Binance's and Bybit's first tier do not
+    (fee 0).
     """
 
     maintenance: float = 0.004
     fee: float = 0.0005
+    formula: Formula = Formula.LINEAR
 
     def long_factor(self, leverage: np.ndarray) -> np.ndarray:
         """Liquidation price of a long over its entry price."""
-        return (1 - 1 / leverage) / (1 - self.maintenance - self.fee)
+        m = self.maintenance + self.fee
+        if self.formula is Formula.INVERSE:
+            return (1 + m) / (1 + 1 / leverage)
+        if self.formula is Formula.LINEAR_BYBIT:
+            return 1 - 1 / leverage + m
+        return (1 - 1 / leverage) / (1 - m)
 
     def short_factor(self, leverage: np.ndarray) -> np.ndarray:
-        """Liquidation price of a short over its entry price."""
-        return (1 + 1 / leverage) / (1 + self.maintenance + self.fee)
+        """Liquidation price of a short over its entry price (infinite at 1x inverse)."""
+        m = self.maintenance + self.fee
+        if self.formula is Formula.INVERSE:
+            with np.errstate(divide="ignore"):
+                return (1 - m) / (1 - 1 / leverage)
+        if self.formula is Formula.LINEAR_BYBIT:
+            return 1 + 1 / leverage - m
+        return (1 + 1 / leverage) / (1 + m)
 
 
 @dataclass(frozen=True)
@@ -157,38 +184,60 @@ class LiquidationMap:
 def oi_flows(candles: Candles, oi: OpenInterest) -> tuple[np.ndarray, np.ndarray]:
     """Per candle: USD opened (>= 0) and the share of earlier exposure that survives closing.
 
-    Each OI change between two snapshots is spread over the candles inside that step by
-    volume (evenly where volume is unknown), so OI may come at a coarser step than candles.
+    Snapshots are aligned to candles by time, not by exact stamps, so OI may come finer,
+    coarser or offset from the candle grid (OKX stamps daily OI at 16:00 UTC). Time is cut
+    at every candle boundary and snapshot into segments; each OI change between two
+    snapshots is spread over its segments by duration x the candle's volume (duration alone
+    where the interval has no volume). A segment no candle covers, such as the part of an
+    interval before the first candle, gets the interval's mean volume and its share is
+    dropped: that exposure was opened outside the candles.
     """
     n = len(candles)
     opened = np.zeros(n)
     keeps = np.ones(n)
     if n == 0 or len(oi) < 2:
         return opened, keeps
-    if oi.step_ms < candles.step_ms:
-        aligned = oi.ts % candles.step_ms == 0
-        oi = OpenInterest(candles.step_ms, oi.ts[aligned], oi.usd[aligned])
-        if len(oi) < 2:
-            return opened, keeps
-    step_of = np.searchsorted(oi.ts, candles.ts, side="right") - 1
-    last = len(oi) - 1
-    inside = (step_of >= 0) & (step_of < last)
-    k = np.where(inside, step_of, 0)
-    inside &= candles.ts + candles.step_ms <= oi.ts[np.minimum(k + 1, last)]
-    k = k[inside]
-    volume = candles.volume[inside]
-    weight = np.where(np.isfinite(volume) & (volume > 0), volume, 0.0)
-    weight_sum = np.bincount(k, weights=weight, minlength=last)[k]
-    count = np.bincount(k, minlength=last)[k]
-    share = np.where(weight_sum > 0, weight / np.where(weight_sum > 0, weight_sum, 1), 1 / count)
-    delta = np.diff(oi.usd)[k] * share
-    # OI level at each candle's start: the step's snapshot plus what earlier candles added
-    before = np.cumsum(delta) - delta
-    level = oi.usd[k] + before - before[np.searchsorted(k, k)]
-    opened[inside] = np.maximum(delta, 0.0)
+    starts = candles.ts
+    ends = starts + candles.step_ms
+    first = max(int(np.searchsorted(oi.ts, starts[0], side="right")) - 1, 0)
+    last = min(int(np.searchsorted(oi.ts, ends[-1], side="left")), len(oi) - 1)
+    if last <= first:
+        return opened, keeps
+    snap_ts, snap_usd = oi.ts[first : last + 1], oi.usd[first : last + 1]
+    contiguous = ends[-1] - starts[0] == n * candles.step_ms
+    bounds = np.append(starts, ends[-1]) if contiguous else _merged(starts, ends)
+    cuts = _merged(bounds, snap_ts)
+    cuts = cuts[(cuts >= snap_ts[0]) & (cuts <= snap_ts[-1])]
+    seg_start, length = cuts[:-1], np.diff(cuts).astype(np.float64)
+    interval = np.searchsorted(snap_ts, seg_start, side="right") - 1
+    if contiguous:
+        candle = np.minimum((seg_start - starts[0]) // candles.step_ms, n - 1)
+    else:
+        candle = np.searchsorted(starts, seg_start, side="right") - 1
+    covered = (candle >= 0) & (seg_start < ends[np.maximum(candle, 0)])
+    volume = np.where(covered, candles.volume[np.maximum(candle, 0)], 0.0)
+    density = np.where(np.isfinite(volume) & (volume > 0), volume, 0.0)
+    intervals = len(snap_ts) - 1
+
+    def per_interval(values: np.ndarray) -> np.ndarray:
+        return np.bincount(interval, weights=values, minlength=intervals)[interval]
+
+    covered_time = per_interval(np.where(covered, length, 0.0))
+    mean_density = per_interval(length * density) / np.where(covered_time > 0, covered_time, 1)
+    weight = np.where(covered, length * density, length * mean_density)
+    weight = np.where(mean_density > 0, weight, length)
+    share = weight / per_interval(weight)
+    delta = np.diff(snap_usd)[interval] * share
+    level = snap_usd[0] + np.cumsum(delta) - delta  # OI at each segment's start
+    per_candle = np.bincount(candle[covered], weights=delta[covered], minlength=n)
+    inside = np.flatnonzero(covered)
+    first_segment = inside[_changes(candle[inside])]
+    start_level = np.zeros(n)
+    start_level[candle[first_segment]] = level[first_segment]
+    opened = np.maximum(per_candle, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        kept = np.where(level > 0, (level + delta) / level, 1.0)
-    keeps[inside] = np.where(delta < 0, np.clip(kept, 0.0, 1.0), 1.0)
+        kept = np.where(start_level > 0, (start_level + per_candle) / start_level, 1.0)
+    keeps = np.where(per_candle < 0, np.clip(kept, 0.0, 1.0), 1.0)
     return opened, keeps
 
 
@@ -297,6 +346,18 @@ def _survivors(
     rung = np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)
     tier = order[rung]
     return entry[row] * factor[tier], usd[row] * weight[tier], tier
+
+
+def _changes(ordered: np.ndarray) -> np.ndarray:
+    """Indices where a sorted array takes a new value."""
+    return np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+
+
+def _merged(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The sorted union of two sorted arrays (a linear merge: timsort finds the two runs)."""
+    both = np.concatenate((a, b))
+    both.sort(kind="stable")
+    return both[_changes(both)]
 
 
 def _later_extremes(low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

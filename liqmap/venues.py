@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from liqmap.model import Formula
 from liqmap.timeframes import DAY_MS, STEPS
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ class Venue:
     """OI history comes with a USD value; otherwise in base coins, valued at candle closes."""
     taker_fee: float = 0.0
     """Fee counted in the liquidation requirement (OKX counts it; Binance and Bybit do not)."""
+    linear_formula: Formula = Formula.LINEAR
+    """How USDT-margined contracts liquidate here (coin-margined ones use ``INVERSE``)."""
     public_tiers: bool = False
     """Margin tiers (maintenance rates) are served without an API key."""
     history_candle_page: int | None = None
@@ -115,6 +118,7 @@ BYBIT = Venue(
     oi_steps=("5m", "15m", "30m", "1h", "4h", "1d"),
     oi_in_usd=False,
     public_tiers=True,
+    linear_formula=Formula.LINEAR_BYBIT,
 )
 
 VENUES: dict[str, Venue] = {venue.name: venue for venue in (OKX, BINANCE, BYBIT)}

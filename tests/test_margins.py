@@ -2,18 +2,79 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from liqmap.instruments import Instrument
 from liqmap.margins import params_for
 from liqmap.market_data import MarketData
-from liqmap.model import DEFAULT_TIERS, ModelParams
+from liqmap.model import DEFAULT_TIERS, Formula, ModelParams
 from tests.fakes.okx import FakeOkx
 
 
 def instrument(exchange: str, base: str, max_leverage: float | None) -> Instrument:
     return Instrument(exchange, f"{base}/USDT:USDT", f"{base}USDT", base, "USDT", "USDT", 1.0,
                       True, "swap", max_leverage=max_leverage)  # fmt: skip
+
+
+def inverse(exchange: str, kind: str = "swap") -> Instrument:
+    return Instrument(exchange, "BTC/USD:BTC", "BTCUSD", "BTC", "USD", "BTC", 1.0, False, kind)
+
+
+def levels(inst: Instrument, entry: float, leverage: float, m: float) -> tuple[float, float]:
+    """Long and short liquidation prices of a position opened at ``entry``."""
+    rule = params_for(inst, maintenance=m).margin
+    lev = np.array([leverage])
+    return entry * rule.long_factor(lev)[0], entry * rule.short_factor(lev)[0]
+
+
+# Hand-computed, E = entry, L = leverage, m = maintenance rate, f = fee (OKX 0.0005):
+@pytest.mark.parametrize(
+    ("inst", "entry", "leverage", "m", "long", "short"),
+    [
+        # OKX linear: E(1-1/L)/(1-m-f) = 60,000 x 0.9 / 0.9955; E(1+1/L)/(1+m+f)
+        (instrument("okx", "BTC", 125), 60_000, 10, 0.004, 54_244.0984, 65_704.3305),
+        # Binance linear, no fee: 60,000 x 0.9 / 0.996; 60,000 x 1.1 / 1.004
+        (instrument("binance", "BTC", None), 60_000, 10, 0.004, 54_216.8675, 65_737.0518),
+        # Bybit linear, margin at entry: E(1-1/L+m) = 60,000 x 0.904; E(1+1/L-m)
+        (instrument("bybit", "BTC", 100), 60_000, 10, 0.004, 54_240.0, 65_760.0),
+        # OKX inverse BTC-USD-SWAP: E(1+m+f)/(1+1/L) = 92,300 x 1.0045 x 3/4 (a real position:
+        # avgPx 92,300 at 3x liquidating at 69,536.5); short E(1-m-f)/(1-1/L) = 92,300 x 0.9955
+        # x 3/2
+        (inverse("okx"), 92_300, 3, 0.004, 69_536.5125, 137_826.975),
+        (inverse("okx", "future"), 92_300, 3, 0.004, 69_536.5125, 137_826.975),
+        # Bybit inverse BTCUSD and its quarterlies, no fee: 92,300 x 1.004 x 3/4;
+        # 92,300 x 0.996 x 3/2
+        (inverse("bybit"), 92_300, 3, 0.004, 69_501.9, 137_896.2),
+        (inverse("bybit", "future"), 92_300, 3, 0.004, 69_501.9, 137_896.2),
+    ],
+    ids=["okx-linear", "binance-linear", "bybit-linear", "okx-inverse", "okx-inverse-future",
+         "bybit-inverse", "bybit-inverse-future"],
+)  # fmt: skip
+def test_liquidation_levels_by_exchange_and_contract_kind(
+    inst: Instrument, entry: float, leverage: float, m: float, long: float, short: float
+) -> None:
+    assert levels(inst, entry, leverage, m) == pytest.approx((long, short), abs=1e-3)
+
+
+def test_at_low_leverage_the_inverse_formula_differs_from_the_linear_one() -> None:
+    okx_linear = levels(instrument("okx", "BTC", 125), 92_300, 3, 0.004)[0]
+    okx_inverse = levels(inverse("okx"), 92_300, 3, 0.004)[0]
+    assert okx_linear == pytest.approx(61_811.485, abs=1e-3)
+    assert okx_inverse / okx_linear - 1 == pytest.approx(0.125, abs=0.001)
+    for leverage in (25, 50, 100):
+        near = levels(inverse("okx"), 92_300, leverage, 0.004)[0]
+        far = levels(instrument("okx", "BTC", 125), 92_300, leverage, 0.004)[0]
+        assert abs(near / far - 1) < 0.002
+
+
+async def test_instruments_from_the_exchange_get_their_own_formula(
+    okx: FakeOkx, market: MarketData
+) -> None:
+    swap, inverse_swap = await market.instrument("BTC"), await market.instrument("BTC-USD-SWAP")
+    assert params_for(swap).margin.formula is Formula.LINEAR
+    assert params_for(inverse_swap).margin.formula is Formula.INVERSE
+    assert params_for(inverse_swap).margin.fee == 0.0005
 
 
 def test_okx_counts_the_fee_binance_and_bybit_do_not() -> None:

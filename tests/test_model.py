@@ -10,6 +10,7 @@ import pytest
 from liqmap.model import (
     DESIGN_TIERS,
     Exposure,
+    Formula,
     MarginRule,
     ModelParams,
     Tier,
@@ -196,6 +197,72 @@ def test_finer_oi_is_read_at_the_candle_steps() -> None:
     assert opened.tolist() == pytest.approx([5000, 5000])
 
 
+DAY = 24 * 60 * MIN
+HOUR = 60 * MIN
+
+
+def daily_candles(days: int, volume: list[float] | None = None) -> Candles:
+    """Daily candles opening at 00:00 UTC, as OKX's ``1Dutc`` bars do."""
+    rows = [[d * DAY, 100, 100, 100, 100, volume[d] if volume else np.nan] for d in range(days)]
+    return Candles.from_rows(DAY, rows)
+
+
+def okx_daily_oi(*levels: float) -> OpenInterest:
+    """Daily OI stamped at 16:00 UTC (UTC+8 midnight), as OKX's ``period=1D`` rows are."""
+    return OpenInterest.from_rows(DAY, [[16 * HOUR + d * DAY, usd] for d, usd in enumerate(levels)])
+
+
+def test_daily_oi_at_16_utc_is_spread_over_the_days_it_overlaps() -> None:
+    # the rise from day 0 16:00 to day 1 16:00: 8 hours of day 0, 16 hours of day 1
+    opened, keeps = oi_flows(daily_candles(3), okx_daily_oi(1e6, 1.3e6))
+    assert opened.tolist() == pytest.approx([1e5, 2e5, 0])
+    assert keeps.tolist() == [1.0] * 3
+    # with volume, by overlap x volume: 8 x 1 against 16 x 4
+    opened, _ = oi_flows(daily_candles(3, volume=[1, 4, 1]), okx_daily_oi(1e6, 1.072e6))
+    assert opened.tolist() == pytest.approx([8_000, 64_000, 0])
+
+
+def test_a_fall_between_offset_snapshots_shrinks_each_day_by_its_part() -> None:
+    _, keeps = oi_flows(daily_candles(2), okx_daily_oi(1.2e6, 0.9e6))
+    # OI at day 1's open is 1.2M - 0.1M = 1.1M; day 0 keeps 1.1/1.2 (its last 8 hours),
+    # day 1 keeps 0.9/1.1 up to 16:00 and nothing is known after
+    assert keeps.tolist() == pytest.approx([1.1 / 1.2, 0.9 / 1.1])
+
+
+def test_the_part_of_a_change_outside_the_candles_is_not_counted() -> None:
+    bars = Candles.from_rows(DAY, [[DAY, 100, 100, 100, 100, np.nan]])
+    opened, _ = oi_flows(bars, okx_daily_oi(1e6, 1.3e6))
+    assert opened.tolist() == pytest.approx([2e5]), "8 of the 24 hours were before the candle"
+    opened, _ = oi_flows(daily_candles(1), okx_daily_oi(1e6, 1.3e6))
+    assert opened.tolist() == pytest.approx([1e5]), "16 of the 24 hours were after it"
+
+
+def test_a_daily_map_from_offset_daily_oi_is_not_empty() -> None:
+    bars = Candles.from_rows(DAY, [[d * DAY, 100, 101, 99, 100, 10.0] for d in range(30)])
+    rising = okx_daily_oi(*[1e6 * 1.01**d for d in range(30)])
+    assert not build_map(bars, rising, FIVE).is_empty
+    exposure = build_exposure(bars, rising, FIVE)
+    # 5x levels sit 20% away, out of reach of 1% wicks: half the rise x the tier's 10% weight
+    five_x = exposure.long_usd[exposure.long_tier == 0].sum()
+    assert five_x == pytest.approx((rising.usd[-1] - rising.usd[0]) * 0.5 * 0.10)
+
+
+@pytest.mark.parametrize("offset_minutes", [0, 1, 7, 30, 59])
+def test_any_offset_between_oi_and_candles_works(offset_minutes: int) -> None:
+    # hourly candles, hourly OI stamped ``offset`` minutes past each hour: the total opened
+    # over the covered span is the OI rise, whatever the offset
+    rows = [[h * HOUR, 100, 100, 100, 100, 1.0] for h in range(48)]
+    bars = Candles.from_rows(HOUR, rows)
+    oi = OpenInterest.from_rows(
+        HOUR, [[offset_minutes * MIN + h * HOUR, 1e6 + 1e4 * h] for h in range(48)]
+    )
+    opened, keeps = oi_flows(bars, oi)
+    covered_rise = 1e4 * 47
+    assert opened.sum() == pytest.approx(covered_rise)
+    assert keeps.tolist() == [1.0] * 48
+    assert opened[-1] == pytest.approx(1e4 * offset_minutes / 60), "the last candle's part"
+
+
 def test_the_naive_variant_neither_sweeps_nor_closes() -> None:
     bars = [*flat(3), (100, 100, 90, 100), *flat(1)]
     oi = oi_path(10e6, 10e6, 11e6, 11e6, 10e6, 10e6)
@@ -242,14 +309,33 @@ def test_cumulative_curves_run_outward_from_the_price() -> None:
     assert np.all(liq_map.cum_short[~(liq_map.centers > 100)] == 0)
 
 
+def oi_layout(oi: OpenInterest, layout: str) -> OpenInterest:
+    """The synthetic minute OI as other exchanges could stamp it."""
+    if layout == "coarser":
+        return OpenInterest(5 * MIN, oi.ts[::5], oi.usd[::5])
+    if layout == "offset":  # every 7 minutes, 3 minutes 20 seconds off the candle grid
+        return OpenInterest(7 * MIN, oi.ts[::7] + 200_000, oi.usd[::7])
+    return oi
+
+
 @pytest.mark.parametrize("tiers", [DESIGN_TIERS, leverage_ladder(3, 125, 48)], ids=["5", "48"])
 @pytest.mark.parametrize("naive", [False, True])
-def test_the_array_model_equals_the_plain_python_loop(tiers: tuple[Tier, ...], naive: bool) -> None:
+@pytest.mark.parametrize("formula", list(Formula))
+@pytest.mark.parametrize("layout", ["same", "coarser", "offset", "gaps"])
+def test_the_array_model_equals_the_plain_python_loop(
+    tiers: tuple[Tier, ...], naive: bool, formula: Formula, layout: str
+) -> None:
     from benchmarks.reference_loop import build_map_loop
     from benchmarks.synthetic import market
 
     candles_, oi = market(minutes=3000, seed=7)
-    params = ModelParams(tiers=tiers, margin=OKX)
+    if layout == "gaps":  # two stretches of missing candles, as after an exchange outage
+        keep = np.ones(len(candles_), dtype=bool)
+        keep[400:460] = keep[2000:2003] = False
+        candles_ = Candles(candles_.step_ms, *(getattr(candles_, k)[keep] for k in
+                           ("ts", "open", "high", "low", "close", "volume")))  # fmt: skip
+    oi = oi_layout(oi, layout)
+    params = ModelParams(tiers=tiers, margin=MarginRule(0.004, 0.0005, formula))
     params = params.naive() if naive else params
     liq_map = build_map(candles_, oi, params)
     edges, longs, shorts = build_map_loop(candles_, oi, params)
