@@ -33,7 +33,7 @@ Progress = Callable[[int, int], None]
 
 MARKETS_RETRY_MS = 10 * MINUTE_MS
 MAX_MAINTENANCE_RATE = 0.1
-"""No exchange's first margin tier asks 10% or more: a larger figure is a percentage."""
+"""No exchange's first margin tier asks 10% or more: a larger figure is not a rate."""
 
 
 class MalformedData(Exception):
@@ -219,7 +219,7 @@ class MarketData:
                 cursor,
                 venue.oi_page,
                 {"until": page_end - 1},
-                parse=lambda raw: _oi_rows(raw, need_usd),
+                parse=lambda raw: _oi_rows(raw, need_usd, venue.oi_both_sides),
                 symbol=inst.native_id,
             )
 
@@ -438,8 +438,12 @@ def _candle_rows(raw: Any) -> list[list[float]]:
     return rows
 
 
-def _oi_rows(raw: Any, need_usd: bool) -> list[list[float]]:
-    """``[ts, usd, base amount]`` rows from ccxt open-interest structures (NaN if not given)."""
+def _oi_rows(raw: Any, need_usd: bool, both_sides: bool) -> list[list[float]]:
+    """``[ts, usd, base amount]`` rows from ccxt open-interest structures (NaN if not given).
+
+    Where the exchange counts both sides, one side is ``info.singleOpenInterest`` when given,
+    else half the figure (ccxt reads only the two-sided ``openInterest``).
+    """
     rows = []
     for item in raw or []:
         try:
@@ -447,7 +451,9 @@ def _oi_rows(raw: Any, need_usd: bool) -> list[list[float]]:
             value, amount = item.get("openInterestValue"), item.get("openInterestAmount")
             usd = float(value) if value is not None else math.nan
             base = float(amount) if amount is not None else math.nan
-        except (TypeError, ValueError, KeyError):
+            if both_sides:
+                usd, base = _one_side(item.get("info") or {}, usd, base)
+        except (TypeError, ValueError, KeyError, AttributeError):
             raise MalformedData(f"bad open-interest row {item!r:.80}") from None
         wanted = usd if need_usd else base
         if not (math.isfinite(wanted) and wanted >= 0):
@@ -456,10 +462,21 @@ def _oi_rows(raw: Any, need_usd: bool) -> list[list[float]]:
     return rows
 
 
+def _one_side(info: Mapping[str, Any], usd: float, base: float) -> tuple[float, float]:
+    """One side of a two-sided open interest, in the units ccxt gave it."""
+    single = info.get("singleOpenInterest")
+    if single in (None, ""):
+        return usd / 2, base / 2
+    one = float(single)
+    return (one if math.isfinite(usd) else usd), (one if math.isfinite(base) else base)
+
+
 def _as_rate(value: float) -> float | None:
-    """A first-tier maintenance rate as a fraction: some exchanges state it in percent."""
-    rate = value / 100 if value >= MAX_MAINTENANCE_RATE else value
-    return rate if 0 < rate < MAX_MAINTENANCE_RATE else None
+    """A first-tier maintenance rate, or None where it is not a plausible fraction."""
+    if 0 < value < MAX_MAINTENANCE_RATE:
+        return value
+    log.warning("ignoring an implausible first-tier maintenance rate %r", value)
+    return None
 
 
 def _ticker_price(ticker: Mapping[str, Any] | None) -> Price | None:

@@ -29,7 +29,9 @@ class Venue:
     oi_retention_ms: int | None = None
     """The exchange keeps OI history only this far back, whatever the step."""
     oi_in_usd: bool = True
-    """OI history comes with a USD value; otherwise in base coins, valued at candle closes."""
+    """OI history comes with a USD value; otherwise in base coins, valued at candle opens."""
+    oi_both_sides: bool = False
+    """OI history counts longs and shorts both (Bybit): one side is half of it."""
     taker_fee: float = 0.0
     """Fee counted in the liquidation requirement (OKX counts it; Binance and Bybit do not)."""
     linear_formula: Formula = Formula.LINEAR
@@ -117,6 +119,7 @@ BYBIT = Venue(
     oi_page=200,
     oi_steps=("5m", "15m", "30m", "1h", "4h", "1d"),
     oi_in_usd=False,
+    oi_both_sides=True,
     public_tiers=True,
     linear_formula=Formula.LINEAR_BYBIT,
 )

@@ -145,4 +145,15 @@ def alert_delivery(db: Database) -> None:
     db.execute("ALTER TABLE snapshots ADD COLUMN alert_chart_file_id TEXT")
 
 
-MIGRATIONS: list[Callable[[Database], None]] = [market_cache, chats_and_maps, alert_delivery]
+def one_sided_bybit_open_interest(db: Database) -> None:
+    """Drop cached Bybit open interest: it was stored two-sided (twice the real figure)."""
+    db.execute("DELETE FROM open_interest WHERE exchange = 'bybit'")
+    db.execute("DELETE FROM fetched_ranges WHERE exchange = 'bybit' AND series = 'open_interest'")
+
+
+MIGRATIONS: list[Callable[[Database], None]] = [
+    market_cache,
+    chats_and_maps,
+    alert_delivery,
+    one_sided_bybit_open_interest,
+]

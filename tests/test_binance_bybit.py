@@ -18,6 +18,7 @@ from liqmap.errors import (
     UnknownInstrument,
     UnsupportedRequest,
 )
+from liqmap.margins import params_for
 from liqmap.market_data import MarketData, Price
 from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, floor_to, step_ms
 from liqmap.venues import BINANCE
@@ -505,6 +506,25 @@ async def test_bybit_inverse_open_interest_is_in_usd_already(
     assert oi.usd.tolist() == pytest.approx([usd for _, usd, _ in tape], abs=1e-6)
 
 
+@pytest.mark.parametrize("single_field", [True, False], ids=["single-field", "halved"])
+@pytest.mark.parametrize("symbol", ["BTCUSDT", "BTCUSD"])
+async def test_bybit_open_interest_counts_one_side(
+    bybit: FakeBybit, clock: Clock, single_field: bool, symbol: str
+) -> None:
+    bybit.single_open_interest = single_field
+    async with _adapter("bybit", bybit.url, clock) as adapter:
+        inst = await adapter.instrument(f"bybit:{symbol}")
+        since = floor_to(NOW, HOUR_MS) - 2 * DAY_MS
+        oi = await adapter.open_interest(inst, "1h", since, floor_to(NOW, HOUR_MS))
+    category = "linear" if symbol.endswith("USDT") else "inverse"
+    query = f"category={category}&symbol={symbol}&intervalTime=1h&limit=1"
+    raw = _get(f"{bybit.url}{OPEN_INTEREST}?{query}")[1]["result"]["list"][0]
+    assert ("singleOpenInterest" in raw) is single_field
+    tape = bybit.tape(symbol).open_interest(HOUR_MS, since, floor_to(NOW, HOUR_MS))
+    assert len(oi) == 48
+    assert oi.usd.tolist() == pytest.approx([usd for _, usd, _ in tape], rel=1e-9)
+
+
 async def test_bybit_prices_one_request_per_category(bybit: FakeBybit, bb: MarketData) -> None:
     instruments = [await bb.instrument(s) for s in ("bybit:BTC", "bybit:ETH", "bybit:BTCUSD")]
     bybit.tape("BTCUSD").set_price(61_234.5)
@@ -606,12 +626,20 @@ async def test_binance_a_429_storm_is_reported_as_a_rate_limit(
     assert str(caught.value) == "binance: rate limited"
 
 
-async def test_bybit_margin_tiers_in_percent_become_a_rate(
-    bybit: FakeBybit, bb: MarketData
-) -> None:
+async def test_bybit_margin_tiers_are_fractions(bybit: FakeBybit, bb: MarketData) -> None:
     inst = await bb.instrument("bybit:BTC")
     assert await bb.maintenance_rate(inst) == pytest.approx(0.005)
     assert bybit.count("/v5/market/risk-limit") == 1
+    assert params_for(inst, await bb.maintenance_rate(inst)).margin.maintenance == 0.005
+
+
+async def test_an_implausible_margin_rate_falls_back_to_the_default(
+    bybit: FakeBybit, bb: MarketData
+) -> None:
+    bybit.maintenance_rate = 0.5  # 50%: no exchange's first tier asks that
+    inst = await bb.instrument("bybit:BTC")
+    assert await bb.maintenance_rate(inst) is None
+    assert params_for(inst, None).margin.maintenance == 0.004
 
 
 async def test_binance_margin_tiers_need_a_key_so_none_are_asked(

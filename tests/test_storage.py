@@ -72,6 +72,28 @@ def test_a_failing_migration_changes_nothing(
     assert "half_done" not in tables and "candles" in tables
 
 
+def test_two_sided_bybit_open_interest_cached_before_is_dropped(tmp_path: Path) -> None:
+    from storage.database import migrate
+
+    bybit = Instrument("bybit", "BTC/USDT:USDT", "BTCUSDT", "BTC", "USDT", "USDT", 1, True, "swap")
+    path = tmp_path / "old.db"
+    db = Database(sqlite3.connect(path))
+    for version, migration in enumerate(MIGRATIONS[:3], start=1):
+        migration(db)
+        db.execute(f"PRAGMA user_version = {version}")
+    oi = OpenInterest.from_rows(300_000, [[0, 2e8], [300_000, 2.2e8]])
+    for inst in (BTC, bybit):
+        MarketCache(db).store_open_interest(inst, "5m", oi, (0, 600_000))
+        MarketCache(db).store_candles(inst, "1m", candles(0), (0, 60_000))
+    migrate(db)
+    cache = MarketCache(db)
+    assert len(cache.open_interest(bybit, "5m", 0, 600_000)) == 0
+    assert cache.covered(bybit, OPEN_INTEREST, "5m") == [], "refetched at the next refresh"
+    assert len(cache.candles(bybit, "1m", 0, 60_000)) == 1, "candles are kept"
+    assert len(cache.open_interest(BTC, "5m", 0, 600_000)) == 2, "other exchanges are kept"
+    assert cache.covered(BTC, OPEN_INTEREST, "5m") == [(0, 600_000)]
+
+
 def test_rows_and_coverage_are_written_together_or_not_at_all(db: Database) -> None:
     cache = MarketCache(db)
     good = OpenInterest.from_rows(300_000, [[0, 1e8], [300_000, 1.1e8]])

@@ -149,6 +149,10 @@ class FakeBybit(FakeServer):
     tapes: dict[str, Tape] = field(default_factory=dict)
     instruments_page: int | None = None
     """Serve at most this many instruments a page whatever ``limit`` says (tests cursors)."""
+    single_open_interest: bool = True
+    """Open-interest rows carry ``singleOpenInterest`` (Bybit added it in 2026)."""
+    maintenance_rate: float = 0.005
+    """First-tier maintenance-margin rate the risk-limit endpoint serves (a fraction)."""
 
     def __post_init__(self) -> None:
         if not self.instruments:
@@ -376,13 +380,24 @@ class FakeBybit(FakeServer):
                 "symbol": found.symbol,
                 "category": found.category,
                 "list": [
-                    # linear: in base coins; inverse: in USD (one contract is one dollar)
-                    {"openInterest": f"{usd if found.inverse else coins:.8f}", "timestamp": str(ts)}
-                    for ts, usd, coins in page
+                    self._oi_row(ts, usd if found.inverse else coins) for ts, usd, coins in page
                 ],
                 "nextPageCursor": self._cursor(page[-1][0] - 1) if rest else "",
             }
         )
+
+    def _oi_row(self, ts: int, one_side: float) -> dict[str, str]:
+        """One open-interest row: linear in base coins, inverse in USD (a contract is $1).
+
+        ``openInterest`` is "the sum of both sides" (Bybit v5 docs, Get Open Interest, since
+        2023-11); ``singleOpenInterest`` carries one side, e.g. a captured answer
+        ``{"openInterest": "52664.64200000", "singleOpenInterest": "26332.321"}`` and ccxt
+        issue #30014 (54,656.193 vs 27,328.097). Answers from before the field existed lack it.
+        """
+        row = {"openInterest": f"{2 * one_side:.8f}", "timestamp": str(ts)}
+        if self.single_open_interest:
+            row["singleOpenInterest"] = f"{one_side:.8f}"
+        return row
 
     def _tickers(self, req: Request) -> tuple[int, dict]:
         category = req.query.get("category")
@@ -440,14 +455,18 @@ class FakeBybit(FakeServer):
         return self._ok({"category": category, "list": items})
 
     def _risk_limit(self, req: Request) -> tuple[int, dict]:
-        """Risk-limit tiers; like Bybit's own docs, maintenance margin is in percent."""
+        """Risk-limit tiers. Rates are fractions in real answers: BTCUSDT tier 1 is
+        ``"maintenanceMargin": "0.005"``, ``"initialMargin": "0.01"``, with ``mmDeduction``
+        (captured answers; ccxt's own comment still shows an older percent form)."""
         found = self.find(req.query.get("category"), req.query.get("symbol"))
         if found is None:
             return self._error(10001, NOT_SUPPORTED_SYMBOLS)
         rows = [
             {"id": tier, "symbol": found.symbol, "riskLimitValue": str(2_000_000 * tier),
-             "maintenanceMargin": f"{0.5 * tier:g}", "initialMargin": f"{tier:g}",
-             "isLowestRisk": int(tier == 1), "maxLeverage": f"{100 / tier:.2f}"}
+             "maintenanceMargin": f"{self.maintenance_rate * tier:g}",
+             "initialMargin": f"{0.01 * tier:g}", "isLowestRisk": int(tier == 1),
+             "maxLeverage": f"{100 / tier:.2f}", "mmDeduction": "" if tier == 1 else
+             f"{2_000_000 * (tier - 1) * self.maintenance_rate:g}"}
             for tier in (1, 2, 3)
         ]  # fmt: skip
         return self._ok({"category": found.category, "list": rows})
