@@ -124,6 +124,7 @@ def map_caption(
         nearest = snapshot.nearest(side)
         lines.append(f"{name}: {cluster_text(nearest) if nearest else 'no dense cluster'}")
     lines.append(f"Data to {utc(snapshot.as_of_ms)} ({ago(now_ms - snapshot.as_of_ms)})")
+    lines.extend(f"<i>{escape(note)}</i>" for note in snapshot.notes)
     if error is not None:
         lines.append(
             f"⚠️ {unavailable(snapshot.label, error)}; "

@@ -40,6 +40,7 @@ async def compute_map(
         data.candles,
         data.open_interest,
         params,
+        data.notes,
     )
 
 

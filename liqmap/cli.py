@@ -326,6 +326,8 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
         )
     else:
         print(f"  no open-interest rows at {window.oi_step} in this window")
+    for note in window.notes:
+        print(f"  note: {note}")
     print(f"  cached in {settings.db_path}")
     return 0
 

@@ -1,4 +1,4 @@
-"""Which open-interest step can serve a window: the finest one the exchange or cache still has."""
+"""Which open-interest steps can serve a window, finest first, by what the exchange documents."""
 
 from __future__ import annotations
 
@@ -11,25 +11,29 @@ from liqmap.timeframes import STEPS
 from liqmap.venues import Venue
 
 
-def oi_step_for(
+def oi_steps(
     venue: Venue,
     candle_step: str,
     start: int,
     now: int,
     covered: Callable[[str], list[Range]],
-) -> str:
-    """The finest OI step, no finer than the candles, whose history reaches back to ``start``.
+) -> list[str]:
+    """The OI steps, no finer than the candles, that may reach back to ``start``: finest first.
 
-    A step qualifies when every part of ``[start, now)`` not already in the cache
-    (``covered(step)``) is still inside the exchange's retention for that step.
+    A step qualifies unless some part of ``[start, now)`` not already in the cache
+    (``covered(step)``) is older than the history the exchange documents at that step.
+    Whether the exchange really has it is learned by asking (see ``jobs.market_sync``).
     """
     candidates = [s for s in venue.oi_steps if STEPS[s] >= STEPS[candle_step]]
+    usable = []
     for step in candidates:
         earliest = venue.earliest_oi(step, now)
         gaps = missing(covered(step), start, now)
         if earliest is None or all(gap_start >= earliest for gap_start, _ in gaps):
-            return step
-    raise UnsupportedRequest(
-        f"{venue.name} keeps no open-interest history at {candle_step} or coarser "
-        f"back to {utc(start)}; ask for a shorter window"
-    )
+            usable.append(step)
+    if not usable:
+        raise UnsupportedRequest(
+            f"{venue.name} keeps no open-interest history at {candle_step} or coarser "
+            f"back to {utc(start)}; ask for a shorter window"
+        )
+    return usable

@@ -21,6 +21,7 @@ from liqmap.errors import (
     UnknownInstrument,
     UnsupportedRequest,
 )
+from liqmap.formats import utc
 from liqmap.instruments import Instrument, InstrumentBook, parse_symbol
 from liqmap.series import Candles, OpenInterest
 from liqmap.timeframes import DAY_MS, MINUTE_MS, duration_text, floor_to, step_ms
@@ -32,6 +33,8 @@ Progress = Callable[[int, int], None]
 """Called with (rows fetched so far, rows expected) while a long fetch pages."""
 
 MARKETS_RETRY_MS = 10 * MINUTE_MS
+OI_FLOOR_MEMORY_MS = DAY_MS
+"""How long a learned start of an exchange's OI history is trusted before asking again."""
 MAX_MAINTENANCE_RATE = 0.1
 """No exchange's first margin tier asks 10% or more: a larger figure is not a rate."""
 
@@ -97,6 +100,7 @@ class MarketData:
         self._exchanges: dict[str, Any] = {}
         self._books: dict[str, tuple[InstrumentBook, int]] = {}
         self._maintenance: dict[str, tuple[float | None, int]] = {}
+        self._oi_floors: dict[tuple[str, str], tuple[int, int]] = {}
         self.incidents: deque[Incident] = deque(maxlen=50)
         self._book_locks: dict[str, asyncio.Lock] = {}
 
@@ -197,8 +201,9 @@ class MarketData:
     ) -> OpenInterest:
         """Open interest in USD at ``step`` with time in ``[since, until)``.
 
-        Raises ``UnsupportedRequest`` for a step the exchange does not keep or a start
-        older than the exchange's retention at that step.
+        Raises ``UnsupportedRequest`` for a step the exchange does not keep or a start older
+        than the history it documents. Where it documents none (OKX), what it does not keep
+        is simply missing from the answer.
         """
         venue = VENUES[inst.exchange]
         length = step_ms(step)
@@ -227,6 +232,19 @@ class MarketData:
         if not need_usd:
             rows = await self._value_in_usd(inst, step, rows)
         return OpenInterest.from_rows(length, [(ts, usd) for ts, usd, _ in rows])
+
+    def oi_floor(self, inst: Instrument, step: str) -> int | None:
+        """Where the exchange's OI history of ``inst`` at ``step`` was lately found to start."""
+        learned = self._oi_floors.get((inst.key, step))
+        if learned is None or self.now() - learned[1] > OI_FLOOR_MEMORY_MS:
+            return None
+        return learned[0]
+
+    def learn_oi_floor(self, inst: Instrument, step: str, ts_ms: int) -> None:
+        """Remember that the exchange serves OI of ``inst`` at ``step`` only from ``ts_ms``."""
+        log.info("%s keeps %s open interest of %s only from %s", inst.exchange, step,
+                 inst.native_id, utc(ts_ms))  # fmt: skip
+        self._oi_floors[(inst.key, step)] = (ts_ms, self.now())
 
     async def _candle_rows(
         self, inst: Instrument, step: str, since: int, end: int, progress: Progress | None
@@ -380,22 +398,18 @@ _MALFORMED = (MalformedData, TypeError, ValueError, KeyError, IndexError, Attrib
 
 
 def check_oi_request(venue: Venue, step: str, since: int, now: int) -> None:
-    """Raise ``UnsupportedRequest`` unless the exchange keeps OI at ``step`` back to ``since``."""
+    """Raise ``UnsupportedRequest`` for a step the exchange does not keep, or a start older
+    than the history it documents."""
     if step not in venue.oi_steps:
         raise UnsupportedRequest(
             f"{venue.name} keeps open-interest history only at "
             f"{', '.join(venue.oi_steps)} steps, not {step}"
         )
-    retention = venue.oi_retention(step)
     earliest = venue.earliest_oi(step, now)
-    if retention is not None and earliest is not None and since < earliest:
-        if venue.oi_retention_rows is not None and venue.oi_retention_ms is None:
-            kept = f"only the latest {venue.oi_retention_rows:,} rows of {step} open interest"
-        else:
-            kept = "open interest"
+    if earliest is not None and venue.oi_retention_ms is not None and since < earliest:
         raise UnsupportedRequest(
-            f"{venue.name} keeps {kept} ({duration_text(retention)}); "
-            "ask for a shorter window or a coarser step"
+            f"{venue.name} keeps open interest only for "
+            f"{duration_text(venue.oi_retention_ms)}; ask for a shorter window"
         )
 
 

@@ -29,11 +29,12 @@ def summary(snapshot: MapSnapshot) -> str:
     ]
     if snapshot.liq_map.is_empty:
         lines.append("no open-interest build-up in this window: nothing to map")
-        return "\n".join(lines)
-    for side, name in ((LONG, "long"), ("short", "short")):
-        nearest = snapshot.nearest(side)
-        text = cluster_line(nearest) if nearest else "none"
-        lines.append(f"nearest {name} liquidation cluster: {text}")
+    else:
+        for side, name in ((LONG, "long"), ("short", "short")):
+            nearest = snapshot.nearest(side)
+            text = cluster_line(nearest) if nearest else "none"
+            lines.append(f"nearest {name} liquidation cluster: {text}")
+    lines.extend(f"note: {note}" for note in snapshot.notes)
     return "\n".join(lines)
 
 
@@ -45,6 +46,7 @@ def as_json(snapshot: MapSnapshot) -> dict[str, Any]:
         "source": snapshot.source,
         "window": snapshot.window,
         "step": snapshot.step,
+        "notes": list(snapshot.notes),
         "price": liq_map.price,
         "as_of": datetime.fromtimestamp(liq_map.as_of_ms / 1000, UTC).isoformat(),
         "as_of_ms": liq_map.as_of_ms,

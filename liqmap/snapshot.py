@@ -21,6 +21,8 @@ class MapSnapshot:
     step: str
     liq_map: LiquidationMap
     clusters: list[Cluster]
+    notes: tuple[str, ...] = ()
+    """What a reader should know about the data, e.g. a coarser open-interest step."""
 
     @property
     def price(self) -> float:
@@ -52,7 +54,8 @@ def build_snapshot(
     candles: Candles,
     oi: OpenInterest,
     params: ModelParams,
+    notes: tuple[str, ...] = (),
 ) -> MapSnapshot:
     """Model the data and find its clusters (blocking numpy work: run it off the event loop)."""
     liq_map = build_map(candles, oi, params)
-    return MapSnapshot(label, source, window, step, liq_map, find_clusters(liq_map))
+    return MapSnapshot(label, source, window, step, liq_map, find_clusters(liq_map), notes)

@@ -24,10 +24,8 @@ class Venue:
     candle_page: int
     oi_page: int
     oi_steps: tuple[str, ...]
-    oi_retention_rows: int | None = None
-    """The exchange keeps only this many latest OI rows per step."""
     oi_retention_ms: int | None = None
-    """The exchange keeps OI history only this far back, whatever the step."""
+    """The exchange documents OI history only this far back, whatever the step."""
     oi_in_usd: bool = True
     """OI history comes with a USD value; otherwise in base coins, valued at candle opens."""
     oi_both_sides: bool = False
@@ -42,19 +40,12 @@ class Venue:
     recent_candle_rows: int | None = None
     """The recent-candles endpoint serves only this many latest bars (OKX)."""
 
-    def oi_retention(self, step: str) -> int | None:
-        """How far back OI history at ``step`` reaches, in ms; None when unlimited."""
-        limits = []
-        if self.oi_retention_rows is not None:
-            limits.append(self.oi_retention_rows * STEPS[step])
-        if self.oi_retention_ms is not None:
-            limits.append(self.oi_retention_ms)
-        return min(limits) if limits else None
-
     def earliest_oi(self, step: str, now: int) -> int | None:
-        """Oldest time the exchange serves OI at ``step``, two steps of slack; None if no limit."""
-        retention = self.oi_retention(step)
-        return None if retention is None else now - retention - 2 * STEPS[step]
+        """Oldest time the exchange documents OI at ``step`` for, two steps of slack; None if
+        it documents no limit."""
+        if self.oi_retention_ms is None:
+            return None
+        return now - self.oi_retention_ms - 2 * STEPS[step]
 
     def price_group(self, inst: Instrument) -> str:
         """Instruments in one group get their prices from one request.
@@ -67,12 +58,11 @@ class Venue:
         return inst.kind
 
     def oi_start(self, since: int, step: str, now: int) -> int:
-        """``since`` moved up to the oldest OI row the exchange still serves at ``step``."""
-        retention = self.oi_retention(step)
-        if retention is None:
+        """``since`` moved up to the oldest OI row the exchange documents at ``step``."""
+        if self.oi_retention_ms is None:
             return since
         length = STEPS[step]
-        oldest = -(-(now - retention) // length) * length
+        oldest = -(-(now - self.oi_retention_ms) // length) * length
         return max(since, oldest)
 
     def candle_request(self, since: int, step: int, now: int) -> tuple[int, dict[str, str]]:
@@ -90,11 +80,10 @@ OKX = Venue(
     rest_origin="https://{hostname}",
     market_types=("swap", "future"),
     candle_page=300,
-    history_candle_page=100,
+    history_candle_page=300,
     recent_candle_rows=1440,
     oi_page=100,
     oi_steps=("5m", "1h", "1d"),
-    oi_retention_rows=1440,
     taker_fee=0.0005,
     public_tiers=True,
 )

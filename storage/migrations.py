@@ -151,9 +151,15 @@ def one_sided_bybit_open_interest(db: Database) -> None:
     db.execute("DELETE FROM fetched_ranges WHERE exchange = 'bybit' AND series = 'open_interest'")
 
 
+def snapshot_notes(db: Database) -> None:
+    """What a map's reader should know about its data (a coarser OI step, a late start)."""
+    db.execute("ALTER TABLE snapshots ADD COLUMN notes TEXT NOT NULL DEFAULT '[]'")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
     alert_delivery,
     one_sided_bybit_open_interest,
+    snapshot_notes,
 ]

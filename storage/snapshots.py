@@ -46,7 +46,7 @@ class SnapshotStore:
         with self.db.atomic():
             cursor = self.db.execute(
                 "INSERT INTO snapshots (instrument, window, computed_at, as_of, price, label, "
-                "source, step, map, clusters) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "source, step, map, clusters, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     instrument,
                     snapshot.window,
@@ -58,6 +58,7 @@ class SnapshotStore:
                     snapshot.step,
                     _pack(snapshot.liq_map),
                     json.dumps([asdict(c) for c in snapshot.clusters]),
+                    json.dumps(list(snapshot.notes)),
                 ],
             )
         return StoredMap(int(cursor.lastrowid or 0), instrument, computed_at, snapshot)
@@ -91,6 +92,7 @@ class SnapshotStore:
             step=row["step"],
             liq_map=_unpack(row["map"]),
             clusters=[Cluster(**c) for c in json.loads(row["clusters"])],
+            notes=tuple(json.loads(row["notes"])),
         )
         return StoredMap(
             row["id"],

@@ -37,6 +37,14 @@ def test_caption_has_price_nearest_clusters_and_data_age() -> None:
     assert "computed 3 h ago" in stale
 
 
+def test_caption_says_what_the_data_lacked() -> None:
+    from dataclasses import replace
+
+    noted = replace(snapshot(), notes=("okx has no 5m open interest <before> X; using 1h",))
+    caption = texts.map_caption(noted, 1_000_000, 0)
+    assert "<i>okx has no 5m open interest &lt;before&gt; X; using 1h</i>" in caption
+
+
 def test_user_text_is_escaped_everywhere() -> None:
     evil = snapshot("<b>X</b>&")
     assert "&lt;b&gt;X&lt;/b&gt;&amp;" in texts.map_caption(evil, 0, 0)

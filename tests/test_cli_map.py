@@ -92,6 +92,19 @@ def test_live_map_against_the_fake_exchange(tmp_path: Path) -> None:
         assert okx.count("/api/v5/market/") + okx.count("/api/v5/rubik/") <= 2
 
 
+def test_live_map_says_when_open_interest_came_coarser(tmp_path: Path) -> None:
+    with FakeOkx() as okx:  # keeps the latest 1,440 rows: 5 days of 5m OI
+        env = {"LIQMAP_OKX_URL": okx.url, "LIQMAP_DB": str(tmp_path / "live.db")}
+        result = run(["map", "BTC", "--window", "7d"], tmp_path, env)
+        assert result.returncode == 0, result.stderr
+        notes = [line for line in result.stdout.splitlines() if line.startswith("note: ")]
+        assert len(notes) == 1
+        assert notes[0].startswith("note: okx has no 5m open interest of BTC-USDT-SWAP before ")
+        assert notes[0].endswith("; using 1h open interest")
+        again = run(["map", "BTC", "--window", "7d", "--json"], tmp_path, env)
+        assert json.loads(again.stdout)["notes"] == [notes[0].removeprefix("note: ")]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -85,12 +85,12 @@ async def test_candles_page_through_recent_and_history_endpoints(
     assert candles.ts[0] == since
     assert np.all(np.diff(candles.ts) == MINUTE_MS)
     assert candles.ts[-1] + MINUTE_MS <= now, "the still-open candle is never returned"
-    # the last 1,440 bars come 300 a page from /candles, older ones 100 a page from history
+    # the last 1,440 bars come from /candles, older ones from history: 300 a page on both
     recent = okx.seen("/api/v5/market/candles")
     history = okx.seen("/api/v5/market/history-candles")
     assert {r.query["limit"] for r in recent} == {"300"}
-    assert {r.query["limit"] for r in history} == {"100"}
-    assert len(history) == 15 and len(recent) == 5
+    assert {r.query["limit"] for r in history} == {"300"}
+    assert len(history) == 5 and len(recent) == 5
     # values are the exchange's, to the cent
     bars = okx.tape("BTC-USDT-SWAP").bars(MINUTE_MS, since, since + 3 * MINUTE_MS)
     for row, bar in zip(candles.rows()[:3], bars, strict=True):
@@ -123,15 +123,21 @@ async def test_open_interest_in_usd_paged_100_rows(okx: FakeOkx, market: MarketD
     assert oi.usd[0] == pytest.approx(tape[0][1], abs=0.006)
 
 
-async def test_open_interest_limits_are_stated(okx: FakeOkx, market: MarketData) -> None:
+async def test_open_interest_steps_are_stated_and_history_is_asked_for(
+    okx: FakeOkx, market: MarketData
+) -> None:
     inst = await market.instrument("BTC")
     now = market.now()
     okx.reset_log()
     with pytest.raises(UnsupportedRequest, match="only at 5m, 1h, 1d steps, not 1m"):
         await market.open_interest(inst, "1m", now - HOUR_MS)
-    with pytest.raises(UnsupportedRequest, match=r"latest 1,440 rows of 5m .*\(5 days\)"):
-        await market.open_interest(inst, "5m", now - 6 * DAY_MS)
     assert okx.count() == 0, "refused before asking the exchange"
+    # OKX documents its 5m retention two ways, so it is asked; what it lacks is missing
+    since = floor_to(now, 300_000) - 6 * DAY_MS
+    five = await market.open_interest(inst, "5m", since)
+    assert five.ts[0] == floor_to(now, 300_000) - 1439 * 300_000, "only the latest 1,440 rows"
+    okx.oi_rows_kept = None
+    assert (await market.open_interest(inst, "5m", since)).ts[0] == since
     hourly = await market.open_interest(inst, "1h", floor_to(now, HOUR_MS) - 30 * DAY_MS)
     assert len(hourly) == 30 * 24 + 1
 

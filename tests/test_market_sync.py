@@ -11,7 +11,7 @@ from sqlite_utils import Database
 
 from jobs.market_sync import sync_window
 from liqmap.errors import ExchangeUnavailable, UnsupportedRequest
-from liqmap.fetch_plan import oi_step_for
+from liqmap.fetch_plan import oi_steps
 from liqmap.market_data import MarketData
 from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS
 from liqmap.venues import Venue
@@ -19,7 +19,8 @@ from storage.market_cache import CANDLES, OPEN_INTEREST, MarketCache
 from tests.conftest import FAST_BACKOFF, FAST_CCXT
 from tests.fakes.clock import Clock
 from tests.fakes.http import Fault
-from tests.fakes.okx import FakeOkx
+from tests.fakes.okx import FakeOkx, okx_error
+from tests.fakes.tape import Tape
 
 OI_PATH = "/api/v5/rubik/stat/contracts/open-interest-history"
 DATA_PATHS = ("/api/v5/market/", OI_PATH)
@@ -126,6 +127,95 @@ async def test_the_cache_keeps_what_the_exchange_forgets(
     assert clock() - week.open_interest.ts[0] > 5 * DAY_MS
 
 
+def oi_requests(okx: FakeOkx, period: str) -> list:
+    return [r for r in okx.seen(OI_PATH) if r.query["period"] == period]
+
+
+async def test_a_week_at_5m_falls_back_to_hourly_oi_when_okx_answers_short_and_says_so(
+    okx: FakeOkx, market: MarketData, cache: MarketCache, clock: Clock
+) -> None:
+    inst = await market.instrument("BTC")
+    week = await sync_window(market, cache, inst, "7d", "5m")
+    assert week.oi_step == "1h"
+    assert len(week.notes) == 1
+    assert week.notes[0].startswith("okx has no 5m open interest of BTC-USDT-SWAP before ")
+    assert week.notes[0].endswith("; using 1h open interest")
+    assert oi_requests(okx, "5m"), "5m was asked for first: OKX documents two retentions"
+    assert week.open_interest.ts[0] <= week.start + HOUR_MS
+
+    clock.advance(5 * MINUTE_MS)
+    okx.reset_log()
+    again = await sync_window(market, cache, inst, "7d", "5m")
+    assert again.oi_step == "1h" and len(again.notes) == 1
+    five = oi_requests(okx, "5m")
+    assert len(five) == 1, "what OKX lacks is not asked for again; the new 5m row is"
+    assert int(five[0].query["begin"]) >= week.end - 2 * 300_000
+
+
+async def test_a_week_at_5m_uses_5m_oi_where_okx_keeps_it(
+    okx: FakeOkx, market: MarketData, cache: MarketCache
+) -> None:
+    okx.oi_rows_kept = None  # the docs' other reading: history back to early 2024
+    inst = await market.instrument("BTC")
+    week = await sync_window(market, cache, inst, "7d", "5m")
+    assert week.oi_step == "5m" and week.notes == ()
+    assert len(week.open_interest) == 7 * 288 + 1
+    assert oi_requests(okx, "1H") == []
+
+
+async def test_a_refusal_falls_back_to_the_next_step(
+    okx: FakeOkx, market: MarketData, cache: MarketCache
+) -> None:
+    inst = await market.instrument("BTC")
+    okx.inject(okx_error("51000", "Parameter begin error"), OI_PATH)
+    week = await sync_window(market, cache, inst, "7d", "5m")
+    assert week.oi_step == "1h"
+    assert week.notes[0].startswith("okx refused 5m open interest from ")
+    assert "Parameter begin error" in week.notes[0]
+    assert len(week.open_interest) == 7 * 24 + 1
+
+
+async def test_a_hole_later_in_the_window_is_not_a_refusal(
+    okx: FakeOkx, market: MarketData, cache: MarketCache, clock: Clock
+) -> None:
+    inst = await market.instrument("BTC")
+    await sync_window(market, cache, inst, "1d", "5m")
+    clock.advance(3 * HOUR_MS)
+    empty = Fault(200, '{"code":"0","msg":"","data":[]}', "application/json")
+    okx.inject(empty, OI_PATH)  # OKX published nothing for those three hours
+    window = await sync_window(market, cache, inst, "1d", "5m")
+    assert window.oi_step == "5m" and window.notes == ()
+    assert market.oi_floor(inst, "5m") is None
+
+
+async def test_the_newest_listing_maps_what_there_is_and_says_so(
+    okx: FakeOkx, market: MarketData, cache: MarketCache, clock: Clock
+) -> None:
+    inst = await market.instrument("SOL")
+    okx.tapes["SOL-USDT-SWAP"] = Tape(clock, price=150.0, history_ms=2 * DAY_MS)  # listed
+    week = await sync_window(market, cache, inst, "7d", "1h")
+    assert week.oi_step == "1d"
+    assert [note.split(" before ")[0] for note in week.notes] == [
+        "okx has no 1h open interest of SOL-USDT-SWAP",
+        "okx has no 1d open interest of SOL-USDT-SWAP",
+    ]
+    assert week.notes[-1].endswith("; the map starts there")
+
+
+async def test_a_daily_map_from_okx_uses_its_16_utc_open_interest(
+    okx: FakeOkx, market: MarketData, cache: MarketCache
+) -> None:
+    from jobs.maps import compute_map
+
+    inst = await market.instrument("BTC")
+    month = await sync_window(market, cache, inst, "30d", "1d")
+    assert month.oi_step == "1d" and len(month.candles) == 30
+    assert {int(ts) % DAY_MS for ts in month.candles.ts} == {0}, "1Dutc candles: 00:00 UTC"
+    assert {int(ts) % DAY_MS for ts in month.open_interest.ts} == {16 * HOUR_MS}
+    snapshot = await compute_map(market, cache, inst, "30d", "1d")
+    assert not snapshot.liq_map.is_empty
+
+
 async def test_a_failed_fetch_leaves_the_cache_consistent(
     okx: FakeOkx, market: MarketData, cache: MarketCache
 ) -> None:
@@ -189,7 +279,7 @@ def test_no_oi_step_can_serve_the_window() -> None:
         oi_page=100, oi_steps=("5m", "1h"), oi_retention_ms=DAY_MS,
     )  # fmt: skip
     with pytest.raises(UnsupportedRequest, match="tiny keeps no open-interest history at 1m"):
-        oi_step_for(venue, "1m", NOON - 7 * DAY_MS, NOON, lambda step: [])
+        oi_steps(venue, "1m", NOON - 7 * DAY_MS, NOON, lambda step: [])
     cached = [(NOON - 8 * DAY_MS, NOON - DAY_MS)]
-    assert oi_step_for(venue, "1m", NOON - 7 * DAY_MS, NOON, lambda step: cached) == "5m"
-    assert oi_step_for(venue, "15m", NOON - 7 * DAY_MS, NOON, lambda s: cached) == "1h"
+    assert oi_steps(venue, "1m", NOON - 7 * DAY_MS, NOON, lambda step: cached) == ["5m", "1h"]
+    assert oi_steps(venue, "15m", NOON - 7 * DAY_MS, NOON, lambda s: cached) == ["1h"]

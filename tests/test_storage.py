@@ -135,6 +135,19 @@ def test_the_file_is_readable_with_the_sqlite_utils_cli(tmp_path: Path) -> None:
     assert first["instrument"] == "BTC-USDT-SWAP" and first["step"] == "1m" and first["ts"] == 0
 
 
+def test_a_stored_map_keeps_its_notes(db: Database) -> None:
+    from liqmap.model import LiquidationMap
+    from liqmap.snapshot import MapSnapshot
+    from storage.snapshots import SnapshotStore
+
+    empty = LiquidationMap(100.0, 0, np.linspace(75, 125, 501), np.zeros((5, 500)),
+                           np.zeros((5, 500)))  # fmt: skip
+    notes = ("okx has no 5m open interest before 2026-11-20 12:00 UTC; using 1h",)
+    saved = SnapshotStore(db).save("okx:BTC", MapSnapshot("BTC", "okx", "7d", "5m", empty, [],
+                                                          notes), 1)  # fmt: skip
+    assert SnapshotStore(db).by_id(saved.id).snapshot.notes == notes
+
+
 def test_pruning_keeps_the_latest_maps_and_those_pending_alerts_need(db: Database) -> None:
     from liqmap.model import LiquidationMap
     from liqmap.snapshot import MapSnapshot

@@ -11,23 +11,42 @@ from datetime import UTC, datetime
 from tests.fakes.http import FakeServer, Fault, Request
 from tests.fakes.tape import Tape
 
+HOUR = 3_600_000
+UTC8 = 16 * HOUR
+"""UTC+8 midnight is 16:00 UTC: where OKX's unsuffixed 6H/12H/1D bars and periods open."""
 BARS = {
-    "1m": 60_000,
-    "3m": 180_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1H": 3_600_000,
-    "2H": 7_200_000,
-    "4H": 14_400_000,
-    "6Hutc": 21_600_000,
-    "12Hutc": 43_200_000,
-    "1Dutc": 86_400_000,
-    "1D": 86_400_000,
+    "1m": (60_000, 0),
+    "3m": (180_000, 0),
+    "5m": (300_000, 0),
+    "15m": (900_000, 0),
+    "30m": (1_800_000, 0),
+    "1H": (HOUR, 0),
+    "2H": (2 * HOUR, 0),
+    "4H": (4 * HOUR, 0),
+    "6H": (6 * HOUR, UTC8 % (6 * HOUR)),
+    "12H": (12 * HOUR, UTC8 % (12 * HOUR)),
+    "1D": (24 * HOUR, UTC8),
+    "6Hutc": (6 * HOUR, 0),
+    "12Hutc": (12 * HOUR, 0),
+    "1Dutc": (24 * HOUR, 0),
 }
-OI_PERIODS = {"5m": 300_000, "1H": 3_600_000, "1D": 86_400_000}
+"""Bar sizes as (length, offset past the UTC grid). OKX docs, market candles and contract
+open-interest history: "UTC+8 opening price k-line: [6H/12H/1D ...]", "UTC+0 opening price
+k-line: [6Hutc/12Hutc/1Dutc ...]". ccxt asks candles for ``1Dutc`` and OI for ``1D``."""
+OI_PERIODS = {
+    name: BARS[name]
+    for name in ("5m", "15m", "30m", "1H", "2H", "4H", "6H", "12H", "1D", "6Hutc", "12Hutc",
+                 "1Dutc")
+}  # fmt: skip
+"""Periods of /rubik/stat/contracts/open-interest-history (OKX docs); so daily rows asked
+as ``1D`` are stamped at 16:00 UTC."""
 RECENT_BARS = 1440
 OI_ROWS_KEPT = 1440
+"""OKX docs: "This endpoint can retrieve the latest 1,440 data entries" (they also say data
+goes back to early 2024; which holds is unverified, so the fake can serve either)."""
+CANDLE_LIMIT = 300
+"""OKX docs: at most 300 a request on both /market/candles and /market/history-candles
+(ccxt asks history-candles for 300 itself)."""
 
 
 @dataclass
@@ -104,6 +123,8 @@ class FakeOkx(FakeServer):
     clock: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
     instruments: list[OkxInstrument] = field(default_factory=list)
     tapes: dict[str, Tape] = field(default_factory=dict)
+    oi_rows_kept: int | None = OI_ROWS_KEPT
+    """Open-interest history keeps only this many latest rows per period (None: all)."""
 
     def __post_init__(self) -> None:
         if not self.instruments:
@@ -147,30 +168,30 @@ class FakeOkx(FakeServer):
         return self._ok([i.wire() for i in self.instruments if i.inst_type == inst_type])
 
     def _candles(self, req: Request) -> tuple[int, dict]:
-        return self._bars(req, max_limit=300, recent_only=True)
+        return self._bars(req, recent_only=True)
 
     def _history_candles(self, req: Request) -> tuple[int, dict]:
-        return self._bars(req, max_limit=100, recent_only=False)
+        return self._bars(req, recent_only=False)
 
-    def _bars(self, req: Request, max_limit: int, recent_only: bool) -> tuple[int, dict]:
+    def _bars(self, req: Request, recent_only: bool) -> tuple[int, dict]:
         inst = self._find(req.query.get("instId"))
         if inst is None:
             return self._error("51001", "Instrument ID does not exist")
-        step = BARS.get(req.query.get("bar", "1m"))
-        if step is None:
+        bar = BARS.get(req.query.get("bar", "1m"))
+        if bar is None:
             return self._error("51000", "Parameter bar error")
+        step, offset = bar
         limit = int(req.query.get("limit", 100))
-        if not 0 < limit <= max_limit:
+        if not 0 < limit <= CANDLE_LIMIT:
             return self._error("51000", "Parameter limit error")
         now = self.clock()
         after = int(req.query.get("after") or now + step)
         before = int(req.query.get("before") or -1)
         start = before + 1
         if recent_only:
-            start = max(start, (now // step - RECENT_BARS + 1) * step)
-        rows = [
-            r for r in self.tape(inst.inst_id).bars(step, start, after) if before < r[0] < after
-        ]
+            start = max(start, ((now - offset) // step - RECENT_BARS + 1) * step + offset)
+        tape = self.tape(inst.inst_id)
+        rows = [r for r in tape.bars(step, start, after, offset) if before < r[0] < after]
         rows = rows[::-1][:limit]
         data = [
             [
@@ -192,17 +213,21 @@ class FakeOkx(FakeServer):
         inst = self._find(req.query.get("instId"))
         if inst is None:
             return self._error("51001", "Instrument ID does not exist")
-        step = OI_PERIODS.get(req.query.get("period", "5m"))
-        if step is None:
+        period = OI_PERIODS.get(req.query.get("period", "5m"))
+        if period is None:
             return self._error("51000", "Parameter period error")
+        step, offset = period
         limit = int(req.query.get("limit", 100))
         if not 0 < limit <= 100:
             return self._error("51000", "Parameter limit error")
         now = self.clock()
         end = int(req.query.get("end") or now + 1)
         begin = int(req.query.get("begin") or -1)
-        oldest_kept = (now // step - OI_ROWS_KEPT + 1) * step
-        rows = self.tape(inst.inst_id).open_interest(step, max(begin + 1, oldest_kept), end)
+        oldest_kept = begin + 1
+        if self.oi_rows_kept is not None:
+            latest = (now - offset) // step * step + offset
+            oldest_kept = max(oldest_kept, latest - (self.oi_rows_kept - 1) * step)
+        rows = self.tape(inst.inst_id).open_interest(step, oldest_kept, end, offset)
         rows = [r for r in rows if begin < r[0] < end and r[0] <= now][::-1][:limit]
         data = [
             [str(ts), f"{coins / inst.ct_val:.2f}", f"{coins:.4f}", f"{usd:.2f}"]

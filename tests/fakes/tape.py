@@ -63,17 +63,18 @@ class Tape:
     # -- what exchanges serve ------------------------------------------------------------
 
     def bars(
-        self, step: int, start: int, end: int
+        self, step: int, start: int, end: int, offset: int = 0
     ) -> list[tuple[int, float, float, float, float, float]]:
-        """Bars of ``step`` ms with open time in ``[start, end)`` (the last may be open)."""
+        """Bars of ``step`` ms opening ``offset`` ms past the UTC grid, with open time in
+        ``[start, end)`` (the last may be open)."""
         with self._lock:
             self._extend()
-            lo = np.searchsorted(self.ts, start // step * step)
+            lo = np.searchsorted(self.ts, (start - offset) // step * step + offset)
             hi = np.searchsorted(self.ts, end, side="left")
             if hi <= lo:
                 return []
             ts = self.ts[lo:hi]
-            groups = ts // step * step
+            groups = (ts - offset) // step * step + offset
             first = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
             last = np.r_[first[1:], len(ts)] - 1
             keep = groups[first] >= start
@@ -88,14 +89,17 @@ class Tape:
             )
             return list(rows)
 
-    def open_interest(self, step: int, start: int, end: int) -> list[tuple[int, float, float]]:
-        """OI snapshots ``(ts, usd, coins)`` at multiples of ``step`` in ``[start, end)``."""
+    def open_interest(
+        self, step: int, start: int, end: int, offset: int = 0
+    ) -> list[tuple[int, float, float]]:
+        """OI snapshots ``(ts, usd, coins)`` every ``step`` ms, ``offset`` ms past the UTC
+        grid, in ``[start, end)``."""
         with self._lock:
             self._extend()
             lo = np.searchsorted(self.ts, start)
             hi = np.searchsorted(self.ts, end, side="left")
             ts = self.ts[lo:hi]
-            pick = ts % step == 0
+            pick = (ts - offset) % step == 0
             usd = self.oi[lo:hi][pick]
             coins = usd / self.open[lo:hi][pick]
             return list(zip(ts[pick].tolist(), usd.tolist(), coins.tolist(), strict=True))
