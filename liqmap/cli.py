@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import signal
 import sys
@@ -15,7 +14,7 @@ from typing import TextIO
 
 from liqmap.config import Settings, load_settings
 from liqmap.errors import ConfigError, LiqmapError
-from liqmap.formats import utc
+from liqmap.formats import strict_json, utc
 from liqmap.market_data import MarketData
 from liqmap.snapshot import MapSnapshot
 from liqmap.timeframes import DEFAULT_STEP, STEPS, WINDOWS
@@ -214,7 +213,7 @@ async def _map(args: argparse.Namespace, settings: Settings) -> int:
         except OSError as exc:
             raise LiqmapError(f"cannot write the chart to {out}: {exc.strerror or exc}") from None
     if args.json:
-        print(json.dumps(as_json(snapshot)))
+        print(strict_json(as_json(snapshot)))
     else:
         print(summary(snapshot))
         print(f"chart: {out}")
@@ -267,7 +266,7 @@ async def _backtest(args: argparse.Namespace, settings: Settings) -> int:
           file=sys.stderr)  # fmt: skip
     parts = backtest(history)
     if args.json:
-        print(json.dumps({"file": history.name, "parts": as_dict(parts)}))
+        print(strict_json({"file": history.name, "parts": as_dict(parts)}))
         return 0
     print(f"{history.name}: map before each hour vs that hour's realized liquidations")
     for part in parts:

@@ -1,8 +1,11 @@
-"""How numbers and times read everywhere: prices, USD amounts, UTC times."""
+"""How numbers and times read everywhere: prices, USD amounts, UTC times, strict JSON."""
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import UTC, datetime
+from typing import Any
 
 
 def utc(ts_ms: int) -> str:
@@ -26,3 +29,18 @@ def decimals(price: float) -> int:
 def price_text(price: float) -> str:
     """``67,157``, ``2,503``, ``151.25``, ``0.000123``."""
     return f"{price:,.{decimals(price)}f}"
+
+
+def strict_json(data: Any) -> str:
+    """JSON that strict parsers and ``jq`` accept: NaN and infinities become ``null``."""
+    return json.dumps(_finite(data), allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value

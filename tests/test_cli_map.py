@@ -129,6 +129,25 @@ def test_bad_map_arguments_get_a_short_answer(
     assert "Traceback" not in result.stderr
 
 
+def test_json_output_is_strict_where_a_figure_is_undefined(tmp_path: Path) -> None:
+    header, *rows = HOURLY.read_text().splitlines()[:401]
+    column = header.split(",").index("liquidation_short_usd")
+    quiet = [",".join("0" if i == column else cell for i, cell in enumerate(row.split(",")))
+             for row in rows]  # fmt: skip
+    no_shorts = tmp_path / "no_shorts.csv"
+    no_shorts.write_text("\n".join([header, *quiet]) + "\n")
+    result = run(["backtest", "--csv", str(no_shorts), "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    data = json.loads(result.stdout, parse_constant=refuse)
+    short = data["parts"]["all"]["short"]
+    assert short["spearman"] is None and short["partial"] is None, "no short was liquidated"
+    assert isinstance(data["parts"]["all"]["long"]["spearman"], float)
+
+
 def test_backtest_prints_model_and_naive_figures_per_part(tmp_path: Path) -> None:
     lines = HOURLY.read_text().splitlines()
     small = tmp_path / "small.csv"
