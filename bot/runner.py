@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -11,10 +10,12 @@ from telegram.error import NetworkError
 from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES
+from liqmap.retry import RetryPolicy, retry_call
 
 log = logging.getLogger(__name__)
 
-FIRST_RETRY_S, LAST_RETRY_S = 1.0, 60.0
+TELEGRAM_START_RETRY = RetryPolicy(attempts=None, first_delay=1.0, factor=2.0, max_delay=60.0)
+"""Start-up waits for Telegram as long as it takes, pausing up to a minute between tries."""
 
 
 @contextlib.asynccontextmanager
@@ -46,12 +47,7 @@ async def polling(
 
 
 async def _initialize(application: Application) -> None:
-    delay = FIRST_RETRY_S
-    while True:
-        try:
-            await application.initialize()
-            return
-        except NetworkError as exc:
-            log.warning("Telegram unreachable (%s); retrying in %.0fs", exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, LAST_RETRY_S)
+    def retrying(exc: BaseException, delay: float) -> None:
+        log.warning("Telegram unreachable (%s); retrying in %.0fs", exc, delay)
+
+    await retry_call(application.initialize, TELEGRAM_START_RETRY, (NetworkError,), retrying)

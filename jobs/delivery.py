@@ -15,6 +15,7 @@ from typing import Protocol
 
 from liqmap.chart import ChartLabels, render_png
 from liqmap.proximity import Alert
+from liqmap.retry import RetryPolicy
 from storage.chats import ChatStore
 from storage.outbox import Outbox, Outgoing
 from storage.snapshots import SnapshotStore
@@ -22,7 +23,8 @@ from storage.snapshots import SnapshotStore
 log = logging.getLogger(__name__)
 
 ALERT_CHART_WIDTH = 800
-MAX_RETRY_DELAY_MS = 5 * 60_000
+DELIVERY_RETRY = RetryPolicy(attempts=None, first_delay=1.0, factor=2.0, max_delay=300.0)
+"""Pauses between tries of one alert; the outbox's expiry ends them."""
 
 
 class ChatBlocked(Exception):
@@ -126,8 +128,8 @@ class Delivery:
                 )
                 report.retried += 1
             except RetryLater as later:
-                delay = max(later.seconds * 1000, min(2**row.attempts * 1000, MAX_RETRY_DELAY_MS))
-                self.outbox.retry(row.id, self.clock() + int(delay), str(later))
+                delay = max(later.seconds, DELIVERY_RETRY.delay(row.attempts))
+                self.outbox.retry(row.id, self.clock() + int(delay * 1000), str(later))
                 log.warning(
                     "alert %s to chat %s not sent (%s); retrying", row.id, row.chat_id, later
                 )
@@ -137,10 +139,9 @@ class Delivery:
                 log.warning("alert %s to chat %s refused: %s", row.id, row.chat_id, refused)
                 report.failed += 1
             except Exception as exc:
-                delay = min(2**row.attempts * 1000, MAX_RETRY_DELAY_MS)
-                self.outbox.retry(row.id, self.clock() + delay, f"unexpected: {exc}")
+                self.outbox.fail(row.id, f"unexpected: {exc}")
                 log.exception("alert %s to chat %s failed unexpectedly", row.id, row.chat_id)
-                report.retried += 1
+                report.failed += 1
             else:
                 self.outbox.mark_sent(row.id, self.clock())
                 report.sent += 1

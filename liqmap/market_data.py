@@ -1,7 +1,8 @@
 """The one adapter to exchanges: instruments, candles, open interest and prices through ccxt.
 
 One ccxt instance per exchange per process (ccxt rate-limits per instance). Network errors,
-rate limits and malformed responses are retried with backoff; bad requests are not.
+rate limits and malformed or implausible answers are retried (``EXCHANGE_RETRY``); bad
+requests are not, and neither is anything else: a bug of ours surfaces at once.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from liqmap.errors import (
     ExchangeRejected,
@@ -23,6 +25,7 @@ from liqmap.errors import (
 )
 from liqmap.formats import utc
 from liqmap.instruments import Instrument, InstrumentBook, parse_symbol
+from liqmap.retry import RetryPolicy, retry_call
 from liqmap.series import Candles, OpenInterest
 from liqmap.timeframes import DAY_MS, MINUTE_MS, duration_text, floor_to, step_ms
 from liqmap.venues import VENUES, Venue
@@ -43,20 +46,18 @@ class MalformedData(Exception):
     """The exchange answered with rows that are not valid market data."""
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Retry schedule: ``attempts`` tries in all, delays growing by ``factor`` up to a cap."""
+class ImplausibleData(MalformedData):
+    """The exchange answered with well-formed but impossible data: an open interest beyond
+    any market, a page many times larger than asked for."""
 
-    attempts: int = 5
-    first_delay: float = 0.5
-    factor: float = 2.0
-    max_delay: float = 15.0
 
-    def delays(self) -> Iterator[float]:
-        delay = self.first_delay
-        for _ in range(self.attempts - 1):
-            yield delay
-            delay = min(delay * self.factor, self.max_delay)
+EXCHANGE_RETRY = RetryPolicy(attempts=5, first_delay=0.5, factor=2.0, max_delay=15.0)
+MAX_PRICE = 1e9
+"""No traded contract is priced this high: a larger figure is a broken answer."""
+MAX_OPEN_INTEREST_USD = 1e13
+"""Ten trillion dollars, more than every crypto market together: a larger figure is broken."""
+OVERSIZED_PAGE = 2
+"""An answer with more than this many times the rows asked for is not a real page."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class MarketData:
         urls: Mapping[str, str] | None = None,
         default_exchange: str = "okx",
         clock: Callable[[], int] | None = None,
-        backoff: Backoff = Backoff(),
+        retry: RetryPolicy = EXCHANGE_RETRY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         ccxt_config: Mapping[str, Any] | None = None,
         markets_max_age_ms: int = DAY_MS,
@@ -93,7 +94,7 @@ class MarketData:
         self.default_exchange = default_exchange
         self._urls = dict(urls or {})
         self._clock = clock or (lambda: int(time.time() * 1000))
-        self._backoff = backoff
+        self._retry = retry
         self._sleep = sleep
         self._ccxt_config = dict(ccxt_config or {})
         self._markets_max_age_ms = markets_max_age_ms
@@ -283,6 +284,10 @@ class MarketData:
         candles = await self._candle_rows(inst, step, rows[0][0], rows[-1][0] + length, None)
         opens = {int(row[0]): row[1] for row in candles}
         valued = [[ts, amount * opens[ts], amount] for ts, _, amount in rows if ts in opens]
+        if any(usd > MAX_OPEN_INTEREST_USD for _, usd, _ in valued):
+            log.warning("%s: open interest valued beyond any market", inst)
+            self.incidents.append(Incident(self.now(), inst.exchange, "implausible data"))
+            raise ExchangeUnavailable(inst.exchange, "implausible data")
         if len(valued) < len(rows):
             log.warning(
                 "%s: %d open-interest rows had no candle to value them",
@@ -364,37 +369,35 @@ class MarketData:
         import ccxt.async_support as ccxt
 
         name = getattr(fn, "__name__", "request")
-        delays = self._backoff.delays()
-        while True:
-            try:
-                answer = await fn(*args)
-                return parse(answer) if parse is not None else answer
-            except ccxt.BadSymbol:
-                raise UnknownInstrument(symbol or "?", exchange) from None
-            except (ccxt.NetworkError, ccxt.BadResponse, *_MALFORMED) as exc:
-                kind = _failure_kind(exc)
-                delay = next(delays, None)
-                if delay is None:
-                    log.warning("%s %s failed for good: %s", exchange, name, _short(exc))
-                    self.incidents.append(Incident(self.now(), exchange, f"{name}: {kind}"))
-                    raise ExchangeUnavailable(exchange, kind) from exc
-                log.warning(
-                    "%s %s failed (%s: %s), retrying in %.1fs",
-                    exchange,
-                    name,
-                    kind,
-                    _short(exc, 120),
-                    delay,
-                )
-                await self._sleep(delay)
-            except ccxt.BaseError as exc:
-                log.warning("%s %s rejected: %s", exchange, name, _short(exc))
-                self.incidents.append(Incident(self.now(), exchange, f"{name}: {_short(exc, 80)}"))
-                raise ExchangeRejected(exchange, _short(exc, 160)) from exc
+        transient = _transient()
+
+        async def attempt() -> Any:
+            answer = await fn(*args)
+            return parse(answer) if parse is not None else answer
+
+        def retrying(exc: BaseException, delay: float) -> None:
+            log.warning("%s %s failed (%s: %s), retrying in %.1fs",
+                        exchange, name, _failure_kind(exc), _short(exc, 120), delay)  # fmt: skip
+
+        try:
+            return await retry_call(attempt, self._retry, transient, retrying, sleep=self._sleep)
+        except ccxt.BadSymbol:
+            raise UnknownInstrument(symbol or "?", exchange) from None
+        except transient as exc:
+            kind = _failure_kind(exc)
+            log.warning("%s %s failed for good: %s", exchange, name, _short(exc))
+            self.incidents.append(Incident(self.now(), exchange, f"{name}: {kind}"))
+            raise ExchangeUnavailable(exchange, kind) from exc
+        except ccxt.BaseError as exc:
+            log.warning("%s %s rejected: %s", exchange, name, _short(exc))
+            self.incidents.append(Incident(self.now(), exchange, f"{name}: {_short(exc, 80)}"))
+            raise ExchangeRejected(exchange, _short(exc, 160)) from exc
 
 
-_MALFORMED = (MalformedData, TypeError, ValueError, KeyError, IndexError, AttributeError)
-"""What a malformed answer raises while ccxt or we read it; retried like a network error."""
+def _transient() -> tuple[type[BaseException], ...]:
+    import ccxt.async_support as ccxt
+
+    return (ccxt.NetworkError, ccxt.BadResponse, MalformedData)
 
 
 def check_oi_request(venue: Venue, step: str, since: int, now: int) -> None:
@@ -419,11 +422,13 @@ def _new_exchange(venue: Venue, url: str | None, config: Mapping[str, Any]) -> A
     base_class = getattr(ccxt, venue.ccxt_id)
 
     class StrictJson(base_class):  # type: ignore[misc, valid-type]
-        """Refuses a successful HTTP answer whose body is not JSON (ccxt reads it as empty)."""
+        """Refuses a successful HTTP answer whose body is not JSON (ccxt reads it as empty),
+        and a page far larger than asked for (ccxt would parse it all, then cut it)."""
 
         def handle_errors(self, code, reason, url, method, headers, body, response, *rest):
             if response is None and code is not None and code < 400:
                 raise ccxt.BadResponse(f"{self.id} answered with a body that is not JSON")
+            _check_page_size(url, response)
             return super().handle_errors(code, reason, url, method, headers, body, response, *rest)
 
     options = {"fetchMarkets": {"types": list(venue.market_types)}}
@@ -438,6 +443,7 @@ def _new_exchange(venue: Venue, url: str | None, config: Mapping[str, Any]) -> A
 
 
 def _candle_rows(raw: Any) -> list[list[float]]:
+    """``[ts, open, high, low, close, volume]`` rows from ccxt OHLCV lists, checked."""
     rows = []
     for row in raw or []:
         try:
@@ -448,6 +454,8 @@ def _candle_rows(raw: Any) -> list[list[float]]:
         prices_ok = all(math.isfinite(x) and x > 0 for x in (o, h, low, c))
         if not (prices_ok and low <= min(o, c) and h >= max(o, c)):
             raise MalformedData(f"bad candle row {row!r:.80}")
+        if h > MAX_PRICE:
+            raise ImplausibleData(f"candle price {h:.3g} is beyond any market")
         rows.append([ts, o, h, low, c, volume])
     return rows
 
@@ -472,8 +480,24 @@ def _oi_rows(raw: Any, need_usd: bool, both_sides: bool) -> list[list[float]]:
         wanted = usd if need_usd else base
         if not (math.isfinite(wanted) and wanted >= 0):
             raise MalformedData(f"open-interest row without a valid value {item!r:.80}")
+        if usd > MAX_OPEN_INTEREST_USD:
+            raise ImplausibleData(f"open interest of {usd:.3g} USD is beyond any market")
         rows.append([ts, usd, base])
     return rows
+
+
+def _check_page_size(url: str, answer: Any) -> None:
+    """Raise ``ImplausibleData`` when an answer holds many times the rows its request's
+    ``limit`` asked for: OKX sends rows in ``data``, Bybit in ``result.list``, Binance a list."""
+    asked = parse_qs(urlsplit(url).query).get("limit")
+    if not asked or not asked[0].isdigit():
+        return
+    rows = answer
+    if isinstance(answer, dict):
+        rows = answer.get("data", (answer.get("result") or {}).get("list"))
+    limit = int(asked[0])
+    if isinstance(rows, list) and len(rows) > OVERSIZED_PAGE * limit:
+        raise ImplausibleData(f"asked for at most {limit:,} rows, got {len(rows):,}")
 
 
 def _one_side(info: Mapping[str, Any], usd: float, base: float) -> tuple[float, float]:
@@ -516,6 +540,8 @@ def _failure_kind(exc: BaseException) -> str:
     ):
         if isinstance(exc, cls):
             return text
+    if isinstance(exc, ImplausibleData):
+        return "implausible data"
     return "malformed response"
 
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from liqmap.market_data import Backoff, MarketData
+from liqmap.market_data import MarketData
+from liqmap.retry import RetryPolicy
 from storage.database import open_database
 from tests.fakes.okx import FakeOkx
 
-FAST_BACKOFF = Backoff(attempts=4, first_delay=0.01, factor=2.0, max_delay=0.05)
+FAST_RETRY = RetryPolicy(attempts=4, first_delay=0.01, factor=2.0, max_delay=0.05)
 FAST_CCXT = {"rateLimit": 1, "timeout": 3000, "timeout_on_exit": 0}
 
 
@@ -40,7 +41,7 @@ def okx() -> Iterator[FakeOkx]:
 @pytest.fixture
 async def market(okx: FakeOkx) -> AsyncIterator[MarketData]:
     async with MarketData(
-        urls={"okx": okx.url}, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT
+        urls={"okx": okx.url}, retry=FAST_RETRY, ccxt_config=FAST_CCXT
     ) as adapter:
         yield adapter
 

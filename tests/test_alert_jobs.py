@@ -23,7 +23,7 @@ from storage.chats import ChatStore
 from storage.market_cache import MarketCache
 from storage.outbox import Outbox
 from storage.snapshots import SnapshotStore
-from tests.conftest import FAST_BACKOFF, FAST_CCXT
+from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.clock import Clock
 from tests.fakes.okx import FakeOkx
@@ -105,7 +105,7 @@ async def world(
         MarketData(
             urls={"okx": okx.url, "bybit": bybit.url},
             clock=clock,
-            backoff=FAST_BACKOFF,
+            retry=FAST_RETRY,
             ccxt_config=FAST_CCXT,
         ) as market,
     ):
@@ -207,6 +207,45 @@ async def test_telegram_failures_are_retried_and_nothing_is_lost(world: World) -
     assert (await world.jobs.deliver()).sent == 1
     assert len(world.tg.sent(ANN)) == 1
     assert world.outbox.counts() == {"sent": 1}
+
+
+async def test_a_retried_alert_waits_as_the_retry_policy_says(world: World) -> None:
+    from bot.alert_sender import NETWORK_RETRY_S
+    from jobs.delivery import DELIVERY_RETRY
+    from tests.fakes.http import Fault
+
+    world.subscribe(ANN)
+    await world.jobs.refresh()
+    world.price(world.target().high * 1.005)
+    await world.jobs.watch()
+    world.tg.inject(Fault(502, "bad gateway"), world.tg.path("sendPhoto"), times=None)
+    waits = []
+    for attempt in range(5):
+        assert (await world.jobs.deliver()).retried == 1
+        due = world.outbox.db.execute("SELECT next_attempt_at FROM outbox").fetchone()[0]
+        wait = max(NETWORK_RETRY_S, DELIVERY_RETRY.delay(attempt))
+        waits.append(wait)
+        assert due == world.clock() + int(wait * 1000)
+        world.clock.advance(due - world.clock())
+    assert waits == [5, 5, 5, 8, 16], "a network fault waits 5 s at least, then the policy"
+
+
+async def test_a_bug_while_sending_fails_the_alert_instead_of_retrying_it(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.subscribe(ANN)
+    await world.jobs.refresh()
+    world.price(world.target().high * 1.005)
+    await world.jobs.watch()
+
+    async def broken(*args: object) -> None:
+        raise AttributeError("our mistake")
+
+    monkeypatch.setattr(world.jobs.delivery.sender, "send", broken)
+    report = await world.jobs.deliver()
+    assert (report.sent, report.retried, report.failed) == (0, 0, 1)
+    assert world.outbox.counts() == {"failed": 1}
+    assert "our mistake" in caplog.text and "Traceback" in caplog.text
 
 
 async def test_blocked_chats_stop_and_moved_groups_follow(world: World) -> None:

@@ -22,7 +22,7 @@ from liqmap.margins import params_for
 from liqmap.market_data import MarketData, Price
 from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, floor_to, step_ms
 from liqmap.venues import BINANCE
-from tests.conftest import FAST_BACKOFF, FAST_CCXT
+from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.binance import RATE_LIMITED, FakeBinance, binance_error
 from tests.fakes.bybit import NOT_SUPPORTED_SYMBOLS, FakeBybit, bybit_error
 from tests.fakes.clock import Clock
@@ -60,7 +60,7 @@ def bybit(clock: Clock) -> Iterator[FakeBybit]:
 
 
 def _adapter(name: str, url: str, clock: Clock) -> MarketData:
-    return MarketData(urls={name: url}, clock=clock, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT)
+    return MarketData(urls={name: url}, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT)
 
 
 @pytest.fixture
@@ -622,7 +622,7 @@ async def test_binance_a_429_storm_is_reported_as_a_rate_limit(
     binance.inject(RATE_LIMITED, KLINES, times=None)
     with pytest.raises(ExchangeUnavailable) as caught:
         await bn.candles(inst, "1h", floor_to(NOW, HOUR_MS) - 5 * HOUR_MS)
-    assert binance.count(KLINES) == FAST_BACKOFF.attempts
+    assert binance.count(KLINES) == FAST_RETRY.attempts
     assert str(caught.value) == "binance: rate limited"
 
 

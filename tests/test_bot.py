@@ -20,7 +20,7 @@ from bot.services import BotServices, open_services
 from liqmap.config import Settings
 from liqmap.market_data import MarketData
 from storage.database import open_database
-from tests.conftest import FAST_BACKOFF, FAST_CCXT
+from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.clock import Clock
 from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx
@@ -58,7 +58,7 @@ async def running(
 ) -> AsyncIterator[BotServices]:
     clock = clock or Clock()
     async with MarketData(
-        urls=settings.exchange_urls, clock=clock, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT
+        urls=settings.exchange_urls, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT
     ) as market:
         core = open_services(settings, market, db, clock)
         async with polling(build_application(core), poll_timeout=1):

@@ -8,9 +8,10 @@ import logging
 import pytest
 
 from liqmap.errors import ExchangeUnavailable, UnknownInstrument
-from liqmap.market_data import Backoff, MarketData
+from liqmap.market_data import MarketData
+from liqmap.retry import RetryPolicy
 from liqmap.timeframes import HOUR_MS, floor_to
-from tests.conftest import FAST_BACKOFF, FAST_CCXT
+from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.http import Fault, free_port
 from tests.fakes.okx import FakeOkx, okx_error
 
@@ -58,7 +59,7 @@ async def test_malformed_rows_are_retried_then_reported(okx: FakeOkx, market: Ma
     okx.inject(Fault(200, bad_row, "application/json"), CANDLES, times=None)
     with pytest.raises(ExchangeUnavailable, match="okx: malformed response"):
         await _btc_hourly(market)
-    assert okx.count(CANDLES) == FAST_BACKOFF.attempts
+    assert okx.count(CANDLES) == FAST_RETRY.attempts
 
 
 async def test_unknown_instrument_at_the_exchange_is_not_retried(
@@ -77,9 +78,9 @@ async def test_a_429_storm_backs_off_growing_then_gives_up(okx: FakeOkx) -> None
     async def record(delay: float) -> None:
         slept.append(delay)
 
-    backoff = Backoff(attempts=5, first_delay=0.5, factor=2.0, max_delay=3.0)
+    policy = RetryPolicy(attempts=5, first_delay=0.5, factor=2.0, max_delay=3.0)
     async with MarketData(
-        urls={"okx": okx.url}, backoff=backoff, sleep=record, ccxt_config=FAST_CCXT
+        urls={"okx": okx.url}, retry=policy, sleep=record, ccxt_config=FAST_CCXT
     ) as market:
         await market.instrument("BTC")
         okx.inject(okx_error("50011", "Too Many Requests", 429), CANDLES, times=None)
@@ -92,18 +93,18 @@ async def test_a_429_storm_backs_off_growing_then_gives_up(okx: FakeOkx) -> None
 
 async def test_exchange_down_gives_a_short_clear_error(caplog: pytest.LogCaptureFixture) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    async with MarketData(urls={"okx": url}, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT) as m:
+    async with MarketData(urls={"okx": url}, retry=FAST_RETRY, ccxt_config=FAST_CCXT) as m:
         with caplog.at_level(logging.WARNING), pytest.raises(ExchangeUnavailable) as caught:
             await m.instrument("BTC")
     assert str(caught.value) == "okx: not reachable"
     assert caught.value.exchange == "okx"
     retries = [r for r in caplog.records if "retrying" in r.getMessage()]
-    assert len(retries) == FAST_BACKOFF.attempts - 1
+    assert len(retries) == FAST_RETRY.attempts - 1
 
 
 async def test_a_slow_exchange_times_out_and_is_retried(okx: FakeOkx) -> None:
     async with MarketData(
-        urls={"okx": okx.url}, backoff=FAST_BACKOFF, ccxt_config={"rateLimit": 1, "timeout": 200}
+        urls={"okx": okx.url}, retry=FAST_RETRY, ccxt_config={"rateLimit": 1, "timeout": 200}
     ) as market:
         await market.instrument("BTC")
         okx.inject(Fault(200, "{}", "application/json", delay=0.6), CANDLES, times=1)
@@ -121,3 +122,78 @@ async def test_a_bad_request_is_not_retried(okx: FakeOkx, market: MarketData) ->
     with pytest.raises(ExchangeRejected, match="Parameter bar error"):
         await _btc_hourly(market)
     assert okx.count(CANDLES) == 1
+
+
+@pytest.mark.parametrize("bug", [TypeError, KeyError, AttributeError])
+async def test_a_bug_in_our_own_parsing_is_not_retried_nor_blamed_on_the_exchange(
+    okx: FakeOkx,
+    market: MarketData,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    bug: type[Exception],
+) -> None:
+    from liqmap import market_data
+
+    await market.instrument("BTC")
+
+    def broken(raw: object) -> list:
+        raise bug("our mistake")
+
+    monkeypatch.setattr(market_data, "_candle_rows", broken)
+    with caplog.at_level(logging.WARNING), pytest.raises(bug, match="our mistake"):
+        await _btc_hourly(market)
+    assert okx.count(CANDLES) == 1
+    assert "malformed" not in caplog.text and "retrying" not in caplog.text
+    assert list(market.incidents) == []
+
+
+OI_PATH = "/api/v5/rubik/stat/contracts/open-interest-history"
+
+
+async def test_absurd_open_interest_is_rejected_as_implausible(
+    okx: FakeOkx, market: MarketData, caplog: pytest.LogCaptureFixture
+) -> None:
+    inst = await market.instrument("BTC")
+    since = floor_to(market.now(), HOUR_MS) - 3 * HOUR_MS
+    rows = [[str(since + i * HOUR_MS), "1e305", "1e303", "1e307"] for i in range(3)]
+    body = json.dumps({"code": "0", "msg": "", "data": rows[::-1]})
+    okx.inject(Fault(200, body, "application/json"), OI_PATH, times=None)
+    with caplog.at_level(logging.WARNING), pytest.raises(ExchangeUnavailable) as caught:
+        await market.open_interest(inst, "1h", since)
+    assert str(caught.value) == "okx: implausible data"
+    assert "open interest of 1e+307 USD is beyond any market" in caplog.text
+    assert okx.count(OI_PATH) == FAST_RETRY.attempts, "retried: a glitch may pass"
+    assert market.incidents[-1].detail == "fetch_open_interest_history: implausible data"
+
+
+async def test_a_page_many_times_larger_than_asked_for_is_rejected(
+    okx: FakeOkx, market: MarketData, caplog: pytest.LogCaptureFixture
+) -> None:
+    await market.instrument("BTC")
+    start = floor_to(market.now(), HOUR_MS) - 5 * HOUR_MS
+    flood = [[str(start + i), "100", "101", "99", "100", "1", "1", "1", "1"] for i in range(5000)]
+    body = json.dumps({"code": "0", "msg": "", "data": flood[::-1]})
+    okx.inject(Fault(200, body, "application/json"), CANDLES, times=None)
+    with caplog.at_level(logging.WARNING), pytest.raises(ExchangeUnavailable) as caught:
+        await _btc_hourly(market)
+    assert str(caught.value) == "okx: implausible data"
+    assert "asked for at most 300 rows, got 5,000" in caplog.text
+
+
+async def test_implausible_open_interest_never_reaches_the_map(
+    okx: FakeOkx, market: MarketData, tmp_path
+) -> None:
+    from jobs.maps import compute_map
+    from storage.database import open_database
+    from storage.market_cache import OPEN_INTEREST, MarketCache
+
+    inst = await market.instrument("BTC")
+    db = open_database(tmp_path / "x.db")
+    rows = [[str(floor_to(market.now(), HOUR_MS) - i * HOUR_MS), "1", "1", "1e307"]
+            for i in range(24)]  # fmt: skip
+    body = json.dumps({"code": "0", "msg": "", "data": rows})
+    okx.inject(Fault(200, body, "application/json"), OI_PATH, times=None)
+    with pytest.raises(ExchangeUnavailable, match="implausible data"):
+        await compute_map(market, MarketCache(db), inst, "1d", "1h")
+    assert MarketCache(db).covered(inst, OPEN_INTEREST, "1h") == []
+    db.close()

@@ -14,7 +14,7 @@ from liqmap.errors import ExchangeUnavailable
 from liqmap.market_data import MarketData
 from storage.market_cache import MarketCache
 from storage.snapshots import SnapshotStore
-from tests.conftest import FAST_BACKOFF, FAST_CCXT
+from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.clock import Clock
 from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx
@@ -38,7 +38,7 @@ def okx(clock: Clock) -> Iterator[FakeOkx]:
 @pytest.fixture
 async def service(okx: FakeOkx, clock: Clock, db: Database) -> AsyncIterator[MapService]:
     async with MarketData(
-        urls={"okx": okx.url}, clock=clock, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT
+        urls={"okx": okx.url}, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT
     ) as market:
         yield MapService(market, MarketCache(db), SnapshotStore(db), FRESH_MS, clock)
 

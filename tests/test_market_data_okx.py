@@ -8,7 +8,7 @@ import pytest
 from liqmap.errors import UnsupportedRequest
 from liqmap.market_data import MarketData
 from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, floor_to
-from tests.conftest import FAST_BACKOFF, FAST_CCXT
+from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.clock import Clock
 from tests.fakes.okx import FakeOkx
 
@@ -41,7 +41,7 @@ async def test_every_symbol_form_resolves_through_the_exchange_list(
 async def test_instrument_list_is_loaded_once_and_refreshed_daily(okx: FakeOkx) -> None:
     clock = Clock()
     async with MarketData(
-        urls={"okx": okx.url}, clock=clock, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT
+        urls={"okx": okx.url}, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT
     ) as market:
         for symbol in ("BTC", "ETH", "BTC-USD-SWAP", "SOL"):
             await market.instrument(symbol)
@@ -61,7 +61,7 @@ async def test_a_failed_daily_refresh_keeps_the_old_list(okx: FakeOkx) -> None:
 
     clock = Clock()
     async with MarketData(
-        urls={"okx": okx.url}, clock=clock, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT
+        urls={"okx": okx.url}, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT
     ) as market:
         await market.instrument("BTC")
         clock.advance(DAY_MS + 1)
@@ -172,7 +172,7 @@ async def test_last_price_when_the_exchange_gives_no_mark(okx: FakeOkx, market: 
 async def test_url_override_sends_everything_to_the_given_host(okx: FakeOkx) -> None:
     async with MarketData(
         urls={"okx": okx.url},
-        backoff=FAST_BACKOFF,
+        retry=FAST_RETRY,
         ccxt_config=FAST_CCXT,
     ) as market:
         inst = await market.instrument("BTC")
@@ -184,7 +184,7 @@ async def test_url_override_sends_everything_to_the_given_host(okx: FakeOkx) -> 
 
 
 async def test_one_ccxt_instance_per_exchange_closed_on_shutdown(okx: FakeOkx) -> None:
-    market = MarketData(urls={"okx": okx.url}, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT)
+    market = MarketData(urls={"okx": okx.url}, retry=FAST_RETRY, ccxt_config=FAST_CCXT)
     await market.instrument("BTC")
     instance = market._exchange("okx")
     await market.prices([await market.instrument("ETH")])

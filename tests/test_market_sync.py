@@ -16,7 +16,7 @@ from liqmap.market_data import MarketData
 from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS
 from liqmap.venues import Venue
 from storage.market_cache import CANDLES, OPEN_INTEREST, MarketCache
-from tests.conftest import FAST_BACKOFF, FAST_CCXT
+from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.clock import Clock
 from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx, okx_error
@@ -43,7 +43,7 @@ def okx(clock: Clock) -> Iterator[FakeOkx]:
 @pytest.fixture
 async def market(okx: FakeOkx, clock: Clock) -> AsyncIterator[MarketData]:
     async with MarketData(
-        urls={"okx": okx.url}, clock=clock, backoff=FAST_BACKOFF, ccxt_config=FAST_CCXT
+        urls={"okx": okx.url}, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT
     ) as adapter:
         yield adapter
 
