@@ -11,7 +11,8 @@ from jobs.delivery import Delivery, DeliveryReport
 from jobs.maps import MapService
 from liqmap.errors import LiqmapError
 from liqmap.instruments import Instrument
-from liqmap.market_data import MarketData
+from liqmap.market_data import MarketData, Price
+from liqmap.price_check import PriceCheck, vet
 from liqmap.proximity import Subject, Watch, check
 from storage.alerts import AlertStore, Checked
 from storage.chats import ChatStore
@@ -55,6 +56,7 @@ class AlertJobs:
         self.sleep = sleep
         self.wake_delivery: Callable[[], None] = lambda: None
         self._running: set[asyncio.Task] = set()
+        self._price_checks: dict[str, PriceCheck] = {}
 
     async def refresh(self) -> int:
         """Recompute the map of every subscribed instrument, spread over the interval."""
@@ -97,7 +99,7 @@ class AlertJobs:
                 for inst in instruments:
                     price = prices.get(inst.key)
                     if price is not None:
-                        queued += self._check(inst, price.value)
+                        queued += self._check(inst, price)
             if queued:
                 self.wake_delivery()
             return queued
@@ -119,7 +121,7 @@ class AlertJobs:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _check(self, inst: Instrument, price: float) -> int:
+    def _check(self, inst: Instrument, tick: Price) -> int:
         stored = self.snapshots.latest(inst.key, ALERT_WINDOW)
         now = self.clock()
         if stored is None:
@@ -128,6 +130,14 @@ class AlertJobs:
             log.info("map of %s is stale; no alerts until it is refreshed", inst.key)
             return 0
         snapshot = stored.snapshot
+        state = self._price_checks.get(inst.key, PriceCheck())
+        self._price_checks[inst.key], price = vet(state, tick.value, snapshot.price, tick.other)
+        if price is None:
+            log.warning(
+                "%s %s price %g is far from %g (other source: %s); held until confirmed",
+                inst.key, tick.kind, tick.value, state.believed or snapshot.price, tick.other,
+            )  # fmt: skip
+            return 0
         subject = Subject(inst.key, snapshot.label, snapshot.source, ALERT_WINDOW)
         watches = self.alert_store.watches(inst.key)
         checks = []

@@ -76,6 +76,8 @@ class Price:
     value: float
     kind: str
     ts_ms: int | None
+    other: float | None = None
+    """The same moment from another source (index price, else last trade), if given."""
 
 
 class MarketData:
@@ -520,11 +522,20 @@ def _as_rate(value: float) -> float | None:
 def _ticker_price(ticker: Mapping[str, Any] | None) -> Price | None:
     if not ticker:
         return None
-    for kind, key in (("mark", "markPrice"), ("last", "last")):
-        value = ticker.get(key)
-        if value is not None and math.isfinite(float(value)) and float(value) > 0:
-            return Price(float(value), kind, ticker.get("timestamp"))
+    mark, last, index = (_positive(ticker.get(k)) for k in ("markPrice", "last", "indexPrice"))
+    if mark is not None:
+        return Price(mark, "mark", ticker.get("timestamp"), index or last)
+    if last is not None:
+        return Price(last, "last", ticker.get("timestamp"), index)
     return None
+
+
+def _positive(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
 
 
 def _failure_kind(exc: BaseException) -> str:

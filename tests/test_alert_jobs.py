@@ -162,6 +162,40 @@ async def test_retreat_and_return_alerts_again_then_crossing_sweeps(world: World
     assert sum(t.startswith("🔻") for t in texts) in (2, 3)
 
 
+def wild_mark(world: World, price: float) -> None:
+    """OKX's mark-price endpoint answers once with ``price`` for BTC (the candles do not)."""
+    import json
+
+    from tests.fakes.http import Fault
+
+    row = {"instType": "SWAP", "instId": "BTC-USDT-SWAP", "markPx": f"{price:.1f}",
+           "ts": str(world.clock())}  # fmt: skip
+    body = json.dumps({"code": "0", "msg": "", "data": [row]})
+    world.okx.inject(Fault(200, body, "application/json"), "/api/v5/public/mark-price")
+
+
+async def test_one_wild_mark_price_raises_no_alert_not_even_a_sweep(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.subscribe(ANN, settings=ChatSettings(cooldown_minutes=30))
+    await world.jobs.refresh()
+    cluster = world.target()
+    world.price(cluster.high * 1.006)
+    assert await world.jobs.watch() == 1, "an approach: the cluster is now remembered"
+    wild_mark(world, cluster.low * 0.5)  # half the market: would sweep it, past the cooldown
+    assert await world.jobs.watch() == 0
+    assert "held until confirmed" in caplog.text
+    assert await world.jobs.watch() == 0, "the next tick is the market again"
+    assert world.outbox.pending() == 1
+    # a real fall of more than 5% shows on two ticks running: the second one counts
+    world.price(cluster.low * 0.93)
+    assert await world.jobs.watch() == 0
+    assert await world.jobs.watch() >= 1
+    await world.jobs.deliver()
+    swept = [t for t in captions(world.tg, ANN) if t.startswith("💥 BTC-USDT-SWAP (okx) swept")]
+    assert len(swept) == 1
+
+
 async def test_fan_out_uploads_the_chart_once(world: World) -> None:
     for chat in range(2001, 2041):
         world.subscribe(chat)

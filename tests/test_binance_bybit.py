@@ -315,7 +315,7 @@ async def test_binance_last_price_when_a_mark_is_missing(
     binance.inject(Fault(200, json.dumps(marks_without_eth), "application/json"), PREMIUM)
     binance.reset_log()
     prices = await bn.prices([btc, eth])
-    assert prices[btc.key] == Price(60001.5, "mark", NOW)
+    assert prices[btc.key] == Price(60001.5, "mark", NOW, other=60000.0), "the index beside it"
     assert prices[eth.key].value == 3333.25 and prices[eth.key].kind == "last"
     assert binance.count(PREMIUM) == binance.count("/fapi/v1/ticker/24hr") == 1
 
