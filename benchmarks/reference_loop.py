@@ -76,8 +76,9 @@ def oi_flows_loop(candles: Candles, oi: OpenInterest) -> tuple[list[float], list
     """USD opened and share kept per candle, walking each OI interval piece by piece.
 
     Each interval between two snapshots is cut where candles start and end; its change goes
-    to the pieces by duration x the candle's volume (the interval's mean volume for a piece
-    no candle covers, whose share is dropped; duration alone if the interval has no volume).
+    to the pieces by duration x the candle's volume (duration alone if the interval has no
+    volume). A piece before the first candle or after the last gets the interval's mean
+    volume and its share is dropped; a piece in a gap between candles gets nothing.
     """
     ts, volume, step = candles.ts.tolist(), candles.volume.tolist(), candles.step_ms
     n = len(ts)
@@ -90,27 +91,34 @@ def oi_flows_loop(candles: Candles, oi: OpenInterest) -> tuple[list[float], list
 
     snaps = list(zip(oi.ts.tolist(), oi.usd.tolist(), strict=True))
     for (a, before), (b, after) in itertools.pairwise(snaps):
-        pieces: list[tuple[int | None, float]] = []
+        pieces: list[tuple[int | None, int, float]] = []
         t = a
         while t < b:
             i = bisect.bisect_right(ts, t) - 1
             if i >= 0 and t < ts[i] + step:
                 end = min(b, ts[i] + step)
-                pieces.append((i, end - t))
+                pieces.append((i, t, end - t))
             else:
                 end = min(b, ts[i + 1]) if i + 1 < n else b
-                pieces.append((None, end - t))
+                pieces.append((None, t, end - t))
             t = end
 
-        covered_time = sum(length for i, length in pieces if i is not None)
-        volume_time = sum(length * density(i) for i, length in pieces if i is not None)
+        covered_time = sum(length for i, _, length in pieces if i is not None)
+        volume_time = sum(length * density(i) for i, _, length in pieces if i is not None)
         mean = volume_time / covered_time if covered_time > 0 else 0.0
-        weights = [
-            (length * (density(i) if i is not None else mean)) if mean > 0 else length
-            for i, length in pieces
-        ]
+        weights = []
+        for i, start, length in pieces:
+            outside = start < ts[0] or start >= ts[-1] + step
+            if i is None and not outside:
+                weights.append(0.0)  # a gap between candles: its share goes beside it
+            elif mean > 0:
+                weights.append(length * (density(i) if i is not None else mean))
+            else:
+                weights.append(length)
+        if sum(weights) == 0:
+            continue  # the whole interval fell in a gap between candles
         level = before
-        for (i, _), weight in zip(pieces, weights, strict=True):
+        for (i, _, _), weight in zip(pieces, weights, strict=True):
             part = (after - before) * weight / sum(weights)
             if i is not None:
                 if not seen[i]:

@@ -188,9 +188,10 @@ def oi_flows(candles: Candles, oi: OpenInterest) -> tuple[np.ndarray, np.ndarray
     coarser or offset from the candle grid (OKX stamps daily OI at 16:00 UTC). Time is cut
     at every candle boundary and snapshot into segments; each OI change between two
     snapshots is spread over its segments by duration x the candle's volume (duration alone
-    where the interval has no volume). A segment no candle covers, such as the part of an
-    interval before the first candle, gets the interval's mean volume and its share is
-    dropped: that exposure was opened outside the candles.
+    where the interval has no volume). The part of an interval before the first candle or
+    after the last gets the interval's mean volume and its share is dropped: that exposure
+    was opened outside the window. A gap between candles (an exchange outage) gets none:
+    the change goes to the candles beside it.
     """
     n = len(candles)
     opened = np.zeros(n)
@@ -222,13 +223,17 @@ def oi_flows(candles: Candles, oi: OpenInterest) -> tuple[np.ndarray, np.ndarray
     def per_interval(values: np.ndarray) -> np.ndarray:
         return np.bincount(interval, weights=values, minlength=intervals)[interval]
 
+    outside = (seg_start < starts[0]) | (seg_start >= ends[-1])
     covered_time = per_interval(np.where(covered, length, 0.0))
     mean_density = per_interval(length * density) / np.where(covered_time > 0, covered_time, 1)
-    weight = np.where(covered, length * density, length * mean_density)
-    weight = np.where(mean_density > 0, weight, length)
-    share = weight / per_interval(weight)
+    weight = np.where(covered, length * density, np.where(outside, length * mean_density, 0))
+    weight = np.where(mean_density > 0, weight, np.where(covered | outside, length, 0))
+    total = per_interval(weight)
+    share = np.divide(weight, total, out=np.zeros_like(weight), where=total > 0)
     delta = np.diff(snap_usd)[interval] * share
-    level = snap_usd[0] + np.cumsum(delta) - delta  # OI at each segment's start
+    before = np.cumsum(delta) - delta
+    first = np.maximum.accumulate(np.where(_starts(interval), np.arange(len(interval)), 0))
+    level = snap_usd[interval] + before - before[first]  # OI at each segment's start
     per_candle = np.bincount(candle[covered], weights=delta[covered], minlength=n)
     inside = np.flatnonzero(covered)
     first_segment = inside[_changes(candle[inside])]
@@ -348,9 +353,14 @@ def _survivors(
     return entry[row] * factor[tier], usd[row] * weight[tier], tier
 
 
+def _starts(ordered: np.ndarray) -> np.ndarray:
+    """Where a sorted array takes a new value (True at the first of each run)."""
+    return np.r_[True, ordered[1:] != ordered[:-1]]
+
+
 def _changes(ordered: np.ndarray) -> np.ndarray:
     """Indices where a sorted array takes a new value."""
-    return np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return np.flatnonzero(_starts(ordered))
 
 
 def _merged(a: np.ndarray, b: np.ndarray) -> np.ndarray:

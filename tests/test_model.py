@@ -237,6 +237,17 @@ def test_the_part_of_a_change_outside_the_candles_is_not_counted() -> None:
     assert opened.tolist() == pytest.approx([1e5]), "16 of the 24 hours were after it"
 
 
+def test_a_gap_between_candles_leaves_its_share_to_the_candles_beside_it() -> None:
+    rows = [[h * HOUR, 100, 100, 100, 100, 1.0] for h in (0, 1, 3)]  # hour 2 is missing
+    bars = Candles.from_rows(HOUR, rows)
+    four_hours = OpenInterest.from_rows(4 * HOUR, [[0, 1e6], [4 * HOUR, 1.3e6]])
+    opened, _ = oi_flows(bars, four_hours)
+    assert opened.tolist() == pytest.approx([1e5, 1e5, 1e5])
+    hourly = OpenInterest.from_rows(HOUR, [[h * HOUR, 1e6 + 1e5 * h] for h in range(5)])
+    opened, _ = oi_flows(bars, hourly)
+    assert opened.tolist() == pytest.approx([1e5, 1e5, 1e5]), "hour 2's own rise is unplaced"
+
+
 def test_a_daily_map_from_offset_daily_oi_is_not_empty() -> None:
     bars = Candles.from_rows(DAY, [[d * DAY, 100, 101, 99, 100, 10.0] for d in range(30)])
     rising = okx_daily_oi(*[1e6 * 1.01**d for d in range(30)])
