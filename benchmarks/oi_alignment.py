@@ -29,23 +29,19 @@ HOUR = 3_600_000
 
 
 def coarser(hourly: Candles, hours: int) -> Candles:
-    """Candles of ``hours`` hours aligned to 00:00 UTC, from whole groups of hourly ones."""
+    """Candles of ``hours`` hours aligned to 00:00 UTC, from the hourly ones inside each."""
     step = hours * HOUR
-    start = -(-int(hourly.ts[0]) // step) * step
-    keep = hourly.ts >= start
-    ts = hourly.ts[keep]
-    whole = len(ts) // hours * hours
-    shape = (-1, hours)
-    pick = {k: getattr(hourly, k)[keep][:whole].reshape(shape) for k in ("open", "high", "low",
-                                                                          "close")}  # fmt: skip
+    group = hourly.ts // step * step
+    first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    last = np.r_[first[1:], len(group)] - 1
     return Candles(
         step,
-        ts[:whole:hours],
-        pick["open"][:, 0],
-        pick["high"].max(axis=1),
-        pick["low"].min(axis=1),
-        pick["close"][:, -1],
-        np.full(whole // hours, np.nan),
+        group[first],
+        hourly.open[first],
+        np.maximum.reduceat(hourly.high, first),
+        np.minimum.reduceat(hourly.low, first),
+        hourly.close[last],
+        np.full(len(first), np.nan),
     )
 
 
