@@ -19,12 +19,12 @@ from benchmarks.reference_loop import build_map_loop
 from benchmarks.synthetic import market
 from liqmap.chart import ChartLabels, render_png
 from liqmap.clusters import find_clusters
-from liqmap.model import DESIGN_TIERS, ModelParams, build_map
+from liqmap.model import FIVE_TIERS, ModelParams, build_map
 from tests.data import HOURLY
 
 WINDOW_MINUTES = {"1d": 1440, "7d": 7 * 1440, "30d": 30 * 1440}
 STEPS = {"1m": 60_000, "5m": 300_000}
-FIVE_TIERS = ModelParams(tiers=DESIGN_TIERS)
+FIVE = ModelParams(tiers=FIVE_TIERS)
 LADDER = ModelParams()
 
 
@@ -46,14 +46,14 @@ def main() -> None:
     for window, minutes in WINDOW_MINUTES.items():
         for step, step_ms in STEPS.items():
             candles, oi = market(minutes, step_ms=step_ms, seed=11)
-            five = median_ms(lambda c=candles, o=oi: build_map(c, o, FIVE_TIERS))
+            five = median_ms(lambda c=candles, o=oi: build_map(c, o, FIVE))
             ladder = median_ms(lambda c=candles, o=oi: build_map(c, o, LADDER))
             print(f"{window:>7} {step:>5} {len(candles):>8,} {five:>9.2f} {ladder:>15.2f}")
 
     candles, oi = market(WINDOW_MINUTES["30d"], seed=11)
-    array_ms = median_ms(lambda: build_map(candles, oi, FIVE_TIERS))
+    array_ms = median_ms(lambda: build_map(candles, oi, FIVE))
     loop_started = time.perf_counter()
-    build_map_loop(candles, oi, FIVE_TIERS)
+    build_map_loop(candles, oi, FIVE)
     loop_ms = (time.perf_counter() - loop_started) * 1000
     print(
         f"\nplain Python loop, 30d at 1m, 5 tiers: {loop_ms:,.0f} ms "

@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         help="compute a liquidation map: a short summary and a PNG chart",
         description="Estimate where leveraged positions of an instrument would be liquidated, "
         "print the nearest dense clusters and draw the chart. With --csv it runs offline on a "
-        "file in the shared data format.",
+        "market history file (the format of data/README.md).",
     )
     _symbol_arguments(map_)
     map_.add_argument("--out", type=Path, metavar="FILE.png", help="where to write the chart")

@@ -1,4 +1,4 @@
-"""Read the shared CSV format (../shared/data/README.md) into candles, OI and liquidations."""
+"""Read market history CSV files (the format of data/README.md) into candles, OI, liquidations."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class CsvHistory:
 
 
 def load_csv(path: Path | str) -> CsvHistory:
-    """Load a CSV in the shared format; errors name the file, line and column.
+    """Load a CSV in the format of data/README.md; errors name the file, line and column.
 
     OI snapshots are each bar's ``oi_open`` at its open time, plus the last bar's
     ``oi_close`` one step later. The files carry no volume: it is NaN.

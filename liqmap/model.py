@@ -1,8 +1,9 @@
 """The liquidation map model: candles and open interest in, surviving liquidation levels out.
 
-Pure numpy over whole arrays; no clock, network or storage. See DESIGN.md section 1:
-OI rises open positions near the candle's price, split long/short and across a ladder of
-leverages; OI falls close them proportionally; a later wick through a level liquidates it.
+Pure numpy over whole arrays; no clock, network or storage. See docs/architecture.md
+section 2: OI rises open positions near the candle's price, split long/short and across a
+ladder of leverages; OI falls close them proportionally; a later wick through a level
+liquidates it.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ def leverage_ladder(lowest: float, highest: float, rungs: int) -> tuple[Tier, ..
     return tuple(Tier(float(leverage), 1.0) for leverage in leverages)
 
 
-DESIGN_TIERS = (Tier(5, 0.10), Tier(10, 0.25), Tier(25, 0.25), Tier(50, 0.20), Tier(100, 0.20))
-"""The five tiers DESIGN.md starts from; the default ladder measured better (see README)."""
+FIVE_TIERS = (Tier(5, 0.10), Tier(10, 0.25), Tier(25, 0.25), Tier(50, 0.20), Tier(100, 0.20))
+"""A common five-tier guess at traders' leverage; the default ladder measured better (README)."""
 
 DEFAULT_TIERS = leverage_ladder(3, 125, 48)
-"""3x to the exchanges' 125x cap: tuned on the first 3/4 of the hourly shared data file."""
+"""3x to the exchanges' 125x cap: tuned on the first 3/4 of the hourly file in data/."""
 
 BAND_EDGES = (10.0, 25.0, 50.0, 100.0)
 BAND_LABELS = ("≤10x", "10-25x", "25-50x", "50-100x", ">100x")

@@ -12,7 +12,7 @@ import numpy as np
 class Candles:
     """Closed OHLCV candles at one step, oldest first; ``ts`` is the candle open in ms.
 
-    ``volume`` is NaN where the source has none (the shared CSV files).
+    ``volume`` is NaN where the source has none (the CSV files in data/).
     """
 
     step_ms: int

@@ -14,7 +14,7 @@ from liqmap.backtest import (
     walk_forward,
 )
 from liqmap.csv_source import CsvHistory, load_csv
-from liqmap.model import DESIGN_TIERS, ModelParams
+from liqmap.model import FIVE_TIERS, ModelParams
 from liqmap.series import Candles, Liquidations, OpenInterest
 from tests.data import HOURLY
 
@@ -68,7 +68,7 @@ def test_walk_forward_predicts_from_the_hours_before_only() -> None:
     realized = Liquidations(ts, np.arange(count, dtype=float), np.zeros(count))
     run = walk_forward(
         CsvHistory("t", candles, oi, realized),
-        ModelParams(tiers=DESIGN_TIERS),
+        ModelParams(tiers=FIVE_TIERS),
         warmup_hours=1,
         clusters=False,
     )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from liqmap.model import (
-    DESIGN_TIERS,
+    FIVE_TIERS,
     Exposure,
     Formula,
     MarginRule,
@@ -24,7 +24,7 @@ from liqmap.series import Candles, OpenInterest
 MIN = 60_000
 OKX = MarginRule(maintenance=0.004, fee=0.0005)
 BINANCE = MarginRule(maintenance=0.004, fee=0.0)
-FIVE = ModelParams(tiers=DESIGN_TIERS, margin=OKX)
+FIVE = ModelParams(tiers=FIVE_TIERS, margin=OKX)
 
 
 def candles(*bars: tuple[float, float, float, float], volume: list[float] | None = None) -> Candles:
@@ -287,7 +287,7 @@ def test_the_naive_variant_neither_sweeps_nor_closes() -> None:
 def test_exposure_fades_with_age_at_the_half_life() -> None:
     bars = [(100, 100, 100, 100)] * 121
     oi = oi_path(*([1e6, 2e6] + [2e6] * 120))
-    aged = build_exposure(candles(*bars), oi, ModelParams(tiers=DESIGN_TIERS, half_life_hours=1))
+    aged = build_exposure(candles(*bars), oi, ModelParams(tiers=FIVE_TIERS, half_life_hours=1))
     # opened in the first candle, which closed 120 minutes before the map: a quarter is left
     assert aged.long_usd.sum() == pytest.approx(0.5 * 1e6 * 0.25)
 
@@ -329,7 +329,7 @@ def oi_layout(oi: OpenInterest, layout: str) -> OpenInterest:
     return oi
 
 
-@pytest.mark.parametrize("tiers", [DESIGN_TIERS, leverage_ladder(3, 125, 48)], ids=["5", "48"])
+@pytest.mark.parametrize("tiers", [FIVE_TIERS, leverage_ladder(3, 125, 48)], ids=["5", "48"])
 @pytest.mark.parametrize("naive", [False, True])
 @pytest.mark.parametrize("formula", list(Formula))
 @pytest.mark.parametrize("layout", ["same", "coarser", "offset", "gaps"])
