@@ -1,10 +1,16 @@
-"""Shared fixtures: fake exchanges on 127.0.0.1, a market-data adapter pointed at them, a db."""
+"""Shared fixtures: fake exchanges on 127.0.0.1, a market-data adapter pointed at them, a db.
+
+Fakes and adapters run on wall-clock time, except in tests marked ``fixed_clock``: there they
+all run on the ``clock`` fixture, stopped at ``NOON`` until a test moves it.
+"""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlite_utils import Database
@@ -12,10 +18,25 @@ from sqlite_utils import Database
 from liqmap.market_data import MarketData
 from liqmap.retry import RetryPolicy
 from storage.database import open_database
+from tests.fakes.binance import FakeBinance
+from tests.fakes.bybit import FakeBybit
+from tests.fakes.clock import Clock
 from tests.fakes.okx import FakeOkx
+
+Fake = FakeOkx | FakeBinance | FakeBybit
 
 FAST_RETRY = RetryPolicy(attempts=4, first_delay=0.01, factor=2.0, max_delay=0.05)
 FAST_CCXT = {"rateLimit": 1, "timeout": 3000, "timeout_on_exit": 0}
+NOON = int(datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC).timestamp() * 1000)
+"""Where the ``clock`` fixture starts: inside a minute, an hour and a day, so nothing aligns."""
+
+Adapter = Callable[..., MarketData]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "fixed_clock: fake exchanges and adapters run on the clock fixture"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -33,17 +54,67 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def okx() -> Iterator[FakeOkx]:
-    with FakeOkx() as fake:
+def dns_lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Hosts anything tried to resolve; every lookup fails, so no other host can be reached."""
+    looked_up: list[str] = []
+
+    def refuse(host: Any, *args: Any, **kwargs: Any) -> Any:
+        looked_up.append(str(host))
+        raise socket.gaierror(socket.EAI_NONAME, f"test: no DNS for {host}")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    return looked_up
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(NOON)
+
+
+def _test_clock(request: pytest.FixtureRequest) -> Clock | None:
+    """The ``clock`` fixture in a test marked ``fixed_clock``; None (wall-clock time) else."""
+    if request.node.get_closest_marker("fixed_clock") is None:
+        return None
+    return request.getfixturevalue("clock")
+
+
+def _serve(fake_class: type[Fake], request: pytest.FixtureRequest) -> Iterator[Any]:
+    clock = _test_clock(request)
+    with fake_class(**({"clock": clock} if clock is not None else {})) as fake:
         yield fake
 
 
 @pytest.fixture
-async def market(okx: FakeOkx) -> AsyncIterator[MarketData]:
-    async with MarketData(
-        urls={"okx": okx.url}, retry=FAST_RETRY, ccxt_config=FAST_CCXT
-    ) as adapter:
-        yield adapter
+def okx(request: pytest.FixtureRequest) -> Iterator[FakeOkx]:
+    yield from _serve(FakeOkx, request)
+
+
+@pytest.fixture
+def binance(request: pytest.FixtureRequest) -> Iterator[FakeBinance]:
+    yield from _serve(FakeBinance, request)
+
+
+@pytest.fixture
+def bybit(request: pytest.FixtureRequest) -> Iterator[FakeBybit]:
+    yield from _serve(FakeBybit, request)
+
+
+@pytest.fixture
+def adapter(request: pytest.FixtureRequest) -> Adapter:
+    """Makes a ``MarketData`` reaching the given fakes, e.g. ``adapter(bybit=bybit.url)``:
+    retrying fast, on the test's clock."""
+    clock = _test_clock(request)
+
+    def make(**urls: str) -> MarketData:
+        return MarketData(urls=urls, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT)
+
+    return make
+
+
+@pytest.fixture
+async def market(okx: FakeOkx, adapter: Adapter) -> AsyncIterator[MarketData]:
+    async with adapter(okx=okx.url) as market:
+        yield market
 
 
 @pytest.fixture

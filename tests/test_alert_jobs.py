@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pytest
 from sqlite_utils import Database
@@ -29,7 +28,7 @@ from tests.fakes.clock import Clock
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
 
-NOON = int(datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC).timestamp() * 1000)
+pytestmark = pytest.mark.fixed_clock
 ANN, BOB = 1001, 1002
 BTC = "okx:BTC-USDT-SWAP"
 
@@ -40,25 +39,8 @@ def _timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(NOON)
-
-
-@pytest.fixture
-def okx(clock: Clock) -> Iterator[FakeOkx]:
-    with FakeOkx(clock=clock) as fake:
-        yield fake
-
-
-@pytest.fixture
 def tg() -> Iterator[FakeTelegram]:
     with FakeTelegram() as fake:
-        yield fake
-
-
-@pytest.fixture
-def bybit(clock: Clock) -> Iterator[FakeBybit]:
-    with FakeBybit(clock=clock) as fake:
         yield fake
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 
 import pytest
 from sqlite_utils import Database
@@ -19,20 +18,9 @@ from tests.fakes.clock import Clock
 from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx
 
-NOON = int(datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC).timestamp() * 1000)
+pytestmark = pytest.mark.fixed_clock
 FRESH_MS = 300_000
 CANDLES = "/api/v5/market/"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOON)
-
-
-@pytest.fixture
-def okx(clock: Clock) -> Iterator[FakeOkx]:
-    with FakeOkx(clock=clock) as fake:
-        yield fake
 
 
 @pytest.fixture

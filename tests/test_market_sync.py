@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
-
 import numpy as np
 import pytest
 from sqlite_utils import Database
@@ -16,7 +13,7 @@ from liqmap.market_data import MarketData
 from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS
 from liqmap.venues import Venue
 from storage.market_cache import CANDLES, OPEN_INTEREST, MarketCache
-from tests.conftest import FAST_CCXT, FAST_RETRY
+from tests.conftest import NOON
 from tests.fakes.clock import Clock
 from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx, okx_error
@@ -26,26 +23,7 @@ OI_PATH = "/api/v5/rubik/stat/contracts/open-interest-history"
 DATA_PATHS = ("/api/v5/market/", OI_PATH)
 
 
-NOON = int(datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC).timestamp() * 1000)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(NOON)
-
-
-@pytest.fixture
-def okx(clock: Clock) -> Iterator[FakeOkx]:
-    with FakeOkx(clock=clock) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def market(okx: FakeOkx, clock: Clock) -> AsyncIterator[MarketData]:
-    async with MarketData(
-        urls={"okx": okx.url}, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT
-    ) as adapter:
-        yield adapter
+pytestmark = pytest.mark.fixed_clock
 
 
 @pytest.fixture
