@@ -18,12 +18,11 @@ from sqlite_utils import Database
 from liqmap.market_data import MarketData
 from liqmap.retry import RetryPolicy
 from storage.database import open_database
+from tests.exchanges import EXCHANGES, Exchange, Fake
 from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.clock import Clock
 from tests.fakes.okx import FakeOkx
-
-Fake = FakeOkx | FakeBinance | FakeBybit
 
 FAST_RETRY = RetryPolicy(attempts=4, first_delay=0.01, factor=2.0, max_delay=0.05)
 FAST_CCXT = {"rateLimit": 1, "timeout": 3000, "timeout_on_exit": 0}
@@ -115,6 +114,15 @@ def adapter(request: pytest.FixtureRequest) -> Adapter:
 async def market(okx: FakeOkx, adapter: Adapter) -> AsyncIterator[MarketData]:
     async with adapter(okx=okx.url) as market:
         yield market
+
+
+@pytest.fixture(params=list(EXCHANGES))
+async def exchange(request: pytest.FixtureRequest, adapter: Adapter) -> AsyncIterator[Exchange]:
+    """Each exchange in turn (tests/exchanges.py): its row, its fake, an adapter to it."""
+    spec = EXCHANGES[request.param]
+    fake = request.getfixturevalue(spec.name)
+    async with adapter(**{spec.name: fake.url}) as market:
+        yield Exchange(spec, fake, market)
 
 
 @pytest.fixture
