@@ -38,7 +38,7 @@ pytestmark = pytest.mark.fixed_clock
 NOW = NOON
 FIVE_MIN = 5 * MINUTE_MS
 DEFAULT_MAINTENANCE = 0.004
-"""The maintenance rate used where the exchange gives none (liqmap.model)."""
+"""The maintenance rate assumed for BTC where the exchange publishes none (liqmap.margins)."""
 
 
 def only(*names: str) -> pytest.MarkDecorator:
