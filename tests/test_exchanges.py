@@ -146,10 +146,10 @@ async def test_candles_of_the_dated_future_at_a_coarse_step(exchange: Exchange) 
     dated = spec.dated(exchange.fake)
     inst = await exchange.instrument(dated)
     since = floor_to(NOW, HOUR_MS) - 7 * DAY_MS - 30 * MINUTE_MS  # not on a candle open
-    until = NOW - 10_000  # inside the still-open candle, which stays out
+    until = NOW - 3 * HOUR_MS  # inside the last closed candle: it still comes whole
     candles = await market.candles(inst, "4h", since, until)
     assert candles.ts[0] == floor_to(since, 4 * HOUR_MS) + 4 * HOUR_MS
-    assert candles.ts[-1] + 4 * HOUR_MS <= NOW
+    assert candles.ts[-1] < until < candles.ts[-1] + 4 * HOUR_MS <= NOW
     tape = exchange.tape(dated).bars(4 * HOUR_MS, since, floor_to(NOW, 4 * HOUR_MS))
     assert candles.rows() == [spec.wire_bar(bar) for bar in tape]
     requests = exchange.candle_requests()

@@ -100,10 +100,10 @@ def test_the_ladder_stops_at_the_instruments_leverage_cap() -> None:
 
 
 def test_custom_tiers_are_kept() -> None:
-    from liqmap.model import DESIGN_TIERS
+    from liqmap.model import FIVE_TIERS
 
-    base = ModelParams(tiers=DESIGN_TIERS)
-    assert params_for(instrument("okx", "SOL", 20), base=base).tiers == DESIGN_TIERS
+    base = ModelParams(tiers=FIVE_TIERS)
+    assert params_for(instrument("okx", "SOL", 20), base=base).tiers == FIVE_TIERS
 
 
 async def test_maintenance_rates_come_from_the_exchange_tiers_once_a_day(

@@ -66,11 +66,12 @@ class Tape:
         self, step: int, start: int, end: int, offset: int = 0
     ) -> list[tuple[int, float, float, float, float, float]]:
         """Bars of ``step`` ms opening ``offset`` ms past the UTC grid, with open time in
-        ``[start, end)`` (the last may be open)."""
+        ``[start, end)``; each is whole, as exchanges send them (only the last may be open)."""
         with self._lock:
             self._extend()
             lo = np.searchsorted(self.ts, (start - offset) // step * step + offset)
-            hi = np.searchsorted(self.ts, end, side="left")
+            last_close = -(-(end - offset) // step) * step + offset
+            hi = np.searchsorted(self.ts, last_close, side="left")
             if hi <= lo:
                 return []
             ts = self.ts[lo:hi]
