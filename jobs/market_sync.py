@@ -63,8 +63,11 @@ async def sync_window(
     steps = oi_steps(venue, step, start, now, lambda s: cache.covered(inst, OPEN_INTEREST, s))
     notes: list[str] = []
     for oi_step in steps:
-        shortfall = await _fill_open_interest(market, cache, inst, oi_step, start, progress)
-        if shortfall is None or oi_step == steps[-1]:
+        last_resort = oi_step == steps[-1]
+        shortfall = await _fill_open_interest(
+            market, cache, inst, oi_step, start, last_resort, progress
+        )
+        if shortfall is None or last_resort:
             break
         notes.append(f"{shortfall}; using {steps[steps.index(oi_step) + 1]} open interest")
     if shortfall is not None:
@@ -90,42 +93,79 @@ async def _fill_open_interest(
     inst: Instrument,
     oi_step: str,
     start: int,
+    last_resort: bool,
     progress: Progress | None,
 ) -> str | None:
     """Fetch the OI the cache lacks at ``oi_step``; why it cannot reach ``start``, if so.
 
     Only the gap at the window's start can be cut short by how far back the exchange keeps
-    history: what it lacks there is learned (``MarketData.learn_oi_floor``) and not asked
-    for again for a while. A hole later on is final, as for candles.
+    history. Unless this step is the last resort, one page there is asked first, and if the
+    exchange answers short the rest is not fetched; what it lacks is learned
+    (``MarketData.learn_oi_floor``) and not asked for again for a while. A hole later on is
+    final, as for candles.
     """
     now = market.now()
     length = step_ms(oi_step)
     end = floor_to(now, length) + 1
+    page = VENUES[inst.exchange].oi_page * length
     for gap_start, gap_end in missing(cache.covered(inst, OPEN_INTEREST, oi_step), start, end):
+        asks: list[Range] = [(gap_start, gap_end)]
         leading = gap_start <= start
-        floor = market.oi_floor(inst, oi_step) if leading else None
-        ask: Range = (max(gap_start, floor or gap_start), gap_end)
-        if ask[0] >= ask[1]:
-            continue
-        try:
-            oi = await market.open_interest(inst, oi_step, *ask, progress=progress)
-        except ExchangeRejected as exc:
-            if not leading:
-                raise
-            when = utc(ask[0])
-            return f"{inst.exchange} refused {oi_step} open interest from {when}: {exc.detail}"
-        first = int(oi.ts[0]) if len(oi) else None
-        last = int(oi.ts[-1]) if len(oi) else None
-        span = settled(ask, last, length, now)
-        if leading and _started_late(ask, first, span, length):
-            market.learn_oi_floor(inst, oi_step, first if first is not None else span[1])
-            span = (first, span[1]) if first is not None else (span[1], span[1])
-        cache.store_open_interest(inst, oi_step, oi, span)
+        if leading:
+            floor = market.oi_floor(inst, oi_step)
+            if floor is not None and floor > gap_start:
+                if not last_resort:
+                    return _short_of(inst, oi_step, floor)
+                asks = [(floor, gap_end)] if floor < gap_end else []
+            elif not last_resort and gap_start + page < gap_end:
+                asks = [(gap_start, gap_start + page), (gap_start + page, gap_end)]
+        for index, ask in enumerate(asks):
+            try:
+                short = await _fetch(market, cache, inst, oi_step, ask, progress)
+            except ExchangeRejected as exc:
+                if not (leading and index == 0):
+                    raise
+                when = utc(ask[0])
+                return f"{inst.exchange} refused {oi_step} open interest from {when}: {exc.detail}"
+            if short and leading and index == 0:
+                market.learn_oi_floor(inst, oi_step, short)
+                if not last_resort:
+                    return _short_of(inst, oi_step, short)
     if missing(cache.covered(inst, OPEN_INTEREST, oi_step), start, start + 1):
-        floor = market.oi_floor(inst, oi_step)
-        since = f" before {utc(floor)}" if floor is not None else ""
-        return f"{inst.exchange} has no {oi_step} open interest of {inst.native_id}{since}"
+        return _short_of(inst, oi_step, market.oi_floor(inst, oi_step))
     return None
+
+
+async def _fetch(
+    market: MarketData,
+    cache: MarketCache,
+    inst: Instrument,
+    oi_step: str,
+    ask: Range,
+    progress: Progress | None,
+) -> int | None:
+    """Fetch and store OI in ``ask``; where the answer began, if well after the ask's start.
+
+    A settled range is covered from where the exchange's answer began: what came after is
+    final, what came before the exchange may have and not serve (a start cut short).
+    """
+    now = market.now()
+    length = step_ms(oi_step)
+    oi = await market.open_interest(inst, oi_step, *ask, progress=progress)
+    first = int(oi.ts[0]) if len(oi) else None
+    last = int(oi.ts[-1]) if len(oi) else None
+    span = settled(ask, last, length, now)
+    began = None
+    if _started_late(ask, first, span, length):
+        began = first if first is not None else span[1]
+        span = (began, span[1])
+    cache.store_open_interest(inst, oi_step, oi, span)
+    return began
+
+
+def _short_of(inst: Instrument, oi_step: str, floor: int | None) -> str:
+    since = f" before {utc(floor)}" if floor is not None else ""
+    return f"{inst.exchange} has no {oi_step} open interest of {inst.native_id}{since}"
 
 
 def _started_late(ask: Range, first: int | None, span: Range, length: int) -> bool:

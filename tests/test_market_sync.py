@@ -118,16 +118,16 @@ async def test_a_week_at_5m_falls_back_to_hourly_oi_when_okx_answers_short_and_s
     assert len(week.notes) == 1
     assert week.notes[0].startswith("okx has no 5m open interest of BTC-USDT-SWAP before ")
     assert week.notes[0].endswith("; using 1h open interest")
-    assert oi_requests(okx, "5m"), "5m was asked for first: OKX documents two retentions"
+    (probe,) = oi_requests(okx, "5m")  # asked first, as OKX documents two retentions
+    assert int(probe.query["begin"]) + 1 == week.start, "one page at the window's start"
     assert week.open_interest.ts[0] <= week.start + HOUR_MS
 
-    clock.advance(5 * MINUTE_MS)
+    clock.advance(HOUR_MS)
     okx.reset_log()
     again = await sync_window(market, cache, inst, "7d", "5m")
-    assert again.oi_step == "1h" and len(again.notes) == 1
-    five = oi_requests(okx, "5m")
-    assert len(five) == 1, "what OKX lacks is not asked for again; the new 5m row is"
-    assert int(five[0].query["begin"]) >= week.end - 2 * 300_000
+    assert again.oi_step == "1h" and again.notes == week.notes
+    assert oi_requests(okx, "5m") == [], "what OKX lacks is not asked for again"
+    assert len(oi_requests(okx, "1H")) == 1
 
 
 async def test_a_week_at_5m_uses_5m_oi_where_okx_keeps_it(
