@@ -197,3 +197,17 @@ async def test_implausible_open_interest_never_reaches_the_map(
         await compute_map(market, MarketCache(db), inst, "1d", "1h")
     assert MarketCache(db).covered(inst, OPEN_INTEREST, "1h") == []
     db.close()
+
+
+async def test_a_price_beyond_any_market_is_rejected_as_implausible(
+    okx: FakeOkx, market: MarketData, caplog: pytest.LogCaptureFixture
+) -> None:
+    await market.instrument("BTC")
+    ts = floor_to(market.now(), HOUR_MS) - 2 * HOUR_MS
+    row = [str(ts), "1e12", "1e12", "1e12", "1e12", "5", "5", "5", "1"]
+    body = json.dumps({"code": "0", "msg": "", "data": [row]})
+    okx.inject(Fault(200, body, "application/json"), CANDLES, times=None)
+    with caplog.at_level(logging.WARNING), pytest.raises(ExchangeUnavailable) as caught:
+        await _btc_hourly(market)
+    assert str(caught.value) == "okx: implausible data"
+    assert "candle price 1e+12 is beyond any market" in caplog.text
