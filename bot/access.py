@@ -33,14 +33,17 @@ def authorized(handler: Handler) -> Handler:
         core = services(context)
         allowed = core.settings.allowed_chats
         if allowed and chat.id not in allowed:
-            first = core.chats.first_refusal(chat.id, chat.type, chat.title)
+            first = await core.stores.run(
+                core.stores.chats.first_refusal, chat.id, chat.type, chat.title
+            )
             log.warning("refused chat %s (%s)%s", chat.id, chat.type, "" if first else ", again")
             if update.callback_query is not None:
                 await update.callback_query.answer()
             if first and update.effective_message is not None:
                 await update.effective_message.reply_text(texts.REFUSAL)
             return None
-        core.chats.seen(chat.id, chat.type, chat.title or chat.username)
+        await core.stores.run(core.stores.chats.seen, chat.id, chat.type,
+                              chat.title or chat.username)  # fmt: skip
         return await handler(update, context)
 
     return guarded

@@ -24,16 +24,18 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     core = services(context)
     now = core.clock()
-    watched = core.chats.watched_instruments()
+    stores = core.stores
+    watched = await stores.run(stores.chats.watched_instruments)
+    pending = await stores.run(stores.outbox.pending)
     lines = [
         "<b>liqmap status</b>",
         f"up {texts.ago(now - core.started_at_ms).removesuffix(' ago')}, "
         f"{len(watched)} watched instrument{'s' * (len(watched) != 1)}, "
-        f"{core.pending_alerts()} pending alert{'s' * (core.pending_alerts() != 1)}",
+        f"{pending} pending alert{'s' * (pending != 1)}",
         "",
         "<b>Maps</b> (last computed, data age)",
     ]
-    fresh = core.snapshots.freshness()
+    fresh = await stores.run(stores.snapshots.freshness)
     if not fresh:
         lines.append("none computed yet")
     for row in fresh:

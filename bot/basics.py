@@ -56,7 +56,8 @@ async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A group became a supergroup: its chat id changed."""
     message = update.effective_message
     if message is not None and message.migrate_to_chat_id:
-        services(context).chats.migrate(message.chat.id, message.migrate_to_chat_id)
+        stores = services(context).stores
+        await stores.run(stores.chats.migrate, message.chat.id, message.migrate_to_chat_id)
         log.info("chat %s moved to %s", message.chat.id, message.migrate_to_chat_id)
 
 
@@ -67,10 +68,12 @@ async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         return
     status = change.new_chat_member.status
     active = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
-    chats = services(context).chats
-    if chats.get(change.chat.id) is None:
+    stores = services(context).stores
+    chats = stores.chats
+    if await stores.run(chats.get, change.chat.id) is None:
         if not active:
             return
-        chats.seen(change.chat.id, change.chat.type, change.chat.title or change.chat.username)
-    chats.set_active(change.chat.id, active)
+        title = change.chat.title or change.chat.username
+        await stores.run(chats.seen, change.chat.id, change.chat.type, title)
+    await stores.run(chats.set_active, change.chat.id, active)
     log.info("chat %s is now %s", change.chat.id, "active" if active else "inactive")

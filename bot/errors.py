@@ -23,11 +23,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat = update.effective_chat if isinstance(update, Update) else None
     core = services(context)
     if isinstance(error, Forbidden) and chat is not None:
-        core.chats.set_active(chat.id, False)
+        await core.stores.run(core.stores.chats.set_active, chat.id, False)
         log.info("chat %s blocked the bot: marked inactive", chat.id)
         return
     if isinstance(error, ChatMigrated) and chat is not None:
-        core.chats.migrate(chat.id, error.new_chat_id)
+        await core.stores.run(core.stores.chats.migrate, chat.id, error.new_chat_id)
         log.info("chat %s moved to %s", chat.id, error.new_chat_id)
         return
     log.error("an update failed", exc_info=error)

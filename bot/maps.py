@@ -108,7 +108,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             raise
         return
     if isinstance(edited, Message):
-        _remember_chart(core, answer.stored, edited)
+        await _remember_chart(core, answer.stored, edited)
 
 
 async def send_map(
@@ -136,7 +136,7 @@ async def send_map(
             await _render(answer.stored), caption=caption, parse_mode=ParseMode.HTML,
             reply_markup=keyboard,
         )  # fmt: skip
-    _remember_chart(core, answer.stored, sent)
+    await _remember_chart(core, answer.stored, sent)
 
 
 async def _instrument(
@@ -178,12 +178,13 @@ async def _subscribe_from_button(
     if not await may_change(update, context):
         await query.answer(ADMINS_ONLY_ANSWER, show_alert=True)
         return
-    core = services(context)
-    chat = core.chats.get(query.message.chat.id)
+    stores = services(context).stores
+    chat_id = query.message.chat.id
+    chat = await stores.run(stores.chats.get, chat_id)
     distance = chat.settings.alert_distance_pct if chat else 1.0
-    existing = core.chats.subscription(query.message.chat.id, inst.key)
+    existing = await stores.run(stores.chats.subscription, chat_id, inst.key)
     if existing is None:
-        core.chats.subscribe(query.message.chat.id, inst.key, None)
+        await stores.run(stores.chats.subscribe, chat_id, inst.key, None)
         await query.answer(f"Subscribed to {inst.native_id}: alerts within {distance:g}%.")
     else:
         await query.answer(f"Already subscribed to {inst.native_id}.")
@@ -199,7 +200,7 @@ async def _showing(
     window: str,
 ) -> AsyncIterator[None]:
     """While a map is being computed, keep the chat's 'uploading photo' action on."""
-    if not core.maps.needs_computing(inst, window):
+    if not await core.maps.needs_computing(inst, window):
         yield
         return
 
@@ -231,6 +232,7 @@ async def _render(stored: StoredMap) -> bytes:
     return await asyncio.to_thread(render_png, snapshot.liq_map, snapshot.clusters, labels)
 
 
-def _remember_chart(core: BotServices, stored: StoredMap, sent: Message) -> None:
+async def _remember_chart(core: BotServices, stored: StoredMap, sent: Message) -> None:
     if sent.photo and stored.chart_file_id is None:
-        core.snapshots.set_chart_file_id(stored.id, sent.photo[-1].file_id)
+        snapshots = core.stores.snapshots
+        await core.stores.run(snapshots.set_chart_file_id, stored.id, sent.photo[-1].file_id)

@@ -16,7 +16,7 @@ from liqmap.chat_settings import SettingError, change_setting
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, args = update.effective_message, context.args or []
     core = services(context)
-    chat = core.chats.get(message.chat.id)
+    chat = await core.stores.run(core.stores.chats.get, message.chat.id)
     if not args:
         await message.reply_text(texts.settings_text(chat.settings), parse_mode=ParseMode.HTML)
         return
@@ -31,5 +31,5 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     except SettingError as exc:
         await message.reply_text(texts.problem(str(exc)))
         return
-    core.chats.save_settings(chat.id, changed)
+    await core.stores.run(core.stores.chats.save_settings, chat.id, changed)
     await message.reply_text("Saved.\n\n" + texts.settings_text(changed), parse_mode=ParseMode.HTML)

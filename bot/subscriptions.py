@@ -32,15 +32,16 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(texts.problem(str(exc)))
         return
     chat_id = message.chat.id
-    current = core.chats.subscriptions(chat_id)
+    chats = core.stores.chats
+    current = await core.stores.run(chats.subscriptions, chat_id)
     if len(current) >= MAX_SUBSCRIPTIONS and all(s.instrument != inst.key for s in current):
         await message.reply_text(
             f"This chat already follows {MAX_SUBSCRIPTIONS} symbols, the most it can; "
             "/unsubscribe one first."
         )
         return
-    new = core.chats.subscribe(chat_id, inst.key, distance)
-    chat = core.chats.get(chat_id)
+    new = await core.stores.run(chats.subscribe, chat_id, inst.key, distance)
+    chat = await core.stores.run(chats.get, chat_id)
     within = distance if distance is not None else chat.settings.alert_distance_pct
     head = "🔔 Subscribed to" if new else "Updated"
     await message.reply_text(
@@ -62,11 +63,12 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     core = services(context)
     chat_id = message.chat.id
+    chats = core.stores.chats
     if args[0].lower() == "all":
-        gone = core.chats.unsubscribe(chat_id)
+        gone = await core.stores.run(chats.unsubscribe, chat_id)
         await message.reply_text(f"Stopped all alerts ({gone} subscription{'s' * (gone != 1)}).")
         return
-    key = _subscribed_key(core.chats.subscriptions(chat_id), args[0])
+    key = _subscribed_key(await core.stores.run(chats.subscriptions, chat_id), args[0])
     if key is None:
         try:
             key = (await core.market.instrument(args[0])).key
@@ -78,7 +80,7 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         except LiqmapError as exc:
             await message.reply_text(texts.problem(str(exc)))
             return
-    if core.chats.unsubscribe(chat_id, key):
+    if await core.stores.run(chats.unsubscribe, chat_id, key):
         await message.reply_text(f"Stopped alerts for {texts.problem(key)}.")
     else:
         await message.reply_text(f"This chat is not subscribed to {texts.problem(key)}. /list")
@@ -88,8 +90,9 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     core = services(context)
     chat_id = update.effective_message.chat.id
-    chat = core.chats.get(chat_id)
-    text = texts.subscriptions_text(core.chats.subscriptions(chat_id), chat.settings)
+    chat = await core.stores.run(core.stores.chats.get, chat_id)
+    subscriptions = await core.stores.run(core.stores.chats.subscriptions, chat_id)
+    text = texts.subscriptions_text(subscriptions, chat.settings)
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 

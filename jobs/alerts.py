@@ -14,9 +14,8 @@ from liqmap.instruments import Instrument
 from liqmap.market_data import MarketData, Price
 from liqmap.price_check import PriceCheck, vet
 from liqmap.proximity import Subject, Watch, check
-from storage.alerts import AlertStore, Checked
-from storage.chats import ChatStore
-from storage.snapshots import SnapshotStore
+from storage.alerts import Checked
+from storage.stores import Stores
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +35,16 @@ class AlertJobs:
     def __init__(
         self,
         market: MarketData,
-        chats: ChatStore,
+        stores: Stores,
         maps: MapService,
-        snapshots: SnapshotStore,
-        alert_store: AlertStore,
         delivery: Delivery,
         clock: Callable[[], int],
         refresh_seconds: float,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.market = market
-        self.chats = chats
+        self.stores = stores
         self.maps = maps
-        self.snapshots = snapshots
-        self.alert_store = alert_store
         self.delivery = delivery
         self.clock = clock
         self.refresh_ms = int(refresh_seconds * 1000)
@@ -61,7 +56,7 @@ class AlertJobs:
     async def refresh(self) -> int:
         """Recompute the map of every subscribed instrument, spread over the interval."""
         with self._tracked():
-            keys = self.chats.watched_instruments()
+            keys = await self.stores.run(self.stores.chats.watched_instruments)
             started, computed = self.clock(), 0
             for index, key in enumerate(keys):
                 wait_ms = (
@@ -76,7 +71,7 @@ class AlertJobs:
                     log.warning("refresh of %s failed: %s", key, exc)
                 except Exception:
                     log.exception("refresh of %s failed unexpectedly", key)
-            pruned = self.snapshots.prune()
+            pruned = await self.stores.run(self.stores.snapshots.prune)
             log.info("refreshed %d/%d maps, pruned %d old snapshots", computed, len(keys), pruned)
             return computed
 
@@ -99,7 +94,7 @@ class AlertJobs:
                 for inst in instruments:
                     price = prices.get(inst.key)
                     if price is not None:
-                        queued += self._check(inst, price)
+                        queued += await self._check(inst, price)
             if queued:
                 self.wake_delivery()
             return queued
@@ -121,8 +116,9 @@ class AlertJobs:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _check(self, inst: Instrument, tick: Price) -> int:
-        stored = self.snapshots.latest(inst.key, ALERT_WINDOW)
+    async def _check(self, inst: Instrument, tick: Price) -> int:
+        stores = self.stores
+        stored = await stores.run(stores.snapshots.latest, inst.key, ALERT_WINDOW)
         now = self.clock()
         if stored is None:
             return 0
@@ -139,9 +135,9 @@ class AlertJobs:
             )  # fmt: skip
             return 0
         subject = Subject(inst.key, snapshot.label, snapshot.source, ALERT_WINDOW)
-        watches = self.alert_store.watches(inst.key)
+        watches = await stores.run(stores.alerts.watches, inst.key)
         checks = []
-        for chat, subscription in self.chats.subscribers(inst.key):
+        for chat, subscription in await stores.run(stores.chats.subscribers, inst.key):
             watch, alerts = check(
                 watches.get(chat.id, Watch()),
                 snapshot.clusters,
@@ -152,11 +148,11 @@ class AlertJobs:
                 subject,
             )
             checks.append(Checked(chat.id, watch, alerts))
-        return self.alert_store.record(inst.key, checks, stored.id, ALERT_TTL_MS)
+        return await stores.run(stores.alerts.record, inst.key, checks, stored.id, ALERT_TTL_MS)
 
     async def _watched(self) -> list[Instrument]:
         instruments = []
-        for key in self.chats.watched_instruments():
+        for key in await self.stores.run(self.stores.chats.watched_instruments):
             try:
                 instruments.append(await self.market.instrument(key))
             except LiqmapError as exc:

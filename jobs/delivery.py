@@ -16,9 +16,8 @@ from typing import Protocol
 from liqmap.chart import ChartLabels, render_png
 from liqmap.proximity import Alert
 from liqmap.retry import RetryPolicy
-from storage.chats import ChatStore
-from storage.outbox import Outbox, Outgoing
-from storage.snapshots import SnapshotStore
+from storage.outbox import Outgoing
+from storage.stores import Stores
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +68,14 @@ class Delivery:
 
     def __init__(
         self,
-        outbox: Outbox,
-        chats: ChatStore,
-        snapshots: SnapshotStore,
+        stores: Stores,
         sender: AlertSender,
         clock: Callable[[], int],
         concurrency: int = 20,
     ) -> None:
-        self.outbox = outbox
-        self.chats = chats
-        self.snapshots = snapshots
+        self.stores = stores
+        self.outbox = stores.outbox
+        self.chats = stores.chats
         self.sender = sender
         self.clock = clock
         self._slots = asyncio.Semaphore(concurrency)
@@ -87,15 +84,16 @@ class Delivery:
         report = DeliveryReport()
         now = self.clock()
         by_map: dict[int | None, list[Outgoing]] = {}
-        for row in self.outbox.due(now):
+        run = self.stores.run
+        for row in await run(self.outbox.due, now):
             if row.expires_at is not None and row.expires_at < now:
-                self.outbox.expire(row.id)
+                await run(self.outbox.expire, row.id)
                 log.info("alert %s to chat %s expired unsent", row.id, row.chat_id)
                 report.expired += 1
                 continue
-            chat = self.chats.get(row.chat_id)
+            chat = await run(self.chats.get, row.chat_id)
             if chat is None or not chat.active:
-                self.outbox.fail(row.id, "chat inactive")
+                await run(self.outbox.fail, row.id, "chat inactive")
                 report.failed += 1
                 continue
             by_map.setdefault(row.snapshot_id, []).append(row)
@@ -105,7 +103,7 @@ class Delivery:
                 file_id = await self._deliver(rows[0], chart, report)
                 rows = rows[1:]
                 if file_id is not None and snapshot_id is not None:
-                    self.snapshots.set_alert_chart_file_id(snapshot_id, file_id)
+                    await run(self.stores.snapshots.set_alert_chart_file_id, snapshot_id, file_id)
                     chart = file_id
             await asyncio.gather(*(self._deliver(row, chart, report) for row in rows))
         return report
@@ -113,43 +111,46 @@ class Delivery:
     async def _deliver(
         self, row: Outgoing, chart: bytes | str | None, report: DeliveryReport
     ) -> str | None:
+        run = self.stores.run
         async with self._slots:
             try:
                 file_id = await self.sender.send(row.chat_id, row.alert, chart)
             except ChatBlocked:
-                self.chats.set_active(row.chat_id, False)
-                self.outbox.fail(row.id, "chat blocked the bot")
+                await run(self.chats.set_active, row.chat_id, False)
+                await run(self.outbox.fail, row.id, "chat blocked the bot")
                 log.info("chat %s blocked the bot: marked inactive", row.chat_id)
                 report.failed += 1
             except ChatMoved as moved:
-                self.chats.migrate(row.chat_id, moved.new_chat_id)
+                await run(self.chats.migrate, row.chat_id, moved.new_chat_id)
                 log.info(
                     "chat %s moved to %s; alert %s follows", row.chat_id, moved.new_chat_id, row.id
                 )
                 report.retried += 1
             except RetryLater as later:
                 delay = max(later.seconds, DELIVERY_RETRY.delay(row.attempts))
-                self.outbox.retry(row.id, self.clock() + int(delay * 1000), str(later))
+                await run(self.outbox.retry, row.id, self.clock() + int(delay * 1000), str(later))
                 log.warning(
                     "alert %s to chat %s not sent (%s); retrying", row.id, row.chat_id, later
                 )
                 report.retried += 1
             except DeliveryRejected as refused:
-                self.outbox.fail(row.id, str(refused))
+                await run(self.outbox.fail, row.id, str(refused))
                 log.warning("alert %s to chat %s refused: %s", row.id, row.chat_id, refused)
                 report.failed += 1
             except Exception as exc:
-                self.outbox.fail(row.id, f"unexpected: {exc}")
+                await run(self.outbox.fail, row.id, f"unexpected: {exc}")
                 log.exception("alert %s to chat %s failed unexpectedly", row.id, row.chat_id)
                 report.failed += 1
             else:
-                self.outbox.mark_sent(row.id, self.clock())
+                await run(self.outbox.mark_sent, row.id, self.clock())
                 report.sent += 1
                 return file_id
         return None
 
     async def _chart(self, snapshot_id: int | None) -> bytes | str | None:
-        stored = self.snapshots.by_id(snapshot_id) if snapshot_id is not None else None
+        if snapshot_id is None:
+            return None
+        stored = await self.stores.run(self.stores.snapshots.by_id, snapshot_id)
         if stored is None:
             return None
         if stored.alert_chart_file_id:

@@ -13,8 +13,8 @@ from liqmap.margins import params_for
 from liqmap.market_data import MarketData, Progress
 from liqmap.snapshot import MapSnapshot, build_snapshot
 from liqmap.timeframes import DEFAULT_STEP
-from storage.market_cache import MarketCache
-from storage.snapshots import SnapshotStore, StoredMap
+from storage.snapshots import StoredMap
+from storage.stores import Stores
 
 MIN_RECOMPUTE_MS = 30_000
 """A refresh asked for sooner than this after the last computation reuses it."""
@@ -22,14 +22,14 @@ MIN_RECOMPUTE_MS = 30_000
 
 async def compute_map(
     market: MarketData,
-    cache: MarketCache,
+    stores: Stores,
     inst: Instrument,
     window: str,
     step: str | None = None,
     progress: Progress | None = None,
 ) -> MapSnapshot:
     """Sync the window's candles and OI, then build the map and clusters in a worker thread."""
-    data = await sync_window(market, cache, inst, window, step or DEFAULT_STEP[window], progress)
+    data = await sync_window(market, stores, inst, window, step or DEFAULT_STEP[window], progress)
     params = params_for(inst, await market.maintenance_rate(inst))
     return await asyncio.to_thread(
         build_snapshot,
@@ -58,20 +58,19 @@ class MapService:
     def __init__(
         self,
         market: MarketData,
-        cache: MarketCache,
-        snapshots: SnapshotStore,
+        stores: Stores,
         fresh_ms: int,
         clock: Callable[[], int] | None = None,
     ) -> None:
         self.market = market
-        self.cache = cache
-        self.snapshots = snapshots
+        self.stores = stores
         self.fresh_ms = fresh_ms
         self.clock = clock or market.now
         self._running: dict[tuple[str, str], asyncio.Task[StoredMap]] = {}
 
-    def needs_computing(self, inst: Instrument, window: str) -> bool:
-        computed_at = self.snapshots.computed_at(inst.key, window)
+    async def needs_computing(self, inst: Instrument, window: str) -> bool:
+        snapshots = self.stores.snapshots
+        computed_at = await self.stores.run(snapshots.computed_at, inst.key, window)
         return computed_at is None or self.clock() - computed_at >= self.fresh_ms
 
     async def get(self, inst: Instrument, window: str, refresh: bool = False) -> MapAnswer:
@@ -80,7 +79,7 @@ class MapService:
         When the exchange fails, the last stored map comes back with the error; with none
         stored, the error is raised.
         """
-        stored = self.snapshots.latest(inst.key, window)
+        stored = await self.stores.run(self.stores.snapshots.latest, inst.key, window)
         if stored is not None:
             age = self.clock() - stored.computed_at
             if age < (MIN_RECOMPUTE_MS if refresh else self.fresh_ms):
@@ -103,5 +102,5 @@ class MapService:
         return await asyncio.shield(task)
 
     async def _compute(self, inst: Instrument, window: str) -> StoredMap:
-        snapshot = await compute_map(self.market, self.cache, inst, window)
-        return self.snapshots.save(inst.key, snapshot, self.clock())
+        snapshot = await compute_map(self.market, self.stores, inst, window)
+        return await self.stores.run(self.stores.snapshots.save, inst.key, snapshot, self.clock())

@@ -13,7 +13,8 @@ from liqmap.ranges import Range, missing, settled
 from liqmap.series import Candles, OpenInterest
 from liqmap.timeframes import floor_to, step_ms, window_ms
 from liqmap.venues import VENUES
-from storage.market_cache import CANDLES, OPEN_INTEREST, MarketCache
+from storage.market_cache import CANDLES, OPEN_INTEREST
+from storage.stores import Stores
 
 LATE_STEPS = 2
 """An answer starting more than this many steps after the asked start did not reach it."""
@@ -37,7 +38,7 @@ class MarketWindow:
 
 async def sync_window(
     market: MarketData,
-    cache: MarketCache,
+    stores: Stores,
     inst: Instrument,
     window: str,
     step: str,
@@ -50,22 +51,24 @@ async def sync_window(
     comes at the finest step the exchange really has back to the window's start: when it
     refuses or answers short, the next coarser step serves, and the notes say so.
     """
+    cache = stores.cache
     now = market.now()
     length = step_ms(step)
     end = floor_to(now, length)
     start = end - window_ms(window)
-    for gap in missing(cache.covered(inst, CANDLES, step), start, end):
+    for gap in missing(await stores.run(cache.covered, inst, CANDLES, step), start, end):
         candles = await market.candles(inst, step, *gap, progress=progress)
         last = int(candles.ts[-1]) if len(candles) else None
-        cache.store_candles(inst, step, candles, settled(gap, last, length, now))
+        await stores.run(cache.store_candles, inst, step, candles, settled(gap, last, length, now))
 
     venue = VENUES[inst.exchange]
-    steps = oi_steps(venue, step, start, now, lambda s: cache.covered(inst, OPEN_INTEREST, s))
+    covered = {s: await stores.run(cache.covered, inst, OPEN_INTEREST, s) for s in venue.oi_steps}
+    steps = oi_steps(venue, step, start, now, covered.__getitem__)
     notes: list[str] = []
     for oi_step in steps:
         last_resort = oi_step == steps[-1]
         shortfall = await _fill_open_interest(
-            market, cache, inst, oi_step, start, last_resort, progress
+            market, stores, inst, oi_step, start, last_resort, progress
         )
         if shortfall is None or last_resort:
             break
@@ -81,15 +84,15 @@ async def sync_window(
         oi_step=oi_step,
         start=start,
         end=end,
-        candles=cache.candles(inst, step, start, end),
-        open_interest=cache.open_interest(inst, oi_step, start, oi_end),
+        candles=await stores.run(cache.candles, inst, step, start, end),
+        open_interest=await stores.run(cache.open_interest, inst, oi_step, start, oi_end),
         notes=tuple(notes),
     )
 
 
 async def _fill_open_interest(
     market: MarketData,
-    cache: MarketCache,
+    stores: Stores,
     inst: Instrument,
     oi_step: str,
     start: int,
@@ -108,7 +111,8 @@ async def _fill_open_interest(
     length = step_ms(oi_step)
     end = floor_to(now, length) + 1
     page = VENUES[inst.exchange].oi_page * length
-    for gap_start, gap_end in missing(cache.covered(inst, OPEN_INTEREST, oi_step), start, end):
+    covered = await stores.run(stores.cache.covered, inst, OPEN_INTEREST, oi_step)
+    for gap_start, gap_end in missing(covered, start, end):
         asks: list[Range] = [(gap_start, gap_end)]
         leading = gap_start <= start
         if leading:
@@ -121,7 +125,7 @@ async def _fill_open_interest(
                 asks = [(gap_start, gap_start + page), (gap_start + page, gap_end)]
         for index, ask in enumerate(asks):
             try:
-                short = await _fetch(market, cache, inst, oi_step, ask, progress)
+                short = await _fetch(market, stores, inst, oi_step, ask, progress)
             except ExchangeRejected as exc:
                 if not (leading and index == 0):
                     raise
@@ -131,14 +135,15 @@ async def _fill_open_interest(
                 market.learn_oi_floor(inst, oi_step, short)
                 if not last_resort:
                     return _short_of(inst, oi_step, short)
-    if missing(cache.covered(inst, OPEN_INTEREST, oi_step), start, start + 1):
+    covered = await stores.run(stores.cache.covered, inst, OPEN_INTEREST, oi_step)
+    if missing(covered, start, start + 1):
         return _short_of(inst, oi_step, market.oi_floor(inst, oi_step))
     return None
 
 
 async def _fetch(
     market: MarketData,
-    cache: MarketCache,
+    stores: Stores,
     inst: Instrument,
     oi_step: str,
     ask: Range,
@@ -159,7 +164,7 @@ async def _fetch(
     if _started_late(ask, first, span, length):
         began = first if first is not None else span[1]
         span = (began, span[1])
-    cache.store_open_interest(inst, oi_step, oi, span)
+    await stores.run(stores.cache.store_open_interest, inst, oi_step, oi, span)
     return began
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from liqmap.config import Settings, load_settings
 from liqmap.errors import ConfigError, LiqmapError
@@ -18,6 +20,9 @@ from liqmap.formats import strict_json, utc
 from liqmap.market_data import MarketData
 from liqmap.snapshot import MapSnapshot
 from liqmap.timeframes import DEFAULT_STEP, STEPS, WINDOWS
+
+if TYPE_CHECKING:
+    from storage.stores import Stores
 
 log = logging.getLogger("liqmap")
 
@@ -27,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     try:
+        if args.command is _doctor:  # reports bad settings as a check instead of stopping
+            return asyncio.run(_doctor(args))
         settings = load_settings()
         return asyncio.run(args.command(args, settings))
     except ConfigError as exc:
@@ -99,6 +106,20 @@ def _parser() -> argparse.ArgumentParser:
     price.add_argument("symbols", nargs="+", metavar="SYMBOL")
     price.add_argument("--exchange", help="exchange for bare symbols (default LIQMAP_EXCHANGE)")
     price.set_defaults(command=_price)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the configuration, the database, each exchange and Telegram",
+        description="Check what liqmap needs to run here: the settings, the database at "
+        "LIQMAP_DB (read, never changed), each exchange and the Telegram bot token. One line "
+        "per check; exit status 1 if any failed.",
+    )
+    doctor.add_argument(
+        "--offline",
+        action="store_true",
+        help="check only the configuration and the database, without network (a HEALTHCHECK)",
+    )
+    doctor.set_defaults(command=_doctor)
     return parser
 
 
@@ -149,9 +170,6 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from jobs.alerts import AlertJobs
     from jobs.delivery import Delivery
     from jobs.scheduler import start_jobs
-    from storage.alerts import AlertStore
-    from storage.database import open_database
-    from storage.outbox import Outbox
 
     token = settings.require_token()
     log_scrub.install(token)
@@ -159,27 +177,23 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, task.cancel)
-    db = open_database(settings.db_path)
     try:
-        async with _market_data(settings, None) as market:
-            clock = market.now
-            core = open_services(settings, market, db, clock)
-            async with polling(build_application(core)) as application:
-                delivery = Delivery(
-                    Outbox(db), core.chats, core.snapshots, TelegramAlertSender(application.bot),
-                    clock,
-                )  # fmt: skip
-                jobs = AlertJobs(
-                    market, core.chats, core.maps, core.snapshots, AlertStore(db, clock),
-                    delivery, clock, settings.refresh_seconds,
-                )  # fmt: skip
-                scheduler = start_jobs(jobs, settings.refresh_seconds, settings.price_seconds)
-                log.info("liqmap is running (database %s); stop with Ctrl-C", settings.db_path)
-                try:
-                    await asyncio.Event().wait()
-                finally:
-                    scheduler.shutdown(wait=False)
-                    await jobs.stop()
+        with _stores(settings) as stores:
+            async with _market_data(settings, None) as market:
+                clock = market.now
+                core = open_services(settings, market, stores, clock)
+                async with polling(build_application(core)) as application:
+                    delivery = Delivery(stores, TelegramAlertSender(application.bot), clock)
+                    jobs = AlertJobs(
+                        market, stores, core.maps, delivery, clock, settings.refresh_seconds
+                    )
+                    scheduler = start_jobs(jobs, settings.refresh_seconds, settings.price_seconds)
+                    log.info("liqmap is running (database %s); stop with Ctrl-C", settings.db_path)
+                    try:
+                        await asyncio.Event().wait()
+                    finally:
+                        scheduler.shutdown(wait=False)
+                        await jobs.stop()
     except asyncio.CancelledError:
         log.info("liqmap stopped")
         return 0
@@ -187,9 +201,22 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN was rejected by Telegram; check it with @BotFather"
         ) from None
-    finally:
-        db.close()
     return 0
+
+
+@contextlib.contextmanager
+def _stores(settings: Settings) -> Iterator[Stores]:
+    """The database at ``LIQMAP_DB`` with its stores and their thread; all closed on exit."""
+    from storage.database import open_database
+    from storage.stores import Stores
+
+    db = open_database(settings.db_path)
+    stores = Stores(db, lambda: int(time.time() * 1000))
+    try:
+        yield stores
+    finally:
+        stores.close()
+        db.close()
 
 
 async def _map(args: argparse.Namespace, settings: Settings) -> int:
@@ -243,18 +270,13 @@ def _csv_snapshot(args: argparse.Namespace) -> MapSnapshot:
 
 async def _live_snapshot(args: argparse.Namespace, settings: Settings) -> MapSnapshot:
     from jobs.maps import compute_map
-    from storage.database import open_database
-    from storage.market_cache import MarketCache
 
-    db = open_database(settings.db_path)
-    try:
+    with _stores(settings) as stores:
         async with _market_data(settings, args.exchange) as market:
             inst = await market.instrument(args.symbol)
             return await compute_map(
-                market, MarketCache(db), inst, args.window, args.step, ProgressLine(sys.stderr)
+                market, stores, inst, args.window, args.step, ProgressLine(sys.stderr)
             )
-    finally:
-        db.close()
 
 
 async def _backtest(args: argparse.Namespace, settings: Settings) -> int:
@@ -296,19 +318,14 @@ def _cell(value: float) -> str:
 
 async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
     from jobs.market_sync import sync_window
-    from storage.database import open_database
-    from storage.market_cache import MarketCache
 
-    db = open_database(settings.db_path)
-    try:
+    with _stores(settings) as stores:
         async with _market_data(settings, args.exchange) as market:
             inst = await market.instrument(args.symbol)
             step = args.step or DEFAULT_STEP[args.window]
             window = await sync_window(
-                market, MarketCache(db), inst, args.window, step, ProgressLine(sys.stderr)
+                market, stores, inst, args.window, step, ProgressLine(sys.stderr)
             )
-    finally:
-        db.close()
     candles, oi = window.candles, window.open_interest
     print(f"{inst.native_id} on {inst.exchange}, {args.window} at {step}:")
     if len(candles):
@@ -344,6 +361,15 @@ async def _price(args: argparse.Namespace, settings: Settings) -> int:
         else:
             print(f"{inst.native_id:<22} {inst.exchange:<8} {price.value:>14,.2f} ({price.kind})")
     return 1 if missing else 0
+
+
+async def _doctor(args: argparse.Namespace) -> int:
+    """Check configuration, database, exchanges and Telegram; it loads the settings itself."""
+    from liqmap.doctor import run_doctor
+
+    if not args.verbose:  # the FAIL lines say what the retry warnings would
+        logging.getLogger("liqmap.market_data").setLevel(logging.ERROR)
+    return 0 if await run_doctor(args.offline, sys.stdout) else 1
 
 
 class ProgressLine:

@@ -7,6 +7,7 @@ all run on the ``clock`` fixture, stopped at ``NOON`` until a test moves it.
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlite_utils import Database
 from liqmap.market_data import MarketData
 from liqmap.retry import RetryPolicy
 from storage.database import open_database
+from storage.stores import Stores
 from tests.exchanges import EXCHANGES, Exchange, Fake
 from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import FakeBybit
@@ -130,3 +132,11 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database = open_database(tmp_path / "liqmap.db")
     yield database
     database.close()
+
+
+@pytest.fixture
+def stores(db: Database, request: pytest.FixtureRequest) -> Iterator[Stores]:
+    """The stores of ``db`` and their database thread, on the test's clock."""
+    opened = Stores(db, _test_clock(request) or (lambda: int(time.time() * 1000)))
+    yield opened
+    opened.close()

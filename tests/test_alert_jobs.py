@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import pytest
-from sqlite_utils import Database
 from telegram.ext import AIORateLimiter, ExtBot
 
 from bot.alert_sender import TelegramAlertSender
@@ -17,11 +16,10 @@ from jobs.maps import MapService
 from liqmap.chat_settings import ChatSettings, QuietHours
 from liqmap.clusters import Cluster
 from liqmap.market_data import MarketData
-from storage.alerts import AlertStore
 from storage.chats import ChatStore
-from storage.market_cache import MarketCache
 from storage.outbox import Outbox
 from storage.snapshots import SnapshotStore
+from storage.stores import Stores
 from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.clock import Clock
@@ -74,7 +72,7 @@ class World:
 
 @pytest.fixture
 async def world(
-    okx: FakeOkx, bybit: FakeBybit, tg: FakeTelegram, db: Database, clock: Clock
+    okx: FakeOkx, bybit: FakeBybit, tg: FakeTelegram, stores: Stores, clock: Clock
 ) -> AsyncIterator[World]:
     slept: list[float] = []
 
@@ -91,13 +89,12 @@ async def world(
             ccxt_config=FAST_CCXT,
         ) as market,
     ):
-        chats, snapshots = ChatStore(db, clock), SnapshotStore(db)
-        maps = MapService(market, MarketCache(db), snapshots, 300_000, clock)
-        outbox = Outbox(db)
-        delivery = Delivery(outbox, chats, snapshots, TelegramAlertSender(bot), clock)
-        jobs = AlertJobs(market, chats, maps, snapshots, AlertStore(db, clock), delivery, clock,
-                         refresh_seconds=300, sleep=no_wait)  # fmt: skip
-        yield World(jobs, chats, outbox, snapshots, okx, bybit, tg, clock, slept)
+        maps = MapService(market, stores, 300_000, clock)
+        delivery = Delivery(stores, TelegramAlertSender(bot), clock)
+        jobs = AlertJobs(market, stores, maps, delivery, clock, refresh_seconds=300,
+                         sleep=no_wait)  # fmt: skip
+        yield World(jobs, stores.chats, stores.outbox, stores.snapshots, okx, bybit, tg, clock,
+                    slept)  # fmt: skip
 
 
 def captions(tg: FakeTelegram, chat: int) -> list[str]:

@@ -20,6 +20,7 @@ from bot.services import BotServices, open_services
 from liqmap.config import Settings
 from liqmap.market_data import MarketData
 from storage.database import open_database
+from storage.stores import Stores
 from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.clock import Clock
 from tests.fakes.http import Fault
@@ -57,12 +58,16 @@ async def running(
     settings: Settings, db: Database, clock: Clock | None = None
 ) -> AsyncIterator[BotServices]:
     clock = clock or Clock()
+    stores = Stores(db, clock)
     async with MarketData(
         urls=settings.exchange_urls, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT
     ) as market:
-        core = open_services(settings, market, db, clock)
-        async with polling(build_application(core), poll_timeout=1):
-            yield core
+        core = open_services(settings, market, stores, clock)
+        try:
+            async with polling(build_application(core), poll_timeout=1):
+                yield core
+        finally:
+            stores.close()
 
 
 @pytest.fixture
@@ -145,7 +150,7 @@ async def test_buttons_switch_window_refresh_and_subscribe(
     tg.user_clicks(ANN, message_id, "s|30d|okx:ETH-USDT-SWAP")
     answer = await tg.wait_for("answerCallbackQuery", since=mark)
     assert answer["params"]["text"] == "Subscribed to ETH-USDT-SWAP: alerts within 1%."
-    assert [s.instrument for s in core.chats.subscriptions(ANN)] == ["okx:ETH-USDT-SWAP"]
+    assert [s.instrument for s in core.stores.chats.subscriptions(ANN)] == ["okx:ETH-USDT-SWAP"]
 
 
 async def test_clusters_as_text(tg: FakeTelegram, core: BotServices) -> None:
@@ -172,7 +177,7 @@ async def test_subscribe_list_unsubscribe(tg: FakeTelegram, core: BotServices) -
     assert "not subscribed" in words(reply)
     (reply,) = await say(tg, ANN, "/unsubscribe all")
     assert words(reply) == "Stopped all alerts (1 subscription)."
-    assert core.chats.subscriptions(ANN) == []
+    assert core.stores.chats.subscriptions(ANN) == []
 
 
 async def test_settings_show_and_change(tg: FakeTelegram, core: BotServices) -> None:
@@ -185,7 +190,7 @@ async def test_settings_show_and_change(tg: FakeTelegram, core: BotServices) -> 
     await say(tg, ANN, "/settings cooldown 45")
     (reply,) = await say(tg, ANN, "/settings strength 3")
     assert "quiet: 23:00-07:00 UTC" in words(reply) and "cooldown: 45 min" in words(reply)
-    settings = core.chats.get(ANN).settings
+    settings = core.stores.chats.get(ANN).settings
     assert (settings.alert_distance_pct, settings.min_strength, settings.cooldown_minutes) == (
         0.8,
         3.0,
@@ -219,7 +224,7 @@ async def test_groups_address_the_bot_by_name_and_only_admins_change_things(
     assert words(refused) == "Only group administrators can change subscriptions and settings here."
     (refused,) = await say(tg, GROUP, "/settings distance 2", user_id=MEMBER)
     assert "Only group administrators" in words(refused)
-    assert core.chats.subscriptions(GROUP) == []
+    assert core.stores.chats.subscriptions(GROUP) == []
     (done,) = await say(tg, GROUP, f"/subscribe@{BOT} BTC", user_id=GROUP_OWNER)
     assert "Subscribed to BTC-USDT-SWAP" in words(done)
     # the member may still look; another bot's command is not ours; ours still answers
@@ -228,7 +233,7 @@ async def test_groups_address_the_bot_by_name_and_only_admins_change_things(
     (listing,) = await say(tg, GROUP, f"/list@{BOT}", user_id=MEMBER)
     assert "okx:BTC-USDT-SWAP" in words(listing)
     assert len(tg.sent(GROUP)) == before + 1
-    assert core.chats.get(GROUP).title == "traders"
+    assert core.stores.chats.get(GROUP).title == "traders"
 
 
 async def test_the_allowlist_refuses_others_once_and_logs_it(
@@ -320,13 +325,13 @@ async def test_a_429_is_retried_and_nothing_is_lost(tg: FakeTelegram, core: BotS
 async def test_a_blocked_bot_marks_the_chat_inactive(tg: FakeTelegram, core: BotServices) -> None:
     await say(tg, ANN, "/subscribe BTC")
     tg.block(ANN)
-    await wait_until(lambda: not core.chats.get(ANN).active)
-    assert core.chats.watched_instruments() == []
+    await wait_until(lambda: not core.stores.chats.get(ANN).active)
+    assert core.stores.chats.watched_instruments() == []
     # a group that removed the bot without telling: the reply fails with Forbidden
     await say(tg, GROUP, f"/list@{BOT}", user_id=MEMBER)
     tg.block(GROUP, notify=False)
     tg.user_sends(GROUP, f"/help@{BOT}", user_id=MEMBER)
-    await wait_until(lambda: not core.chats.get(GROUP).active)
+    await wait_until(lambda: not core.stores.chats.get(GROUP).active)
 
 
 async def test_a_group_upgraded_to_a_supergroup_keeps_its_subscriptions(
@@ -334,9 +339,9 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_subscriptions(
 ) -> None:
     await say(tg, GROUP, f"/subscribe@{BOT} BTC 0.5", user_id=GROUP_OWNER)
     tg.migrate_group(GROUP, -1009001)
-    await wait_until(lambda: core.chats.get(-1009001) is not None)
-    assert core.chats.get(GROUP) is None
-    assert [s.distance_pct for s in core.chats.subscriptions(-1009001)] == [0.5]
+    await wait_until(lambda: core.stores.chats.get(-1009001) is not None)
+    assert core.stores.chats.get(GROUP) is None
+    assert [s.distance_pct for s in core.stores.chats.subscriptions(-1009001)] == [0.5]
 
 
 async def test_a_failing_handler_answers_briefly_and_reports_to_admins(
@@ -345,7 +350,7 @@ async def test_a_failing_handler_answers_briefly_and_reports_to_admins(
     def broken(*args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(core.chats, "subscriptions", broken)
+    monkeypatch.setattr(core.stores.chats, "subscriptions", broken)
     (reply,) = await say(tg, ANN, "/list")
     assert words(reply) == "Sorry, something went wrong on my side. It is logged; please try again."
     (report,) = await tg.wait_for_sent(ADMIN)
@@ -376,7 +381,7 @@ async def test_two_users_asking_at_once_share_one_computation(
     await tg.wait_for_sent(BOB)
     assert [m["method"] for m in tg.sent(ANN) + tg.sent(BOB)] == ["sendPhoto", "sendPhoto"]
     assert okx.count("/api/v5/public/position-tiers") == 1
-    assert core.snapshots.db.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 1
+    assert core.stores.db.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 1
 
 
 async def test_only_group_admins_subscribe_with_the_button(
@@ -392,4 +397,36 @@ async def test_only_group_admins_subscribe_with_the_button(
     tg.user_clicks(GROUP, photo["message_id"], "s|1d|okx:BTC-USDT-SWAP", user_id=GROUP_OWNER)
     done = await tg.wait_for("answerCallbackQuery", since=mark)
     assert done["params"]["text"].startswith("Subscribed to BTC-USDT-SWAP")
-    assert [s.instrument for s in core.chats.subscriptions(GROUP)] == ["okx:BTC-USDT-SWAP"]
+    assert [s.instrument for s in core.stores.chats.subscriptions(GROUP)] == ["okx:BTC-USDT-SWAP"]
+
+
+async def test_another_process_holding_the_write_lock_does_not_freeze_the_bot(
+    tg: FakeTelegram, core: BotServices, settings: Settings
+) -> None:
+    import sqlite3
+
+    await say(tg, ANN, "/start")  # the chat exists; /subscribe will need a write
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticker = asyncio.create_task(tick())
+    other = sqlite3.connect(core.stores.db.conn.execute("PRAGMA database_list").fetchone()[2])
+    other.execute("BEGIN IMMEDIATE")  # e.g. a backup or the sqlite-utils CLI writing
+    try:
+        before = len(tg.sent(ANN))
+        tg.user_sends(ANN, "/subscribe BTC")
+        await asyncio.sleep(1.0)
+        during = ticks
+        assert len(tg.sent(ANN)) == before, "the write waits for the lock"
+        assert during >= 30, f"the event loop kept running while the lock was held ({during})"
+    finally:
+        other.rollback()
+        other.close()
+        ticker.cancel()
+    (reply,) = (await tg.wait_for_sent(ANN, before + 1, timeout=20))[before:]
+    assert "Subscribed to BTC-USDT-SWAP" in words(reply)

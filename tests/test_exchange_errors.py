@@ -11,6 +11,7 @@ from liqmap.errors import ExchangeUnavailable, UnknownInstrument
 from liqmap.market_data import MarketData
 from liqmap.retry import RetryPolicy
 from liqmap.timeframes import HOUR_MS, floor_to
+from storage.stores import Stores
 from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.http import Fault, free_port
 from tests.fakes.okx import FakeOkx, okx_error
@@ -181,22 +182,19 @@ async def test_a_page_many_times_larger_than_asked_for_is_rejected(
 
 
 async def test_implausible_open_interest_never_reaches_the_map(
-    okx: FakeOkx, market: MarketData, tmp_path
+    okx: FakeOkx, market: MarketData, stores: Stores
 ) -> None:
     from jobs.maps import compute_map
-    from storage.database import open_database
-    from storage.market_cache import OPEN_INTEREST, MarketCache
+    from storage.market_cache import OPEN_INTEREST
 
     inst = await market.instrument("BTC")
-    db = open_database(tmp_path / "x.db")
     rows = [[str(floor_to(market.now(), HOUR_MS) - i * HOUR_MS), "1", "1", "1e307"]
             for i in range(24)]  # fmt: skip
     body = json.dumps({"code": "0", "msg": "", "data": rows})
     okx.inject(Fault(200, body, "application/json"), OI_PATH, times=None)
     with pytest.raises(ExchangeUnavailable, match="implausible data"):
-        await compute_map(market, MarketCache(db), inst, "1d", "1h")
-    assert MarketCache(db).covered(inst, OPEN_INTEREST, "1h") == []
-    db.close()
+        await compute_map(market, stores, inst, "1d", "1h")
+    assert stores.cache.covered(inst, OPEN_INTEREST, "1h") == []
 
 
 async def test_a_price_beyond_any_market_is_rejected_as_implausible(

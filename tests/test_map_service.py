@@ -6,13 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlite_utils import Database
 
 from jobs.maps import MIN_RECOMPUTE_MS, MapService
 from liqmap.errors import ExchangeUnavailable
 from liqmap.market_data import MarketData
-from storage.market_cache import MarketCache
-from storage.snapshots import SnapshotStore
+from storage.stores import Stores
 from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.clock import Clock
 from tests.fakes.http import Fault
@@ -24,11 +22,11 @@ CANDLES = "/api/v5/market/"
 
 
 @pytest.fixture
-async def service(okx: FakeOkx, clock: Clock, db: Database) -> AsyncIterator[MapService]:
+async def service(okx: FakeOkx, clock: Clock, stores: Stores) -> AsyncIterator[MapService]:
     async with MarketData(
         urls={"okx": okx.url}, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT
     ) as market:
-        yield MapService(market, MarketCache(db), SnapshotStore(db), FRESH_MS, clock)
+        yield MapService(market, stores, FRESH_MS, clock)
 
 
 async def test_a_fresh_map_is_served_from_the_store(
@@ -54,7 +52,7 @@ async def test_concurrent_requests_compute_once(service: MapService, okx: FakeOk
     answers = await asyncio.gather(*(service.get(inst, "7d") for _ in range(5)))
     assert len({a.stored.id for a in answers}) == 1
     assert okx.count("/api/v5/public/position-tiers") == 1
-    assert service.snapshots.db.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 1
+    assert service.stores.db.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 1
 
 
 async def test_refresh_recomputes_unless_seconds_old(

@@ -1,0 +1,43 @@
+"""Every store of one database, and the one thread that runs their calls.
+
+Stores stay synchronous and simple; the async service reaches them only through ``run``:
+``await stores.run(stores.chats.get, chat_id)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from sqlite_utils import Database
+
+from storage.alerts import AlertStore
+from storage.chats import ChatStore
+from storage.market_cache import MarketCache
+from storage.outbox import Outbox
+from storage.snapshots import SnapshotStore
+from storage.worker import DbWorker
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Stores:
+    """The cache, chats, maps, alert state and outbox of one database."""
+
+    def __init__(self, db: Database, clock: Callable[[], int]) -> None:
+        self.db = db
+        self.cache = MarketCache(db)
+        self.chats = ChatStore(db, clock)
+        self.snapshots = SnapshotStore(db)
+        self.outbox = Outbox(db)
+        self.alerts = AlertStore(db, clock)
+        self._worker = DbWorker()
+
+    async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A store call in the database thread (see ``storage.worker``)."""
+        return await self._worker.run(fn, *args, **kwargs)
+
+    def close(self) -> None:
+        """Finish queued work and stop the database thread (the connection stays open)."""
+        self._worker.close()
