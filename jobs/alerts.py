@@ -14,6 +14,7 @@ from liqmap.instruments import Instrument
 from liqmap.market_data import MarketData, Price
 from liqmap.price_check import PriceCheck, vet
 from liqmap.proximity import Subject, Watch, check
+from liqmap.request_gate import CLAIM, Claim, Urgency
 from storage.alerts import Checked
 from storage.stores import Stores
 
@@ -55,6 +56,7 @@ class AlertJobs:
 
     async def refresh(self) -> int:
         """Recompute the map of every subscribed instrument, spread over the interval."""
+        CLAIM.set(Claim(Urgency.REFRESH, "refresh"))
         with self._tracked():
             keys = await self.stores.run(self.stores.chats.watched_instruments)
             started, computed = self.clock(), 0
@@ -80,6 +82,7 @@ class AlertJobs:
 
         Prices come per exchange, so one exchange failing leaves the others watched.
         """
+        CLAIM.set(Claim(Urgency.PRICE, "watch"))
         with self._tracked():
             by_exchange: dict[str, list[Instrument]] = {}
             for inst in await self._watched():

@@ -25,6 +25,7 @@ from liqmap.errors import (
 )
 from liqmap.formats import utc
 from liqmap.instruments import Instrument, InstrumentBook, parse_symbol
+from liqmap.request_gate import RequestGate
 from liqmap.retry import RetryPolicy, retry_call
 from liqmap.series import Candles, OpenInterest
 from liqmap.timeframes import DAY_MS, MINUTE_MS, duration_text, floor_to, step_ms
@@ -58,6 +59,8 @@ MAX_OPEN_INTEREST_USD = 1e13
 """Ten trillion dollars, more than every crypto market together: a larger figure is broken."""
 OVERSIZED_PAGE = 2
 """An answer with more than this many times the rows asked for is not a real page."""
+SLOTS_PER_EXCHANGE = 3
+"""Calls in flight to one exchange; the rest wait their turn (``liqmap.request_gate``)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class MarketData:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         ccxt_config: Mapping[str, Any] | None = None,
         markets_max_age_ms: int = DAY_MS,
+        slots_per_exchange: int = SLOTS_PER_EXCHANGE,
     ) -> None:
         self.default_exchange = default_exchange
         self._urls = dict(urls or {})
@@ -104,6 +108,7 @@ class MarketData:
         self._books: dict[str, tuple[InstrumentBook, int]] = {}
         self._maintenance: dict[str, tuple[float | None, int]] = {}
         self._oi_floors: dict[tuple[str, str], tuple[int, int]] = {}
+        self._gates = {name: RequestGate(slots_per_exchange) for name in VENUES}
         self.incidents: deque[Incident] = deque(maxlen=50)
         self._book_locks: dict[str, asyncio.Lock] = {}
 
@@ -374,7 +379,8 @@ class MarketData:
         transient = _transient()
 
         async def attempt() -> Any:
-            answer = await fn(*args)
+            async with self._gates[exchange].slot():
+                answer = await fn(*args)
             return parse(answer) if parse is not None else answer
 
         def retrying(exc: BaseException, delay: float) -> None:
