@@ -33,6 +33,15 @@ class AlertStore:
         ).fetchall()
         return {chat_id: from_state(json.loads(state)) for chat_id, state in rows}
 
+    def forget_unsubscribed(self) -> int:
+        """Delete the states of chats and instruments with no subscription any more; how many."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "DELETE FROM alert_state WHERE NOT EXISTS (SELECT 1 FROM subscriptions s "
+                "WHERE s.chat_id = alert_state.chat_id AND s.instrument = alert_state.instrument)"
+            )
+        return cursor.rowcount
+
     def record(
         self,
         instrument: str,

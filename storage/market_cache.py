@@ -6,12 +6,14 @@ the cache is never half-written and knows exactly what it still lacks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlite_utils import Database
 
 from liqmap.instruments import Instrument
 from liqmap.ranges import Range, merge
 from liqmap.series import Candles, OpenInterest
-from liqmap.timeframes import step_ms
+from liqmap.timeframes import floor_to, step_ms
 
 CANDLES = "candles"
 OPEN_INTEREST = "open_interest"
@@ -52,6 +54,50 @@ class MarketCache:
         """Cached open interest with time in ``[start, end)``."""
         rows = self._rows(inst, OPEN_INTEREST, step, start, end)
         return OpenInterest.from_rows(step_ms(step), rows)
+
+    def prune(self, series: str, now_ms: int, horizon_ms_by_step: Mapping[str, int]) -> int:
+        """Delete ``series`` rows older than ``now - horizon`` of their step, and the coverage of
+        that time, in one transaction; how many rows went. Steps not in the table are kept.
+
+        The cutoff is floored to the step; a fetched range straddling it then starts there, so
+        the cache never claims a deleted row and a later sync asks again for that part only.
+        """
+        cutoffs = {
+            step: floor_to(now_ms - horizon, step_ms(step))
+            for step, horizon in horizon_ms_by_step.items()
+        }
+        deleted = 0
+        with self.db.atomic():
+            for exchange, instrument, step in self._keys(series):
+                if step in cutoffs:
+                    deleted += self.db.execute(
+                        f"DELETE FROM {series} WHERE exchange = ? AND instrument = ? "
+                        "AND step = ? AND ts < ?",
+                        [exchange, instrument, step, cutoffs[step]],
+                    ).rowcount
+            for step, cutoff in cutoffs.items():
+                where = "series = ? AND step = ?"
+                self.db.execute(
+                    f"DELETE FROM fetched_ranges WHERE {where} AND end_ts <= ?",
+                    [series, step, cutoff],
+                )
+                self.db.execute(
+                    f"UPDATE fetched_ranges SET start_ts = ? WHERE {where} AND start_ts < ?",
+                    [cutoff, series, step, cutoff],
+                )
+        return deleted
+
+    def _keys(self, series: str) -> list[tuple[str, str, str]]:
+        """Every (exchange, instrument, step) of ``series``, one primary-key seek each."""
+        select = f"SELECT exchange, instrument, step FROM {series}"
+        first = "ORDER BY exchange, instrument, step LIMIT 1"
+        keys: list[tuple[str, str, str]] = []
+        row = self.db.execute(f"{select} {first}").fetchone()
+        while row is not None:
+            keys.append(tuple(row))
+            after = "WHERE (exchange, instrument, step) > (?, ?, ?)"
+            row = self.db.execute(f"{select} {after} {first}", row).fetchone()
+        return keys
 
     def _rows(self, inst: Instrument, series: str, step: str, start: int, end: int) -> list:
         columns = ", ".join(_COLUMNS[series])

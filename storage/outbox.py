@@ -65,6 +65,16 @@ class Outbox:
     def expire(self, row_id: int) -> None:
         self._update(row_id, "state = ?", [EXPIRED])
 
+    def prune(self, created_before_ms: int) -> int:
+        """Delete rows no longer pending (sent, failed, expired) created before
+        ``created_before_ms``; how many went."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "DELETE FROM outbox WHERE state != ? AND created_at < ?",
+                [PENDING, created_before_ms],
+            )
+        return cursor.rowcount
+
     def counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall()
         return {state: int(count) for state, count in rows}

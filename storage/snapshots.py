@@ -136,6 +136,17 @@ class SnapshotStore:
             )
         return cursor.rowcount
 
+    def prune_before(self, computed_before_ms: int) -> int:
+        """Delete maps computed before ``computed_before_ms`` (instruments no longer refreshed),
+        except those pending alerts still need for their chart; how many went."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "DELETE FROM snapshots WHERE computed_at < ? AND id NOT IN (SELECT snapshot_id "
+                "FROM outbox WHERE state = 'pending' AND snapshot_id IS NOT NULL)",
+                [computed_before_ms],
+            )
+        return cursor.rowcount
+
 
 def _pack(liq_map: LiquidationMap) -> bytes:
     buffer = io.BytesIO()
