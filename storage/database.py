@@ -13,6 +13,9 @@ from storage.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_S = 30.0
 """How long a statement waits for another process's lock before giving up."""
+WAL_SIZE_LIMIT = 8_000_000
+"""Bytes the -wal file is cut back to once checkpointed: it grows to hold the largest
+transaction (a first prune, a flood of new rows) and would otherwise keep that size."""
 
 
 def open_database(path: Path | str, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Database:
@@ -29,6 +32,7 @@ def open_database(path: Path | str, busy_timeout_s: float = BUSY_TIMEOUT_S) -> D
         if str(path) != ":memory:":
             db.enable_wal()
         db.execute("PRAGMA synchronous = NORMAL")
+        db.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         db.execute("PRAGMA foreign_keys = ON")
         migrate(db)
         _check_writable(db)

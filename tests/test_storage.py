@@ -169,3 +169,18 @@ def test_pruning_keeps_the_latest_maps_and_those_pending_alerts_need(db: Databas
     assert kept == [ids[0], ids[3], ids[4], ids[5]]
     assert store.latest("okx:BTC", "7d").id == ids[5]
     assert store.by_id(ids[0]) is not None
+
+
+def test_the_wal_is_cut_back_after_a_transaction_larger_than_its_limit(tmp_path: Path) -> None:
+    from storage.database import WAL_SIZE_LIMIT
+
+    path = tmp_path / "big.db"
+    wal = tmp_path / "big.db-wal"
+    db = open_database(path)
+    with db.atomic():  # a first prune or a flood: one transaction of many pages
+        db.execute("CREATE TABLE bulk (data BLOB)")
+        db.conn.executemany("INSERT INTO bulk VALUES (?)", [[bytes(4000)] for _ in range(3000)])
+    assert wal.stat().st_size > WAL_SIZE_LIMIT
+    MarketCache(db).store_candles(BTC, "1m", candles(0), (0, 60_000))  # the next write resets it
+    assert wal.stat().st_size <= WAL_SIZE_LIMIT
+    db.close()
