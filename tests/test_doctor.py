@@ -1,0 +1,256 @@
+"""``liqmap doctor`` run as a user runs it, against the fake exchanges and the fake Telegram."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from storage.database import open_database
+from storage.migrations import MIGRATIONS
+from tests.fakes.binance import FakeBinance
+from tests.fakes.bybit import FakeBybit
+from tests.fakes.http import free_port
+from tests.fakes.okx import FakeOkx
+from tests.fakes.telegram import FakeTelegram
+
+LIQMAP = str(Path(sys.executable).with_name("liqmap"))
+WRONG_TOKEN = "999999:WRONG-token-abcdefghijklmnopqrst"
+
+
+def doctor(
+    env: dict[str, str], cwd: Path, *args: str, verbose: bool = False, prefix: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    command = [*prefix, LIQMAP, *(["-v"] if verbose else []), "doctor", *args]
+    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def modes_bind() -> list[str] | None:
+    """A command prefix under which a file's mode binds this user: nothing for most users;
+    for root, ``setpriv`` dropping the capability to override it (None if it cannot)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    prefix = [setpriv, "--bounding-set=-dac_override", "--inh-caps=-dac_override"]
+    probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=10)
+    return prefix if probe.returncode == 0 else None
+
+
+def line(result: subprocess.CompletedProcess[str], name: str) -> str:
+    """The output line of check ``name``."""
+    found = [text for text in result.stdout.splitlines() if text[6:].split(" ")[0] == name]
+    assert len(found) == 1, result.stdout
+    return found[0]
+
+
+@pytest.fixture
+def tg() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A database as ``liqmap run`` leaves it: every migration applied."""
+    path = tmp_path / "liqmap.db"
+    open_database(path).close()
+    return path
+
+
+@pytest.fixture
+def env(
+    okx: FakeOkx, binance: FakeBinance, bybit: FakeBybit, tg: FakeTelegram, db_path: Path
+) -> dict[str, str]:
+    """Settings reaching every fake: all checks pass."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LIQMAP_", "TELEGRAM_"))}
+    return clean | {
+        "LIQMAP_OKX_URL": okx.url,
+        "LIQMAP_BINANCE_URL": binance.url,
+        "LIQMAP_BYBIT_URL": bybit.url,
+        "TELEGRAM_API_URL": tg.url,
+        "TELEGRAM_BOT_TOKEN": tg.token,
+        "LIQMAP_DB": str(db_path),
+    }
+
+
+def test_everything_reachable_passes_every_check(
+    env: dict[str, str], okx: FakeOkx, tg: FakeTelegram, db_path: Path, tmp_path: Path
+) -> None:
+    okx.tape("BTC-USDT-SWAP").set_price(65432.1)
+    result = doctor(env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = ["config", "database", "okx", "binance", "bybit", "telegram"]
+    assert all(line(result, name).startswith("ok    ") for name in names), result.stdout
+    assert f"{db_path}: schema {len(MIGRATIONS)}," in line(result, "database")
+    assert line(result, "database").endswith(", writable")
+    assert "BTC-USDT-SWAP 65,432.10 (mark)" in line(result, "okx")
+    assert "BTCUSDT" in line(result, "binance") and "BTCUSDT" in line(result, "bybit")
+    assert "@liqmap_test_bot" in line(result, "telegram")
+    assert result.stdout.splitlines()[-1] == "all checks passed"
+    assert tg.token not in result.stdout + result.stderr
+
+
+def test_a_rejected_token_fails_without_being_shown(env: dict[str, str], tmp_path: Path) -> None:
+    result = doctor(env | {"TELEGRAM_BOT_TOKEN": WRONG_TOKEN}, tmp_path, verbose=True)
+    assert result.returncode == 1
+    assert line(result, "telegram").startswith("FAIL  telegram  the token was rejected")
+    assert line(result, "okx").startswith("ok")
+    assert WRONG_TOKEN not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_token_fails_the_telegram_check_only(env: dict[str, str], tmp_path: Path) -> None:
+    result = doctor(env | {"TELEGRAM_BOT_TOKEN": ""}, tmp_path)
+    assert result.returncode == 1
+    assert line(result, "telegram") == (
+        "FAIL  telegram  TELEGRAM_BOT_TOKEN is not set (liqmap run needs it)"
+    )
+    assert result.stdout.splitlines()[-1] == "1 of 6 checks failed"
+
+
+def test_an_unreachable_telegram_is_told_apart_from_a_rejected_token(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    api = f"http://127.0.0.1:{free_port()}"
+    result = doctor(env | {"TELEGRAM_API_URL": api}, tmp_path)
+    assert result.returncode == 1
+    assert line(result, "telegram").startswith(f"FAIL  telegram  Telegram not reachable at {api}")
+
+
+@pytest.mark.parametrize("down", ["okx", "binance", "bybit"])
+def test_an_unreachable_exchange_fails_alone(
+    env: dict[str, str], tmp_path: Path, down: str
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = doctor(env | {f"LIQMAP_{down.upper()}_URL": url}, tmp_path)
+    assert result.returncode == 1
+    assert line(result, down) == f"{'FAIL':<6}{down:<10}not reachable at {url}"
+    failed = [text for text in result.stdout.splitlines() if text.startswith("FAIL")]
+    assert len(failed) == 1, result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_offline_makes_no_network_request(
+    env: dict[str, str],
+    okx: FakeOkx,
+    binance: FakeBinance,
+    bybit: FakeBybit,
+    tg: FakeTelegram,
+    tmp_path: Path,
+) -> None:
+    result = doctor(env, tmp_path, "--offline")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [text.split()[1] for text in result.stdout.splitlines()[:-1]] == ["config", "database"]
+    assert okx.count() == binance.count() == bybit.count() == tg.count() == 0
+
+
+def test_offline_passes_without_a_token_or_a_database_yet(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """What a container HEALTHCHECK sees before the first start has created the file."""
+    new = tmp_path / "new.db"
+    result = doctor(env | {"TELEGRAM_BOT_TOKEN": "", "LIQMAP_DB": str(new)}, tmp_path, "--offline")
+    assert result.returncode == 0, result.stdout
+    assert line(result, "database") == (
+        f"ok    database  {new}: not there yet; liqmap run creates it at first start"
+    )
+    assert not new.exists()
+
+
+def test_bad_configuration_is_a_failed_check_not_a_crash(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    result = doctor(env | {"LIQMAP_REFRESH_SECONDS": "abc"}, tmp_path)
+    assert result.returncode == 1
+    assert line(result, "config") == (
+        "FAIL  config    LIQMAP_REFRESH_SECONDS must be a positive number of seconds, got 'abc'"
+    )
+    assert result.stdout.splitlines()[-1] == "1 check failed; the others need a valid configuration"
+    assert "Traceback" not in result.stderr
+    assert env["TELEGRAM_BOT_TOKEN"] not in result.stdout + result.stderr
+
+
+def test_a_corrupt_database_fails_naming_its_path(
+    env: dict[str, str], db_path: Path, tmp_path: Path
+) -> None:
+    db_path.write_bytes(b"these bytes are no SQLite database " * 200)
+    result = doctor(env, tmp_path, "--offline")
+    assert result.returncode == 1
+    assert line(result, "database") == (
+        f"FAIL  database  {db_path}: not a SQLite database (corrupt, or another kind of file)"
+    )
+
+
+def test_a_locked_database_fails_as_locked(
+    env: dict[str, str], db_path: Path, tmp_path: Path
+) -> None:
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = doctor(env, tmp_path, "--offline")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.returncode == 1
+    assert line(result, "database").startswith(
+        f"FAIL  database  {db_path}: locked by another process"
+    )
+
+
+def test_a_read_only_database_fails_as_read_only(
+    env: dict[str, str], db_path: Path, tmp_path: Path
+) -> None:
+    prefix = modes_bind()
+    if prefix is None:
+        pytest.skip("root writes to read-only files, and setpriv cannot drop that right here")
+    db_path.chmod(0o444)
+    result = doctor(env, tmp_path, "--offline", prefix=prefix)
+    assert result.returncode == 1
+    assert line(result, "database").startswith(f"FAIL  database  {db_path}: read-only")
+
+
+def test_a_database_from_a_newer_liqmap_fails(
+    env: dict[str, str], db_path: Path, tmp_path: Path
+) -> None:
+    set_schema(db_path, len(MIGRATIONS) + 1)
+    result = doctor(env, tmp_path, "--offline")
+    assert result.returncode == 1
+    assert line(result, "database") == (
+        f"FAIL  database  {db_path}: schema {len(MIGRATIONS) + 1} is newer than this liqmap "
+        f"knows ({len(MIGRATIONS)}); upgrade liqmap or point LIQMAP_DB elsewhere"
+    )
+
+
+def test_an_older_database_passes_and_is_left_unmigrated(
+    env: dict[str, str], db_path: Path, tmp_path: Path
+) -> None:
+    set_schema(db_path, 3)
+    before = db_path.read_bytes()
+    result = doctor(env, tmp_path, "--offline")
+    assert result.returncode == 0, result.stdout
+    assert f"schema 3 (will be migrated to {len(MIGRATIONS)} at start)" in line(result, "database")
+    assert db_path.read_bytes() == before
+
+
+def test_a_database_in_a_missing_folder_fails(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "liqmap.db"
+    result = doctor(env | {"LIQMAP_DB": str(path)}, tmp_path, "--offline")
+    assert result.returncode == 1
+    assert line(result, "database") == (
+        f"FAIL  database  {path}: no such file, and no folder {path.parent}"
+    )
+
+
+def set_schema(path: Path, version: int) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.commit()
+    conn.close()
