@@ -1,4 +1,9 @@
-"""Who may use the bot, and who may change things in a group: one decorator for each."""
+"""The one gate every command and button passes, as freqtrade's ``authorized_only``.
+
+It applies the access rule, notes the chat, claims the chat's turn at the exchanges, and turns
+known errors into short replies (a pop-up for a button). Unexpected errors go on to
+``bot.errors.on_error``.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +14,22 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
 from bot.services import services
+from liqmap.errors import ExchangeError, LiqmapError
+from liqmap.request_gate import CLAIM, Claim, Urgency
 
 log = logging.getLogger(__name__)
-
-ADMINS_ONLY_ANSWER = "Only group administrators can do this here."
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
 
 
 def authorized(handler: Handler) -> Handler:
-    """Run the handler for allowed chats only; others get one polite refusal, logged."""
+    """Run the handler for allowed chats only (others get one polite refusal, logged);
+    exchange errors and other known errors become short replies."""
 
     @functools.wraps(handler)
     async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
@@ -31,22 +37,41 @@ def authorized(handler: Handler) -> Handler:
         if chat is None:
             return None
         core = services(context)
-        allowed = core.settings.allowed_chats
-        if allowed and chat.id not in allowed:
-            first = await core.stores.run(
-                core.stores.chats.first_refusal, chat.id, chat.type, chat.title
-            )
+        stores = core.stores
+        if not core.settings.access.allows(chat.id):
+            first = await stores.run(stores.chats.first_refusal, chat.id, chat.type, chat.title)
             log.warning("refused chat %s (%s)%s", chat.id, chat.type, "" if first else ", again")
             if update.callback_query is not None:
                 await update.callback_query.answer()
             if first and update.effective_message is not None:
                 await update.effective_message.reply_text(texts.REFUSAL)
             return None
-        await core.stores.run(core.stores.chats.seen, chat.id, chat.type,
-                              chat.title or chat.username)  # fmt: skip
-        return await handler(update, context)
+        CLAIM.set(Claim(Urgency.ON_DEMAND, f"chat:{chat.id}"))
+        await stores.run(stores.chats.seen, chat.id, chat.type, chat.title or chat.username)
+        try:
+            return await handler(update, context)
+        except ExchangeError as exc:
+            await tell(update, context, texts.exchange_down(exc))
+        except LiqmapError as exc:
+            await tell(update, context, texts.problem(str(exc)))
+        return None
 
     return guarded
+
+
+async def tell(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    """A short answer: a pop-up on a button press (a message if it was already answered),
+    else a reply."""
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer(texts.plain(text, texts.ANSWER_LIMIT), show_alert=True)
+            return
+        except BadRequest as exc:
+            log.debug("could not answer the button press (%s); writing instead", exc)
+    chat = update.effective_chat
+    if chat is not None:
+        await context.bot.send_message(chat.id, texts.clip_html(text, texts.TEXT_LIMIT))
 
 
 async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -58,14 +83,24 @@ async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
         return message.sender_chat.id == chat.id  # an anonymous administrator
     if user is None:
         return False
+    return await _group_admin(context, chat.id, user.id)
+
+
+async def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Admin commands: an admin chat (``LIQMAP_ADMIN_CHATS``), and in a group only its
+    administrators; checked for the user, not only the chat."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or not services(context).settings.access.is_admin_chat(chat.id):
+        return False
+    if chat.type == ChatType.PRIVATE:
+        return user.id == chat.id
+    return await _group_admin(context, chat.id, user.id)
+
+
+async def _group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
     try:
-        member = await context.bot.get_chat_member(chat.id, user.id)
+        member = await context.bot.get_chat_member(chat_id, user_id)
     except TelegramError as exc:
-        log.warning("could not check the rights of %s in %s: %s", user.id, chat.id, exc)
+        log.warning("could not check the rights of %s in %s: %s", user_id, chat_id, exc)
         return False
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
-
-
-def is_admin_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    chat = update.effective_chat
-    return chat is not None and chat.id in services(context).settings.admin_chats

@@ -17,10 +17,7 @@ log = logging.getLogger(__name__)
 
 @authorized
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(
-        texts.INTRO + "\n\nTry /map BTC, then /subscribe BTC. /help lists every command.",
-        parse_mode=ParseMode.HTML,
-    )
+    await update.effective_message.reply_text(texts.START, parse_mode=ParseMode.HTML)
 
 
 @authorized
@@ -44,12 +41,12 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 @authorized
 async def _answer_unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text("I don't know that command. /help lists them.")
+    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
 
 
 @authorized
 async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text("Send a command, e.g. /map BTC. /help lists them.")
+    await update.effective_message.reply_text(texts.SEND_A_COMMAND)
 
 
 async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

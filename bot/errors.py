@@ -1,8 +1,12 @@
-"""The error handler: a short answer to the user, the traceback to the log and admin chats."""
+"""The error handler: a short answer to the user, the log, and throttled reports to admins.
+
+Known errors never get here: ``bot.access.authorized`` answers them. What does is either a
+change of the chat (blocked, moved) or unexpected: logged with its traceback, told to the
+user briefly, and reported to the admin chats once per distinct error per 10 minutes.
+"""
 
 from __future__ import annotations
 
-import html
 import logging
 import traceback
 
@@ -12,6 +16,7 @@ from telegram.error import ChatMigrated, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
+from bot.access import tell
 from bot.log_scrub import scrub
 from bot.services import services
 
@@ -31,17 +36,19 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.info("chat %s moved to %s", chat.id, error.new_chat_id)
         return
     log.error("an update failed", exc_info=error)
-    if isinstance(update, Update) and update.effective_message is not None:
+    if isinstance(update, Update):
         try:
-            await update.effective_message.reply_text(texts.SOMETHING_WRONG)
+            await tell(update, context, texts.SOMETHING_WRONG)
         except TelegramError as exc:
             log.warning("could not tell the user about the error: %s", exc)
+    if error is None:
+        return
+    count = core.reports.note(error, core.clock())
+    if count is None:
+        return
     token = core.settings.telegram_bot_token or ""
-    trace = "".join(traceback.format_exception(error))[-3000:]
-    report = (
-        f"⚠️ <b>error</b> in chat {chat.id if chat else '?'}\n"
-        f"<pre>{html.escape(scrub(trace, token))}</pre>"
-    )
+    trace = scrub("".join(traceback.format_exception(error)), token)
+    report = texts.error_report(chat.id if chat else None, trace, count)
     for admin_chat in core.settings.admin_chats:
         try:
             await context.bot.send_message(admin_chat, report, parse_mode=ParseMode.HTML)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage
+from telegram.constants import InlineKeyboardButtonLimit
 
 from liqmap.timeframes import WINDOWS
 
-CALLBACK_LIMIT = 64
+CALLBACK_LIMIT = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
 SHOW, REFRESH, SUBSCRIBE = "w", "r", "s"
 
 
@@ -41,6 +42,15 @@ def parse_press(data: str | None) -> Press | None:
     if len(parts) != 3 or parts[0] not in (SHOW, REFRESH, SUBSCRIBE) or parts[1] not in WINDOWS:
         return None
     return Press(parts[0], parts[2], parts[1])
+
+
+def offered(message: MaybeInaccessibleMessage | None, data: str | None) -> bool:
+    """Whether ``message`` carries a button with exactly this callback data: a press counts
+    only on the message the bot put that button on."""
+    markup = getattr(message, "reply_markup", None)
+    if markup is None or data is None:
+        return False
+    return any(button.callback_data == data for row in markup.inline_keyboard for button in row)
 
 
 def _data(action: str, instrument: str, window: str) -> str:

@@ -13,12 +13,13 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
-from bot.access import ADMINS_ONLY_ANSWER, authorized, may_change
-from bot.keyboards import REFRESH, SUBSCRIBE, map_keyboard, parse_press
+from bot.access import authorized, may_change
+from bot.keyboards import REFRESH, SUBSCRIBE, map_keyboard, offered, parse_press
 from bot.services import BotServices, services
+from bot.subscriptions import follow
 from jobs.maps import MapAnswer
 from liqmap.chart import ChartLabels, render_png
-from liqmap.errors import ExchangeError, LiqmapError
+from liqmap.errors import LimitReached
 from liqmap.instruments import Instrument
 from liqmap.timeframes import WINDOWS
 from storage.snapshots import StoredMap
@@ -46,9 +47,8 @@ async def map_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if parsed is None:
         await message.reply_text(texts.usage("map"))
         return
-    inst = await _instrument(message, context, parsed[0])
-    if inst is not None:
-        await send_map(message, context, inst, parsed[1])
+    inst = await services(context).market.instrument(parsed[0])
+    await send_map(update, context, inst, parsed[1])
 
 
 @authorized
@@ -58,51 +58,39 @@ async def clusters_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if parsed is None:
         await message.reply_text(texts.usage("clusters"))
         return
-    inst = await _instrument(message, context, parsed[0])
-    if inst is None:
-        return
-    answer = await _map_answer(message, context, inst, parsed[1], ChatAction.TYPING)
-    if answer is not None:
-        text = texts.clusters_text(answer.stored.snapshot, answer.error)
-        await message.reply_text(text, parse_mode=ParseMode.HTML)
+    inst = await services(context).market.instrument(parsed[0])
+    answer = await _map_answer(update, context, inst, parsed[1], ChatAction.TYPING)
+    text = texts.clusters_text(answer.stored.snapshot, answer.error)
+    await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 @authorized
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Window switch, refresh and subscribe under a map photo."""
+    """Window switch, refresh and subscribe under a map photo: only the buttons this bot put
+    on that very message count, so forged callback data does nothing."""
     query = update.callback_query
     press = parse_press(query.data)
-    if press is None or query.message is None:
-        await query.answer("This button no longer works; send /map again.")
+    if press is None or not offered(query.message, query.data):
+        await query.answer(texts.STALE_BUTTON)
         return
     core = services(context)
-    try:
-        inst = await core.market.instrument(press.instrument)
-    except LiqmapError as exc:
-        await query.answer(str(exc)[:190], show_alert=True)
-        return
+    inst = await core.market.instrument(press.instrument)
     if press.action == SUBSCRIBE:
         await _subscribe_from_button(update, context, inst)
         return
-    await query.answer("Refreshing…" if press.action == REFRESH else f"Loading {press.window}…")
+    refresh = press.action == REFRESH
+    await _charge(update, core, inst, press.window, refresh)
+    await query.answer(texts.REFRESHING if refresh else texts.loading(press.window))
     chat_id = query.message.chat.id
-    try:
-        async with _showing(context, chat_id, ChatAction.UPLOAD_PHOTO, core, inst, press.window):
-            answer = await core.maps.get(inst, press.window, refresh=press.action == REFRESH)
-    except ExchangeError as exc:
-        await context.bot.send_message(chat_id, texts.unavailable(inst.native_id, exc))
-        return
+    async with _showing(context, chat_id, ChatAction.UPLOAD_PHOTO, core, inst, press.window):
+        answer = await core.maps.get(inst, press.window, refresh=refresh)
     caption = texts.map_caption(
         answer.stored.snapshot, core.clock(), answer.stored.computed_at, answer.error
     )
     keyboard = map_keyboard(inst.key, press.window)
+    photo = InputMediaPhoto(await _photo(answer.stored), caption=caption, parse_mode=ParseMode.HTML)
     try:
-        edited = await query.edit_message_media(
-            InputMediaPhoto(
-                await _photo(answer.stored), caption=caption, parse_mode=ParseMode.HTML
-            ),
-            reply_markup=keyboard,
-        )
+        edited = await query.edit_message_media(photo, reply_markup=keyboard)
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             raise
@@ -112,12 +100,11 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def send_map(
-    message: Message, context: ContextTypes.DEFAULT_TYPE, inst: Instrument, window: str
+    update: Update, context: ContextTypes.DEFAULT_TYPE, inst: Instrument, window: str
 ) -> None:
     """Reply with the map photo, its caption and buttons (the stored map while fresh)."""
-    answer = await _map_answer(message, context, inst, window, ChatAction.UPLOAD_PHOTO)
-    if answer is None:
-        return
+    message = update.effective_message
+    answer = await _map_answer(update, context, inst, window, ChatAction.UPLOAD_PHOTO)
     core = services(context)
     caption = texts.map_caption(
         answer.stored.snapshot, core.clock(), answer.stored.computed_at, answer.error
@@ -139,36 +126,32 @@ async def send_map(
     await _remember_chart(core, answer.stored, sent)
 
 
-async def _instrument(
-    message: Message, context: ContextTypes.DEFAULT_TYPE, symbol: str
-) -> Instrument | None:
-    try:
-        return await services(context).market.instrument(symbol)
-    except ExchangeError as exc:
-        await message.reply_text(
-            f"Cannot look up {texts.problem(symbol)} right now ({texts.problem(str(exc))})."
-        )
-    except LiqmapError as exc:
-        await message.reply_text(texts.problem(str(exc)))
-    return None
-
-
 async def _map_answer(
-    message: Message,
+    update: Update,
     context: ContextTypes.DEFAULT_TYPE,
     inst: Instrument,
     window: str,
     action: str,
-) -> MapAnswer | None:
+) -> MapAnswer:
     core = services(context)
-    try:
-        async with _showing(context, message.chat.id, action, core, inst, window):
-            return await core.maps.get(inst, window)
-    except ExchangeError as exc:
-        await message.reply_text(texts.unavailable(inst.native_id, exc))
-    except LiqmapError as exc:
-        await message.reply_text(texts.problem(str(exc)))
-    return None
+    await _charge(update, core, inst, window)
+    async with _showing(context, update.effective_chat.id, action, core, inst, window):
+        return await core.maps.get(inst, window)
+
+
+async def _charge(
+    update: Update, core: BotServices, inst: Instrument, window: str, refresh: bool = False
+) -> None:
+    """A map that must be computed costs the chat and the user one of their budget; past
+    it, ``LimitReached`` says when to try again. Stored maps cost nothing."""
+    if not await core.maps.would_compute(inst, window, refresh):
+        return
+    keys = [f"chat:{update.effective_chat.id}"]
+    if update.effective_user is not None:
+        keys.append(f"user:{update.effective_user.id}")
+    wait = core.fair_use.take(keys, core.clock())
+    if wait is not None:
+        raise LimitReached(texts.try_later(wait))
 
 
 async def _subscribe_from_button(
@@ -176,18 +159,16 @@ async def _subscribe_from_button(
 ) -> None:
     query = update.callback_query
     if not await may_change(update, context):
-        await query.answer(ADMINS_ONLY_ANSWER, show_alert=True)
+        await query.answer(texts.ADMINS_ONLY_ANSWER, show_alert=True)
         return
-    stores = services(context).stores
+    core = services(context)
     chat_id = query.message.chat.id
-    chat = await stores.run(stores.chats.get, chat_id)
-    distance = chat.settings.alert_distance_pct if chat else 1.0
-    existing = await stores.run(stores.chats.subscription, chat_id, inst.key)
-    if existing is None:
-        await stores.run(stores.chats.subscribe, chat_id, inst.key, None)
-        await query.answer(f"Subscribed to {inst.native_id}: alerts within {distance:g}%.")
+    if await follow(core, chat_id, inst, None):
+        chat = await core.stores.run(core.stores.chats.get, chat_id)
+        distance = chat.settings.alert_distance_pct
+        await query.answer(texts.subscribed_button(inst.native_id, distance))
     else:
-        await query.answer(f"Already subscribed to {inst.native_id}.")
+        await query.answer(texts.already_subscribed(inst.native_id))
 
 
 @contextlib.asynccontextmanager
@@ -200,7 +181,7 @@ async def _showing(
     window: str,
 ) -> AsyncIterator[None]:
     """While a map is being computed, keep the chat's 'uploading photo' action on."""
-    if not await core.maps.needs_computing(inst, window):
+    if not await core.maps.would_compute(inst, window):
         yield
         return
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from telegram.ext import ContextTypes
 
+from bot.reports import ReportThrottle
 from jobs.maps import MapService
 from liqmap.config import Settings
+from liqmap.fair_use import FairUse
 from liqmap.market_data import MarketData
 from storage.stores import Stores
 
@@ -23,6 +25,8 @@ class BotServices:
     stores: Stores
     clock: Callable[[], int]
     started_at_ms: int
+    fair_use: FairUse
+    reports: ReportThrottle
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
@@ -41,4 +45,6 @@ def open_services(
         stores=stores,
         clock=clock,
         started_at_ms=clock(),
+        fair_use=FairUse(settings.maps_per_minute),
+        reports=ReportThrottle(),
     )

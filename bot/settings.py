@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes
 from bot import texts
 from bot.access import authorized, may_change
 from bot.services import services
-from liqmap.chat_settings import SettingError, change_setting
+from liqmap.chat_settings import change_setting
 
 
 @authorized
@@ -26,10 +26,6 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not await may_change(update, context):
         await message.reply_text(texts.ADMINS_ONLY)
         return
-    try:
-        changed = change_setting(chat.settings, args[0], args[1])
-    except SettingError as exc:
-        await message.reply_text(texts.problem(str(exc)))
-        return
+    changed = change_setting(chat.settings, args[0], args[1])
     await core.stores.run(core.stores.chats.save_settings, chat.id, changed)
-    await message.reply_text("Saved.\n\n" + texts.settings_text(changed), parse_mode=ParseMode.HTML)
+    await message.reply_text(texts.saved(changed), parse_mode=ParseMode.HTML)

@@ -1,4 +1,4 @@
-"""``/subscribe``, ``/unsubscribe`` and ``/list``."""
+"""``/subscribe``, ``/unsubscribe`` and ``/list``, and the one way any path subscribes."""
 
 from __future__ import annotations
 
@@ -8,11 +8,17 @@ from telegram.ext import ContextTypes
 
 from bot import texts
 from bot.access import authorized, may_change
-from bot.services import services
+from bot.services import BotServices, services
 from liqmap.chat_settings import parse_distance
-from liqmap.errors import ExchangeError, LiqmapError
+from liqmap.instruments import Instrument
+from storage.chats import Subscription
 
-MAX_SUBSCRIPTIONS = 30
+
+async def follow(core: BotServices, chat_id: int, inst: Instrument, distance: float | None) -> bool:
+    """Subscribe a chat (command and button alike); True if new. The store enforces the
+    per-chat and service-wide limits (``LimitReached``)."""
+    chats = core.stores.chats
+    return await core.stores.run(chats.subscribe, chat_id, inst.key, distance)
 
 
 @authorized
@@ -25,31 +31,13 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(texts.ADMINS_ONLY)
         return
     core = services(context)
-    try:
-        distance = parse_distance(args[1]) if len(args) == 2 else None
-        inst = await core.market.instrument(args[0])
-    except LiqmapError as exc:
-        await message.reply_text(texts.problem(str(exc)))
-        return
-    chat_id = message.chat.id
-    chats = core.stores.chats
-    current = await core.stores.run(chats.subscriptions, chat_id)
-    if len(current) >= MAX_SUBSCRIPTIONS and all(s.instrument != inst.key for s in current):
-        await message.reply_text(
-            f"This chat already follows {MAX_SUBSCRIPTIONS} symbols, the most it can; "
-            "/unsubscribe one first."
-        )
-        return
-    new = await core.stores.run(chats.subscribe, chat_id, inst.key, distance)
-    chat = await core.stores.run(chats.get, chat_id)
+    distance = parse_distance(args[1]) if len(args) == 2 else None
+    inst = await core.market.instrument(args[0])
+    new = await follow(core, message.chat.id, inst, distance)
+    chat = await core.stores.run(core.stores.chats.get, message.chat.id)
     within = distance if distance is not None else chat.settings.alert_distance_pct
-    head = "🔔 Subscribed to" if new else "Updated"
-    await message.reply_text(
-        f"{head} <b>{texts.problem(inst.native_id)}</b> on {inst.exchange}: I will alert when "
-        f"price comes within {within:g}% of a cluster at least {chat.settings.min_strength:g}× "
-        "denser than average. /list shows all; /settings changes the defaults.",
-        parse_mode=ParseMode.HTML,
-    )
+    text = texts.subscribed(inst.native_id, inst.exchange, within, chat.settings.min_strength, new)
+    await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 @authorized
@@ -66,24 +54,15 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     chats = core.stores.chats
     if args[0].lower() == "all":
         gone = await core.stores.run(chats.unsubscribe, chat_id)
-        await message.reply_text(f"Stopped all alerts ({gone} subscription{'s' * (gone != 1)}).")
+        await message.reply_text(texts.stopped_all(gone))
         return
     key = _subscribed_key(await core.stores.run(chats.subscriptions, chat_id), args[0])
     if key is None:
-        try:
-            key = (await core.market.instrument(args[0])).key
-        except ExchangeError as exc:
-            await message.reply_text(
-                f"Cannot look up that symbol right now ({texts.problem(str(exc))})."
-            )
-            return
-        except LiqmapError as exc:
-            await message.reply_text(texts.problem(str(exc)))
-            return
+        key = (await core.market.instrument(args[0])).key
     if await core.stores.run(chats.unsubscribe, chat_id, key):
-        await message.reply_text(f"Stopped alerts for {texts.problem(key)}.")
+        await message.reply_text(texts.stopped(key))
     else:
-        await message.reply_text(f"This chat is not subscribed to {texts.problem(key)}. /list")
+        await message.reply_text(texts.not_subscribed(key))
 
 
 @authorized
@@ -96,7 +75,7 @@ async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
-def _subscribed_key(subscriptions: list, typed: str) -> str | None:
+def _subscribed_key(subscriptions: list[Subscription], typed: str) -> str | None:
     """The subscription a typed name means without asking the exchange (``okx:BTC-USDT-SWAP``,
     ``BTC-USDT-SWAP``), so unsubscribing works even while the exchange is down."""
     wanted = typed.strip().upper()

@@ -1,8 +1,15 @@
-"""Every message the bot writes, in Telegram HTML; user-supplied text is always escaped."""
+"""Every message the bot writes, in Telegram HTML; user-supplied text is always escaped.
+
+Texts are cut to Telegram's limits by ``clip_html``, which counts what Telegram counts
+(visible UTF-16 units, after entities are parsed) and never cuts inside a tag or an entity.
+"""
 
 from __future__ import annotations
 
-from html import escape
+import re
+from html import escape, unescape
+
+from telegram.constants import CallbackQueryLimit, MessageLimit
 
 from liqmap.chat_settings import (
     MAX_COOLDOWN_MINUTES,
@@ -18,8 +25,9 @@ from liqmap.snapshot import MapSnapshot
 from liqmap.timeframes import WINDOWS
 from storage.chats import Subscription
 
-CAPTION_LIMIT = 1024
-TEXT_LIMIT = 4096
+CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)
+TEXT_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
+ANSWER_LIMIT = int(CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH)
 WINDOW_CHOICES = "|".join(WINDOWS)
 
 USAGE = {
@@ -57,8 +65,14 @@ REFUSAL = (
     "Ask its owner to add this chat to the allowlist."
 )
 ADMINS_ONLY = "Only group administrators can change subscriptions and settings here."
-STATUS_ADMINS_ONLY = "/status is for the bot's admin chats only."
+STATUS_ADMINS_ONLY = "/status is for the bot's admins only."
 SOMETHING_WRONG = "Sorry, something went wrong on my side. It is logged; please try again."
+ADMINS_ONLY_ANSWER = "Only group administrators can do this here."
+STALE_BUTTON = "This button no longer works; send /map again."
+REFRESHING = "Refreshing…"
+UNKNOWN_COMMAND = "I don't know that command. /help lists them."
+SEND_A_COMMAND = "Send a command, e.g. /map BTC. /help lists them."
+START = INTRO + "\n\nTry /map BTC, then /subscribe BTC. /help lists every command."
 
 
 def help_text() -> str:
@@ -82,11 +96,88 @@ def usage(command: str) -> str:
 
 def problem(message: str) -> str:
     """A short error for the user (already safe to show, escaped here)."""
-    return escape(_clip(message, 300))
+    return clip_html(escape(message), 300)
 
 
 def unavailable(label: str, error: ExchangeError) -> str:
     return f"data for {escape(label)} is unavailable right now ({escape(str(error))})"
+
+
+def exchange_down(error: ExchangeError) -> str:
+    return (
+        f"{escape(error.exchange)} is unavailable right now ({escape(error.detail)}); "
+        "please try again in a minute."
+    )
+
+
+def try_later(seconds: float) -> str:
+    return (
+        f"That is a lot of new maps at once; try again in {max(1, round(seconds))} s. "
+        "Maps computed in the last few minutes come at once."
+    )
+
+
+def loading(window: str) -> str:
+    return f"Loading {window}…"
+
+
+def subscribed_button(label: str, distance_pct: float) -> str:
+    return f"Subscribed to {label}: alerts within {distance_pct:g}%."
+
+
+def already_subscribed(label: str) -> str:
+    return f"Already subscribed to {label}."
+
+
+def subscribed(label: str, exchange: str, within: float, strength: float, new: bool) -> str:
+    head = "🔔 Subscribed to" if new else "Updated"
+    return (
+        f"{head} <b>{escape(label)}</b> on {escape(exchange)}: I will alert when price comes "
+        f"within {within:g}% of a cluster at least {strength:g}× denser than average. /list "
+        "shows all; /settings changes the defaults."
+    )
+
+
+def stopped_all(count: int) -> str:
+    return f"Stopped all alerts ({count} subscription{'s' * (count != 1)})."
+
+
+def stopped(key: str) -> str:
+    return f"Stopped alerts for {escape(key)}."
+
+
+def not_subscribed(key: str) -> str:
+    return f"This chat is not subscribed to {escape(key)}. /list"
+
+
+def saved(settings: ChatSettings) -> str:
+    return "Saved.\n\n" + settings_text(settings)
+
+
+def status_text(
+    uptime_ms: int, watched: int, pending: int, maps: list[str], incidents: list[str]
+) -> str:
+    """``/status``: uptime, watched instruments, pending alerts, map ages, exchange errors."""
+    lines = [
+        "<b>liqmap status</b>",
+        f"up {ago(uptime_ms).removesuffix(' ago')}, {watched} watched instrument"
+        f"{'s' * (watched != 1)}, {pending} pending alert{'s' * (pending != 1)}",
+        "",
+        "<b>Maps</b> (last computed, data age)",
+        *([escape(line) for line in maps] or ["none computed yet"]),
+        "",
+        "<b>Recent exchange errors</b>",
+        *([escape(line) for line in incidents] or ["none"]),
+    ]
+    return clip_html("\n".join(lines), TEXT_LIMIT)
+
+
+def error_report(chat_id: int | None, trace: str, count: int) -> str:
+    """An unexpected error for the admin chats: where, how often, and its traceback's end."""
+    times = "" if count == 1 else f" ({count} times in the last 10 min)"
+    where = chat_id if chat_id is not None else "?"
+    head = f"⚠️ <b>error</b> in chat {where}{times}\n"
+    return clip_html(head + f"<pre>{escape(trace[-3000:])}</pre>", TEXT_LIMIT)
 
 
 def ago(ms: int) -> str:
@@ -130,7 +221,7 @@ def map_caption(
             f"⚠️ {unavailable(snapshot.label, error)}; "
             f"this map was computed {ago(now_ms - computed_at_ms)}"
         )
-    return _clip("\n".join(lines), CAPTION_LIMIT)
+    return clip_html("\n".join(lines), CAPTION_LIMIT)
 
 
 def clusters_text(snapshot: MapSnapshot, error: ExchangeError | None = None) -> str:
@@ -150,7 +241,7 @@ def clusters_text(snapshot: MapSnapshot, error: ExchangeError | None = None) -> 
             lines.append(f"{rank}. {cluster_text(cluster)} · {cluster.strength:.1f}× avg density")
     if error is not None:
         lines.append(f"\n⚠️ {unavailable(snapshot.label, error)}; these are the last known")
-    return _clip("\n".join(lines), TEXT_LIMIT)
+    return clip_html("\n".join(lines), TEXT_LIMIT)
 
 
 def subscriptions_text(subs: list[Subscription], settings: ChatSettings) -> str:
@@ -160,7 +251,7 @@ def subscriptions_text(subs: list[Subscription], settings: ChatSettings) -> str:
     for sub in subs:
         own = "" if sub.distance_pct is None else " (own)"
         lines.append(f"• {escape(sub.instrument)} — within {sub.distance(settings):g}%{own}")
-    return _clip("\n".join(lines), TEXT_LIMIT)
+    return clip_html("\n".join(lines), TEXT_LIMIT)
 
 
 def settings_text(settings: ChatSettings) -> str:
@@ -181,8 +272,73 @@ def settings_text(settings: ChatSettings) -> str:
     )
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+_TOKENS = re.compile(r"<[^<>]*>|&#?\w+;|[^<&]+|[<&]")
+_TAG_NAME = re.compile(r"</?\s*([A-Za-z][\w-]*)")
+
+
+def visible_length(text: str) -> int:
+    """What Telegram counts of HTML text: visible UTF-16 units, an entity as one."""
+    return sum(_units(token) for token in _TOKENS.findall(text))
+
+
+def clip_html(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` visible units with "…", open tags closed; never inside a tag
+    or an entity, never between the two halves of an emoji."""
+    if visible_length(text) <= limit:
+        return text
+    out: list[str] = []
+    open_tags: list[str] = []
+    room = limit - 1
+    for token in _TOKENS.findall(text):
+        if _is_tag(token):
+            name = _TAG_NAME.match(token)
+            if name is not None and token.startswith("</"):
+                if name.group(1) in open_tags:
+                    open_tags.remove(name.group(1))
+            elif name is not None:
+                open_tags.append(name.group(1))
+            out.append(token)
+            continue
+        size = _units(token)
+        if size <= room:
+            out.append(token)
+            room -= size
+            continue
+        if not token.startswith("&"):
+            out.append(_first_units(token, room))
+        break
+    return "".join(out) + "…" + "".join(f"</{name}>" for name in reversed(open_tags))
+
+
+def plain(text: str, limit: int) -> str:
+    """HTML ``text`` as the plain text a pop-up shows, cut to ``limit`` UTF-16 units."""
+    shown = unescape("".join(t for t in _TOKENS.findall(text) if not _is_tag(t)))
+    size = len(shown.encode("utf-16-le")) // 2
+    return shown if size <= limit else _first_units(shown, limit - 1) + "…"
+
+
+def _is_tag(token: str) -> bool:
+    return token.startswith("<") and token.endswith(">") and len(token) > 1
+
+
+def _units(token: str) -> int:
+    if _is_tag(token):
+        return 0
+    if token.startswith("&") and token.endswith(";") and len(token) > 2:
+        return 1
+    return len(token.encode("utf-16-le")) // 2
+
+
+def _first_units(text: str, room: int) -> str:
+    """The longest start of ``text`` within ``room`` UTF-16 units."""
+    taken, used = [], 0
+    for char in text:
+        size = 2 if ord(char) > 0xFFFF else 1
+        if used + size > room:
+            break
+        taken.append(char)
+        used += size
+    return "".join(taken)
 
 
 MEANING = {
@@ -220,4 +376,4 @@ def alert_text(alert: Alert) -> str:
             MEANING[alert.side],
         ]
     lines.append(f"<i>{alert.window} map · estimated, not exact positions</i>")
-    return _clip("\n".join(lines), CAPTION_LIMIT)
+    return clip_html("\n".join(lines), CAPTION_LIMIT)

@@ -92,8 +92,9 @@ class Delivery:
                 report.expired += 1
                 continue
             chat = await run(self.chats.get, row.chat_id)
-            if chat is None or not chat.active:
-                await run(self.outbox.fail, row.id, "chat inactive")
+            if chat is None or not chat.active or not self.chats.access.allows(chat.id):
+                reason = "chat not allowed" if chat and chat.active else "chat inactive"
+                await run(self.outbox.fail, row.id, reason)
                 report.failed += 1
                 continue
             by_map.setdefault(row.snapshot_id, []).append(row)

@@ -68,10 +68,14 @@ class MapService:
         self.clock = clock or market.now
         self._running: dict[tuple[str, str], asyncio.Task[StoredMap]] = {}
 
-    async def needs_computing(self, inst: Instrument, window: str) -> bool:
+    async def would_compute(self, inst: Instrument, window: str, refresh: bool = False) -> bool:
+        """Whether ``get`` would compute now rather than answer from the store."""
         snapshots = self.stores.snapshots
         computed_at = await self.stores.run(snapshots.computed_at, inst.key, window)
-        return computed_at is None or self.clock() - computed_at >= self.fresh_ms
+        return computed_at is None or self.clock() - computed_at >= self._fresh_for(refresh)
+
+    def _fresh_for(self, refresh: bool) -> int:
+        return MIN_RECOMPUTE_MS if refresh else self.fresh_ms
 
     async def get(self, inst: Instrument, window: str, refresh: bool = False) -> MapAnswer:
         """The map to show; with ``refresh``, recomputed unless it is seconds old.
@@ -82,7 +86,7 @@ class MapService:
         stored = await self.stores.run(self.stores.snapshots.latest, inst.key, window)
         if stored is not None:
             age = self.clock() - stored.computed_at
-            if age < (MIN_RECOMPUTE_MS if refresh else self.fresh_ms):
+            if age < self._fresh_for(refresh):
                 return MapAnswer(stored)
         try:
             return MapAnswer(await self.compute(inst, window))

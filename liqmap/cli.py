@@ -204,6 +204,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _wall_clock() -> int:
+    return int(time.time() * 1000)
+
+
 @contextlib.contextmanager
 def _stores(settings: Settings) -> Iterator[Stores]:
     """The database at ``LIQMAP_DB`` with its stores and their thread; all closed on exit."""
@@ -211,7 +215,7 @@ def _stores(settings: Settings) -> Iterator[Stores]:
     from storage.stores import Stores
 
     db = open_database(settings.db_path)
-    stores = Stores(db, lambda: int(time.time() * 1000))
+    stores = Stores(db, _wall_clock, settings.access, settings.subscription_limits)
     try:
         yield stores
     finally:

@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from liqmap.access import Access
 from liqmap.errors import ConfigError
+from liqmap.fair_use import SubscriptionLimits
 from liqmap.venues import VENUES
 
 TELEGRAM_API_URL = "https://api.telegram.org"
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600
+MAX_COUNT = 100_000
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
 
@@ -31,6 +34,20 @@ class Settings:
     price_seconds: float = 15.0
     allowed_chats: frozenset[int] = frozenset()
     admin_chats: frozenset[int] = frozenset()
+    max_watched: int = 150
+    """Instruments the service watches for alerts at most, across all chats."""
+    max_subscriptions: int = 30
+    """Instruments one chat may subscribe to."""
+    maps_per_minute: int = 6
+    """Map computations one chat, and one user, may ask for a minute (stored maps are free)."""
+
+    @property
+    def access(self) -> Access:
+        return Access(self.allowed_chats, self.admin_chats)
+
+    @property
+    def subscription_limits(self) -> SubscriptionLimits:
+        return SubscriptionLimits(self.max_subscriptions, self.max_watched)
 
     def require_token(self) -> str:
         """The bot token, or a clear error naming the variable."""
@@ -91,6 +108,9 @@ def _parse(values: Mapping[str, str]) -> Settings:
         price_seconds=checked(_seconds, "LIQMAP_PRICE_SECONDS", 15.0),
         allowed_chats=checked(_chat_ids, "LIQMAP_ALLOWED_CHATS", frozenset()),
         admin_chats=checked(_chat_ids, "LIQMAP_ADMIN_CHATS", frozenset()),
+        max_watched=checked(_count, "LIQMAP_MAX_WATCHED", 150),
+        max_subscriptions=checked(_count, "LIQMAP_MAX_SUBSCRIPTIONS", 30),
+        maps_per_minute=checked(_count, "LIQMAP_MAPS_PER_MINUTE", 6),
     )
     if problems:
         raise ConfigError("\n".join(problems))
@@ -107,6 +127,12 @@ def _seconds(raw: str) -> float:
     if value > MAX_INTERVAL_SECONDS:
         raise ValueError(f"must be at most {MAX_INTERVAL_SECONDS} seconds (7 days)")
     return value
+
+
+def _count(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_COUNT:
+        raise ValueError(f"must be a whole number from 1 to {MAX_COUNT:,}")
+    return int(raw)
 
 
 def _url(raw: str) -> str:

@@ -57,5 +57,9 @@ class ExchangeRejected(ExchangeError):
     """The exchange refused the request; retrying would not help."""
 
 
+class LimitReached(LiqmapError):
+    """A fair-use limit: too many subscriptions, instruments or maps for now."""
+
+
 class DataFormatError(LiqmapError):
     """A data file does not have the expected format."""

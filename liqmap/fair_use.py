@@ -14,6 +14,14 @@ MAX_KEYS = 10_000
 """Full buckets beyond this many are forgotten (a full bucket is the same as none)."""
 
 
+@dataclass(frozen=True)
+class SubscriptionLimits:
+    """Instruments one chat may follow, and instruments watched across all chats."""
+
+    per_chat: int = 30
+    watched: int = 150
+
+
 @dataclass
 class _Bucket:
     tokens: float

@@ -59,8 +59,6 @@ MAX_OPEN_INTEREST_USD = 1e13
 """Ten trillion dollars, more than every crypto market together: a larger figure is broken."""
 OVERSIZED_PAGE = 2
 """An answer with more than this many times the rows asked for is not a real page."""
-SLOTS_PER_EXCHANGE = 3
-"""Calls in flight to one exchange; the rest wait their turn (``liqmap.request_gate``)."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,6 @@ class MarketData:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         ccxt_config: Mapping[str, Any] | None = None,
         markets_max_age_ms: int = DAY_MS,
-        slots_per_exchange: int = SLOTS_PER_EXCHANGE,
     ) -> None:
         self.default_exchange = default_exchange
         self._urls = dict(urls or {})
@@ -108,7 +105,7 @@ class MarketData:
         self._books: dict[str, tuple[InstrumentBook, int]] = {}
         self._maintenance: dict[str, tuple[float | None, int]] = {}
         self._oi_floors: dict[tuple[str, str], tuple[int, int]] = {}
-        self._gates = {name: RequestGate(slots_per_exchange) for name in VENUES}
+        self._gates: dict[str, RequestGate] = {}
         self.incidents: deque[Incident] = deque(maxlen=50)
         self._book_locks: dict[str, asyncio.Lock] = {}
 
@@ -362,6 +359,7 @@ class MarketData:
             exchange = self._exchanges[name] = _new_exchange(
                 VENUES[name], self._urls.get(name), self._ccxt_config
             )
+            self._gates[name] = RequestGate(exchange.rateLimit / 1000)
         return exchange
 
     async def _call(
@@ -379,8 +377,8 @@ class MarketData:
         transient = _transient()
 
         async def attempt() -> Any:
-            async with self._gates[exchange].slot():
-                answer = await fn(*args)
+            await self._gates[exchange].turn()
+            answer = await fn(*args)
             return parse(answer) if parse is not None else answer
 
         def retrying(exc: BaseException, delay: float) -> None:

@@ -1,16 +1,15 @@
 """Who goes first to an exchange: price checks, then refreshes, then maps asked for in chat.
 
-Each exchange lets a few calls run at once; the rest wait their turn. A waiting call of a
-more urgent kind always goes first; among on-demand calls, the owners (chats) take turns,
-one call each, so one chat's burst never queues another chat behind all of it.
+Each exchange lets calls start at its request pace (ccxt's ``rateLimit``); calls that must
+wait line up here rather than in ccxt's first-come queue. A waiting call of a more urgent
+kind always starts first; among on-demand calls the owners (chats) take turns, one call
+each, so one chat's burst never queues another chat behind all of it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import IntEnum
@@ -41,68 +40,67 @@ CLAIM: ContextVar[Claim | None] = ContextVar("claim", default=None)
 
 
 class RequestGate:
-    """At most ``slots`` calls in flight; waiting ones by urgency, owners in turn."""
+    """Lets one call start every ``interval`` seconds: waiting ones by urgency, owners in
+    turn."""
 
-    def __init__(self, slots: int = 3) -> None:
-        self._free = slots
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._next_start = 0.0
         self._waiting: dict[Urgency, OrderedDict[str, deque[asyncio.Future[None]]]] = {
             urgency: OrderedDict() for urgency in Urgency
         }
-
-    @contextlib.asynccontextmanager
-    async def slot(self, claim: Claim | None = None) -> AsyncIterator[None]:
-        """Hold one slot for the duration of a call (the current task's claim by default)."""
-        await self._acquire(claim or CLAIM.get() or ANYONE)
-        try:
-            yield
-        finally:
-            self._release()
+        self._timer: asyncio.TimerHandle | None = None
 
     @property
     def waiting(self) -> int:
         return sum(len(q) for owners in self._waiting.values() for q in owners.values())
 
-    async def _acquire(self, claim: Claim) -> None:
-        if self._free > 0 and self.waiting == 0:
-            self._free -= 1
+    async def turn(self, claim: Claim | None = None) -> None:
+        """Wait until this call may start (the current task's claim by default)."""
+        claim = claim or CLAIM.get() or ANYONE
+        now = asyncio.get_running_loop().time()
+        if self.waiting == 0 and now >= self._next_start:
+            self._next_start = now + self.interval
             return
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        owners = self._waiting[claim.urgency]
-        owners.setdefault(claim.owner, deque()).append(turn)
+        ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[claim.urgency].setdefault(claim.owner, deque()).append(ticket)
+        self._schedule()
         try:
-            await turn
+            await ticket
         except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():
-                self._release()  # the slot was handed over just as the caller gave up
-            else:
-                self._forget(claim, turn)
+            self._forget(claim, ticket)
             raise
 
-    def _release(self) -> None:
-        self._free += 1
-        while self._free > 0:
-            turn = self._next_turn()
-            if turn is None:
-                return
-            self._free -= 1
-            turn.set_result(None)
+    def _schedule(self) -> None:
+        if self._timer is not None or self.waiting == 0:
+            return
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_at(max(self._next_start, loop.time()), self._start_next)
 
-    def _next_turn(self) -> asyncio.Future[None] | None:
+    def _start_next(self) -> None:
+        self._timer = None
+        ticket = self._next_ticket()
+        if ticket is not None:
+            ticket.set_result(None)
+            self._next_start = asyncio.get_running_loop().time() + self.interval
+        self._schedule()
+
+    def _next_ticket(self) -> asyncio.Future[None] | None:
         for owners in self._waiting.values():
             while owners:
                 owner, queue = next(iter(owners.items()))
-                turn = queue.popleft()
+                ticket = queue.popleft()
                 if queue:
                     owners.move_to_end(owner)  # the next owner's turn
                 else:
                     del owners[owner]
-                if not turn.cancelled():
-                    return turn
+                if not ticket.cancelled():
+                    return ticket
         return None
 
-    def _forget(self, claim: Claim, turn: asyncio.Future[None]) -> None:
+    def _forget(self, claim: Claim, ticket: asyncio.Future[None]) -> None:
         queue = self._waiting[claim.urgency].get(claim.owner)
-        if queue is not None and turn in queue:
-            queue.remove(turn)
+        if queue is not None and ticket in queue:
+            queue.remove(ticket)
             if not queue:
                 del self._waiting[claim.urgency][claim.owner]

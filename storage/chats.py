@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
 
+from liqmap.access import Access
 from liqmap.chat_settings import ChatSettings, QuietHours
+from liqmap.errors import LimitReached
+from liqmap.fair_use import SubscriptionLimits
 
 
 @dataclass(frozen=True)
@@ -37,11 +41,27 @@ class Subscription:
 
 
 class ChatStore:
-    """Read and write chats and subscriptions."""
+    """Read and write chats and subscriptions, within the access rule and the limits.
 
-    def __init__(self, db: Database, clock: Callable[[], int]) -> None:
+    Chats the allowlist leaves out keep their subscriptions, paused: they count as neither
+    subscribers nor watchers until allowed again.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], int],
+        access: Access | None = None,
+        limits: SubscriptionLimits | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.access = access or Access()
+        self.limits = limits or SubscriptionLimits()
+        self._allowed = [
+            len(self.access.allowed_chats),
+            json.dumps(sorted(self.access.allowed_chats)),
+        ]
 
     def seen(self, chat_id: int, kind: str, title: str | None) -> Chat:
         """Record that a chat talked to the bot (creating it, reactivating it); return it."""
@@ -119,9 +139,15 @@ class ChatStore:
             )
 
     def subscribe(self, chat_id: int, instrument: str, distance_pct: float | None) -> bool:
-        """Subscribe (or change the distance); True when the subscription is new."""
+        """Subscribe (or change the distance); True when the subscription is new.
+
+        Raises ``LimitReached`` when the chat follows all it may, or a new instrument would
+        take the service past the instruments it watches.
+        """
         with self.db.atomic():
             existed = self.subscription(chat_id, instrument) is not None
+            if not existed:
+                self._check_limits(chat_id, instrument)
             self.db.execute(
                 "INSERT INTO subscriptions (chat_id, instrument, distance_pct, created_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT(chat_id, instrument) "
@@ -159,12 +185,12 @@ class ChatStore:
         return [Subscription(*row) for row in rows]
 
     def subscribers(self, instrument: str) -> list[tuple[Chat, Subscription]]:
-        """Active chats subscribed to ``instrument``, with their subscriptions."""
+        """Active, allowed chats subscribed to ``instrument``, with their subscriptions."""
         rows = self.db.query(
             "SELECT chats.*, s.distance_pct AS sub_distance, s.created_at AS sub_created "
             "FROM subscriptions s JOIN chats ON chats.id = s.chat_id "
-            "WHERE s.instrument = ? AND chats.active = 1 ORDER BY chats.id",
-            [instrument],
+            f"WHERE s.instrument = ? AND chats.active = 1 AND {_ALLOWED} ORDER BY chats.id",
+            [instrument, *self._allowed],
         )
         return [
             (_chat(row), Subscription(row["id"], instrument, row["sub_distance"],
@@ -173,12 +199,33 @@ class ChatStore:
         ]  # fmt: skip
 
     def watched_instruments(self) -> list[str]:
-        """Instruments at least one active chat subscribes to."""
+        """Instruments at least one active, allowed chat subscribes to."""
         rows = self.db.execute(
             "SELECT DISTINCT s.instrument FROM subscriptions s JOIN chats ON chats.id = s.chat_id "
-            "WHERE chats.active = 1 ORDER BY s.instrument"
+            f"WHERE chats.active = 1 AND {_ALLOWED} ORDER BY s.instrument",
+            self._allowed,
         ).fetchall()
         return [row[0] for row in rows]
+
+    def _check_limits(self, chat_id: int, instrument: str) -> None:
+        follows = self.db.execute(
+            "SELECT count(*) FROM subscriptions WHERE chat_id = ?", [chat_id]
+        ).fetchone()[0]
+        if follows >= self.limits.per_chat:
+            raise LimitReached(
+                f"This chat already follows {self.limits.per_chat} symbols, the most it can; "
+                "/unsubscribe one first."
+            )
+        watched = self.watched_instruments()
+        if instrument not in watched and len(watched) >= self.limits.watched:
+            raise LimitReached(
+                f"The bot already watches {self.limits.watched} instruments, the most it can; "
+                "subscribe to one of those (e.g. BTC) or ask its owner."
+            )
+
+
+_ALLOWED = "(? = 0 OR chats.id IN (SELECT value FROM json_each(?)))"
+"""Everyone when the allowlist is empty, else its chats (parameters: its size, its JSON)."""
 
 
 def _chat(row: dict[str, Any]) -> Chat:

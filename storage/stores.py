@@ -11,6 +11,8 @@ from typing import ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
+from liqmap.access import Access
+from liqmap.fair_use import SubscriptionLimits
 from storage.alerts import AlertStore
 from storage.chats import ChatStore
 from storage.market_cache import MarketCache
@@ -25,10 +27,16 @@ T = TypeVar("T")
 class Stores:
     """The cache, chats, maps, alert state and outbox of one database."""
 
-    def __init__(self, db: Database, clock: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], int],
+        access: Access | None = None,
+        limits: SubscriptionLimits | None = None,
+    ) -> None:
         self.db = db
         self.cache = MarketCache(db)
-        self.chats = ChatStore(db, clock)
+        self.chats = ChatStore(db, clock, access, limits)
         self.snapshots = SnapshotStore(db)
         self.outbox = Outbox(db)
         self.alerts = AlertStore(db, clock)

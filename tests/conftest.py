@@ -16,18 +16,20 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
+from bot.services import BotServices
+from liqmap.config import Settings
 from liqmap.market_data import MarketData
-from liqmap.retry import RetryPolicy
 from storage.database import open_database
 from storage.stores import Stores
+from tests.bot_harness import ADMIN, ADMIN_GROUP, BOT, GROUP, GROUP_OWNER, running
 from tests.exchanges import EXCHANGES, Exchange, Fake
 from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.clock import Clock
 from tests.fakes.okx import FakeOkx
+from tests.fakes.telegram import FakeTelegram
+from tests.fast import FAST_CCXT, FAST_RETRY
 
-FAST_RETRY = RetryPolicy(attempts=4, first_delay=0.01, factor=2.0, max_delay=0.05)
-FAST_CCXT = {"rateLimit": 1, "timeout": 3000, "timeout_on_exit": 0}
 NOON = int(datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC).timestamp() * 1000)
 """Where the ``clock`` fixture starts: inside a minute, an hour and a day, so nothing aligns."""
 
@@ -52,6 +54,36 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
         return lookup(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", local_only)
+
+
+@pytest.fixture(autouse=True)
+def _timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """python-telegram-bot gives ``retry_after`` as a timedelta (as ``liqmap run`` sets)."""
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")
+
+
+@pytest.fixture
+def tg() -> Iterator[FakeTelegram]:
+    """The fake Bot API as the bot tests meet it: a named bot and one group with an owner."""
+    with FakeTelegram(bot_username=BOT, chat_admins={GROUP: [GROUP_OWNER]}) as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(tg: FakeTelegram, okx: FakeOkx) -> Settings:
+    return Settings(
+        telegram_bot_token=tg.token,
+        telegram_api_url=tg.url,
+        exchange_urls={"okx": okx.url},
+        admin_chats=frozenset({ADMIN, ADMIN_GROUP}),
+    )
+
+
+@pytest.fixture
+async def core(settings: Settings, db: Database) -> AsyncIterator[BotServices]:
+    """The bot running against the fakes with ``settings``."""
+    async with running(settings, db) as services:
+        yield services
 
 
 @pytest.fixture

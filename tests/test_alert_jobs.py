@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import pytest
+from sqlite_utils import Database
 from telegram.ext import AIORateLimiter, ExtBot
 
 from bot.alert_sender import TelegramAlertSender
@@ -20,11 +22,11 @@ from storage.chats import ChatStore
 from storage.outbox import Outbox
 from storage.snapshots import SnapshotStore
 from storage.stores import Stores
-from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.clock import Clock
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
+from tests.fast import FAST_CCXT, FAST_RETRY
 
 pytestmark = pytest.mark.fixed_clock
 ANN, BOB = 1001, 1002
@@ -358,3 +360,39 @@ async def test_one_exchange_down_leaves_the_others_watched(world: World) -> None
     world.price(world.target().high * 1.005)
     assert await world.jobs.watch() == 1
     assert world.outbox.pending() == 1
+
+
+async def test_an_alert_pending_for_a_chat_taken_off_the_allowlist_is_not_sent(
+    db: Database, clock: Clock
+) -> None:
+    from liqmap.access import Access
+    from liqmap.proximity import Alert
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.sent: list[int] = []
+
+        async def send(self, chat_id: int, alert: Alert, chart: object) -> None:
+            self.sent.append(chat_id)
+
+    everyone = Stores(db, clock)
+    for chat in (ANN, BOB):
+        everyone.chats.seen(chat, "private", None)
+    alert = Alert("approach", BTC, "BTC-USDT-SWAP", "okx", "long", 1.0, 2.0, 3e6, 3.0, 2.5,
+                  None, 0.5, False, "7d")  # fmt: skip
+    for chat in (ANN, BOB):
+        db.execute(
+            "INSERT INTO outbox (chat_id, instrument, kind, text, payload, created_at, "
+            "next_attempt_at) VALUES (?, ?, 'approach', 'x', ?, ?, ?)",
+            [chat, BTC, json.dumps(asdict(alert)), clock(), clock()],
+        )
+    everyone.close()
+    only_bob = Stores(db, clock, Access(allowed_chats=frozenset({BOB})))
+    recorder = Recorder()
+    report = await Delivery(only_bob, recorder, clock).run()
+    only_bob.close()
+    assert (report.sent, report.failed) == (1, 1)
+    assert recorder.sent == [BOB]
+    assert db.execute("SELECT error FROM outbox WHERE chat_id = ?", [ANN]).fetchone()[0] == (
+        "chat not allowed"
+    )

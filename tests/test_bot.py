@@ -4,96 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlite_utils import Database
 
-from bot.app import build_application
-from bot.runner import polling
-from bot.services import BotServices, open_services
+from bot.services import BotServices
 from liqmap.config import Settings
-from liqmap.market_data import MarketData
 from storage.database import open_database
-from storage.stores import Stores
-from tests.conftest import FAST_CCXT, FAST_RETRY
+from tests.bot_harness import (
+    ADMIN,
+    ANN,
+    BOB,
+    BOT,
+    GROUP,
+    GROUP_OWNER,
+    MEMBER,
+    running,
+    say,
+    wait_until,
+    words,
+)
 from tests.fakes.clock import Clock
 from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
-
-ANN, BOB, ADMIN = 1001, 1002, 9001
-GROUP, GROUP_OWNER, MEMBER = -4001, 501, 777
-BOT = "liqmap_test_bot"
-
-
-@pytest.fixture(autouse=True)
-def _timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "1")
-
-
-@pytest.fixture
-def tg() -> Iterator[FakeTelegram]:
-    with FakeTelegram(bot_username=BOT, chat_admins={GROUP: [GROUP_OWNER]}) as fake:
-        yield fake
-
-
-@pytest.fixture
-def settings(tg: FakeTelegram, okx: FakeOkx) -> Settings:
-    return Settings(
-        telegram_bot_token=tg.token,
-        telegram_api_url=tg.url,
-        exchange_urls={"okx": okx.url},
-        admin_chats=frozenset({ADMIN}),
-    )
-
-
-@asynccontextmanager
-async def running(
-    settings: Settings, db: Database, clock: Clock | None = None
-) -> AsyncIterator[BotServices]:
-    clock = clock or Clock()
-    stores = Stores(db, clock)
-    async with MarketData(
-        urls=settings.exchange_urls, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT
-    ) as market:
-        core = open_services(settings, market, stores, clock)
-        try:
-            async with polling(build_application(core), poll_timeout=1):
-                yield core
-        finally:
-            stores.close()
-
-
-@pytest.fixture
-async def core(settings: Settings, db: Database) -> AsyncIterator[BotServices]:
-    async with running(settings, db) as services:
-        yield services
-
-
-async def say(tg: FakeTelegram, chat: int, text: str, replies: int = 1, **who: Any) -> list[dict]:
-    """The user sends ``text``; wait for ``replies`` new messages to the chat; return them."""
-    before = len(tg.sent(chat))
-    tg.user_sends(chat, text, **who)
-    sent = await tg.wait_for_sent(chat, before + replies, timeout=20)
-    return sent[before:]
-
-
-def words(message: dict) -> str:
-    return message.get("plain") or ""
-
-
-async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
 
 # -- commands --------------------------------------------------------------------------------
 
@@ -204,7 +140,7 @@ async def test_status_is_for_admin_chats(tg: FakeTelegram, core: BotServices, ok
     okx.inject(Fault(503, "down"), "/api/v5/market/", times=None)
     await say(tg, ANN, "/map SOL 1d")
     (refused,) = await say(tg, ANN, "/status")
-    assert words(refused) == "/status is for the bot's admin chats only."
+    assert words(refused) == "/status is for the bot's admins only."
     (status,) = await say(tg, ADMIN, "/status")
     text = words(status)
     assert "liqmap status" in text and "1 watched instrument" in text and "0 pending alerts" in text
@@ -302,8 +238,8 @@ async def test_exchange_down_without_and_with_a_stored_map(
         await say(tg, ANN, "/map BTC 1d")
         okx.inject(Fault(503, "down"), "/api/v5/market/", times=None)
         (reply,) = await say(tg, ANN, "/map SOL 1d")
-        assert (
-            words(reply) == "data for SOL-USDT-SWAP is unavailable right now (okx: not reachable)"
+        assert words(reply) == (
+            "okx is unavailable right now (not reachable); please try again in a minute."
         )
         clock.advance(2 * 3600_000)
         (stale,) = await say(tg, ANN, "/map BTC 1d")

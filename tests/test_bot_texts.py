@@ -52,12 +52,41 @@ def test_user_text_is_escaped_everywhere() -> None:
     assert texts.problem("<script>") == "&lt;script&gt;"
 
 
+def shown(text: str) -> str:
+    """What Telegram shows of HTML ``text`` (the fake parses it as Telegram does, or fails)."""
+    from tests.fakes.telegram import parse_formatted
+
+    return parse_formatted(text, "HTML")[0]
+
+
+def units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def test_texts_stay_within_telegram_limits() -> None:
     long_label = snapshot("X" * 3000)
-    assert len(texts.map_caption(long_label, 0, 0)) <= texts.CAPTION_LIMIT
-    assert len(texts.clusters_text(long_label)) <= texts.TEXT_LIMIT
-    assert len(texts.problem("y" * 10_000)) <= 300
-    assert len(texts.help_text()) < texts.TEXT_LIMIT
+    assert units(shown(texts.map_caption(long_label, 0, 0))) <= texts.CAPTION_LIMIT
+    assert units(shown(texts.clusters_text(long_label))) <= texts.TEXT_LIMIT
+    assert units(shown(texts.problem("y" * 10_000))) <= 300
+    assert units(shown(texts.help_text())) < texts.TEXT_LIMIT
+    assert (texts.CAPTION_LIMIT, texts.TEXT_LIMIT, texts.ANSWER_LIMIT) == (1024, 4096, 200)
+
+
+def test_clipping_never_cuts_inside_a_tag_an_entity_or_an_emoji() -> None:
+    text = ("<b>" + "x" * 10 + "</b> &amp; &lt;b&gt; <i>a 🎉🎉 <code>z</code></i>") * 40
+    for limit in range(1, 120):
+        clipped = texts.clip_html(text, limit)
+        visible = shown(clipped)  # parses: every tag closed, every entity whole
+        assert units(visible) <= limit, limit
+        assert visible.endswith("…")
+        assert "\ufffd" not in visible
+    assert texts.clip_html("short <b>one</b>", 100) == "short <b>one</b>"
+
+
+def test_a_pop_up_answer_is_plain_text_within_its_limit() -> None:
+    answer = texts.plain(texts.problem("unknown instrument <ETH> " * 30), texts.ANSWER_LIMIT)
+    assert answer.startswith("unknown instrument <ETH> ") and "&lt;" not in answer
+    assert units(answer) <= texts.ANSWER_LIMIT and answer.endswith("…")
     for name, _ in texts.COMMANDS:
         assert f"/{name}" in texts.help_text()
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlite_utils import Database
 
+from liqmap.access import Access
 from liqmap.chat_settings import ChatSettings, QuietHours
+from liqmap.errors import LimitReached
+from liqmap.fair_use import SubscriptionLimits
 from storage.chats import ChatStore
 from storage.database import open_database
 from tests.fakes.clock import Clock
@@ -93,3 +97,35 @@ def test_a_refused_chat_gets_one_refusal(db: Database) -> None:
     assert chats.first_refusal(99, "private", "stranger") is True
     assert chats.first_refusal(99, "private", "stranger") is False
     assert chats.get(99).refused_at == 1_000
+
+
+def test_the_allowlist_pauses_chats_outside_it_without_losing_their_subscriptions(
+    db: Database,
+) -> None:
+    everyone = ChatStore(db, Clock(1_000))
+    for chat in (1, 2):
+        everyone.seen(chat, "private", None)
+    everyone.subscribe(1, BTC, None)
+    everyone.subscribe(2, ETH, None)
+    only_two = ChatStore(db, Clock(1_000), Access(allowed_chats=frozenset({2})))
+    assert only_two.watched_instruments() == [ETH]
+    assert only_two.subscribers(BTC) == []
+    assert [chat.id for chat, _ in only_two.subscribers(ETH)] == [2]
+    assert [s.instrument for s in only_two.subscriptions(1)] == [BTC], "kept, paused"
+    assert everyone.watched_instruments() == [BTC, ETH]
+
+
+def test_limits_on_subscriptions_hold_inside_the_store(db: Database) -> None:
+    chats = ChatStore(db, Clock(1_000), limits=SubscriptionLimits(per_chat=2, watched=3))
+    for chat in (1, 2):
+        chats.seen(chat, "private", None)
+    chats.subscribe(1, BTC, None)
+    chats.subscribe(1, ETH, None)
+    with pytest.raises(LimitReached, match="already follows 2 symbols"):
+        chats.subscribe(1, "okx:SOL-USDT-SWAP", None)
+    assert chats.subscribe(1, BTC, 0.5) is False, "changing one it follows is no new one"
+    chats.subscribe(2, "okx:SOL-USDT-SWAP", None)
+    with pytest.raises(LimitReached, match="already watches 3 instruments"):
+        chats.subscribe(2, "okx:DOGE-USDT-SWAP", None)
+    assert chats.subscribe(2, BTC, None) is True, "a watched one costs nothing more"
+    assert len(chats.watched_instruments()) == 3

@@ -61,6 +61,9 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ("LIQMAP_BYBIT_URL", "ftp://x", "LIQMAP_BYBIT_URL must be an http(s) URL"),
         ("TELEGRAM_API_URL", "localhost:8081", "TELEGRAM_API_URL must be an http(s) URL"),
         ("LIQMAP_ADMIN_CHATS", "12,abc", "LIQMAP_ADMIN_CHATS must be comma-separated chat ids"),
+        ("LIQMAP_MAX_WATCHED", "0", "LIQMAP_MAX_WATCHED must be a whole number from 1 to 100,000"),
+        ("LIQMAP_MAPS_PER_MINUTE", "2.5", "LIQMAP_MAPS_PER_MINUTE must be a whole number"),
+        ("LIQMAP_MAX_SUBSCRIPTIONS", "1e9", "LIQMAP_MAX_SUBSCRIPTIONS must be a whole number"),
     ],
 )
 def test_bad_values_name_variable_and_value(
@@ -122,8 +125,14 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         "LIQMAP_PRICE_SECONDS": "15",
         "LIQMAP_ALLOWED_CHATS": "",
         "LIQMAP_ADMIN_CHATS": "",
+        "LIQMAP_MAX_WATCHED": "150",
+        "LIQMAP_MAX_SUBSCRIPTIONS": "30",
+        "LIQMAP_MAPS_PER_MINUTE": "6",
     }
     assert assignments == expected
     settings = load_settings(assignments, env_file=None)
     assert settings.refresh_seconds == 300
+    assert (settings.max_watched, settings.max_subscriptions, settings.maps_per_minute) == (
+        150, 30, 6
+    )  # fmt: skip
     assert settings.exchange_urls["okx"] == "https://www.okx.com"

@@ -12,9 +12,9 @@ from liqmap.market_data import MarketData
 from liqmap.retry import RetryPolicy
 from liqmap.timeframes import HOUR_MS, floor_to
 from storage.stores import Stores
-from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.http import Fault, free_port
 from tests.fakes.okx import FakeOkx, okx_error
+from tests.fast import FAST_CCXT, FAST_RETRY
 
 CANDLES = "/api/v5/market/candles"
 

@@ -26,12 +26,13 @@ from liqmap.errors import (
 from liqmap.margins import params_for
 from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, floor_to, step_ms
 from liqmap.venues import BINANCE
-from tests.conftest import FAST_RETRY, NOON
+from tests.conftest import NOON
 from tests.exchanges import Exchange
 from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import NOT_SUPPORTED_SYMBOLS, FakeBybit
 from tests.fakes.clock import Clock
 from tests.fakes.http import Fault
+from tests.fast import FAST_RETRY
 
 pytestmark = pytest.mark.fixed_clock
 

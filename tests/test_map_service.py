@@ -11,10 +11,10 @@ from jobs.maps import MIN_RECOMPUTE_MS, MapService
 from liqmap.errors import ExchangeUnavailable
 from liqmap.market_data import MarketData
 from storage.stores import Stores
-from tests.conftest import FAST_CCXT, FAST_RETRY
 from tests.fakes.clock import Clock
 from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx
+from tests.fast import FAST_CCXT, FAST_RETRY
 
 pytestmark = pytest.mark.fixed_clock
 FRESH_MS = 300_000
