@@ -1,4 +1,4 @@
-"""The three jobs of ``liqmap run``: refresh maps, watch prices, deliver alerts."""
+"""The jobs of ``liqmap run``: refresh maps, watch prices, deliver alerts, prune the database."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from jobs.delivery import Delivery, DeliveryReport
 from jobs.maps import MapService
+from jobs.retention import RetentionReport, prune_storage
 from liqmap.errors import LiqmapError
 from liqmap.instruments import Instrument
 from liqmap.market_data import MarketData, Price
@@ -111,6 +112,11 @@ class AlertJobs:
                     report.sent, report.retried, report.failed, report.expired,
                 )  # fmt: skip
             return report
+
+    async def prune(self) -> RetentionReport:
+        """Keep the database bounded: old cache rows, maps and finished alerts go."""
+        with self._tracked():
+            return await self.stores.run(prune_storage, self.stores.db, self.clock())
 
     async def stop(self) -> None:
         """Cancel whatever job is running and wait until it has let go."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -11,11 +11,14 @@ from jobs.alerts import AlertJobs
 
 DELIVER_SECONDS = 1.0
 """Pending alerts are retried this often; new ones are delivered at once."""
+PRUNE_SECONDS = 24 * 3600.0
+"""The database is pruned once a day, the first time a minute after start."""
 
 
 def start_jobs(jobs: AlertJobs, refresh_seconds: float, price_seconds: float) -> AsyncIOScheduler:
     """Refresh at once and every ``refresh_seconds``; watch every ``price_seconds``; deliver
-    every second and whenever the watch queued something. Never two runs of a job at once."""
+    every second and whenever the watch queued something; prune daily. Never two runs of a
+    job at once."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     now = datetime.now(UTC)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60, "next_run_time": now}
@@ -25,6 +28,12 @@ def start_jobs(jobs: AlertJobs, refresh_seconds: float, price_seconds: float) ->
     scheduler.add_job(jobs.watch, IntervalTrigger(seconds=price_seconds), id="watch", **common)
     scheduler.add_job(
         jobs.deliver, IntervalTrigger(seconds=DELIVER_SECONDS), id="deliver", **common
+    )
+    scheduler.add_job(
+        jobs.prune,
+        IntervalTrigger(seconds=PRUNE_SECONDS),
+        id="prune",
+        **(common | {"next_run_time": now + timedelta(minutes=1)}),
     )
 
     def wake_delivery() -> None:

@@ -340,8 +340,13 @@ async def test_the_scheduler_never_runs_a_job_twice_at_once() -> None:
         async def deliver(self) -> None:
             pass
 
+        async def prune(self) -> None:
+            pass
+
     slow = Slow()
     scheduler = start_jobs(slow, refresh_seconds=0.05, price_seconds=0.05)  # type: ignore[arg-type]
+    prune = scheduler.get_job("prune")
+    assert prune is not None and prune.trigger.interval.total_seconds() == 24 * 3600
     try:
         deadline = asyncio.get_running_loop().time() + 5
         while slow.runs < 2:
@@ -396,3 +401,15 @@ async def test_an_alert_pending_for_a_chat_taken_off_the_allowlist_is_not_sent(
     assert db.execute("SELECT error FROM outbox WHERE chat_id = ?", [ANN]).fetchone()[0] == (
         "chat not allowed"
     )
+
+
+async def test_the_daily_prune_runs_in_the_database_thread_and_keeps_what_is_needed(
+    world: World,
+) -> None:
+    world.subscribe(ANN)
+    await world.jobs.refresh()
+    world.clock.advance(40 * 24 * 3600_000)
+    report = await world.jobs.prune()
+    assert report.candles > 0 and report.open_interest > 0, "40 days later the cache is old"
+    assert world.snapshots.latest(BTC, ALERT_WINDOW) is None, "a week-old map is gone"
+    assert world.chats.subscriptions(ANN), "subscriptions are never pruned"
