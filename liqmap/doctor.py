@@ -30,17 +30,6 @@ EXCHANGE_RETRY = RetryPolicy(attempts=2, first_delay=0.5)
 BUSY_TIMEOUT_S = 2.0
 """How long the write check waits for another process's write lock; the service's own
 transactions hold it far shorter."""
-_LOCKED = f"locked by another process (its write lock held over {BUSY_TIMEOUT_S:g} s)"
-_SQLITE_CAUSES = (
-    ("SQLITE_BUSY", _LOCKED),
-    ("SQLITE_LOCKED", _LOCKED),
-    ("SQLITE_READONLY", "read-only: liqmap could not write to it ({exc})"),
-    ("SQLITE_NOTADB", "not a SQLite database (corrupt, or another kind of file)"),
-    ("SQLITE_CORRUPT", "corrupt ({exc})"),
-    ("SQLITE_CANTOPEN", "cannot be opened ({exc}); check the rights on it and its folder"),
-    ("SQLITE_FULL", "the disk is full ({exc})"),
-)
-"""What an SQLite error (its ``sqlite_errorname`` prefix) says about the file."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +139,7 @@ def _database(path: Path) -> CheckResult:
             isolation_level=None,
         )
     except sqlite3.Error as exc:
-        return fail(_sqlite_cause(exc))
+        return fail(_sqlite_cause(exc, path))
     try:
         damage = [row[0] for row in conn.execute("PRAGMA quick_check")]
         if damage != ["ok"]:
@@ -166,7 +155,7 @@ def _database(path: Path) -> CheckResult:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(f"PRAGMA user_version = {version}")
     except sqlite3.Error as exc:
-        return fail(_sqlite_cause(exc))
+        return fail(_sqlite_cause(exc, path))
     finally:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -191,12 +180,10 @@ def _missing_database(path: Path) -> CheckResult:
     )
 
 
-def _sqlite_cause(exc: sqlite3.Error) -> str:
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    for prefix, text in _SQLITE_CAUSES:
-        if name.startswith(prefix):
-            return text.format(exc=exc)
-    return str(exc)
+def _sqlite_cause(exc: sqlite3.Error, path: Path) -> str:
+    from storage.database import trouble
+
+    return trouble(exc, path, BUSY_TIMEOUT_S) or str(exc)
 
 
 def _size(path: Path) -> str:

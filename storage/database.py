@@ -42,7 +42,7 @@ def open_database(path: Path | str, busy_timeout_s: float = BUSY_TIMEOUT_S) -> D
     except sqlite3.Error as exc:
         if conn is not None:
             conn.close()
-        cause = _cause(exc, Path(path), busy_timeout_s)
+        cause = trouble(exc, Path(path), busy_timeout_s)
         if cause is None:
             raise
         raise ConfigError(f"LIQMAP_DB {path}: {cause}") from None
@@ -75,8 +75,9 @@ def _check_writable(db: Database) -> None:
     db.execute("ROLLBACK")
 
 
-def _cause(exc: sqlite3.Error, path: Path, busy_timeout_s: float) -> str | None:
-    """What is wrong with the file, in a few words; None for errors that are not the file's."""
+def trouble(exc: sqlite3.Error, path: Path, busy_timeout_s: float) -> str | None:
+    """What is wrong with the file, in a few words; None for errors that are not the file's
+    (also what ``liqmap doctor`` says of it)."""
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:
         return None

@@ -185,7 +185,7 @@ def test_a_corrupt_database_fails_naming_its_path(
     result = doctor(env, tmp_path, "--offline")
     assert result.returncode == 1
     assert line(result, "database") == (
-        f"FAIL  database  {db_path}: not a SQLite database (corrupt, or another kind of file)"
+        f"FAIL  database  {db_path}: not a SQLite database (file is corrupt or of another kind)"
     )
 
 
