@@ -61,6 +61,7 @@ class History:
 
 
 def history(seed: int, days: int) -> History:
+    """A random market at each step the service caches, and a 7d map built from one."""
     origin = T0 - 7 * DAY_MS
     minutes = (days + 7) * 1440
     candles, oi = {}, {}
