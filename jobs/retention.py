@@ -31,16 +31,23 @@ def horizons(margin_ms: int = MARGIN_MS) -> dict[str, dict[str, int]]:
     """How far back the cache keeps each series at each step, in ms.
 
     Candles at a window's default step (``DEFAULT_STEP``) are kept for the longest window
-    built at that step; other steps, and open interest at any step (a 30d map may use 1h
-    OI), for the longest window. Each plus ``margin_ms``.
+    built at that step; other steps (asked for with ``--step``) for the longest window. Open
+    interest at a step serves maps built from candles that fine or finer (a 30d map at 15m
+    candles reads 15m or 1h OI, never 5m), so it is kept for the longest of those windows.
+    Each plus ``margin_ms``.
     """
     longest = max(WINDOWS.values())
     served: dict[str, int] = {}
     for window, step in DEFAULT_STEP.items():
         served[step] = max(served.get(step, 0), WINDOWS[window])
+    oi_served = {
+        step: max((WINDOWS[w] for w, s in DEFAULT_STEP.items() if STEPS[s] <= STEPS[step]),
+                  default=longest)
+        for step in STEPS
+    }  # fmt: skip
     return {
         CANDLES: {step: served.get(step, longest) + margin_ms for step in STEPS},
-        OPEN_INTEREST: dict.fromkeys(STEPS, longest + margin_ms),
+        OPEN_INTEREST: {step: oi_served[step] + margin_ms for step in STEPS},
     }
 
 

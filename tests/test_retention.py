@@ -17,7 +17,7 @@ from liqmap.proximity import Alert, Watch
 from liqmap.ranges import missing
 from liqmap.series import Candles, OpenInterest
 from liqmap.snapshot import MapSnapshot
-from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, STEPS, floor_to, step_ms
+from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, floor_to, step_ms
 from storage.alerts import AlertStore, Checked
 from storage.chats import ChatStore
 from storage.market_cache import CANDLES, OPEN_INTEREST, MarketCache
@@ -58,13 +58,13 @@ def test_horizons_are_the_longest_window_of_each_default_step_plus_a_day() -> No
     month = 31 * DAY_MS
     assert table[CANDLES] == {"1m": 2 * DAY_MS, "5m": 8 * DAY_MS, "15m": month, "30m": month,
                               "1h": month, "4h": month, "1d": month}  # fmt: skip
-    assert table[OPEN_INTEREST] == dict.fromkeys(STEPS, month)
+    assert table[OPEN_INTEREST] == table[CANDLES], "OI of a step serves the same windows"
 
 
 @pytest.mark.parametrize(
     ("series", "step", "days"),
     [(CANDLES, "1m", 2), (CANDLES, "5m", 8), (CANDLES, "15m", 31), (CANDLES, "1h", 31),
-     (OPEN_INTEREST, "5m", 31), (OPEN_INTEREST, "1h", 31), (OPEN_INTEREST, "1d", 31)],
+     (OPEN_INTEREST, "5m", 8), (OPEN_INTEREST, "1h", 31), (OPEN_INTEREST, "1d", 31)],
 )  # fmt: skip
 def test_rows_older_than_their_steps_horizon_go_newer_ones_stay(
     db: Database, series: str, step: str, days: int
@@ -262,7 +262,7 @@ def test_a_daily_prune_keeps_the_database_bounded_over_forty_days(db: Database) 
     assert by_day[32] == by_day[40]
     assert by_day[40] == {
         "candles": 2 * 1440 + 8 * 288 + 31 * 96,
-        "open_interest": 31 * 288 + 31 * 24,
+        "open_interest": 8 * 288 + 31 * 24,  # 5m OI serves 7d maps at most, 1h OI 30d
         "fetched_ranges": 5,
         "snapshots": 3 + 1,  # BTC's latest three, and the map ETH's pending alert needs
         "outbox": 7 + 1,
