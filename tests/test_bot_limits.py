@@ -135,7 +135,7 @@ async def test_a_burst_from_one_chat_does_not_hold_up_another_chat_or_the_price_
 ) -> None:
     """With requests spaced as OKX wants them, one chat's six maps queue their requests; the
     other chat's map is served between them, not after them."""
-    okx_pace = {"rateLimit": 15, "timeout": 3000, "timeout_on_exit": 0}
+    okx_pace = {"rateLimit": 40, "timeout": 3000, "timeout_on_exit": 0}
     async with running(replace(settings, maps_per_minute=20), db, ccxt_config=okx_pace) as core:
         await core.market.instrument("BTC")  # the instrument list, loaded once
         burst = ["BTC 1d", "ETH 1d", "SOL 1d", "BTC-USD-SWAP 1d", "BTC 7d", "ETH 7d"]
