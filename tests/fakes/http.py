@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -55,6 +56,8 @@ class FakeServer:
     _faults: deque[_Injected] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
+    answer_delay: float = 0.0
+    """Seconds every request waits before it is answered (a network round trip); 0: none."""
 
     @property
     def url(self) -> str:
@@ -62,7 +65,14 @@ class FakeServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> FakeServer:
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "server not started"
+        return self._server.server_address[1]
+
+    def start(self, port: int = 0) -> FakeServer:
+        """Serve on ``port`` (0: a free one). Starting again on the port of a stopped server
+        ends an outage without changing the URL its clients know."""
         fake = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -78,7 +88,7 @@ class FakeServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _QuietServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -152,6 +162,8 @@ class FakeServer:
         )
         with self._lock:
             self.requests.append(request)
+        if self.answer_delay:
+            time.sleep(self.answer_delay)
         fault = self._take_fault(request.path)
         if fault is not None:
             if fault.delay:
@@ -176,6 +188,15 @@ class FakeServer:
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Says nothing when a client goes away mid-request (a timeout, a restart): that is what
+    the fakes' faults provoke."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def free_port() -> int:

@@ -697,10 +697,10 @@ class FakeTelegram(FakeServer):
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> FakeTelegram:
+    def start(self, port: int = 0) -> FakeTelegram:
         with self._cond:
             self._closing = False
-        super().start()
+        super().start(port)
         return self
 
     def stop(self) -> None:
@@ -926,6 +926,18 @@ class FakeTelegram(FakeServer):
         """The number of calls so far: pass it as ``since`` to wait only for later calls."""
         with self._cond:
             return len(self._calls)
+
+    def calls_since(self, since: int) -> list[dict[str, Any]]:
+        """The calls with seq >= ``since`` (a ``mark``), oldest first: for reading the log
+        bit by bit without copying all of it each time."""
+        with self._cond:
+            return [self._copy_call(c) for c in self._calls[since:]]
+
+    def query_of(self, callback_query_id: str) -> dict[str, Any]:
+        """The button press a callback query id stands for: chat_id, message_id, data,
+        user_id and whether it was answered."""
+        with self._cond:
+            return dict(self._queries[str(callback_query_id)])
 
     def calls_of(self, method: str, ok: bool | None = None) -> list[dict[str, Any]]:
         with self._cond:
