@@ -6,13 +6,18 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
+from telegram.ext import Application
 
+from bot.alert_sender import TelegramAlertSender
 from bot.app import build_application
 from bot.runner import polling
 from bot.services import BotServices, open_services
+from jobs.alerts import AlertJobs
+from jobs.delivery import Delivery
 from liqmap.config import Settings
 from liqmap.market_data import MarketData
 from storage.stores import Stores
@@ -43,6 +48,44 @@ async def running(
         try:
             async with polling(build_application(core), poll_timeout=1):
                 yield core
+        finally:
+            stores.close()
+
+
+@dataclass
+class Service:
+    """The bot and its alert jobs, wired as ``liqmap run`` wires them."""
+
+    core: BotServices
+    application: Application
+    jobs: AlertJobs
+
+
+@asynccontextmanager
+async def serving(
+    settings: Settings,
+    db: Database,
+    clock: Clock | None = None,
+    ccxt_config: Mapping[str, Any] = FAST_CCXT,
+) -> AsyncIterator[Service]:
+    """``running`` plus the refresh/watch/deliver jobs (not scheduled: the test runs them, or
+    puts them on ``jobs.scheduler.start_jobs``); alerts go out through the bot itself, behind
+    the same rate limiter as the answers to commands."""
+    clock = clock or Clock()
+    stores = Stores(db, clock, settings.access, settings.subscription_limits)
+    async with MarketData(
+        urls=settings.exchange_urls, clock=clock, retry=FAST_RETRY, ccxt_config=ccxt_config
+    ) as market:
+        core = open_services(settings, market, stores, clock)
+        try:
+            async with polling(build_application(core), poll_timeout=1) as application:
+                delivery = Delivery(stores, TelegramAlertSender(application.bot), clock)
+                jobs = AlertJobs(market, stores, core.maps, delivery, clock,
+                                 settings.refresh_seconds)  # fmt: skip
+                try:
+                    yield Service(core, application, jobs)
+                finally:
+                    await jobs.stop()
         finally:
             stores.close()
 

@@ -1,0 +1,91 @@
+"""Many chats at once against the real bot and its alert jobs: nothing dropped, nothing broken.
+
+A small version of ``python -m benchmarks.load``: 40 chats send 300 mixed commands (maps,
+clusters, subscriptions, settings, presses of the buttons on maps they got, and bad input)
+while the scheduler watches prices and a price move must reach a subscriber once. Only
+behaviour is asserted; the figures are printed (``pytest -s``) but never compared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from sqlite_utils import Database
+
+from jobs.alerts import ALERT_WINDOW
+from jobs.scheduler import start_jobs
+from liqmap.config import Settings
+from liqmap.snapshot import MapSnapshot
+from tests.bot_harness import ADMIN, ADMIN_GROUP, say, serving, wait_until
+from tests.chat_load import ChatLoad, LoopLag, percentile
+from tests.fakes.okx import FakeOkx
+from tests.fakes.telegram import FakeTelegram
+
+BTC = "okx:BTC-USDT-SWAP"
+MARKS = "/api/v5/public/mark-price"
+WATCHER = 7001
+"""The chat subscribed before the load whose alert is followed."""
+LOAD_CHATS = range(30_001, 30_041)
+
+
+def near_a_dense_cluster(snapshot: MapSnapshot, within_pct: float) -> float:
+    """A price ``within_pct``/2 outside the nearest cluster dense enough to alert."""
+    strong = [c for c in snapshot.clusters if c.strength >= 2.0]
+    target = min(strong, key=lambda c: abs(c.distance_pct))
+    step = within_pct / 200
+    return target.high * (1 + step) if target.side == "long" else target.low * (1 - step)
+
+
+def alerts(tg: FakeTelegram, chat: int) -> list[dict]:
+    return [m for m in tg.sent(chat) if "liquidation cluster" in (m["plain"] or "")]
+
+
+async def test_forty_chats_send_three_hundred_commands_all_are_answered_and_an_alert_arrives_once(
+    tg: FakeTelegram, okx: FakeOkx, settings: Settings, db: Database
+) -> None:
+    # small budgets, so the fair-use answers happen under load too
+    rules = replace(settings, maps_per_minute=1, max_subscriptions=1)
+    async with serving(rules, db) as service:
+        core, jobs = service.core, service.jobs
+        await say(tg, WATCHER, "/settings cooldown 0")
+        await say(tg, WATCHER, "/subscribe BTC 0.5")
+        assert await jobs.refresh() == 1
+        assert await jobs.watch() == 0, "price starts away from every dense cluster"
+        near = near_a_dense_cluster(core.stores.snapshots.latest(BTC, ALERT_WINDOW).snapshot, 0.5)
+
+        scheduler = start_jobs(jobs, rules.refresh_seconds, price_seconds=0.2)
+        lag = LoopLag()
+        ticking = asyncio.create_task(lag.run())
+        load = ChatLoad(tg, LOAD_CHATS, commands=300, seconds=8.0, seed=11)
+        try:
+            load.begin()
+            while len(load.sent) < 150:  # halfway through, the price moves
+                load.step()
+                await asyncio.sleep(0.005)
+            okx.tape("BTC-USDT-SWAP").set_price(near)
+            await load.run(within=120)
+            await wait_until(lambda: bool(alerts(tg, WATCHER)), within=30)
+            checks = okx.count(MARKS)
+            await wait_until(lambda: okx.count(MARKS) >= checks + 3, within=30)
+            await wait_until(lambda: core.stores.outbox.pending() == 0, within=30)
+        finally:
+            scheduler.shutdown(wait=False)
+            ticking.cancel()
+
+    outcomes = load.outcomes()
+    times = load.answer_times()
+    print(
+        f"\n{len(load.sent)} commands from {len(LOAD_CHATS)} chats: {dict(outcomes)}; answer "
+        f"p50 {percentile(times, 0.5):.3f} s, p95 {percentile(times, 0.95):.3f} s, max "
+        f"{max(times):.3f} s; longest loop stall {lag.worst * 1000:.0f} ms; "
+        f"{len(load.alerts)} alerts to the load's subscribers"
+    )
+    assert len(load.sent) == 300
+    assert outcomes["answered"] + outcomes["refused"] == 300, [
+        c for c in load.sent if c.outcome not in ("answered", "refused")
+    ]
+    assert load.stray == [], "an answer no command was waiting for"
+    assert load.unexpected_failures() == []
+    assert tg.sent(ADMIN) == [] and tg.sent(ADMIN_GROUP) == [], "no error reached the admins"
+    assert len(alerts(tg, WATCHER)) == 1
