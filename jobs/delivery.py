@@ -79,13 +79,20 @@ class Delivery:
         self.sender = sender
         self.clock = clock
         self._slots = asyncio.Semaphore(concurrency)
+        self._unrecorded: dict[int, int] = {}
+        """Rows the chat got whose ``sent`` could not be written (a full disk), with when:
+        never sent again, written as soon as the database takes it (lost on a restart, when
+        such an alert may go out once more)."""
 
     async def run(self) -> DeliveryReport:
         report = DeliveryReport()
+        await self._record_unrecorded()
         now = self.clock()
         by_map: dict[int | None, list[Outgoing]] = {}
         run = self.stores.run
         for row in await run(self.outbox.due, now):
+            if row.id in self._unrecorded:
+                continue
             if row.expires_at is not None and row.expires_at < now:
                 await run(self.outbox.expire, row.id)
                 log.info("alert %s to chat %s expired unsent", row.id, row.chat_id)
@@ -143,10 +150,26 @@ class Delivery:
                 log.exception("alert %s to chat %s failed unexpectedly", row.id, row.chat_id)
                 report.failed += 1
             else:
-                await run(self.outbox.mark_sent, row.id, self.clock())
                 report.sent += 1
+                await self._record_sent(row.id, self.clock())
                 return file_id
         return None
+
+    async def _record_sent(self, row_id: int, sent_at: int) -> None:
+        try:
+            await self.stores.run(self.outbox.mark_sent, row_id, sent_at)
+        except Exception:
+            self._unrecorded[row_id] = sent_at
+            log.exception("alert %s delivered but not marked sent; not sent again", row_id)
+
+    async def _record_unrecorded(self) -> None:
+        for row_id, sent_at in list(self._unrecorded.items()):
+            try:
+                await self.stores.run(self.outbox.mark_sent, row_id, sent_at)
+            except Exception as exc:
+                log.warning("alert %s still not marked sent: %s", row_id, exc)
+                return
+            del self._unrecorded[row_id]
 
     async def _chart(self, snapshot_id: int | None) -> bytes | str | None:
         if snapshot_id is None:
