@@ -12,7 +12,6 @@ from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -25,6 +24,7 @@ from telegram.ext import (
 
 from bot import admin, basics, maps, settings, subscriptions, texts
 from bot.errors import on_error
+from bot.rate_limit import FairRateLimiter
 from bot.services import BotServices
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def build_application(core: BotServices) -> Application:
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(FairRateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)
         .post_init(set_command_menu)
         .build()

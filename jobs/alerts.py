@@ -104,6 +104,7 @@ class AlertJobs:
             return queued
 
     async def deliver(self) -> DeliveryReport:
+        CLAIM.set(Claim(Urgency.PRICE, "alerts"))  # ahead of answers to chats at Telegram
         with self._tracked():
             report = await self.delivery.run()
             if report.sent or report.retried or report.failed or report.expired:

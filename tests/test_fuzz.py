@@ -223,7 +223,7 @@ def unlimited(max_retries: int) -> AIORateLimiter:
 async def test_hostile_messages_and_forged_presses_get_safe_answers_or_are_ignored(
     tg: FakeTelegram, settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bot.app, "AIORateLimiter", unlimited)
+    monkeypatch.setattr(bot.app, "FairRateLimiter", unlimited)
     rng = random.Random(SEED)
     private: dict[int, list[str]] = {chat: [] for chat in PRIVATE}
     groups: dict[int, list[str]] = {chat: [] for chat in GROUPS}

@@ -89,3 +89,44 @@ async def test_forty_chats_send_three_hundred_commands_all_are_answered_and_an_a
     assert load.unexpected_failures() == []
     assert tg.sent(ADMIN) == [] and tg.sent(ADMIN_GROUP) == [], "no error reached the admins"
     assert len(alerts(tg, WATCHER)) == 1
+
+
+FLOODER, BYSTANDER = 1001, 1002
+FLOOD = 150
+
+
+async def test_a_flood_from_one_chat_holds_up_neither_another_chat_nor_an_alert(
+    tg: FakeTelegram, okx: FakeOkx, settings: Settings, db: Database
+) -> None:
+    """Telegram takes about 30 messages a second from the bot: 150 commands at once from one
+    chat take five seconds to answer. Another chat's answer and an alert do not wait for
+    them: the alert goes first, and chats take turns."""
+    async with serving(settings, db) as service:
+        jobs = service.jobs
+        await say(tg, WATCHER, "/settings cooldown 0")
+        await say(tg, WATCHER, "/subscribe BTC 0.5")
+        assert await jobs.refresh() == 1
+        assert await jobs.watch() == 0
+        near = near_a_dense_cluster(
+            service.core.stores.snapshots.latest(BTC, ALERT_WINDOW).snapshot, 0.5
+        )
+        for _ in range(FLOOD):
+            tg.user_sends(FLOODER, "/help")
+        await tg.wait_for_sent(FLOODER, 3)  # the flood is being answered
+        tg.user_sends(BYSTANDER, "/help")
+        okx.tape("BTC-USDT-SWAP").set_price(near)
+        assert await jobs.watch() == 1
+        assert (await jobs.deliver()).sent == 1
+        await tg.wait_for_sent(BYSTANDER, 1)
+        await tg.wait_for_sent(FLOODER, FLOOD, timeout=60)  # all of it answered, in the end
+
+    order = [
+        c["params"]["chat_id"] for c in tg.calls if c["method"] in ("sendMessage", "sendPhoto")
+    ]
+    assert order.count(FLOODER) == FLOOD
+    before_other = order[: order.index(BYSTANDER)].count(FLOODER)
+    before_alert = order[: len(order) - order[::-1].index(WATCHER)].count(FLOODER)
+    print(f"\nof {FLOOD} answers to the flood, {before_other} came before the other chat's "
+          f"answer and {before_alert} before the alert")  # fmt: skip
+    assert before_other < FLOOD // 3, "the other chat waited for the flood"
+    assert before_alert < FLOOD // 3, "the alert waited for the flood"
