@@ -8,8 +8,10 @@ the file id the transport returns.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,6 +26,9 @@ log = logging.getLogger(__name__)
 ALERT_CHART_WIDTH = 800
 DELIVERY_RETRY = RetryPolicy(attempts=None, first_delay=1.0, factor=2.0, max_delay=300.0)
 """Pauses between tries of one alert; the outbox's expiry ends them."""
+ALERT_CHARTS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqmap-alert-chart")
+"""Alert charts are drawn in a thread of their own, never queued behind the maps chats asked
+for (``asyncio.to_thread``'s shared threads are all busy under load)."""
 
 
 class ChatBlocked(Exception):
@@ -181,6 +186,7 @@ class Delivery:
             return stored.alert_chart_file_id
         snapshot = stored.snapshot
         labels = ChartLabels(snapshot.label, snapshot.source, snapshot.window)
-        return await asyncio.to_thread(
+        draw = functools.partial(
             render_png, snapshot.liq_map, snapshot.clusters, labels, ALERT_CHART_WIDTH
         )
+        return await asyncio.get_running_loop().run_in_executor(ALERT_CHARTS, draw)

@@ -9,12 +9,17 @@ behaviour is asserted; the figures are printed (``pytest -s``) but never compare
 from __future__ import annotations
 
 import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
+import pytest
 from sqlite_utils import Database
 
+import bot.maps
 from jobs.alerts import ALERT_WINDOW
 from jobs.scheduler import start_jobs
+from liqmap.chart import render_png
 from liqmap.config import Settings
 from liqmap.snapshot import MapSnapshot
 from tests.bot_harness import ADMIN, ADMIN_GROUP, say, serving, wait_until
@@ -130,3 +135,50 @@ async def test_a_flood_from_one_chat_holds_up_neither_another_chat_nor_an_alert(
           f"answer and {before_alert} before the alert")  # fmt: skip
     assert before_other < FLOOD // 3, "the other chat waited for the flood"
     assert before_alert < FLOOD // 3, "the alert waited for the flood"
+
+
+async def test_an_alert_chart_does_not_wait_for_the_map_charts_chats_asked_for(
+    tg: FakeTelegram,
+    okx: FakeOkx,
+    settings: Settings,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under load the threads that draw the maps chats ask for are all busy (here: held until
+    the alert is in); the alert's chart is drawn anyway."""
+    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="test-pool")
+    asyncio.get_running_loop().set_default_executor(pool)
+    release = threading.Event()
+    drawing: list[object] = []
+
+    def slow(*args: object, **kwargs: object) -> bytes:
+        drawing.append(args)
+        release.wait(timeout=30)
+        return render_png(*args, **kwargs)
+
+    monkeypatch.setattr(bot.maps, "render_png", slow)
+    asks = ["ETH 1d", "SOL 1d", "BTC 1d", "ETH 30d", "SOL 30d", "BTC-USD-SWAP 1d"]
+    askers = range(2001, 2001 + len(asks))
+    async with serving(settings, db) as service:
+        jobs = service.jobs
+        try:
+            await say(tg, WATCHER, "/settings cooldown 0")
+            await say(tg, WATCHER, "/subscribe BTC 0.5")
+            assert await jobs.refresh() == 1
+            assert await jobs.watch() == 0
+            near = near_a_dense_cluster(
+                service.core.stores.snapshots.latest(BTC, ALERT_WINDOW).snapshot, 0.5
+            )
+            for chat, ask in zip(askers, asks, strict=True):
+                tg.user_sends(chat, f"/map {ask}")
+            await wait_until(lambda: len(drawing) == 4, within=30)  # every thread is drawing
+            okx.tape("BTC-USDT-SWAP").set_price(near)
+            assert await jobs.watch() == 1
+            assert (await asyncio.wait_for(jobs.deliver(), timeout=20)).sent == 1
+            assert len(alerts(tg, WATCHER)) == 1
+            assert not any(tg.sent(chat) for chat in askers), "the maps are still being drawn"
+        finally:
+            release.set()
+        for chat in askers:
+            (photo,) = await tg.wait_for_sent(chat, 1, timeout=30)
+            assert photo["method"] == "sendPhoto"
