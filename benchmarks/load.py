@@ -217,7 +217,10 @@ def load(args: argparse.Namespace) -> None:
         admin_reports = len(tg.sent(ADMIN))
         okx_requests = okx.count("/api/v5/")
         throttled = tg.throttled
-        log_tail = (Path(tmp) / "run.log").read_text().splitlines()[-5:]
+        service_log = (Path(tmp) / "run.log").read_text()
+        if args.log:
+            Path(args.log).write_text(service_log)
+        log_tail = service_log.splitlines()[-5:]
     report(args, driver, last_sent, stalls, window, rounds, admin_reports, okx_requests, throttled)
     if driver.outcomes()["dropped"] or driver.outcomes()["error"]:
         print("service log ends:", *log_tail, sep="\n  ")
@@ -281,11 +284,12 @@ def report(
         f"before the load (start-up, first map) {max(before, default=0) * 1000:.0f} ms"
     )
     if ms:
-        processing = round(statistics.median(rounds.processing) * 1000)
+        processing = [round(x * 1000) for x in rounds.processing]
         print(
             f"  alert latency under load (price move to alert at Telegram), {len(ms)} alerts: "
             f"{', '.join(f'{x} ms' for x in ms)}; median {round(statistics.median(ms))} ms; "
-            f"from the price fetch that saw the move: median {processing} ms"
+            f"from the price fetch that saw the move: {', '.join(f'{x}' for x in processing)} "
+            f"ms, median {round(statistics.median(processing))} ms"
         )
     else:
         print("  alert latency under load: no alert arrived")
@@ -306,9 +310,10 @@ def main() -> None:
     parser.add_argument("--price-seconds", type=float, default=1.0)
     parser.add_argument("--grace", type=float, default=300.0,
                         help="seconds after the schedule to wait for the last answers")  # fmt: skip
-    parser.add_argument("--moves", type=float, nargs="*", default=[0.2, 0.45, 0.7],
+    parser.add_argument("--moves", type=float, nargs="*", default=[0.15, 0.3, 0.45, 0.6, 0.75, 0.9],
                         help="when to move the price, as shares of --seconds")  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--log", help="keep the service's log in this file")
     args = parser.parse_args()
     if args.serve:
         sys.exit(serve())
