@@ -217,11 +217,22 @@ def load(args: argparse.Namespace) -> None:
         admin_reports = len(tg.sent(ADMIN))
         okx_requests = okx.count("/api/v5/")
         throttled = tg.throttled
+        paced = Counter(
+            c["method"]
+            for c in tg.calls
+            if "chat_id" in c["params"] and c["time"] >= driver.started
+        )
         service_log = (Path(tmp) / "run.log").read_text()
         if args.log:
             Path(args.log).write_text(service_log)
         log_tail = service_log.splitlines()[-5:]
     report(args, driver, last_sent, stalls, window, rounds, admin_reports, okx_requests, throttled)
+    span = window[1] - window[0]
+    print(
+        f"  Telegram calls counted against its 30 a second, from the load's start: "
+        f"{sum(paced.values()):,} in {span:.0f} s ({sum(paced.values()) / span:.1f}/s: "
+        f"{', '.join(f'{n:,} {m}' for m, n in paced.most_common())})"
+    )
     if driver.outcomes()["dropped"] or driver.outcomes()["error"]:
         print("service log ends:", *log_tail, sep="\n  ")
 
