@@ -192,7 +192,10 @@ class FakeServer:
 
 class _QuietServer(ThreadingHTTPServer):
     """Says nothing when a client goes away mid-request (a timeout, a restart): that is what
-    the fakes' faults provoke."""
+    the fakes' faults provoke. Takes a burst of new connections at once (a backlog of 5, the
+    default, drops some of a hundred clients connecting together)."""
+
+    request_queue_size = 128
 
     def handle_error(self, request: object, client_address: object) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
