@@ -221,8 +221,10 @@ async def test_telegram_failing_the_update_poll_loses_no_command_and_answers_eac
 ) -> None:
     async with serving(settings, db, clock) as service:
         await say(tg, ANN, "/start")
+        polls = tg.count(tg.path("getUpdates"))
         tg.inject(api_error(502, "Bad Gateway"), tg.path("getUpdates"))
         tg.inject(Fault(disconnect=True), tg.path("getUpdates"))
+        await wait_until(lambda: tg.count(tg.path("getUpdates")) > polls + 1)  # a poll failed
         sent = [tg.user_sends(ANN, "/list"), tg.user_sends(BOB, "/help"),
                 tg.user_sends(ANN, "/settings")]  # fmt: skip
         await tg.wait_for_sent(ANN, 3, timeout=30)
