@@ -1,8 +1,9 @@
 """The error handler: a short answer to the user, the log, and throttled reports to admins.
 
-Known errors never get here: ``bot.access.authorized`` answers them. What does is either a
-change of the chat (blocked, moved) or unexpected: logged with its traceback, told to the
-user briefly, and reported to the admin chats once per distinct error per 10 minutes.
+Known errors never get here: ``bot.access.authorized`` answers them. What does is a change
+of the chat (blocked, moved), Telegram failing (logged), or unexpected: logged with its
+traceback, told to the user briefly, and reported to the admin chats once per distinct error
+per 10 minutes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import traceback
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import ChatMigrated, Forbidden, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
@@ -34,6 +35,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(error, ChatMigrated) and chat is not None:
         await core.stores.run(core.stores.chats.migrate, chat.id, error.new_chat_id)
         log.info("chat %s moved to %s", chat.id, error.new_chat_id)
+        return
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        # Telegram itself failing (5xx, timeout, unreachable): no bug of ours to report, and
+        # an apology would meet the same failure
+        chat_id = chat.id if chat else "?"
+        log.warning("could not answer chat %s, Telegram failed: %s", chat_id, error)
         return
     log.error("an update failed", exc_info=error)
     if isinstance(update, Update):
