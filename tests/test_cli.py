@@ -51,6 +51,7 @@ def test_fetch_reads_settings_from_dot_env(okx: FakeOkx, tmp_path: Path) -> None
     assert (tmp_path / "fromenv.db").is_file()
 
 
+@pytest.mark.fixed_clock  # the fake's market stands still, so the price set here is served
 def test_price_of_several_symbols(okx: FakeOkx, env: dict[str, str], tmp_path: Path) -> None:
     okx.tape("ETH-USDT-SWAP").set_price(3333.3)
     result = run(["price", "BTC", "eth", "BTC-USD-SWAP"], env, tmp_path)

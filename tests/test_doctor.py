@@ -81,6 +81,7 @@ def env(
     }
 
 
+@pytest.mark.fixed_clock  # the fakes' markets stand still, so the price set here is served
 def test_everything_reachable_passes_every_check(
     env: dict[str, str], okx: FakeOkx, tg: FakeTelegram, db_path: Path, tmp_path: Path
 ) -> None:
