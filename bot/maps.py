@@ -14,6 +14,7 @@ from telegram.ext import ContextTypes
 
 from bot import texts
 from bot.access import authorized, may_change
+from bot.arguments import symbol_and_window
 from bot.keyboards import REFRESH, SUBSCRIBE, map_keyboard, offered, parse_press
 from bot.services import BotServices, services
 from bot.subscriptions import follow
@@ -21,23 +22,12 @@ from jobs.maps import MapAnswer
 from liqmap.chart import ChartLabels, render_png
 from liqmap.errors import LimitReached
 from liqmap.instruments import Instrument
-from liqmap.timeframes import WINDOWS
 from storage.snapshots import StoredMap
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WINDOW = "7d"
 ACTION_EVERY_S = 4.5
 """Telegram shows a chat action for about five seconds: renew it while computing."""
-
-
-def symbol_and_window(args: list[str]) -> tuple[str, str] | None:
-    """``BTC``, ``BTC 7d`` or ``7d BTC``; None when that is not what was typed."""
-    windows = [a.lower() for a in args if a.lower() in WINDOWS]
-    symbols = [a for a in args if a.lower() not in WINDOWS]
-    if len(symbols) != 1 or len(windows) > 1:
-        return None
-    return symbols[0], windows[0] if windows else DEFAULT_WINDOW
 
 
 @authorized
@@ -209,7 +199,7 @@ async def _photo(stored: StoredMap) -> str | bytes:
 
 async def _render(stored: StoredMap) -> bytes:
     snapshot = stored.snapshot
-    labels = ChartLabels(snapshot.label, snapshot.source, snapshot.window)
+    labels = ChartLabels.of(snapshot)
     return await asyncio.to_thread(render_png, snapshot.liq_map, snapshot.clusters, labels)
 
 

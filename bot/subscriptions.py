@@ -8,9 +8,10 @@ from telegram.ext import ContextTypes
 
 from bot import texts
 from bot.access import authorized, may_change
+from bot.arguments import aggregate_of
 from bot.services import BotServices, services
 from liqmap.chat_settings import parse_distance
-from liqmap.instruments import Instrument
+from liqmap.instruments import ALL, Instrument
 from storage.chats import Subscription
 
 
@@ -23,7 +24,8 @@ async def follow(core: BotServices, chat_id: int, inst: Instrument, distance: fl
 
 @authorized
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, args = update.effective_message, context.args or []
+    message = update.effective_message
+    args, every = aggregate_of(context.args or [])
     if not 1 <= len(args) <= 2:
         await message.reply_text(texts.usage("subscribe"))
         return
@@ -32,7 +34,7 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     core = services(context)
     distance = parse_distance(args[1]) if len(args) == 2 else None
-    inst = await core.market.instrument(args[0])
+    inst = await core.market.instrument(f"{ALL}:{args[0]}" if every else args[0])
     new = await follow(core, message.chat.id, inst, distance)
     chat = await core.stores.run(core.stores.chats.get, message.chat.id)
     within = distance if distance is not None else chat.settings.alert_distance_pct
@@ -43,6 +45,8 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 @authorized
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, args = update.effective_message, context.args or []
+    if len(args) == 2 and ALL in (args[0].lower(), args[1].lower()):
+        args = [f"{ALL}:{aggregate_of(args)[0][0]}"]
     if len(args) != 1:
         await message.reply_text(texts.usage("unsubscribe"))
         return

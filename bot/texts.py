@@ -31,10 +31,10 @@ ANSWER_LIMIT = int(CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH)
 WINDOW_CHOICES = "|".join(WINDOWS)
 
 USAGE = {
-    "map": f"/map SYMBOL [{WINDOW_CHOICES}] — e.g. /map BTC 7d",
-    "clusters": f"/clusters SYMBOL [{WINDOW_CHOICES}] — e.g. /clusters ETH",
-    "subscribe": "/subscribe SYMBOL [DISTANCE%] — e.g. /subscribe BTC 0.8",
-    "unsubscribe": "/unsubscribe SYMBOL|all — e.g. /unsubscribe BTC",
+    "map": f"/map SYMBOL [{WINDOW_CHOICES}] [all] — e.g. /map BTC 7d, /map BTC all",
+    "clusters": f"/clusters SYMBOL [{WINDOW_CHOICES}] [all] — e.g. /clusters ETH",
+    "subscribe": "/subscribe SYMBOL [all] [DISTANCE%] — e.g. /subscribe BTC 0.8",
+    "unsubscribe": "/unsubscribe SYMBOL [all] | all — e.g. /unsubscribe BTC",
     "settings": (
         "/settings [distance PCT | strength X | cooldown MIN | quiet HH:MM-HH:MM|off]"
         " — e.g. /settings distance 0.8"
@@ -84,7 +84,8 @@ def help_text() -> str:
     lines += ["/status — service health (admin chats only)", ""]
     lines += [
         "Symbols: <code>BTC</code>, <code>BTC-USDT-SWAP</code>, <code>BTC/USDT:USDT</code>, "
-        "<code>binance:ETH</code>. Maps are estimates of relative intensity, not exact "
+        "<code>binance:ETH</code>; add <code>all</code> for OKX, Binance and Bybit summed "
+        "(<code>/map BTC all</code>). Maps are estimates of relative intensity, not exact "
         "positions."
     ]
     return "\n".join(lines)
@@ -215,6 +216,8 @@ def map_caption(
         nearest = snapshot.nearest(side)
         lines.append(f"{name}: {cluster_text(nearest) if nearest else 'no dense cluster'}")
     lines.append(f"Data to {utc(snapshot.as_of_ms)} ({ago(now_ms - snapshot.as_of_ms)})")
+    if snapshot.venues:
+        lines.append("Summed over " + venue_shares(snapshot))
     lines.extend(f"<i>{escape(note)}</i>" for note in snapshot.notes)
     if error is not None:
         lines.append(
@@ -222,6 +225,11 @@ def map_caption(
             f"this map was computed {ago(now_ms - computed_at_ms)}"
         )
     return clip_html("\n".join(lines), CAPTION_LIMIT)
+
+
+def venue_shares(snapshot: MapSnapshot) -> str:
+    """``okx 41% · binance 38% · bybit 21%``."""
+    return " · ".join(f"{escape(v.exchange)} {v.share:.0%}" for v in snapshot.venues)
 
 
 def clusters_text(snapshot: MapSnapshot, error: ExchangeError | None = None) -> str:

@@ -185,7 +185,7 @@ class Delivery:
         if stored.alert_chart_file_id:
             return stored.alert_chart_file_id
         snapshot = stored.snapshot
-        labels = ChartLabels(snapshot.label, snapshot.source, snapshot.window)
+        labels = ChartLabels.of(snapshot)
         draw = functools.partial(
             render_png, snapshot.liq_map, snapshot.clusters, labels, ALERT_CHART_WIDTH
         )

@@ -11,7 +11,7 @@ from liqmap.errors import ExchangeError
 from liqmap.instruments import Instrument
 from liqmap.margins import params_for
 from liqmap.market_data import MarketData, Progress
-from liqmap.snapshot import MapSnapshot, build_snapshot
+from liqmap.snapshot import MapSnapshot, VenueData, build_aggregate_snapshot, build_snapshot
 from liqmap.timeframes import DEFAULT_STEP
 from storage.snapshots import StoredMap
 from storage.stores import Stores
@@ -28,8 +28,15 @@ async def compute_map(
     step: str | None = None,
     progress: Progress | None = None,
 ) -> MapSnapshot:
-    """Sync the window's candles and OI, then build the map and clusters in a worker thread."""
-    data = await sync_window(market, stores, inst, window, step or DEFAULT_STEP[window], progress)
+    """Sync the window's candles and OI, then build the map and clusters in a worker thread.
+
+    An aggregate syncs its exchanges at once and sums their maps; one failing leaves the map to
+    the others, and its notes say which are missing.
+    """
+    step = step or DEFAULT_STEP[window]
+    if inst.is_aggregate:
+        return await _compute_aggregate(market, stores, inst, window, step, progress)
+    data = await sync_window(market, stores, inst, window, step, progress)
     params = params_for(inst, await market.maintenance_rate(inst))
     return await asyncio.to_thread(
         build_snapshot,
@@ -41,6 +48,39 @@ async def compute_map(
         data.open_interest,
         params,
         data.notes,
+    )
+
+
+async def _compute_aggregate(
+    market: MarketData,
+    stores: Stores,
+    inst: Instrument,
+    window: str,
+    step: str,
+    progress: Progress | None,
+) -> MapSnapshot:
+    async def venue(member: Instrument) -> tuple[VenueData, tuple[str, ...]]:
+        data = await sync_window(market, stores, member, window, step, progress)
+        params = params_for(member, await market.maintenance_rate(member))
+        return VenueData(member.exchange, data.candles, data.open_interest, params), data.notes
+
+    results = await asyncio.gather(*(venue(m) for m in inst.members), return_exceptions=True)
+    parts: list[VenueData] = []
+    notes = [f"{name} does not list {inst.native_id}" for name in inst.missing]
+    failures: list[ExchangeError] = []
+    for member, result in zip(inst.members, results, strict=True):
+        if isinstance(result, ExchangeError):
+            failures.append(result)
+            notes.append(f"{member.exchange} left out: {result.detail}")
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            parts.append(result[0])
+            notes.extend(result[1])
+    if not parts:
+        raise failures[0]
+    return await asyncio.to_thread(
+        build_aggregate_snapshot, inst.native_id, window, step, parts, tuple(notes)
     )
 
 

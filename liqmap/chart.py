@@ -18,6 +18,7 @@ from matplotlib.ticker import FuncFormatter
 from liqmap.clusters import LONG, SHORT, Cluster
 from liqmap.formats import price_text, usd, utc
 from liqmap.model import LiquidationMap
+from liqmap.snapshot import MapSnapshot
 
 BACKGROUND = "#0d1117"
 PANEL = "#161b22"
@@ -34,11 +35,18 @@ SHOWN_CLUSTERS = 3
 
 @dataclass(frozen=True)
 class ChartLabels:
-    """What the title says: instrument, exchange and window."""
+    """What the title says: instrument, exchange and window; each exchange's share of a map
+    summed over several."""
 
     instrument: str
     exchange: str
     window: str
+    shares: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def of(cls, snapshot: MapSnapshot) -> ChartLabels:
+        shares = tuple((v.exchange, v.share) for v in snapshot.venues)
+        return cls(snapshot.label, snapshot.source, snapshot.window, shares)
 
 
 def render_png(
@@ -55,6 +63,10 @@ def render_png(
         color=TEXT, fontsize=17, fontweight="bold", y=0.965,
     )  # fmt: skip
     figure.text(0.075, 0.012, FOOTNOTE, color=MUTED, fontsize=10.5, style="italic")
+    if labels.shares:
+        parts = " · ".join(f"{name} {share:.0%}" for name, share in labels.shares)
+        figure.text(0.5, 0.915, f"summed over exchanges: {parts}", color=MUTED, fontsize=12,
+                    ha="center")  # fmt: skip
     _style(axes)
     if liq_map.is_empty:
         axes.text(

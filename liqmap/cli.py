@@ -22,9 +22,15 @@ from liqmap.snapshot import MapSnapshot
 from liqmap.timeframes import DEFAULT_STEP, STEPS, WINDOWS
 
 if TYPE_CHECKING:
+    from jobs.market_sync import MarketWindow
     from storage.stores import Stores
 
 log = logging.getLogger("liqmap")
+
+EXCHANGE_HELP = (
+    "exchange for bare symbols: okx, binance, bybit, or all for the three summed "
+    "(default LIQMAP_EXCHANGE)"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 
     price = commands.add_parser("price", help="print current prices (mark, else last)")
     price.add_argument("symbols", nargs="+", metavar="SYMBOL")
-    price.add_argument("--exchange", help="exchange for bare symbols (default LIQMAP_EXCHANGE)")
+    price.add_argument("--exchange", help=EXCHANGE_HELP)
     price.set_defaults(command=_price)
 
     doctor = commands.add_parser(
@@ -125,7 +131,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _symbol_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("symbol", metavar="SYMBOL", help="e.g. BTC, BTC-USDT-SWAP, binance:ETH")
-    parser.add_argument("--exchange", help="exchange for bare symbols (default LIQMAP_EXCHANGE)")
+    parser.add_argument("--exchange", help=EXCHANGE_HELP)
     parser.add_argument("--window", choices=list(WINDOWS), default="7d", help="default 7d")
     parser.add_argument("--step", choices=list(STEPS), help="candle step (default per window)")
 
@@ -237,7 +243,7 @@ async def _map(args: argparse.Namespace, settings: Settings) -> int:
         png = render_png(
             snapshot.liq_map,
             snapshot.clusters,
-            ChartLabels(snapshot.label, snapshot.source, snapshot.window),
+            ChartLabels.of(snapshot),
         )
         try:
             out.write_bytes(png)
@@ -327,11 +333,20 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
         async with _market_data(settings, args.exchange) as market:
             inst = await market.instrument(args.symbol)
             step = args.step or DEFAULT_STEP[args.window]
-            window = await sync_window(
-                market, stores, inst, args.window, step, ProgressLine(sys.stderr)
-            )
-    candles, oi = window.candles, window.open_interest
-    print(f"{inst.native_id} on {inst.exchange}, {args.window} at {step}:")
+            for member in inst.members or (inst,):
+                window = await sync_window(
+                    market, stores, member, args.window, step, ProgressLine(sys.stderr)
+                )
+                _print_fetched(window, args.window, step)
+    for name in inst.missing:
+        print(f"{name} does not list {inst.native_id} (or could not be reached)")
+    print(f"  cached in {settings.db_path}")
+    return 0
+
+
+def _print_fetched(window: MarketWindow, length: str, step: str) -> None:
+    inst, candles, oi = window.instrument, window.candles, window.open_interest
+    print(f"{inst.native_id} on {inst.exchange}, {length} at {step}:")
     if len(candles):
         print(
             f"  {len(candles):,} candles {utc(candles.ts[0])} -> {utc(candles.ts[-1])}, "
@@ -348,8 +363,6 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  no open-interest rows at {window.oi_step} in this window")
     for note in window.notes:
         print(f"  note: {note}")
-    print(f"  cached in {settings.db_path}")
-    return 0
 
 
 async def _price(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from liqmap.access import Access
 from liqmap.errors import ConfigError
 from liqmap.fair_use import SubscriptionLimits
+from liqmap.instruments import ALL
 from liqmap.venues import VENUES
 
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -144,8 +145,8 @@ def _url(raw: str) -> str:
 
 def _exchange(raw: str) -> str:
     name = raw.lower()
-    if name not in VENUES:
-        raise ValueError(f"must be one of {', '.join(VENUES)}")
+    if name not in (*VENUES, ALL):
+        raise ValueError(f"must be one of {', '.join([*VENUES, ALL])}")
     return name
 
 

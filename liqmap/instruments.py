@@ -13,6 +13,9 @@ from liqmap.errors import ExpiredInstrument, InstrumentError, UnknownExchange, U
 from liqmap.venues import VENUES
 
 _SYMBOL = re.compile(r"^[A-Z0-9][A-Z0-9/:_.\-]{0,39}$")
+_ASSET = re.compile(r"^[A-Z0-9]{1,20}$")
+ALL = "all"
+"""The exchange name of an aggregate: one asset summed over every supported exchange."""
 _EXPIRY_SUFFIX = re.compile(r"(\d{2})(\d{2})(\d{2})$")
 SYMBOL_EXAMPLES = "BTC, BTC-USDT-SWAP, BTC/USDT:USDT or binance:ETH"
 
@@ -36,6 +39,10 @@ class Instrument:
     expiry_ms: int | None = None
     max_leverage: float | None = None
     """The highest leverage the exchange allows, where its instrument list says."""
+    members: tuple[Instrument, ...] = ()
+    """For an aggregate (exchange ``all``): the USDT perpetual of the asset on each exchange."""
+    missing: tuple[str, ...] = ()
+    """For an aggregate: the exchanges that do not list the asset or could not be reached."""
 
     @property
     def key(self) -> str:
@@ -49,8 +56,31 @@ class Instrument:
     def expired(self, now_ms: int) -> bool:
         return self.expiry_ms is not None and self.expiry_ms <= now_ms
 
+    @property
+    def is_aggregate(self) -> bool:
+        return self.exchange == ALL
+
     def __str__(self) -> str:
+        if self.is_aggregate:
+            return f"{self.native_id} on {', '.join(m.exchange for m in self.members)}"
         return f"{self.native_id} on {self.exchange}"
+
+
+def aggregate(asset: str, members: list[Instrument], missing: list[str]) -> Instrument:
+    """The asset's USDT perpetuals on several exchanges as one instrument, ``all:BTC``."""
+    return Instrument(
+        exchange=ALL,
+        symbol=f"{asset}/USDT:USDT",
+        native_id=asset,
+        base=asset,
+        quote="USDT",
+        settle="USDT",
+        contract_size=1.0,
+        linear=True,
+        kind="swap",
+        members=tuple(members),
+        missing=tuple(missing),
+    )
 
 
 @dataclass(frozen=True)
@@ -70,14 +100,19 @@ def parse_symbol(text: str, default_exchange: str) -> SymbolQuery:
     head, colon, rest = raw.partition(":")
     if colon and "/" not in head:
         exchange = head.strip().lower()
-        if exchange not in VENUES:
+        if exchange not in VENUES and exchange != ALL:
             shown = head[:20]
-            raise UnknownExchange(f"unknown exchange {shown}; supported: {', '.join(VENUES)}")
+            supported = ", ".join([*VENUES, ALL])
+            raise UnknownExchange(f"unknown exchange {shown}; supported: {supported}")
         raw = rest.strip()
     symbol = raw.upper()
     if not _SYMBOL.match(symbol):
         shown = raw if len(raw) <= 24 else raw[:24] + "…"
         raise InstrumentError(f"{shown!r} is not a symbol; try {SYMBOL_EXAMPLES}")
+    if exchange == ALL and not _ASSET.match(symbol):
+        raise InstrumentError(
+            f"all exchanges together take an asset such as BTC, not {symbol[:24]}"
+        )
     return SymbolQuery(exchange, symbol)
 
 

@@ -18,13 +18,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from liqmap.errors import (
+    ExchangeError,
     ExchangeRejected,
     ExchangeUnavailable,
+    InstrumentError,
+    LiqmapError,
     UnknownInstrument,
     UnsupportedRequest,
 )
 from liqmap.formats import utc
-from liqmap.instruments import Instrument, InstrumentBook, parse_symbol
+from liqmap.instruments import ALL, Instrument, InstrumentBook, aggregate, parse_symbol
 from liqmap.request_gate import RequestGate
 from liqmap.retry import RetryPolicy, retry_call
 from liqmap.series import Candles, OpenInterest
@@ -127,10 +130,31 @@ class MarketData:
     # -- instruments ---------------------------------------------------------------------
 
     async def instrument(self, text: str) -> Instrument:
-        """Resolve any symbol form (``BTC``, ``BTC-USDT-SWAP``, ``binance:ETH`` ...)."""
+        """Resolve any symbol form (``BTC``, ``BTC-USDT-SWAP``, ``binance:ETH``, ``all:BTC``)."""
         query = parse_symbol(text, self.default_exchange)
+        if query.exchange == ALL:
+            return await self._aggregate(query.text)
         book = await self.book(query.exchange)
         return book.find(query.text, self.now())
+
+    async def _aggregate(self, asset: str) -> Instrument:
+        """The asset's USDT perpetual on every exchange that lists it and can be reached."""
+
+        async def on(venue: str) -> Instrument | LiqmapError:
+            try:
+                return (await self.book(venue)).find(asset, self.now())
+            except (InstrumentError, ExchangeError) as exc:
+                return exc
+
+        found = dict(zip(VENUES, await asyncio.gather(*(on(v) for v in VENUES)), strict=True))
+        members = [inst for inst in found.values() if isinstance(inst, Instrument)]
+        if not members:
+            down = [exc for exc in found.values() if isinstance(exc, ExchangeError)]
+            if down:
+                raise down[0]
+            raise UnknownInstrument(asset, ALL)
+        missing = [venue for venue, inst in found.items() if not isinstance(inst, Instrument)]
+        return aggregate(asset, members, missing)
 
     async def book(self, exchange: str) -> InstrumentBook:
         """The exchange's instrument list: loaded once, reloaded when a day old."""
@@ -327,28 +351,55 @@ class MarketData:
     # -- prices --------------------------------------------------------------------------
 
     async def prices(self, instruments: Iterable[Instrument]) -> dict[str, Price]:
-        """Current prices keyed by ``Instrument.key``: one request per exchange and kind."""
+        """Current prices keyed by ``Instrument.key``: one request per exchange and kind.
+
+        An aggregate's price is the median of its members' (an exchange failing leaves it to
+        the others); an exchange failing for an instrument asked for directly raises.
+        """
+        wanted = list(instruments)
         groups: dict[tuple[str, str], list[Instrument]] = {}
-        for inst in instruments:
-            group = (inst.exchange, VENUES[inst.exchange].price_group(inst))
-            groups.setdefault(group, []).append(inst)
+        direct: set[tuple[str, str]] = set()
+        for inst in wanted:
+            for member in inst.members or (inst,):
+                group = (member.exchange, VENUES[member.exchange].price_group(member))
+                groups.setdefault(group, []).append(member)
+                if not inst.is_aggregate:
+                    direct.add(group)
         found: dict[str, Price] = {}
-        for (exchange_name, _), members in groups.items():
-            exchange = self._exchange(exchange_name)
-            symbols = [inst.symbol for inst in members]
-            has_marks = bool(exchange.has.get("fetchMarkPrices"))
-            fetch = exchange.fetch_mark_prices if has_marks else exchange.fetch_tickers
-            tickers = await self._call(exchange_name, fetch, symbols)
-            unpriced = [s for s in symbols if _ticker_price(tickers.get(s)) is None]
-            if unpriced and has_marks:
-                tickers = {
-                    **await self._call(exchange_name, exchange.fetch_tickers, unpriced),
-                    **{s: t for s, t in tickers.items() if s not in unpriced},
-                }
-            for inst in members:
-                price = _ticker_price(tickers.get(inst.symbol))
-                if price is not None:
-                    found[inst.key] = price
+        for group, members in groups.items():
+            try:
+                found |= await self._group_prices(group[0], members)
+            except LiqmapError as exc:
+                if group in direct:
+                    raise
+                log.warning("no %s prices for the aggregates this round: %s", group[0], exc)
+        for inst in wanted:
+            if inst.is_aggregate:
+                prices = [found[m.key] for m in inst.members if m.key in found]
+                if prices:
+                    found[inst.key] = _median_price(prices)
+        return found
+
+    async def _group_prices(
+        self, exchange_name: str, members: list[Instrument]
+    ) -> dict[str, Price]:
+        """Prices of instruments of one exchange and kind, in one request (two if marks lack)."""
+        exchange = self._exchange(exchange_name)
+        symbols = list(dict.fromkeys(inst.symbol for inst in members))
+        has_marks = bool(exchange.has.get("fetchMarkPrices"))
+        fetch = exchange.fetch_mark_prices if has_marks else exchange.fetch_tickers
+        tickers = await self._call(exchange_name, fetch, symbols)
+        unpriced = [s for s in symbols if _ticker_price(tickers.get(s)) is None]
+        if unpriced and has_marks:
+            tickers = {
+                **await self._call(exchange_name, exchange.fetch_tickers, unpriced),
+                **{s: t for s, t in tickers.items() if s not in unpriced},
+            }
+        found: dict[str, Price] = {}
+        for inst in members:
+            price = _ticker_price(tickers.get(inst.symbol))
+            if price is not None:
+                found[inst.key] = price
         return found
 
     # -- plumbing ------------------------------------------------------------------------
@@ -532,6 +583,16 @@ def _ticker_price(ticker: Mapping[str, Any] | None) -> Price | None:
     if last is not None:
         return Price(last, "last", ticker.get("timestamp"), index)
     return None
+
+
+def _median_price(prices: list[Price]) -> Price:
+    """One price for several exchanges: the median, its kind if all agree, the latest time."""
+    values = sorted(p.value for p in prices)
+    middle = len(values) // 2
+    value = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+    kinds = {p.kind for p in prices}
+    times = [p.ts_ms for p in prices if p.ts_ms is not None]
+    return Price(value, kinds.pop() if len(kinds) == 1 else "median", max(times, default=None))
 
 
 def _positive(value: Any) -> float | None:

@@ -296,15 +296,22 @@ def build_exposure(candles: Candles, oi: OpenInterest, params: ModelParams) -> E
     )
 
 
-def bin_exposure(exposure: Exposure, params: ModelParams) -> LiquidationMap:
-    """Sum surviving levels into bins of ``bin_pct`` around the price, per side and band."""
+def bin_exposure(
+    exposure: Exposure, params: ModelParams, price: float | None = None
+) -> LiquidationMap:
+    """Sum surviving levels into bins of ``bin_pct`` around the price, per side and band.
+
+    ``price`` centres the bins elsewhere than the exposure's own last close: maps of several
+    exchanges binned around one price add up bin by bin (``combine_maps``).
+    """
     bands = len(BAND_LABELS)
-    if exposure.price <= 0:
+    price = exposure.price if price is None else price
+    if price <= 0:
         empty = np.zeros((bands, 0))
         return LiquidationMap(0.0, exposure.as_of_ms, np.zeros(1), empty, empty)
     half = max(1, round(params.range_pct / params.bin_pct))
-    width = exposure.price * params.bin_pct / 100
-    low_edge = exposure.price - half * width
+    width = price * params.bin_pct / 100
+    low_edge = price - half * width
     band = params.band_of_tier()
 
     def side(level: np.ndarray, usd: np.ndarray, tier: np.ndarray) -> np.ndarray:
@@ -315,11 +322,24 @@ def bin_exposure(exposure: Exposure, params: ModelParams) -> LiquidationMap:
         return np.bincount(flat, weights, minlength=bands * 2 * half).reshape(bands, 2 * half)
 
     return LiquidationMap(
-        price=exposure.price,
+        price=price,
         as_of_ms=exposure.as_of_ms,
         edges=low_edge + width * np.arange(2 * half + 1),
         long_by_band=side(exposure.long_level, exposure.long_usd, exposure.long_tier),
         short_by_band=side(exposure.short_level, exposure.short_usd, exposure.short_tier),
+    )
+
+
+def combine_maps(maps: list[LiquidationMap]) -> LiquidationMap:
+    """The bin-by-bin sum of maps binned on the same edges (one per exchange)."""
+    first = maps[0]
+    return LiquidationMap(
+        price=first.price,
+        as_of_ms=max(m.as_of_ms for m in maps),
+        edges=first.edges,
+        long_by_band=sum((m.long_by_band for m in maps), np.zeros_like(first.long_by_band)),
+        short_by_band=sum((m.short_by_band for m in maps), np.zeros_like(first.short_by_band)),
+        bands=first.bands,
     )
 
 

@@ -34,6 +34,9 @@ def summary(snapshot: MapSnapshot) -> str:
             nearest = snapshot.nearest(side)
             text = cluster_line(nearest) if nearest else "none"
             lines.append(f"nearest {name} liquidation cluster: {text}")
+    if snapshot.venues:
+        shares = ", ".join(f"{v.exchange} {v.share:.0%}" for v in snapshot.venues)
+        lines.append(f"summed over exchanges: {shares}")
     lines.extend(f"note: {note}" for note in snapshot.notes)
     return "\n".join(lines)
 
@@ -47,6 +50,7 @@ def as_json(snapshot: MapSnapshot) -> dict[str, Any]:
         "window": snapshot.window,
         "step": snapshot.step,
         "notes": list(snapshot.notes),
+        "venues": [{"exchange": v.exchange, "share": v.share} for v in snapshot.venues],
         "price": liq_map.price,
         "as_of": datetime.fromtimestamp(liq_map.as_of_ms / 1000, UTC).isoformat(),
         "as_of_ms": liq_map.as_of_ms,

@@ -156,10 +156,16 @@ def snapshot_notes(db: Database) -> None:
     db.execute("ALTER TABLE snapshots ADD COLUMN notes TEXT NOT NULL DEFAULT '[]'")
 
 
+def snapshot_venues(db: Database) -> None:
+    """For a map summed over exchanges: each exchange's share of it."""
+    db.execute("ALTER TABLE snapshots ADD COLUMN venues TEXT NOT NULL DEFAULT '[]'")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
     alert_delivery,
     one_sided_bybit_open_interest,
     snapshot_notes,
+    snapshot_venues,
 ]

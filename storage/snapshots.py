@@ -11,7 +11,7 @@ from sqlite_utils import Database
 
 from liqmap.clusters import Cluster
 from liqmap.model import LiquidationMap
-from liqmap.snapshot import MapSnapshot
+from liqmap.snapshot import MapSnapshot, VenueShare
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ class SnapshotStore:
         with self.db.atomic():
             cursor = self.db.execute(
                 "INSERT INTO snapshots (instrument, window, computed_at, as_of, price, label, "
-                "source, step, map, clusters, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "source, step, map, clusters, notes, venues) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     instrument,
                     snapshot.window,
@@ -59,6 +60,7 @@ class SnapshotStore:
                     _pack(snapshot.liq_map),
                     json.dumps([asdict(c) for c in snapshot.clusters]),
                     json.dumps(list(snapshot.notes)),
+                    json.dumps([asdict(v) for v in snapshot.venues]),
                 ],
             )
         return StoredMap(int(cursor.lastrowid or 0), instrument, computed_at, snapshot)
@@ -93,6 +95,7 @@ class SnapshotStore:
             liq_map=_unpack(row["map"]),
             clusters=[Cluster(**c) for c in json.loads(row["clusters"])],
             notes=tuple(json.loads(row["notes"])),
+            venues=tuple(VenueShare(**v) for v in json.loads(row["venues"])),
         )
         return StoredMap(
             row["id"],

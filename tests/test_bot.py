@@ -195,7 +195,7 @@ async def test_the_allowlist_refuses_others_once_and_logs_it(
 @pytest.mark.parametrize(
     ("text", "answer"),
     [
-        ("/map", "Usage: /map SYMBOL [1d|7d|30d] — e.g. /map BTC 7d"),
+        ("/map", "Usage: /map SYMBOL [1d|7d|30d] [all] — e.g. /map BTC 7d, /map BTC all"),
         ("/map BTC ETH", "Usage: /map SYMBOL"),
         ("/map " + "A" * 5000, "'AAAAAAAAAAAAAAAAAAAAAAAA…' is not a symbol"),
         ("/map <b>BTC</b>", "'<b>BTC</b>' is not a symbol"),
@@ -204,11 +204,11 @@ async def test_the_allowlist_refuses_others_once_and_logs_it(
         ("/map kraken:BTC", "unknown exchange kraken"),
         ("/map BTC-USDT-250523", "expired on 2025-05-23"),
         ("/clusters", "Usage: /clusters SYMBOL"),
-        ("/subscribe", "Usage: /subscribe SYMBOL [DISTANCE%]"),
+        ("/subscribe", "Usage: /subscribe SYMBOL [all] [DISTANCE%]"),
         ("/subscribe BTC -1", "distance must be between 0.05% and 20%"),
         ("/subscribe BTC 1e99", "distance must be between 0.05% and 20%"),
         ("/subscribe BTC lots", "distance must be a number, got 'lots'"),
-        ("/unsubscribe", "Usage: /unsubscribe SYMBOL|all"),
+        ("/unsubscribe", "Usage: /unsubscribe SYMBOL [all] | all"),
         ("/settings distance", "Usage: /settings"),
         ("/settings cooldown 99999", "cooldown must be whole minutes from 0 to 1440"),
         ("/settings quiet 25:00-99:00", "quiet hours look like 23:00-07:00"),

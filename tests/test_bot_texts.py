@@ -7,9 +7,9 @@ import logging
 import numpy as np
 
 from bot import texts
+from bot.arguments import symbol_and_window
 from bot.keyboards import CALLBACK_LIMIT, map_keyboard, parse_press
 from bot.log_scrub import TokenScrubber, install
-from bot.maps import symbol_and_window
 from liqmap.clusters import Cluster
 from liqmap.errors import ExchangeUnavailable
 from liqmap.model import LiquidationMap
