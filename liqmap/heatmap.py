@@ -40,11 +40,13 @@ class Heatmap:
     """Liquidation USD per price bin and side over time, with the price path.
 
     ``long`` and ``short`` have shape (columns, bins). Column ``c`` is the map after the
-    candle that closed by ``ts[c]``; ``close``, ``high`` and ``low`` are that candle's close
-    and the range of the candles since the previous column (NaN where there were none).
+    candle that closed by ``ts[c]`` and covers the ``column_ms`` before it; ``close``,
+    ``high`` and ``low`` are that candle's close and the range of the candles closed in
+    that span (NaN where there were none).
     """
 
     ts: np.ndarray
+    column_ms: int
     edges: np.ndarray
     long: np.ndarray
     short: np.ndarray
@@ -117,8 +119,10 @@ def build_heatmap(
     rows = np.flatnonzero(opened[: at[-1] + 1] > 0) if len(times) else np.zeros(0, np.int64)
     if rows.size and bins > 0:
         long, short = _grid(candles, opened, keeps, rows, at, edges, params)
+    column_ms = int(times[1] - times[0]) if len(times) > 1 else candles.step_ms
+    path = _price_path(candles, times, column_ms, at)
     as_of = int(times[-1]) if len(times) else 0
-    return Heatmap(times, edges, long, short, *_price_path(candles, times, at), as_of)
+    return Heatmap(times, column_ms, edges, long, short, *path, as_of)
 
 
 def price_edges(low: float, high: float, price: float, bin_pct: float) -> np.ndarray:
@@ -146,7 +150,8 @@ def sum_heatmaps(heatmaps: Sequence[Heatmap]) -> Heatmap:
     """
     first = heatmaps[0]
     for other in heatmaps[1:]:
-        if not (np.array_equal(other.ts, first.ts) and np.array_equal(other.edges, first.edges)):
+        same_columns = np.array_equal(other.ts, first.ts) and other.column_ms == first.column_ms
+        if not (same_columns and np.array_equal(other.edges, first.edges)):
             raise ValueError("heatmaps to sum need the same column times and price edges")
 
     def path(name: str) -> np.ndarray:
@@ -157,6 +162,7 @@ def sum_heatmaps(heatmaps: Sequence[Heatmap]) -> Heatmap:
 
     return Heatmap(
         first.ts,
+        first.column_ms,
         first.edges,
         np.sum([h.long for h in heatmaps], axis=0),
         np.sum([h.short for h in heatmaps], axis=0),
@@ -167,20 +173,22 @@ def sum_heatmaps(heatmaps: Sequence[Heatmap]) -> Heatmap:
     )
 
 
-def peak_band(heatmap: Heatmap, share: float = 0.5) -> Band | None:
-    """The hottest cell's column and the contiguous bins around it above ``share`` of it."""
-    total = heatmap.total
+def peak_band(heatmap: Heatmap, column: int | None = None, share: float = 0.7) -> Band | None:
+    """The hottest bin (of one column, default of all) and the contiguous bins around it
+    holding at least ``share`` of its USD; None if that is empty."""
+    total = heatmap.total if column is None else heatmap.total[column : column + 1 or None]
     if not total.size or total.max() <= 0:
         return None
-    column, peak = np.unravel_index(int(total.argmax()), total.shape)
-    cold = np.flatnonzero(total[column] < share * total[column, peak])
+    row, peak = np.unravel_index(int(total.argmax()), total.shape)
+    cold = np.flatnonzero(total[row] < share * total[row, peak])
     start = int(cold[cold < peak].max(initial=-1)) + 1
     end = int(cold[cold > peak].min(initial=total.shape[1]))
+    at = row if column is None else column
     return Band(
-        int(heatmap.ts[column]),
+        int(heatmap.ts[at]),
         float(heatmap.edges[start]),
         float(heatmap.edges[end]),
-        float(total[column, start:end].sum()),
+        float(total[row, start:end].sum()),
     )
 
 
@@ -196,15 +204,14 @@ def _default_times(closes: np.ndarray, columns: int) -> np.ndarray:
 
 
 def _price_path(
-    candles: Candles, times: np.ndarray, at: np.ndarray
+    candles: Candles, times: np.ndarray, column_ms: int, at: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per column: its candle's close, and the high and low since the previous column."""
+    """Per column: its candle's close, and the high and low of the candles in its span."""
     count = len(times)
     close, high, low = np.full(count, np.nan), np.full(count, np.nan), np.full(count, np.nan)
     if not count:
         return close, high, low
-    spacing = int(times[1] - times[0]) if count > 1 else candles.step_ms
-    previous = np.r_[times[0] - spacing, times[:-1]]
+    previous = np.r_[times[0] - column_ms, times[:-1]]
     start = np.searchsorted(candles.ts + candles.step_ms, previous, side="right")
     filled = at + 1 > start
     if filled.any():
