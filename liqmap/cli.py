@@ -23,6 +23,8 @@ from liqmap.timeframes import DEFAULT_STEP, STEPS, WINDOWS
 
 if TYPE_CHECKING:
     from jobs.market_sync import MarketWindow
+    from liqmap.chart import ChartLabels
+    from liqmap.heatmap import Heatmap
     from storage.stores import Stores
 
 log = logging.getLogger("liqmap")
@@ -88,6 +90,25 @@ def _parser() -> argparse.ArgumentParser:
         "--at", type=_iso_time, metavar="ISO_TIME", help="with --csv: the map as of this time"
     )
     map_.set_defaults(command=_map)
+
+    heatmap = commands.add_parser(
+        "heatmap",
+        help="draw a liquidation heatmap: the map over time, as a PNG",
+        description="Estimate the liquidation map as it stood at each time of the window and "
+        "draw it as a heatmap (time across, price up, USD per price bin as colour) under the "
+        "price path. With --csv it runs offline on a market history file (the format of "
+        "data/README.md).",
+    )
+    _symbol_arguments(heatmap)
+    heatmap.add_argument(
+        "--out", type=Path, metavar="FILE.png",
+        help="where to write the chart (default SYMBOL-WINDOW-heatmap.png)",
+    )  # fmt: skip
+    heatmap.add_argument("--csv", type=Path, metavar="FILE", help="offline: read this CSV file")
+    heatmap.add_argument(
+        "--at", type=_iso_time, metavar="ISO_TIME", help="with --csv: the heatmap up to this time"
+    )
+    heatmap.set_defaults(command=_heatmap)
 
     backtest = commands.add_parser(
         "backtest",
@@ -287,6 +308,98 @@ async def _live_snapshot(args: argparse.Namespace, settings: Settings) -> MapSna
             return await compute_map(
                 market, stores, inst, args.window, args.step, ProgressLine(sys.stderr)
             )
+
+
+async def _heatmap(args: argparse.Namespace, settings: Settings) -> int:
+    from liqmap.heatmap_chart import render_heatmap_png
+
+    if args.at is not None and args.csv is None:
+        raise LiqmapError("--at works with --csv only; live heatmaps always end now")
+    if args.csv is not None and (args.step or args.exchange):
+        raise LiqmapError("--step and --exchange do not apply to --csv: the file has its own")
+    if args.csv:
+        heatmap, labels, notes = _csv_heatmap(args)
+    else:
+        heatmap, labels, notes = await _live_heatmap(args, settings)
+    out = args.out or Path(f"{labels.instrument}-{labels.window}-heatmap.png")
+    try:
+        out.write_bytes(render_heatmap_png(heatmap, labels))
+    except OSError as exc:
+        raise LiqmapError(f"cannot write the chart to {out}: {exc.strerror or exc}") from None
+    for line in _heatmap_summary(heatmap, labels):
+        print(line)
+    for note in notes:
+        print(f"note: {note}")
+    print(f"chart: {out}")
+    return 0
+
+
+def _heatmap_summary(heatmap: Heatmap, labels: ChartLabels) -> list[str]:
+    """What the heatmap spans, its hottest band over the window and in the latest column."""
+    from liqmap.formats import price_text, usd
+    from liqmap.heatmap import Band, peak_band
+
+    def band_text(band: Band) -> str:
+        return f"{price_text(band.low)}-{price_text(band.high)}  {usd(band.usd)}"
+
+    lines = [f"{labels.instrument} ({labels.exchange}) {labels.window} liquidation heatmap"]
+    columns, bins = heatmap.long.shape
+    if columns:
+        lines.append(
+            f"{utc(heatmap.ts[0] - heatmap.column_ms)} to {utc(heatmap.as_of_ms)}: "
+            f"{columns:,} columns x {bins:,} price bins of "
+            f"{price_text(heatmap.edges[1] - heatmap.edges[0])}"
+        )
+    peak, now = peak_band(heatmap), peak_band(heatmap, column=-1)
+    if peak is None:
+        return [*lines, "no open-interest build-up in this window: nothing to map"]
+    lines.append(f"peak band: {band_text(peak)}  at {utc(peak.ts)}")
+    if now is not None:
+        price = heatmap.close[-1]
+        where = (
+            f"{(price - now.high) / price:.1%} below" if now.high < price
+            else f"{(now.low - price) / price:.1%} above" if now.low > price
+            else "price is inside"
+        )  # fmt: skip
+        lines.append(f"peak band now: {band_text(now)}  {where} price {price_text(price)}")
+    return lines
+
+
+def _csv_heatmap(args: argparse.Namespace) -> tuple[Heatmap, ChartLabels, tuple[str, ...]]:
+    from liqmap.chart import ChartLabels
+    from liqmap.csv_source import load_csv
+    from liqmap.heatmap import build_heatmap
+    from liqmap.instruments import parse_symbol
+    from liqmap.timeframes import window_ms
+
+    label = parse_symbol(args.symbol, "okx").text
+    history = load_csv(args.csv)
+    candles, oi = history.window(window_ms(args.window), args.at)
+    return build_heatmap(candles, oi), ChartLabels(label, history.name, args.window), ()
+
+
+async def _live_heatmap(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[Heatmap, ChartLabels, tuple[str, ...]]:
+    """Sync the window into the cache, then build the heatmap in a worker thread; also the
+    notes on the data (e.g. open interest coarser than asked for)."""
+    from jobs.market_sync import sync_window
+    from liqmap.chart import ChartLabels
+    from liqmap.heatmap import build_heatmap
+    from liqmap.margins import params_for
+
+    step = args.step or DEFAULT_STEP[args.window]
+    with _stores(settings) as stores:
+        async with _market_data(settings, args.exchange) as market:
+            inst = await market.instrument(args.symbol)
+            if inst.is_aggregate:
+                raise LiqmapError("heatmaps summed over exchanges are not drawn yet: pick one")
+            data = await sync_window(
+                market, stores, inst, args.window, step, ProgressLine(sys.stderr)
+            )
+            params = params_for(inst, await market.maintenance_rate(inst))
+    heatmap = await asyncio.to_thread(build_heatmap, data.candles, data.open_interest, params)
+    return heatmap, ChartLabels(inst.native_id, inst.exchange, args.window), data.notes
 
 
 async def _backtest(args: argparse.Namespace, settings: Settings) -> int:
