@@ -28,7 +28,7 @@ MAX_BINS = 1_000
 """Default price bins are widened past ``bin_pct`` when the range would need more."""
 MARGIN_PCT = 10.0
 """Default price range: the window's low to high, widened by this much each side."""
-CHUNK_LEVELS = 1 << 19
+CHUNK_LEVELS = 1 << 17
 """Levels handled at once (both sides of a run of candles): bounds the working memory."""
 LOG_SPAN = 600.0
 """Most ``ln K`` may fall within one block of columns, so ``exp`` neither overflows nor

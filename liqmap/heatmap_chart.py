@@ -29,8 +29,8 @@ GAMMA = 1.6
 """Colour ~ USD ** 1.6: the broad background of low-leverage levels stays dark and the
 dense bands light up."""
 CAP_PERCENTILE = 99.5
-"""Colours saturate at this percentile of the non-empty cells, so one hot bin cannot wash
-out the rest."""
+"""Colours saturate at this percentile of the non-empty cells shown, so one hot bin cannot
+wash out the rest."""
 DATE_FORMATS = ["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%S.%f"]
 ZERO_FORMATS = ["", "%Y", "%b %d", "%b %d", "%H:%M", "%H:%M"]
 """Ticks read ``Mar 14`` for days and ``12:00`` within a day, midnight as its date."""
@@ -73,7 +73,9 @@ def render_heatmap_png(heatmap: Heatmap, labels: ChartLabels, width_px: int = 12
         f"price bins {price_text(width)} wide ({width / last:.1%})",
         color=MUTED, fontsize=12,
     )  # fmt: skip
-    cap = float(np.percentile(total[total > 0], CAP_PERCENTILE))
+    low, high = _price_range(heatmap)
+    shown = total[:, (edges[1:] > low) & (edges[:-1] < high)]
+    cap = float(np.percentile(shown[shown > 0], CAP_PERCENTILE)) if shown.any() else 1.0
     image = axes.imshow(
         total.T,
         extent=(start, end, edges[0], edges[-1]),
@@ -86,7 +88,7 @@ def render_heatmap_png(heatmap: Heatmap, labels: ChartLabels, width_px: int = 12
     times = (ts - span / 2) / DAY_MS
     axes.plot(times, heatmap.close, color=PRICE_LINE, linewidth=1.1)
     axes.set_xlim(start, end)
-    axes.set_ylim(*_price_range(heatmap))
+    axes.set_ylim(low, high)
     _axes_scales(axes)
     axes.annotate(
         price_text(last), (end, last), xytext=(4, 0), textcoords="offset points",
