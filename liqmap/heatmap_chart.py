@@ -20,8 +20,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from liqmap.chart import BACKGROUND, GRID, MUTED, PANEL, TEXT, ChartLabels
 from liqmap.formats import price_text, usd, utc
 from liqmap.heatmap import Heatmap
+from liqmap.timeframes import DAY_MS, duration_text
 
-DAY_MS = 86_400_000
 PRICE_LINE = "#f0f6fc"
 FOOTNOTE = "estimated from candles and open interest, not exact positions"
 COLORMAP = "viridis"
@@ -69,7 +69,7 @@ def render_heatmap_png(heatmap: Heatmap, labels: ChartLabels, width_px: int = 12
     width = float(edges[1] - edges[0])
     figure.text(
         0.075, 0.895,
-        f"{utc(ts[0] - span)} to {utc(ts[-1])} · a column every {_duration(span)} · "
+        f"{utc(ts[0] - span)} to {utc(ts[-1])} · {len(ts):,} columns of {duration_text(span)} · "
         f"price bins {price_text(width)} wide ({width / last:.1%})",
         color=MUTED, fontsize=12,
     )  # fmt: skip
@@ -132,14 +132,6 @@ def _price_range(heatmap: Heatmap) -> tuple[float, float]:
         max(float(heatmap.edges[0]), low * (1 - MARGIN_PCT / 100)),
         min(float(heatmap.edges[-1]), high * (1 + MARGIN_PCT / 100)),
     )
-
-
-def _duration(ms: int) -> str:
-    """``5m``, ``20m``, ``1h``, ``4h``, ``1d``."""
-    for unit, length in (("d", DAY_MS), ("h", 3_600_000), ("m", 60_000)):
-        if ms >= length and ms % length == 0:
-            return f"{ms // length}{unit}"
-    return f"{ms / 1000:g}s"
 
 
 def _png(figure: Figure, dpi: float) -> bytes:
