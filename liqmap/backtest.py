@@ -8,13 +8,16 @@ Spearman controlling for the excursion, and the lift in hours that entered a top
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from liqmap.clusters import LONG, SHORT, ClusterRules, find_clusters
 from liqmap.csv_source import CsvHistory
-from liqmap.model import ModelParams, bin_exposure, build_exposure
+from liqmap.instruments import ALL
+from liqmap.model import ModelParams, bin_exposure, build_exposure, combine_maps
+from liqmap.venue_split import VenueSlice, scaled, venue_slices
 
 TOP_CLUSTERS = 3
 EXCURSION_BUCKETS = 10
@@ -69,13 +72,19 @@ class PartScore:
 
 def walk_forward(
     history: CsvHistory,
-    params: ModelParams,
+    params: ModelParams | Sequence[VenueSlice],
     lookback_hours: float = 720,
     warmup_hours: float = 168,
     clusters: bool = True,
 ) -> WalkForward:
-    """Predict every hour after the warm-up from the ``lookback`` before it."""
-    candles, oi, realized = history.candles, history.open_interest, history.liquidations
+    """Predict every hour after the warm-up from the ``lookback`` before it.
+
+    With venue slices, each venue's map is built from its share of the open interest under
+    its own rules, and the maps are summed (the aggregate map of ``split_history``).
+    """
+    slices = (VenueSlice("", 1.0, params),) if isinstance(params, ModelParams) else params
+    candles, realized = history.candles, history.liquidations
+    shares = [scaled(history.open_interest, s.share) for s in slices]
     step = candles.step_ms
     lookback = max(1, round(lookback_hours * 3_600_000 / step))
     first = max(1, round(warmup_hours * 3_600_000 / step))
@@ -83,15 +92,22 @@ def walk_forward(
     rows = {k: np.zeros(len(hours)) for k in ("pl", "ps")}
     entered = {k: np.zeros(len(hours), dtype=bool) for k in (LONG, SHORT)}
     rules = ClusterRules(limit=TOP_CLUSTERS)
-    oi_end = np.searchsorted(oi.ts, candles.ts, side="right")
+    oi_end = np.searchsorted(history.open_interest.ts, candles.ts, side="right")
     for out, t in enumerate(hours):
         start = max(0, t - lookback)
-        exposure = build_exposure(candles[start:t], oi[: oi_end[t]], params)
+        exposures = [
+            build_exposure(candles[start:t], oi[: oi_end[t]], s.params)
+            for s, oi in zip(slices, shares, strict=True)
+        ]
         o, h, low = candles.open[t], candles.high[t], candles.low[t]
-        rows["pl"][out] = exposure.long_between(low, o)
-        rows["ps"][out] = exposure.short_between(o, h)
+        rows["pl"][out] = sum(exposure.long_between(low, o) for exposure in exposures)
+        rows["ps"][out] = sum(exposure.short_between(o, h) for exposure in exposures)
         if clusters:
-            for cluster in find_clusters(bin_exposure(exposure, params), rules):
+            price = exposures[0].price
+            liq_map = combine_maps(
+                [bin_exposure(e, s.params, price) for e, s in zip(exposures, slices, strict=True)]
+            )
+            for cluster in find_clusters(liq_map, rules):
                 if cluster.side == LONG and low <= cluster.high:
                     entered[LONG][out] = True
                 if cluster.side == SHORT and h >= cluster.low:
@@ -123,24 +139,26 @@ def score_side(
     )
 
 
-def score_part(name: str, model: WalkForward, naive: WalkForward) -> PartScore:
-    def side(run: WalkForward, which: str) -> SideScore:
-        return score_side(
-            getattr(run, f"predicted_{which}"),
-            getattr(run, f"excursion_{which}"),
-            getattr(run, f"realized_{which}"),
-            getattr(run, f"entered_{which}"),
-        )
+def score_run(run: WalkForward, which: str) -> SideScore:
+    """The figures of one side (``long`` or ``short``) of a run."""
+    return score_side(
+        getattr(run, f"predicted_{which}"),
+        getattr(run, f"excursion_{which}"),
+        getattr(run, f"realized_{which}"),
+        getattr(run, f"entered_{which}"),
+    )
 
+
+def score_part(name: str, model: WalkForward, naive: WalkForward) -> PartScore:
     return PartScore(
         name=name,
         start_ms=int(model.ts[0]) if len(model) else 0,
         end_ms=int(model.ts[-1]) if len(model) else 0,
         hours=len(model),
-        long=side(model, LONG),
-        short=side(model, SHORT),
-        naive_long=side(naive, LONG),
-        naive_short=side(naive, SHORT),
+        long=score_run(model, LONG),
+        short=score_run(model, SHORT),
+        naive_long=score_run(naive, LONG),
+        naive_short=score_run(naive, SHORT),
     )
 
 
@@ -157,6 +175,34 @@ def backtest(
         score_part("fit", model.part(slice(None, cut)), naive.part(slice(None, cut))),
         score_part("check", model.part(slice(cut, None)), naive.part(slice(cut, None))),
     ]
+
+
+@dataclass(frozen=True)
+class VenueScore:
+    """The model on the fit and check parts under one venue's rules applied to the whole
+    open interest, or (``all``) summed over venues, each with its assumed share."""
+
+    venue: str
+    fit_long: SideScore
+    fit_short: SideScore
+    check_long: SideScore
+    check_short: SideScore
+
+
+def venue_scores(
+    history: CsvHistory, base: ModelParams | None = None, fit_share: float = 0.75
+) -> list[VenueScore]:
+    """One row per venue of ``venue_slices`` and one for their aggregate, ``all``."""
+    slices = venue_slices(base)
+    runs = {s.exchange: walk_forward(history, s.params) for s in slices}
+    runs[ALL] = walk_forward(history, slices)
+    cut = int(len(runs[ALL]) * fit_share)
+    rows = []
+    for venue, run in runs.items():
+        fit, check = run.part(slice(None, cut)), run.part(slice(cut, None))
+        scores = (score_run(part, side) for part in (fit, check) for side in (LONG, SHORT))
+        rows.append(VenueScore(venue, *scores))
+    return rows
 
 
 def as_dict(parts: list[PartScore]) -> dict:

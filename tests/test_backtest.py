@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,11 +13,13 @@ from liqmap.backtest import (
     partial_spearman,
     ranks,
     spearman,
+    venue_scores,
     walk_forward,
 )
 from liqmap.csv_source import CsvHistory, load_csv
-from liqmap.model import FIVE_TIERS, ModelParams
+from liqmap.model import FIVE_TIERS, Formula, ModelParams
 from liqmap.series import Candles, Liquidations, OpenInterest
+from liqmap.venue_split import scaled, venue_params, venue_slices
 from tests.data import HOURLY
 
 HOUR = 3_600_000
@@ -102,3 +106,53 @@ def test_the_map_predicts_beyond_the_price_move_and_the_naive_map_does_not(
         assert model.partial > naive.partial + 0.25
         assert model.lift > 1.5
         assert model.baseline == naive.baseline
+
+
+def test_venue_slices_give_each_venue_its_rules_and_normalised_share() -> None:
+    slices = venue_slices(shares={"okx": 1.0, "bybit": 3.0})
+    assert [(s.exchange, s.share) for s in slices] == [("bybit", 0.75), ("okx", 0.25)]
+    bybit, okx = (s.params.margin for s in slices)
+    assert (bybit.formula, bybit.maintenance, bybit.fee) == (Formula.LINEAR_BYBIT, 0.005, 0.0)
+    assert (okx.formula, okx.maintenance, okx.fee) == (Formula.LINEAR, 0.004, 0.0005)
+    assert venue_params("okx") == ModelParams(), "the default model is OKX's BTC-USDT rule"
+    assert sum(s.share for s in venue_slices()) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="shares"):
+        venue_slices(shares={"okx": 0.0})
+
+
+def test_the_aggregate_walk_forward_sums_each_venue_on_its_share(tmp_path: Path) -> None:
+    part = tmp_path / "part.csv"
+    part.write_text("\n".join(HOURLY.read_text().splitlines()[:401]) + "\n")
+    history = load_csv(part)
+    slices = venue_slices()
+    summed = walk_forward(history, slices, lookback_hours=120, warmup_hours=48)
+    candles, oi, realized = history.candles, history.open_interest, history.liquidations
+    shares = [CsvHistory("t", candles, scaled(oi, s.share), realized) for s in slices]
+    alone = [
+        walk_forward(share, s.params, 120, 48, clusters=False)
+        for share, s in zip(shares, slices, strict=True)
+    ]
+    assert summed.predicted_long == pytest.approx(sum(run.predicted_long for run in alone))
+    assert summed.predicted_short == pytest.approx(sum(run.predicted_short for run in alone))
+    assert summed.predicted_long.sum() > 0 and summed.entered_long.any()
+    rules = {s.params.margin for s in slices}
+    assert len(rules) == 3, "each venue keeps its own formula"
+    whole = walk_forward(history, ModelParams(), lookback_hours=120, warmup_hours=48)
+    single = walk_forward(history, venue_slices(shares={"okx": 1.0}), 120, 48)
+    assert np.array_equal(single.predicted_long, whole.predicted_long)
+    assert np.array_equal(single.entered_short, whole.entered_short)
+
+
+@pytest.fixture(scope="module")
+def by_venue(report: dict) -> dict:
+    return {row.venue: row for row in venue_scores(load_csv(HOURLY))}
+
+
+def test_the_backtest_measures_each_venue_and_the_aggregate(report: dict, by_venue: dict) -> None:
+    assert list(by_venue) == ["binance", "bybit", "okx", "all"]
+    okx = by_venue["okx"]
+    assert okx.fit_long == report["fit"].long and okx.check_short == report["check"].short
+    for row in by_venue.values():
+        for side in (row.fit_long, row.fit_short, row.check_long, row.check_short):
+            assert side.partial > 0.3 and side.lift > 1.5
+    assert by_venue["all"].fit_long != okx.fit_long, "the aggregate is its own map"
