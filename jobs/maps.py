@@ -59,16 +59,37 @@ async def _compute_aggregate(
     step: str,
     progress: Progress | None,
 ) -> MapSnapshot:
+    parts, notes = await sync_venues(market, stores, inst, window, step, progress)
+    return await asyncio.to_thread(
+        build_aggregate_snapshot, inst.native_id, window, step, parts, notes
+    )
+
+
+async def sync_venues(
+    market: MarketData,
+    stores: Stores,
+    inst: Instrument,
+    window: str,
+    step: str,
+    progress: Progress | None = None,
+) -> tuple[list[VenueData], tuple[str, ...]]:
+    """Sync each exchange of ``inst`` at once (just itself unless an aggregate): their data
+    and model parameters, and the notes, which name each exchange left out and why.
+
+    An exchange that fails is left out; if all fail, the first error is raised.
+    """
+    members = inst.members if inst.is_aggregate else (inst,)
+
     async def venue(member: Instrument) -> tuple[VenueData, tuple[str, ...]]:
         data = await sync_window(market, stores, member, window, step, progress)
         params = params_for(member, await market.maintenance_rate(member))
         return VenueData(member.exchange, data.candles, data.open_interest, params), data.notes
 
-    results = await asyncio.gather(*(venue(m) for m in inst.members), return_exceptions=True)
+    results = await asyncio.gather(*(venue(m) for m in members), return_exceptions=True)
     parts: list[VenueData] = []
-    notes = [f"{name} does not list {inst.native_id}" for name in inst.missing]
+    notes = list(inst.missing_notes)
     failures: list[ExchangeError] = []
-    for member, result in zip(inst.members, results, strict=True):
+    for member, result in zip(members, results, strict=True):
         if isinstance(result, ExchangeError):
             failures.append(result)
             notes.append(f"{member.exchange} left out: {result.detail}")
@@ -79,9 +100,7 @@ async def _compute_aggregate(
             notes.extend(result[1])
     if not parts:
         raise failures[0]
-    return await asyncio.to_thread(
-        build_aggregate_snapshot, inst.native_id, window, step, parts, tuple(notes)
-    )
+    return parts, tuple(notes)
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,14 @@ class ChartLabels:
         shares = tuple((v.exchange, v.share) for v in snapshot.venues)
         return cls(snapshot.label, snapshot.source, snapshot.window, shares)
 
+    @property
+    def shares_text(self) -> str:
+        """``summed over exchanges: okx 41% · ...``, or empty for one exchange."""
+        if not self.shares:
+            return ""
+        parts = " · ".join(f"{name} {share:.0%}" for name, share in self.shares)
+        return f"summed over exchanges: {parts}"
+
 
 def render_png(
     liq_map: LiquidationMap, clusters: list[Cluster], labels: ChartLabels, width_px: int = 1280
@@ -64,9 +72,7 @@ def render_png(
     )  # fmt: skip
     figure.text(0.075, 0.012, FOOTNOTE, color=MUTED, fontsize=10.5, style="italic")
     if labels.shares:
-        parts = " · ".join(f"{name} {share:.0%}" for name, share in labels.shares)
-        figure.text(0.5, 0.915, f"summed over exchanges: {parts}", color=MUTED, fontsize=12,
-                    ha="center")  # fmt: skip
+        figure.text(0.5, 0.915, labels.shares_text, color=MUTED, fontsize=12, ha="center")
     _style(axes)
     if liq_map.is_empty:
         axes.text(

@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -256,8 +257,6 @@ async def _map(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.at is not None and args.csv is None:
         raise LiqmapError("--at works with --csv only; live maps are always as of now")
-    if args.csv is not None and (args.step or args.exchange):
-        raise LiqmapError("--step and --exchange do not apply to --csv: the file has its own")
     snapshot = _csv_snapshot(args) if args.csv else await _live_snapshot(args, settings)
     out = args.out or (None if args.json else Path(f"{snapshot.label}-{snapshot.window}.png"))
     if out is not None:
@@ -280,23 +279,38 @@ async def _map(args: argparse.Namespace, settings: Settings) -> int:
 
 def _csv_snapshot(args: argparse.Namespace) -> MapSnapshot:
     from liqmap.csv_source import load_csv
-    from liqmap.instruments import parse_symbol
     from liqmap.model import ModelParams
-    from liqmap.snapshot import build_snapshot
+    from liqmap.snapshot import build_aggregate_snapshot, build_snapshot
     from liqmap.timeframes import step_name, window_ms
+    from liqmap.venue_split import split_history, split_note, venue_slices
 
-    label = parse_symbol(args.symbol, "okx").text
+    label, by_venue = _csv_symbol(args)
     history = load_csv(args.csv)
     candles, oi = history.window(window_ms(args.window), args.at)
-    return build_snapshot(
-        label,
-        history.name,
-        args.window,
-        step_name(history.step_ms),
-        candles,
-        oi,
-        ModelParams(),
-    )
+    step = step_name(history.step_ms)
+    if by_venue:
+        slices = venue_slices()
+        parts = split_history(candles, oi, slices)
+        notes = (split_note(slices),)
+        snapshot = build_aggregate_snapshot(label, args.window, step, parts, notes)
+        return replace(snapshot, source=history.name)
+    return build_snapshot(label, history.name, args.window, step, candles, oi, ModelParams())
+
+
+def _csv_symbol(args: argparse.Namespace) -> tuple[str, bool]:
+    """The label of a CSV map, and whether its summed open interest is split by venue
+    (``--exchange all`` or ``all:BTC``): no other exchange applies to a file."""
+    from liqmap.instruments import ALL, parse_symbol
+
+    if args.step:
+        raise LiqmapError("--step does not apply to --csv: the file has its own")
+    if args.exchange not in (None, ALL):
+        raise LiqmapError(
+            "--exchange does not apply to --csv: the file has its own, except --exchange all "
+            "to split its summed open interest by venue"
+        )
+    query = parse_symbol(args.symbol, args.exchange or "okx")
+    return query.text, query.exchange == ALL
 
 
 async def _live_snapshot(args: argparse.Namespace, settings: Settings) -> MapSnapshot:
@@ -315,8 +329,6 @@ async def _heatmap(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.at is not None and args.csv is None:
         raise LiqmapError("--at works with --csv only; live heatmaps always end now")
-    if args.csv is not None and (args.step or args.exchange):
-        raise LiqmapError("--step and --exchange do not apply to --csv: the file has its own")
     if args.csv:
         heatmap, labels, notes = _csv_heatmap(args)
     else:
@@ -343,6 +355,8 @@ def _heatmap_summary(heatmap: Heatmap, labels: ChartLabels) -> list[str]:
         return f"{price_text(band.low)}-{price_text(band.high)}  {usd(band.usd)}"
 
     lines = [f"{labels.instrument} ({labels.exchange}) {labels.window} liquidation heatmap"]
+    if labels.shares:
+        lines.append(f"{labels.shares_text} (of the latest column)")
     columns, bins = heatmap.long.shape
     if columns:
         lines.append(
@@ -368,38 +382,37 @@ def _heatmap_summary(heatmap: Heatmap, labels: ChartLabels) -> list[str]:
 def _csv_heatmap(args: argparse.Namespace) -> tuple[Heatmap, ChartLabels, tuple[str, ...]]:
     from liqmap.chart import ChartLabels
     from liqmap.csv_source import load_csv
-    from liqmap.heatmap import build_heatmap
-    from liqmap.instruments import parse_symbol
+    from liqmap.heatmap import build_aggregate_heatmap, build_heatmap
     from liqmap.timeframes import window_ms
+    from liqmap.venue_split import split_history, split_note, venue_slices
 
-    label = parse_symbol(args.symbol, "okx").text
+    label, by_venue = _csv_symbol(args)
     history = load_csv(args.csv)
     candles, oi = history.window(window_ms(args.window), args.at)
-    return build_heatmap(candles, oi), ChartLabels(label, history.name, args.window), ()
+    if not by_venue:
+        return build_heatmap(candles, oi), ChartLabels(label, history.name, args.window), ()
+    slices = venue_slices()
+    heatmap, shares = build_aggregate_heatmap(split_history(candles, oi, slices))
+    labels = ChartLabels(
+        label, history.name, args.window, tuple((v.exchange, v.share) for v in shares)
+    )
+    return heatmap, labels, (split_note(slices),)
 
 
 async def _live_heatmap(
     args: argparse.Namespace, settings: Settings
 ) -> tuple[Heatmap, ChartLabels, tuple[str, ...]]:
-    """Sync the window into the cache, then build the heatmap in a worker thread; also the
-    notes on the data (e.g. open interest coarser than asked for)."""
-    from jobs.market_sync import sync_window
-    from liqmap.chart import ChartLabels
-    from liqmap.heatmap import build_heatmap
-    from liqmap.margins import params_for
+    """Sync the window into the cache (each exchange of an aggregate at once), then build
+    the heatmap; also the notes on the data (e.g. an exchange left out)."""
+    from jobs.heatmaps import compute_heatmap
 
-    step = args.step or DEFAULT_STEP[args.window]
     with _stores(settings) as stores:
         async with _market_data(settings, args.exchange) as market:
             inst = await market.instrument(args.symbol)
-            if inst.is_aggregate:
-                raise LiqmapError("heatmaps summed over exchanges are not drawn yet: pick one")
-            data = await sync_window(
-                market, stores, inst, args.window, step, ProgressLine(sys.stderr)
+            view = await compute_heatmap(
+                market, stores, inst, args.window, args.step, ProgressLine(sys.stderr)
             )
-            params = params_for(inst, await market.maintenance_rate(inst))
-    heatmap = await asyncio.to_thread(build_heatmap, data.candles, data.open_interest, params)
-    return heatmap, ChartLabels(inst.native_id, inst.exchange, args.window), data.notes
+    return view.heatmap, view.labels, view.notes
 
 
 async def _backtest(args: argparse.Namespace, settings: Settings) -> int:
@@ -451,8 +464,8 @@ async def _fetch(args: argparse.Namespace, settings: Settings) -> int:
                     market, stores, member, args.window, step, ProgressLine(sys.stderr)
                 )
                 _print_fetched(window, args.window, step)
-    for name in inst.missing:
-        print(f"{name} does not list {inst.native_id} (or could not be reached)")
+    for note in inst.missing_notes:
+        print(note)
     print(f"  cached in {settings.db_path}")
     return 0
 
@@ -503,23 +516,24 @@ async def _doctor(args: argparse.Namespace) -> int:
 
 
 class ProgressLine:
-    """Shows paging progress of long fetches on a terminal line (or every 10% to a log)."""
+    """Shows paging progress of long fetches on a terminal line (or every 10% to a log),
+    each line naming the series, as several exchanges may fetch at once."""
 
     def __init__(self, stream: TextIO, min_rows: int = 2000) -> None:
         self.stream = stream
         self.min_rows = min_rows
-        self._shown = -1
+        self._shown: dict[str, int] = {}
 
-    def __call__(self, done: int, expected: int) -> None:
+    def __call__(self, series: str, done: int, expected: int) -> None:
         if expected < self.min_rows:
             return
         tenth = min(10, done * 10 // max(expected, 1))
+        line = f"  {series}: fetched {done:,}/{expected:,} rows"
         if self.stream.isatty():
-            end = "\n" if done >= expected else ""
-            self.stream.write(f"\r  fetched {done:,}/{expected:,} rows{end}")
-        elif tenth > self._shown:
-            self.stream.write(f"  fetched {done:,}/{expected:,} rows\n")
-        self._shown = tenth
+            self.stream.write(f"\r\033[K{line}" + ("\n" if done >= expected else ""))
+        elif tenth > self._shown.get(series, -1):
+            self.stream.write(line + "\n")
+        self._shown[series] = -1 if done >= expected else tenth
         self.stream.flush()
 
 

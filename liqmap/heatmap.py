@@ -14,6 +14,7 @@ live levels: a difference array along time, summed cumulatively, times ``K``.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from liqmap.model import ModelParams, oi_flows
 from liqmap.series import Candles, OpenInterest
+from liqmap.snapshot import VenueData, VenueShare
 
 MAX_COLUMNS = 2_160
 """Default column cap: 7d of 5m candles gets one per candle, 30d of 1m one per 20 minutes."""
@@ -104,7 +106,7 @@ def build_heatmap(
         raise ValueError("give the number of columns or their times, not both")
     closes = candles.ts + candles.step_ms
     if times is None:
-        times = _default_times(closes, MAX_COLUMNS if columns is None else columns)
+        times = column_times(closes, MAX_COLUMNS if columns is None else columns)
     else:
         times = np.asarray(times, dtype=np.int64)
         if np.any(np.diff(times) <= 0):
@@ -173,6 +175,36 @@ def sum_heatmaps(heatmaps: Sequence[Heatmap]) -> Heatmap:
     )
 
 
+def build_aggregate_heatmap(
+    parts: Sequence[VenueData], columns: int | None = None
+) -> tuple[Heatmap, tuple[VenueShare, ...]]:
+    """Several exchanges' heatmaps on one set of columns and price bins, summed in USD, and
+    each exchange's share of the latest column.
+
+    The columns stand at the union of the exchanges' candle closes (at most ``columns``,
+    default ``MAX_COLUMNS``); the bins span every exchange's range at the median last close.
+    One part gives exactly its own ``build_heatmap``.
+    """
+    closes = np.unique(np.concatenate([p.candles.ts + p.candles.step_ms for p in parts]))
+    times = column_times(closes, MAX_COLUMNS if columns is None else columns)
+    listed = [p.candles for p in parts if len(p.candles)]
+    if listed:
+        low = min(float(c.low.min()) for c in listed)
+        high = max(float(c.high.max()) for c in listed)
+        price = statistics.median(float(c.close[-1]) for c in listed)
+        edges = price_edges(low, high, price, parts[0].params.bin_pct)
+    else:
+        edges = np.zeros(1)
+    maps = [build_heatmap(p.candles, p.oi, p.params, edges=edges, times=times) for p in parts]
+    latest = [float(h.total[-1].sum()) if len(times) else 0.0 for h in maps]
+    whole = sum(latest)
+    shares = tuple(
+        VenueShare(p.exchange, usd / whole if whole > 0 else 0.0)
+        for p, usd in zip(parts, latest, strict=True)
+    )
+    return sum_heatmaps(maps), shares
+
+
 def peak_band(heatmap: Heatmap, column: int | None = None, share: float = 0.7) -> Band | None:
     """The hottest bin (of one column, default of all) and the contiguous bins around it
     holding at least ``share`` of its USD; None if that is empty."""
@@ -192,7 +224,7 @@ def peak_band(heatmap: Heatmap, column: int | None = None, share: float = 0.7) -
     )
 
 
-def _default_times(closes: np.ndarray, columns: int) -> np.ndarray:
+def column_times(closes: np.ndarray, columns: int) -> np.ndarray:
     """Close times of every ``k``-th candle ending at the last, at most ``columns`` of them."""
     if columns < 1:
         raise ValueError("a heatmap needs at least one column")

@@ -51,6 +51,7 @@ def render_heatmap_png(heatmap: Heatmap, labels: ChartLabels, width_px: int = 12
     size = 17 if len(title) <= 72 else 17 * 72 / len(title)
     figure.suptitle(title, color=TEXT, fontsize=size, fontweight="bold", y=0.965)
     figure.text(0.075, 0.012, FOOTNOTE, color=MUTED, fontsize=10.5, style="italic")
+    figure.text(0.84, 0.012, labels.shares_text, color=MUTED, fontsize=10.5, ha="right")
     _style(axes)
     total = heatmap.total
     if heatmap.is_empty:

@@ -41,8 +41,14 @@ class Instrument:
     """The highest leverage the exchange allows, where its instrument list says."""
     members: tuple[Instrument, ...] = ()
     """For an aggregate (exchange ``all``): the USDT perpetual of the asset on each exchange."""
-    missing: tuple[str, ...] = ()
-    """For an aggregate: the exchanges that do not list the asset or could not be reached."""
+    missing: tuple[tuple[str, str], ...] = ()
+    """For an aggregate: each exchange left out and why, e.g. ``("bybit", "does not list
+    BTC")`` or ``("bybit", "could not be reached: ...")``."""
+
+    @property
+    def missing_notes(self) -> tuple[str, ...]:
+        """One line per exchange an aggregate leaves out, saying why."""
+        return tuple(f"{name} {why}" for name, why in self.missing)
 
     @property
     def key(self) -> str:
@@ -66,7 +72,7 @@ class Instrument:
         return f"{self.native_id} on {self.exchange}"
 
 
-def aggregate(asset: str, members: list[Instrument], missing: list[str]) -> Instrument:
+def aggregate(asset: str, members: list[Instrument], missing: list[tuple[str, str]]) -> Instrument:
     """The asset's USDT perpetuals on several exchanges as one instrument, ``all:BTC``."""
     return Instrument(
         exchange=ALL,

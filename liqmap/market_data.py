@@ -36,8 +36,9 @@ from liqmap.venues import VENUES, Venue
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int], None]
-"""Called with (rows fetched so far, rows expected) while a long fetch pages."""
+Progress = Callable[[str, int, int], None]
+"""Called with (what is fetched, rows fetched so far, rows expected) while a long fetch
+pages; what is fetched reads like ``okx BTC-USDT-SWAP 5m candles``."""
 
 MARKETS_RETRY_MS = 10 * MINUTE_MS
 OI_FLOOR_MEMORY_MS = DAY_MS
@@ -153,7 +154,11 @@ class MarketData:
             if down:
                 raise down[0]
             raise UnknownInstrument(asset, ALL)
-        missing = [venue for venue, inst in found.items() if not isinstance(inst, Instrument)]
+        missing = [
+            (venue, _left_out(result, asset))
+            for venue, result in found.items()
+            if not isinstance(result, Instrument)
+        ]
         return aggregate(asset, members, missing)
 
     async def book(self, exchange: str) -> InstrumentBook:
@@ -220,6 +225,10 @@ class MarketData:
         rows = await self._candle_rows(inst, step, since, end, progress)
         return Candles.from_rows(length, rows)
 
+    @staticmethod
+    def _series(inst: Instrument, step: str, what: str) -> str:
+        return f"{inst.exchange} {inst.native_id} {step} {what}"
+
     async def open_interest(
         self,
         inst: Instrument,
@@ -257,7 +266,10 @@ class MarketData:
                 symbol=inst.native_id,
             )
 
-        rows = await self._paginate(page, since, end, length, lambda _: venue.oi_page, progress)
+        rows = await self._paginate(
+            page, since, end, length, lambda _: venue.oi_page, progress,
+            self._series(inst, step, "open interest"),
+        )  # fmt: skip
         if not need_usd:
             rows = await self._value_in_usd(inst, step, rows)
         return OpenInterest.from_rows(length, [(ts, usd) for ts, usd, _ in rows])
@@ -300,7 +312,8 @@ class MarketData:
         def page_rows(cursor: int) -> int:
             return venue.candle_request(cursor, length, now)[0]
 
-        return await self._paginate(page, since, end, length, page_rows, progress)
+        series = self._series(inst, step, "candles")
+        return await self._paginate(page, since, end, length, page_rows, progress, series)
 
     async def _value_in_usd(
         self, inst: Instrument, step: str, rows: list[list[float]]
@@ -332,6 +345,7 @@ class MarketData:
         step: int,
         page_rows: Callable[[int], int],
         progress: Progress | None,
+        series: str,
     ) -> list[list[float]]:
         """Fetch ``[since, end)`` page by page, oldest first; each page spans ``rows`` steps."""
         by_ts: dict[int, list[float]] = {}
@@ -345,7 +359,7 @@ class MarketData:
                 by_ts[int(row[0])] = row
             cursor = int(max(row[0] for row in page)) + step if page else page_end
             if progress is not None:
-                progress(len(by_ts), expected)
+                progress(series, len(by_ts), expected)
         return [by_ts[ts] for ts in sorted(by_ts)]
 
     # -- prices --------------------------------------------------------------------------
@@ -624,3 +638,10 @@ def _failure_kind(exc: BaseException) -> str:
 def _short(exc: BaseException, limit: int = 300) -> str:
     text = " ".join(str(exc).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _left_out(error: LiqmapError, asset: str) -> str:
+    """Why an aggregate of ``asset`` leaves an exchange out."""
+    if isinstance(error, ExchangeError):
+        return f"left out: {error.detail}"
+    return f"does not list {asset}"

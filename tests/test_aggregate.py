@@ -55,7 +55,10 @@ async def test_all_resolves_the_assets_perpetual_on_every_exchange(market: Marke
         "okx:BTC-USDT-SWAP", "binance:BTCUSDT", "bybit:BTCUSDT"
     ]  # fmt: skip
     sol = await market.instrument("all:SOL")
-    assert [m.exchange for m in sol.members] == ["okx"] and sol.missing == ("binance", "bybit")
+    assert [m.exchange for m in sol.members] == ["okx"] and sol.missing_notes == (
+        "binance does not list SOL",
+        "bybit does not list SOL",
+    )
     with pytest.raises(UnknownInstrument, match="unknown instrument NOPE on all"):
         await market.instrument("all:NOPE")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from liqmap.cli import ProgressLine
 from tests.fakes.okx import FakeOkx
 
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
@@ -86,3 +88,22 @@ def test_bad_input_gets_a_clear_short_error(
     assert result.returncode == code
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_progress_names_each_series_and_shows_every_tenth_once() -> None:
+    stream = io.StringIO()
+    progress = ProgressLine(stream, min_rows=100)
+    progress("okx BTC-USDT-SWAP 1m candles", 10, 50)
+    for done in (100, 150, 260, 1000):
+        progress("okx BTC-USDT-SWAP 1m candles", done, 1000)
+        progress("binance BTCUSDT 1m candles", done // 2, 500)
+    progress("okx BTC-USDT-SWAP 1m candles", 500, 1000)
+    assert stream.getvalue().splitlines() == [
+        "  okx BTC-USDT-SWAP 1m candles: fetched 100/1,000 rows",
+        "  binance BTCUSDT 1m candles: fetched 50/500 rows",
+        "  okx BTC-USDT-SWAP 1m candles: fetched 260/1,000 rows",
+        "  binance BTCUSDT 1m candles: fetched 130/500 rows",
+        "  okx BTC-USDT-SWAP 1m candles: fetched 1,000/1,000 rows",
+        "  binance BTCUSDT 1m candles: fetched 500/500 rows",
+        "  okx BTC-USDT-SWAP 1m candles: fetched 500/1,000 rows",
+    ], "under min_rows nothing; 150 is still the first tenth; a finished series starts again"

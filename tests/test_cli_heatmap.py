@@ -12,6 +12,7 @@ from liqmap.csv_source import load_csv
 from tests.data import HOURLY
 from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import FakeBybit
+from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx
 from tests.test_chart import png_size
 from tests.test_cli_map import run
@@ -84,7 +85,8 @@ def test_live_heatmap_against_the_fake_exchange(tmp_path: Path) -> None:
     [
         (["heatmap", "BTC", "--at", "2026-03-01"], "--at works with --csv only"),
         (["heatmap", "BTC", "--csv", "{hourly}", "--exchange", "okx"],
-         "--step and --exchange do not apply"),
+         "--exchange does not apply to --csv"),
+        (["heatmap", "BTC", "--csv", "{hourly}", "--step", "5m"], "--step does not apply"),
         (["heatmap", "BTC", "--csv", "{hourly}", "--at", "2030-01-01"], "is outside it"),
         (["heatmap", "BTC", "--csv", "{hourly}", "--out", "/nonexistent/dir/x.png"],
          "cannot write the chart to /nonexistent/dir/x.png"),
@@ -99,11 +101,31 @@ def test_bad_heatmap_arguments_get_a_short_answer(
     assert "Traceback" not in result.stderr
 
 
-def test_a_heatmap_summed_over_exchanges_is_refused_plainly_for_now(tmp_path: Path) -> None:
+def test_live_heatmap_summed_over_exchanges_names_a_venue_down(tmp_path: Path) -> None:
     with FakeOkx() as okx, FakeBinance() as binance, FakeBybit() as bybit:
         env = {"LIQMAP_OKX_URL": okx.url, "LIQMAP_BINANCE_URL": binance.url,
                "LIQMAP_BYBIT_URL": bybit.url, "LIQMAP_DB": str(tmp_path / "all.db")}  # fmt: skip
-        result = run(["heatmap", "BTC", "--exchange", "all"], tmp_path, env)
-        assert result.returncode == 1
-        assert "heatmaps summed over exchanges are not drawn yet" in result.stderr
-        assert "Traceback" not in result.stderr
+        result = run(["heatmap", "BTC", "--exchange", "all", "--window", "1d"], tmp_path, env)
+        assert result.returncode == 0, result.stderr
+        title, shares, span, *_ = result.stdout.splitlines()
+        assert title == "BTC (okx+binance+bybit) 1d liquidation heatmap"
+        assert shares.startswith("summed over exchanges: okx ")
+        assert " · binance " in shares and " · bybit " in shares
+        assert ": 1,440 columns x " in span
+        assert png_size((tmp_path / "BTC-1d-heatmap.png").read_bytes()) == (1280, 720)
+        bybit.inject(Fault(disconnect=True), "/", times=None)
+        down = run(["heatmap", "all:BTC", "--window", "1d"], tmp_path, env)
+        assert down.returncode == 0, down.stderr
+        assert down.stdout.splitlines()[0] == "BTC (okx+binance) 1d liquidation heatmap"
+        assert "note: bybit left out: " in down.stdout
+
+
+def test_offline_heatmap_split_by_venue(tmp_path: Path) -> None:
+    result = run(["heatmap", "BTC", "--csv", str(HOURLY), "--exchange", "all", "--window",
+                  "7d", "--out", "all.png"], tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    shares = "binance 50% · bybit 30% · okx 20%"
+    assert lines[1] == f"summed over exchanges: {shares} (of the latest column)"
+    assert f"note: open interest split {shares} (assumed" in result.stdout
+    assert png_size((tmp_path / "all.png").read_bytes()) == (1280, 720)

@@ -62,6 +62,33 @@ def test_offline_map_summary_and_chart(tmp_path: Path) -> None:
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_offline_map_split_by_venue_sums_each_venue_under_its_rules(tmp_path: Path) -> None:
+    from liqmap.model import build_map
+    from liqmap.venue_split import scaled, venue_slices
+
+    args = ["map", "BTC", "--csv", str(HOURLY), "--window", "7d", "--at", "2026-03-19T11:00"]
+    whole = json.loads(run([*args, "--json"], tmp_path).stdout)
+    result = run(["map", "all:BTC", *args[2:], "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    split = json.loads(result.stdout)
+    assert [(v["exchange"], round(v["share"], 2)) for v in split["venues"]] == [
+        ("binance", 0.5), ("bybit", 0.3), ("okx", 0.2)
+    ], "shares of the summed map: each venue's part of the same history"  # fmt: skip
+    shares = "binance 50% · bybit 30% · okx 20%"
+    assert split["notes"] == [
+        f"open interest split {shares}  (assumed: the file holds only the sum)"
+    ]
+    candles, oi = load_csv(HOURLY).window(7 * 86_400_000, 1773918000000)
+    maps = [build_map(candles, scaled(oi, s.share), s.params) for s in venue_slices()]
+    expected = sum(m.long_usd.sum() for m in maps)
+    assert sum(split["long_usd"]) == pytest.approx(expected, rel=1e-9)
+    assert sum(split["long_usd"]) != pytest.approx(sum(whole["long_usd"]), rel=1e-6)
+    chart = run(["map", "BTC", *args[2:], "--exchange", "all", "--out", "all.png"], tmp_path)
+    assert chart.returncode == 0, chart.stderr
+    assert chart.stdout.startswith("BTC (btc_agg_1h_2025-12_2026-03.csv) 7d map")
+    assert "Summed over" in chart.stdout or "summed over" in chart.stdout
+
+
 def test_offline_map_imports_neither_ccxt_nor_telegram(tmp_path: Path) -> None:
     code = (
         "import sys\n"
@@ -111,7 +138,8 @@ def test_live_map_says_when_open_interest_came_coarser(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["map", "BTC", "--at", "2026-03-01"], "--at works with --csv only"),
-        (["map", "BTC", "--csv", "{hourly}", "--step", "5m"], "--step and --exchange do not apply"),
+        (["map", "BTC", "--csv", "{hourly}", "--step", "5m"], "--step does not apply to --csv"),
+        (["map", "BTC", "--csv", "{hourly}", "--exchange", "bybit"], "except --exchange all"),
         (["map", "BTC", "--csv", "{hourly}", "--at", "soon"], "must be an ISO time"),
         (["map", "BTC", "--csv", "{hourly}", "--at", "2030-01-01"], "is outside it"),
         (["map", "BTC", "--csv", "{hourly}", "--out", "/nonexistent/dir/x.png"],

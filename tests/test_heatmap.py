@@ -9,6 +9,7 @@ from benchmarks.synthetic import market
 from liqmap import heatmap as heatmap_module
 from liqmap.heatmap import (
     Heatmap,
+    build_aggregate_heatmap,
     build_heatmap,
     default_edges,
     peak_band,
@@ -17,6 +18,7 @@ from liqmap.heatmap import (
 )
 from liqmap.model import FIVE_TIERS, Formula, MarginRule, ModelParams, Tier, build_exposure
 from liqmap.series import Candles, OpenInterest
+from liqmap.snapshot import VenueData
 from tests.test_model import FIVE, MIN, candles, flat, oi_path
 
 
@@ -161,6 +163,35 @@ def test_sources_summed_on_common_columns_equal_their_pooled_levels() -> None:
     assert_grids_equal(both, long, short)
     with pytest.raises(ValueError, match="same column times and price edges"):
         sum_heatmaps([one, build_heatmap(first, first_oi, edges=edges)])
+
+
+def test_exchanges_aggregated_share_columns_and_bins_and_sum_to_their_pooled_maps() -> None:
+    okx, okx_oi = market(minutes=300, seed=5)
+    bybit, bybit_oi = market(minutes=300, seed=6, price=60_300)
+    bybit = bybit[90:]  # listed 90 minutes later
+    bybit_rule = ModelParams(margin=MarginRule(0.005, 0.0, Formula.LINEAR_BYBIT))
+    parts = [
+        VenueData("okx", okx, okx_oi, ModelParams()),
+        VenueData("bybit", bybit, bybit_oi, bybit_rule),
+        VenueData("binance", Candles.empty(MIN), OpenInterest.empty(MIN), ModelParams()),
+    ]
+    heatmap, shares = build_aggregate_heatmap(parts)
+    assert heatmap.ts.tolist() == (okx.ts + MIN).tolist(), "the union of the candle closes"
+    lows, highs = min(okx.low.min(), bybit.low.min()), max(okx.high.max(), bybit.high.max())
+    median = float(np.median([okx.close[-1], bybit.close[-1]]))
+    assert heatmap.edges.tolist() == price_edges(lows, highs, median, 0.1).tolist()
+    long, short = column_maps([(okx, okx_oi, ModelParams()), (bybit, bybit_oi, bybit_rule)],
+                              heatmap)  # fmt: skip
+    assert_grids_equal(heatmap, long, short)
+    okx_now = column_maps([(okx, okx_oi, ModelParams())], heatmap)
+    okx_share = (okx_now[0][-1].sum() + okx_now[1][-1].sum()) / heatmap.total[-1].sum()
+    assert [v.exchange for v in shares] == ["okx", "bybit", "binance"]
+    assert shares[0].share == pytest.approx(okx_share) and shares[2].share == 0
+    assert sum(v.share for v in shares) == pytest.approx(1.0)
+    alone, (only,) = build_aggregate_heatmap(parts[:1])
+    single = build_heatmap(okx, okx_oi)
+    assert np.array_equal(alone.edges, single.edges) and np.array_equal(alone.long, single.long)
+    assert only.share == 1.0
 
 
 def test_price_path_spans_the_candles_since_the_previous_column() -> None:
