@@ -9,25 +9,22 @@ from collections.abc import AsyncIterator
 
 from telegram import InputMediaPhoto, Message, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot import texts
 from bot.access import authorized, may_change
 from bot.arguments import symbol_and_window
+from bot.busy import charge, showing
 from bot.keyboards import REFRESH, SUBSCRIBE, map_keyboard, offered, parse_press
 from bot.services import BotServices, services
 from bot.subscriptions import follow
 from jobs.maps import MapAnswer
 from liqmap.chart import ChartLabels, render_png
-from liqmap.errors import LimitReached
 from liqmap.instruments import Instrument
 from storage.snapshots import StoredMap
 
 log = logging.getLogger(__name__)
-
-ACTION_EVERY_S = 4.5
-"""Telegram shows a chat action for about five seconds: renew it while computing."""
 
 
 @authorized
@@ -134,14 +131,8 @@ async def _charge(
 ) -> None:
     """A map that must be computed costs the chat and the user one of their budget; past
     it, ``LimitReached`` says when to try again. Stored maps cost nothing."""
-    if not await core.maps.would_compute(inst, window, refresh):
-        return
-    keys = [f"chat:{update.effective_chat.id}"]
-    if update.effective_user is not None:
-        keys.append(f"user:{update.effective_user.id}")
-    wait = core.fair_use.take(keys, core.clock())
-    if wait is not None:
-        raise LimitReached(texts.try_later(wait))
+    if await core.maps.would_compute(inst, window, refresh):
+        charge(update, core)
 
 
 async def _subscribe_from_button(
@@ -174,22 +165,8 @@ async def _showing(
     if not await core.maps.would_compute(inst, window):
         yield
         return
-
-    async def keep_showing() -> None:
-        while True:
-            try:
-                await context.bot.send_chat_action(chat_id, action)
-            except TelegramError as exc:
-                log.debug("chat action failed: %s", exc)
-            await asyncio.sleep(ACTION_EVERY_S)
-
-    task = asyncio.create_task(keep_showing())
-    try:
+    async with showing(context.bot, chat_id, action):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def _photo(stored: StoredMap) -> str | bytes:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from telegram.ext import ContextTypes
 
 from bot.reports import ReportThrottle
+from jobs.heatmaps import HeatmapService
 from jobs.maps import MapService
 from liqmap.config import Settings
 from liqmap.fair_use import FairUse
@@ -22,6 +23,7 @@ class BotServices:
     settings: Settings
     market: MarketData
     maps: MapService
+    heatmaps: HeatmapService
     stores: Stores
     clock: Callable[[], int]
     started_at_ms: int
@@ -37,11 +39,12 @@ def open_services(
     settings: Settings, market: MarketData, stores: Stores, clock: Callable[[], int]
 ) -> BotServices:
     """Wire the stores of one database and the exchanges into the bot's core."""
-    maps = MapService(market, stores, int(settings.refresh_seconds * 1000), clock)
+    fresh_ms = int(settings.refresh_seconds * 1000)
     return BotServices(
         settings=settings,
         market=market,
-        maps=maps,
+        maps=MapService(market, stores, fresh_ms, clock),
+        heatmaps=HeatmapService(market, stores, fresh_ms, clock),
         stores=stores,
         clock=clock,
         started_at_ms=clock(),

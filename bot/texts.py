@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from html import escape, unescape
 
+import numpy as np
 from telegram.constants import CallbackQueryLimit, MessageLimit
 
+from jobs.heatmaps import RenderedHeatmap
+from liqmap.chart import ChartLabels
 from liqmap.chat_settings import (
     MAX_COOLDOWN_MINUTES,
     MAX_DISTANCE_PCT,
@@ -20,6 +23,7 @@ from liqmap.chat_settings import (
 from liqmap.clusters import LONG, SHORT, Cluster
 from liqmap.errors import ExchangeError
 from liqmap.formats import price_text, usd, utc
+from liqmap.heatmap import peak_band
 from liqmap.proximity import SWEPT, Alert
 from liqmap.snapshot import MapSnapshot
 from liqmap.timeframes import WINDOWS
@@ -33,6 +37,7 @@ WINDOW_CHOICES = "|".join(WINDOWS)
 USAGE = {
     "map": f"/map SYMBOL [{WINDOW_CHOICES}] [all] — e.g. /map BTC 7d, /map BTC all",
     "clusters": f"/clusters SYMBOL [{WINDOW_CHOICES}] [all] — e.g. /clusters ETH",
+    "heatmap": f"/heatmap SYMBOL [{WINDOW_CHOICES}] [all] — e.g. /heatmap BTC 7d all",
     "subscribe": "/subscribe SYMBOL [all] [DISTANCE%] — e.g. /subscribe BTC 0.8",
     "unsubscribe": "/unsubscribe SYMBOL [all] | all — e.g. /unsubscribe BTC",
     "settings": (
@@ -46,6 +51,7 @@ COMMANDS = (
     ("help", "every command with an example"),
     ("map", "liquidation map chart, e.g. /map BTC 7d"),
     ("clusters", "densest liquidation clusters as text"),
+    ("heatmap", "the map over time: bands forming and swept, e.g. /heatmap BTC"),
     ("subscribe", "alerts when price nears a cluster, e.g. /subscribe BTC 0.8"),
     ("unsubscribe", "stop alerts for a symbol, or all"),
     ("list", "this chat's subscriptions"),
@@ -79,7 +85,8 @@ def help_text() -> str:
     lines = [INTRO, "", "<b>Commands</b>"]
     lines += [f"/start — {escape(desc)}" for name, desc in COMMANDS if name == "start"]
     lines += ["/help — this list"]
-    lines += [escape(USAGE[name]) for name in ("map", "clusters", "subscribe", "unsubscribe")]
+    commands = ("map", "clusters", "heatmap", "subscribe", "unsubscribe")
+    lines += [escape(USAGE[name]) for name in commands]
     lines += ["/list — this chat's subscriptions", escape(USAGE["settings"])]
     lines += ["/status — service health (admin chats only)", ""]
     lines += [
@@ -217,7 +224,7 @@ def map_caption(
         lines.append(f"{name}: {cluster_text(nearest) if nearest else 'no dense cluster'}")
     lines.append(f"Data to {utc(snapshot.as_of_ms)} ({ago(now_ms - snapshot.as_of_ms)})")
     if snapshot.venues:
-        lines.append("Summed over " + venue_shares(snapshot))
+        lines.append("Summed over " + venue_shares(ChartLabels.of(snapshot).shares))
     lines.extend(f"<i>{escape(note)}</i>" for note in snapshot.notes)
     if error is not None:
         lines.append(
@@ -227,9 +234,42 @@ def map_caption(
     return clip_html("\n".join(lines), CAPTION_LIMIT)
 
 
-def venue_shares(snapshot: MapSnapshot) -> str:
+def heatmap_caption(
+    rendered: RenderedHeatmap, now_ms: int, error: ExchangeError | None = None
+) -> str:
+    """Caption of a heatmap photo: price, the hottest band now, data age, shares, notes."""
+    view = rendered.view
+    heatmap, labels = view.heatmap, view.labels
+    lines = [
+        f"<b>{escape(labels.instrument)}</b> · {escape(labels.exchange)} · "
+        f"{labels.window} liquidation heatmap"
+    ]
+    band = peak_band(heatmap, column=-1)
+    known = heatmap.close[~np.isnan(heatmap.close)]
+    if len(known):
+        lines.append(f"Price <b>{price_text(float(known[-1]))}</b>")
+    if band is None:
+        lines.append("No open-interest build-up in this window: nothing to map.")
+    elif len(known):
+        lines.append(
+            f"🔥 Hottest band now: <b>{price_text(band.low)}–{price_text(band.high)}</b> · "
+            f"{usd(band.usd)} · {band.position(float(known[-1]))}"
+        )
+    lines.append(f"Data to {utc(heatmap.as_of_ms)} ({ago(now_ms - heatmap.as_of_ms)})")
+    if labels.shares:
+        lines.append("Summed over " + venue_shares(labels.shares))
+    lines.extend(f"<i>{escape(note)}</i>" for note in view.notes)
+    if error is not None:
+        lines.append(
+            f"⚠️ {unavailable(labels.instrument, error)}; "
+            f"this heatmap was made {ago(now_ms - rendered.made_at)}"
+        )
+    return clip_html("\n".join(lines), CAPTION_LIMIT)
+
+
+def venue_shares(shares: tuple[tuple[str, float], ...]) -> str:
     """``okx 41% · binance 38% · bybit 21%``."""
-    return " · ".join(f"{escape(v.exchange)} {v.share:.0%}" for v in snapshot.venues)
+    return " · ".join(f"{escape(name)} {share:.0%}" for name, share in shares)
 
 
 def clusters_text(snapshot: MapSnapshot, error: ExchangeError | None = None) -> str:

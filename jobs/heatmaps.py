@@ -1,17 +1,25 @@
-"""Heatmaps on demand: built from the market cache, synced first, on every request."""
+"""Heatmaps on demand: built from the market cache, synced first; for the bot, each
+(instrument, window) computed once however many ask, and kept in memory while fresh."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from jobs.maps import sync_venues
 from liqmap.chart import ChartLabels
+from liqmap.errors import ExchangeError
 from liqmap.heatmap import Heatmap, build_aggregate_heatmap
+from liqmap.heatmap_chart import render_heatmap_png
 from liqmap.instruments import Instrument
 from liqmap.market_data import MarketData, Progress
 from liqmap.timeframes import DEFAULT_STEP
 from storage.stores import Stores
+
+KEEP = 24
+"""Rendered heatmaps kept in memory (about 250 KB each)."""
 
 
 @dataclass(frozen=True)
@@ -44,3 +52,87 @@ async def compute_heatmap(
     else:
         labels = ChartLabels(inst.native_id, inst.exchange, window)
     return HeatmapView(heatmap, labels, notes)
+
+
+@dataclass(frozen=True)
+class RenderedHeatmap:
+    """A heatmap with its chart, and when it was made."""
+
+    view: HeatmapView
+    png: bytes
+    made_at: int
+    file_id: str | None = None
+    """Telegram's id of the chart once sent, to send it again without uploading."""
+
+
+@dataclass(frozen=True)
+class HeatmapAnswer:
+    """A heatmap to show, and the error that kept it from being fresh, if one did."""
+
+    rendered: RenderedHeatmap
+    error: ExchangeError | None = None
+
+
+class HeatmapService:
+    """Serves rendered heatmaps: the one made in the last ``fresh_ms``, else a new one,
+    shared by everyone who asks while it is made. The last ``keep`` stay in memory."""
+
+    def __init__(
+        self,
+        market: MarketData,
+        stores: Stores,
+        fresh_ms: int,
+        clock: Callable[[], int] | None = None,
+        keep: int = KEEP,
+    ) -> None:
+        self.market = market
+        self.stores = stores
+        self.fresh_ms = fresh_ms
+        self.clock = clock or market.now
+        self.keep = keep
+        self._made: OrderedDict[tuple[str, str], RenderedHeatmap] = OrderedDict()
+        self._running: dict[tuple[str, str], asyncio.Task[RenderedHeatmap]] = {}
+
+    def would_compute(self, inst: Instrument, window: str) -> bool:
+        """Whether ``get`` would make a new heatmap rather than answer from memory."""
+        made = self._made.get((inst.key, window))
+        return made is None or self.clock() - made.made_at >= self.fresh_ms
+
+    async def get(self, inst: Instrument, window: str) -> HeatmapAnswer:
+        """The heatmap to show; when the exchange fails, the last one made comes back with
+        the error, and with none made the error is raised."""
+        key = (inst.key, window)
+        made = self._made.get(key)
+        if not self.would_compute(inst, window):
+            self._made.move_to_end(key)
+            return HeatmapAnswer(made)
+        task = self._running.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._make(inst, window))
+            self._running[key] = task
+            task.add_done_callback(lambda _: self._running.pop(key, None))
+        try:
+            return HeatmapAnswer(await asyncio.shield(task))
+        except ExchangeError as exc:
+            if made is None:
+                raise
+            return HeatmapAnswer(made, exc)
+
+    def remember_file_id(
+        self, inst: Instrument, window: str, rendered: RenderedHeatmap, file_id: str
+    ) -> None:
+        """Keep Telegram's id of ``rendered``'s chart, unless a newer heatmap replaced it."""
+        key = (inst.key, window)
+        if self._made.get(key) is rendered:
+            self._made[key] = replace(rendered, file_id=file_id)
+
+    async def _make(self, inst: Instrument, window: str) -> RenderedHeatmap:
+        view = await compute_heatmap(self.market, self.stores, inst, window)
+        png = await asyncio.to_thread(render_heatmap_png, view.heatmap, view.labels)
+        rendered = RenderedHeatmap(view, png, self.clock())
+        key = (inst.key, window)
+        self._made[key] = rendered
+        self._made.move_to_end(key)
+        while len(self._made) > self.keep:
+            self._made.popitem(last=False)
+        return rendered

@@ -370,12 +370,9 @@ def _heatmap_summary(heatmap: Heatmap, labels: ChartLabels) -> list[str]:
     lines.append(f"peak band: {band_text(peak)}  at {utc(peak.ts)}")
     if now is not None:
         price = heatmap.close[-1]
-        where = (
-            f"{(price - now.high) / price:.1%} below" if now.high < price
-            else f"{(now.low - price) / price:.1%} above" if now.low > price
-            else "price is inside"
-        )  # fmt: skip
-        lines.append(f"peak band now: {band_text(now)}  {where} price {price_text(price)}")
+        lines.append(
+            f"peak band now: {band_text(now)}  {now.position(price)}, price {price_text(price)}"
+        )
     return lines
 
 

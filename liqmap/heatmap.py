@@ -79,6 +79,14 @@ class Band:
     high: float
     usd: float
 
+    def position(self, price: float) -> str:
+        """Where the band is from ``price``: ``2.2% below``, ``1.0% above`` or ``price inside``."""
+        if self.high < price:
+            return f"{(price - self.high) / price:.1%} below"
+        if self.low > price:
+            return f"{(self.low - price) / price:.1%} above"
+        return "price inside"
+
 
 def build_heatmap(
     candles: Candles,

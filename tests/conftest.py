@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,15 @@ def settings(tg: FakeTelegram, okx: FakeOkx) -> Settings:
         exchange_urls={"okx": okx.url},
         admin_chats=frozenset({ADMIN, ADMIN_GROUP}),
     )
+
+
+@pytest.fixture
+def every_exchange(
+    settings: Settings, okx: FakeOkx, binance: FakeBinance, bybit: FakeBybit
+) -> Settings:
+    """``settings`` with the fake OKX, Binance and Bybit, for maps summed over them."""
+    urls = {"okx": okx.url, "binance": binance.url, "bybit": bybit.url}
+    return replace(settings, exchange_urls=urls)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -139,14 +138,6 @@ async def test_the_aggregate_price_is_the_median_and_survives_a_venue_down(
 
 
 # -- in Telegram and on the command line -------------------------------------------------------
-
-
-@pytest.fixture
-def every_exchange(
-    settings: Settings, okx: FakeOkx, binance: FakeBinance, bybit: FakeBybit
-) -> Settings:
-    urls = {"okx": okx.url, "binance": binance.url, "bybit": bybit.url}
-    return replace(settings, exchange_urls=urls)
 
 
 async def test_map_all_answers_with_the_summed_chart_and_each_exchanges_share(

@@ -28,7 +28,7 @@ def test_offline_heatmap_summary_and_chart(tmp_path: Path) -> None:
     assert span.startswith("2026-03-02 00:00 UTC to 2026-04-01 00:00 UTC: 719 columns x ")
     assert span.endswith(" price bins of 68.28"), "0.1% of the last close, 68,284"
     assert peak.startswith("peak band: ") and " at 2026-" in peak
-    assert now.startswith("peak band now: ") and now.endswith("below price 68,284")
+    assert now.startswith("peak band now: ") and now.endswith("below, price 68,284")
     assert chart == f"chart: {out}"
     assert png_size(out.read_bytes()) == (1280, 720)
 

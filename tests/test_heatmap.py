@@ -8,6 +8,7 @@ import pytest
 from benchmarks.synthetic import market
 from liqmap import heatmap as heatmap_module
 from liqmap.heatmap import (
+    Band,
     Heatmap,
     build_aggregate_heatmap,
     build_heatmap,
@@ -250,3 +251,10 @@ def test_the_peak_band_is_the_hottest_column_around_its_hottest_bin() -> None:
     assert (band.low, band.high) == pytest.approx((95.4, 96.0))
     assert band.usd == pytest.approx(1e6 * 3 / 3.5)
     assert band.ts == MIN
+
+
+def test_a_band_says_where_it_is_from_the_price() -> None:
+    band = Band(0, 95.0, 98.0, 1e6)
+    assert band.position(100.0) == "2.0% below"
+    assert band.position(90.0) == "5.6% above"
+    assert band.position(96.0) == "price inside"

@@ -1,0 +1,53 @@
+"""While the bot computes for a chat: what the chat sees (a chat action) and what it costs
+(one of the chat's and the user's fair-use budget)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from telegram import Bot, Update
+from telegram.error import TelegramError
+
+from bot import texts
+from bot.services import BotServices
+from liqmap.errors import LimitReached
+
+log = logging.getLogger(__name__)
+
+ACTION_EVERY_S = 4.5
+"""Telegram shows a chat action for about five seconds: renew it while computing."""
+
+
+@contextlib.asynccontextmanager
+async def showing(bot: Bot, chat_id: int, action: str) -> AsyncIterator[None]:
+    """Keep the chat's action (e.g. 'uploading photo') on until the block ends."""
+
+    async def keep_showing() -> None:
+        while True:
+            try:
+                await bot.send_chat_action(chat_id, action)
+            except TelegramError as exc:
+                log.debug("chat action failed: %s", exc)
+            await asyncio.sleep(ACTION_EVERY_S)
+
+    task = asyncio.create_task(keep_showing())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def charge(update: Update, core: BotServices) -> None:
+    """Take one computation from the chat's and the user's budget; past it, ``LimitReached``
+    says when to try again."""
+    keys = [f"chat:{update.effective_chat.id}"]
+    if update.effective_user is not None:
+        keys.append(f"user:{update.effective_user.id}")
+    wait = core.fair_use.take(keys, core.clock())
+    if wait is not None:
+        raise LimitReached(texts.try_later(wait))
