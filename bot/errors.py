@@ -43,14 +43,12 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("could not answer chat %s, Telegram failed: %s", chat_id, error)
         return
     log.error("an update failed", exc_info=error)
+    count = core.reports.note(error, core.clock()) if error is not None else None
     if isinstance(update, Update):
         try:
             await tell(update, context, texts.SOMETHING_WRONG)
         except TelegramError as exc:
             log.warning("could not tell the user about the error: %s", exc)
-    if error is None:
-        return
-    count = core.reports.note(error, core.clock())
     if count is None:
         return
     token = core.settings.telegram_bot_token or ""
