@@ -6,11 +6,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -24,6 +25,7 @@ from liqmap.timeframes import DEFAULT_STEP, STEPS, WINDOWS
 
 if TYPE_CHECKING:
     from jobs.market_sync import MarketWindow
+    from liqmap.backtest import SideScore
     from liqmap.chart import ChartLabels
     from liqmap.heatmap import Heatmap
     from storage.stores import Stores
@@ -413,15 +415,21 @@ async def _live_heatmap(
 
 
 async def _backtest(args: argparse.Namespace, settings: Settings) -> int:
-    from liqmap.backtest import as_dict, backtest
+    from liqmap.backtest import as_dict, backtest, venue_scores
     from liqmap.csv_source import load_csv
+    from liqmap.venue_split import split_note, venue_slices
 
     history = load_csv(args.csv)
     print(f"walking forward through {history.name} ({len(history.candles):,} bars)...",
           file=sys.stderr)  # fmt: skip
     parts = backtest(history)
+    print("...and under each venue's rules, and summed over the venues", file=sys.stderr)
+    venues = venue_scores(history)
+    split = split_note(venue_slices())
     if args.json:
-        print(strict_json({"file": history.name, "parts": as_dict(parts)}))
+        rows = {row.venue: asdict(row) for row in venues}
+        print(strict_json({"file": history.name, "parts": as_dict(parts), "venues": rows,
+                           "venue_split": split}))  # fmt: skip
         return 0
     print(f"{history.name}: map before each hour vs that hour's realized liquidations")
     for part in parts:
@@ -442,11 +450,26 @@ async def _backtest(args: argparse.Namespace, settings: Settings) -> int:
                 for side in ("long", "naive_long", "short", "naive_short")
             ]
             print(f"{title:18}" + "".join(_cell(cell) for cell in cells))
+    print(f"\nby venue: partial (cluster lift); all = the venues summed, {split}")
+    print(f"{'':10}{'fit long':>16}{'fit short':>16}{'check long':>16}{'check short':>16}")
+    for row in venues:
+        sides = (row.fit_long, row.fit_short, row.check_long, row.check_short)
+        print(f"{row.venue:10}" + "".join(f"{_venue_cell(side):>16}" for side in sides))
     return 0
 
 
+def _venue_cell(side: SideScore) -> str:
+    """``0.434 (5.7x)``; ``n/a`` for a figure the hours left undefined."""
+
+    partial = "n/a" if math.isnan(side.partial) else f"{side.partial:.3f}"
+    lift = "n/a" if math.isnan(side.lift) else f"{side.lift:.1f}x"
+    return f"{partial} ({lift})"
+
+
 def _cell(value: float) -> str:
-    return f"{value:>8,}" if isinstance(value, int) else f"{value:>8.3f}"
+    if isinstance(value, int):
+        return f"{value:>8,}"
+    return f"{'n/a':>8}" if math.isnan(value) else f"{value:>8.3f}"
 
 
 async def _fetch(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,7 +77,7 @@ def test_offline_map_split_by_venue_sums_each_venue_under_its_rules(tmp_path: Pa
     ], "shares of the summed map: each venue's part of the same history"  # fmt: skip
     shares = "binance 50% · bybit 30% · okx 20%"
     assert split["notes"] == [
-        f"open interest split {shares}  (assumed: the file holds only the sum)"
+        f"open interest split {shares} (assumed: the file holds only the sum)"
     ]
     candles, oi = load_csv(HOURLY).window(7 * 86_400_000, 1773918000000)
     maps = [build_map(candles, scaled(oi, s.share), s.params) for s in venue_slices()]
@@ -187,6 +188,9 @@ def test_backtest_prints_model_and_naive_figures_per_part(tmp_path: Path) -> Non
     data = json.loads(result.stdout)
     assert data["file"] == "small.csv"
     assert set(data["parts"]) == {"all", "fit", "check"}
+    assert list(data["venues"]) == ["binance", "bybit", "okx", "all"]
+    assert data["venues"]["okx"]["check_long"] == data["parts"]["check"]["long"]
+    assert data["venue_split"].startswith("open interest split binance 50% · bybit 30%")
     check = data["parts"]["check"]
     assert check["hours"] == 108  # 600 bars, 168 of warm-up, the last quarter
     for side in ("long", "short", "naive_long", "naive_short"):
@@ -195,3 +199,7 @@ def test_backtest_prints_model_and_naive_figures_per_part(tmp_path: Path) -> Non
     text = run(["backtest", "--csv", str(small)], tmp_path)
     assert text.returncode == 0
     assert "partial" in text.stdout and "naive" in text.stdout and "check: 108 hours" in text.stdout
+    venues = text.stdout.split("\nby venue: ")[1].splitlines()
+    assert [line.split()[0] for line in venues[2:]] == ["binance", "bybit", "okx", "all"]
+    assert "n/a" in text.stdout, "no cluster entered: no lift"
+    assert not re.search(r"\bnan\b", text.stdout)
