@@ -161,6 +161,35 @@ def snapshot_venues(db: Database) -> None:
     db.execute("ALTER TABLE snapshots ADD COLUMN venues TEXT NOT NULL DEFAULT '[]'")
 
 
+def realized_liquidations(db: Database) -> None:
+    """Forced closes the recorder saw, each once, and the time each stream was watched."""
+    db.execute(
+        """
+        CREATE TABLE realized (
+            exchange TEXT NOT NULL,
+            instrument TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            side TEXT NOT NULL,
+            price REAL NOT NULL,
+            amount REAL NOT NULL,
+            usd REAL NOT NULL,
+            PRIMARY KEY (exchange, instrument, ts, side, price, amount)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE recorded_spans (
+            exchange TEXT NOT NULL,
+            instrument TEXT NOT NULL,
+            start_ts INTEGER NOT NULL,
+            end_ts INTEGER NOT NULL,
+            PRIMARY KEY (exchange, instrument, start_ts)
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -168,4 +197,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     one_sided_bybit_open_interest,
     snapshot_notes,
     snapshot_venues,
+    realized_liquidations,
 ]

@@ -17,6 +17,7 @@ from storage.alerts import AlertStore
 from storage.chats import ChatStore
 from storage.market_cache import MarketCache
 from storage.outbox import Outbox
+from storage.realized import RealizedStore
 from storage.snapshots import SnapshotStore
 from storage.worker import DbWorker
 
@@ -25,7 +26,7 @@ T = TypeVar("T")
 
 
 class Stores:
-    """The cache, chats, maps, alert state and outbox of one database."""
+    """The cache, chats, maps, alert state, outbox and recorded liquidations of one database."""
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class Stores:
         self.snapshots = SnapshotStore(db)
         self.outbox = Outbox(db)
         self.alerts = AlertStore(db, clock)
+        self.realized = RealizedStore(db)
         self._worker = DbWorker()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
