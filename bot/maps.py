@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -20,8 +21,10 @@ from bot.keyboards import REFRESH, SUBSCRIBE, map_keyboard, offered, parse_press
 from bot.services import BotServices, services
 from bot.subscriptions import follow
 from jobs.maps import MapAnswer
+from jobs.realized import realized_view
 from liqmap.chart import ChartLabels, render_png
 from liqmap.instruments import Instrument
+from liqmap.timeframes import window_ms
 from storage.snapshots import StoredMap
 
 log = logging.getLogger(__name__)
@@ -75,7 +78,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         answer.stored.snapshot, core.clock(), answer.stored.computed_at, answer.error
     )
     keyboard = map_keyboard(inst.key, press.window)
-    photo = InputMediaPhoto(await _photo(answer.stored), caption=caption, parse_mode=ParseMode.HTML)
+    media = await _photo(core, inst, answer.stored)
+    photo = InputMediaPhoto(media, caption=caption, parse_mode=ParseMode.HTML)
     try:
         edited = await query.edit_message_media(photo, reply_markup=keyboard)
     except BadRequest as exc:
@@ -97,7 +101,7 @@ async def send_map(
         answer.stored.snapshot, core.clock(), answer.stored.computed_at, answer.error
     )
     keyboard = map_keyboard(inst.key, window)
-    photo = await _photo(answer.stored)
+    photo = await _photo(core, inst, answer.stored)
     try:
         sent = await message.reply_photo(
             photo, caption=caption, parse_mode=ParseMode.HTML, reply_markup=keyboard
@@ -107,7 +111,7 @@ async def send_map(
             raise
         log.warning("stored chart %s refused (%s); uploading it again", photo, exc)
         sent = await message.reply_photo(
-            await _render(answer.stored), caption=caption, parse_mode=ParseMode.HTML,
+            await _render(core, inst, answer.stored), caption=caption, parse_mode=ParseMode.HTML,
             reply_markup=keyboard,
         )  # fmt: skip
     await _remember_chart(core, answer.stored, sent)
@@ -169,15 +173,20 @@ async def _showing(
         yield
 
 
-async def _photo(stored: StoredMap) -> str | bytes:
+async def _photo(core: BotServices, inst: Instrument, stored: StoredMap) -> str | bytes:
     """The chart's Telegram file id once it was sent, else the PNG rendered off the loop."""
-    return stored.chart_file_id or await _render(stored)
+    return stored.chart_file_id or await _render(core, inst, stored)
 
 
-async def _render(stored: StoredMap) -> bytes:
+async def _render(core: BotServices, inst: Instrument, stored: StoredMap) -> bytes:
+    """The chart, with the liquidations recorded over its window where the recorder ran."""
     snapshot = stored.snapshot
-    labels = ChartLabels.of(snapshot)
-    return await asyncio.to_thread(render_png, snapshot.liq_map, snapshot.clusters, labels)
+    end = snapshot.as_of_ms
+    realized = await realized_view(core.stores, inst, end - window_ms(snapshot.window), end)
+    draw = functools.partial(
+        render_png, snapshot.liq_map, snapshot.clusters, ChartLabels.of(snapshot), realized=realized
+    )
+    return await asyncio.to_thread(draw)
 
 
 async def _remember_chart(core: BotServices, stored: StoredMap, sent: Message) -> None:

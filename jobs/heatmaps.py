@@ -4,18 +4,20 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from jobs.maps import sync_venues
+from jobs.realized import realized_view
 from liqmap.chart import ChartLabels
 from liqmap.errors import ExchangeError
 from liqmap.heatmap import Heatmap, build_aggregate_heatmap
 from liqmap.heatmap_chart import render_heatmap_png
 from liqmap.instruments import Instrument
 from liqmap.market_data import MarketData, Progress
-from liqmap.timeframes import DEFAULT_STEP
+from liqmap.timeframes import DEFAULT_STEP, window_ms
 from storage.stores import Stores
 
 KEEP = 24
@@ -128,7 +130,10 @@ class HeatmapService:
 
     async def _make(self, inst: Instrument, window: str) -> RenderedHeatmap:
         view = await compute_heatmap(self.market, self.stores, inst, window)
-        png = await asyncio.to_thread(render_heatmap_png, view.heatmap, view.labels)
+        end = view.heatmap.as_of_ms
+        realized = await realized_view(self.stores, inst, end - window_ms(window), end)
+        draw = functools.partial(render_heatmap_png, view.heatmap, view.labels, realized=realized)
+        png = await asyncio.to_thread(draw)
         rendered = RenderedHeatmap(view, png, self.clock())
         key = (inst.key, window)
         self._made[key] = rendered

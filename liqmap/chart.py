@@ -18,6 +18,7 @@ from matplotlib.ticker import FuncFormatter
 from liqmap.clusters import LONG, SHORT, Cluster
 from liqmap.formats import price_text, usd, utc
 from liqmap.model import LiquidationMap
+from liqmap.realized import RealizedView, by_price
 from liqmap.snapshot import MapSnapshot
 
 BACKGROUND = "#0d1117"
@@ -31,6 +32,10 @@ FOOTNOTE = "estimated relative intensity, not exact positions"
 MIN_SPAN_PCT = 3.0
 MAX_SPAN_PCT = 20.0
 SHOWN_CLUSTERS = 3
+REALIZED_LONG = "#d2ffd9"
+REALIZED_SHORT = "#ffd6d3"
+MARKER_AREA = 260.0
+"""Area in points² of the marker of the largest recorded bin; the others scale by USD."""
 
 
 @dataclass(frozen=True)
@@ -58,13 +63,19 @@ class ChartLabels:
 
 
 def render_png(
-    liq_map: LiquidationMap, clusters: list[Cluster], labels: ChartLabels, width_px: int = 1280
+    liq_map: LiquidationMap,
+    clusters: list[Cluster],
+    labels: ChartLabels,
+    width_px: int = 1280,
+    realized: RealizedView | None = None,
 ) -> bytes:
-    """The chart as PNG bytes, ``width_px`` wide at 16:9 (1280x720 by default)."""
+    """The chart as PNG bytes, ``width_px`` wide at 16:9 (1280x720 by default), with the
+    recorded liquidations of the window as markers when ``realized`` is given."""
     dpi = width_px / 12.8
     figure = Figure(figsize=(12.8, 7.2), dpi=dpi, facecolor=BACKGROUND)
     FigureCanvasAgg(figure)
-    axes = figure.add_axes((0.075, 0.2, 0.83, 0.69), facecolor=PANEL)
+    rect = (0.075, 0.2, 0.83, 0.69) if realized is None else (0.075, 0.275, 0.83, 0.615)
+    axes = figure.add_axes(rect, facecolor=PANEL)
     when = utc(liq_map.as_of_ms)
     figure.suptitle(
         f"{labels.instrument} · {labels.exchange} · {labels.window} liquidation map · {when}",
@@ -130,6 +141,8 @@ def render_png(
     axes.text(price, tallest * 1.17 if tallest > 0 else 1, f" price {price_text(price)}",
               color="#f0f6fc", fontsize=13, fontweight="bold", va="top")  # fmt: skip
     _mark_clusters(figure, axes, clusters, tallest)
+    if realized is not None:
+        _mark_realized(figure, axes, liq_map, realized, low, high)
     legend = axes.legend(title="leverage", loc="upper left", fontsize=10, title_fontsize=10,
                          facecolor=PANEL, edgecolor=GRID, labelcolor=TEXT)  # fmt: skip
     legend.get_title().set_color(MUTED)
@@ -166,6 +179,52 @@ def _mark_clusters(figure: Figure, axes: Axes, clusters: list[Cluster], tallest:
         if listed:
             figure.text(0.075, 0.085 - 0.035 * row, "   ".join(listed), color=color,
                         fontsize=11, family="monospace")  # fmt: skip
+
+
+def _mark_realized(
+    figure: Figure,
+    axes: Axes,
+    liq_map: LiquidationMap,
+    realized: RealizedView,
+    low: float,
+    high: float,
+) -> None:
+    """Recorded liquidations of the window per price bin, in a strip under the map (longs ▼,
+    shorts ▲, sized by USD), and their totals with the share of the window watched."""
+    strip = figure.add_axes((0.075, 0.2, 0.83, 0.06), facecolor=PANEL, sharex=axes)
+    _style(strip)
+    axes.tick_params(labelbottom=False)
+    axes.set_xlabel("")
+    strip.set_ylabel("")
+    strip.set_yticks([])
+    strip.set_ylim(0, 1)
+    strip.grid(False)
+    strip.text(-0.005, 0.5, "recorded", transform=strip.transAxes, ha="right", va="center",
+               color=MUTED, fontsize=10.5)  # fmt: skip
+    found = by_price(realized.rows, liq_map.edges)
+    shown = (liq_map.centers >= low) & (liq_map.centers <= high)
+    largest = max(float(found[side][shown].max(initial=0)) for side in (LONG, SHORT))
+    for side, marker, color, y in (
+        (LONG, "v", REALIZED_LONG, 0.3),
+        (SHORT, "^", REALIZED_SHORT, 0.7),
+    ):
+        at = shown & (found[side] > 0)
+        if at.any():
+            sizes = MARKER_AREA * np.sqrt(found[side][at] / largest) + 6
+            strip.scatter(liq_map.centers[at], np.full(at.sum(), y), s=sizes, marker=marker,
+                          color=color, edgecolors=BACKGROUND, linewidths=0.5)  # fmt: skip
+    sampled = f"; {', '.join(realized.sampled)} sampled" if realized.sampled else ""
+    longs, shorts = _plain(usd(realized.total(LONG))), _plain(usd(realized.total(SHORT)))
+    strip.set_xlabel(
+        f"price   ·   recorded liquidations: longs {longs} ▼  shorts {shorts} ▲   ·   "
+        f"watched {realized.covered:.0%} of the window{sampled}",
+        color=MUTED, fontsize=12,
+    )  # fmt: skip
+
+
+def _plain(text: str) -> str:
+    """``text`` with its dollar signs kept from starting matplotlib mathtext."""
+    return text.replace("$", r"\$")
 
 
 def _steps(

@@ -18,8 +18,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from liqmap.chart import BACKGROUND, GRID, MUTED, PANEL, TEXT, ChartLabels
+from liqmap.clusters import LONG, SHORT
 from liqmap.formats import price_text, usd, utc
 from liqmap.heatmap import Heatmap
+from liqmap.realized import RealizedView, by_cell
 from liqmap.timeframes import DAY_MS, duration_text
 
 PRICE_LINE = "#f0f6fc"
@@ -36,10 +38,19 @@ ZERO_FORMATS = ["", "%Y", "%b %d", "%b %d", "%H:%M", "%H:%M"]
 """Ticks read ``Mar 14`` for days and ``12:00`` within a day, midnight as its date."""
 MARGIN_PCT = 4.0
 """The price axis shows the path's range plus this much each side (within the grid)."""
+REALIZED_MARKERS = ((LONG, "v", "#7ee787"), (SHORT, "^", "#ff7b72"))
+MARKER_AREA = 140.0
+"""Area in points² of the largest recorded cell's marker; the others scale by USD."""
 
 
-def render_heatmap_png(heatmap: Heatmap, labels: ChartLabels, width_px: int = 1280) -> bytes:
-    """The heatmap as PNG bytes, ``width_px`` wide at 16:9 (1280x720 by default)."""
+def render_heatmap_png(
+    heatmap: Heatmap,
+    labels: ChartLabels,
+    width_px: int = 1280,
+    realized: RealizedView | None = None,
+) -> bytes:
+    """The heatmap as PNG bytes, ``width_px`` wide at 16:9 (1280x720 by default), with the
+    recorded liquidations as markers where they happened when ``realized`` is given."""
     dpi = width_px / 12.8
     figure = Figure(figsize=(12.8, 7.2), dpi=dpi, facecolor=BACKGROUND)
     FigureCanvasAgg(figure)
@@ -88,9 +99,13 @@ def render_heatmap_png(heatmap: Heatmap, labels: ChartLabels, width_px: int = 12
     )
     times = (ts - span / 2) / DAY_MS
     axes.plot(times, heatmap.close, color=PRICE_LINE, linewidth=1.1)
+    if realized is not None:
+        _mark_realized(axes, heatmap, realized)
     axes.set_xlim(start, end)
     axes.set_ylim(low, high)
     _axes_scales(axes)
+    if realized is not None:
+        axes.set_xlabel(f"time (UTC)   ·   {_realized_caption(realized)}")
     axes.annotate(
         price_text(last), (end, last), xytext=(4, 0), textcoords="offset points",
         color=BACKGROUND, fontsize=10.5, fontweight="bold", va="center", ha="left",
@@ -105,6 +120,31 @@ def render_heatmap_png(heatmap: Heatmap, labels: ChartLabels, width_px: int = 12
     bar_axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: usd(v)))
     bar.set_label("liquidation USD per bin", color=MUTED, fontsize=12, labelpad=6)
     return _png(figure, dpi)
+
+
+def _mark_realized(axes: Axes, heatmap: Heatmap, realized: RealizedView) -> None:
+    """Recorded liquidations summed per cell, at the cell's time and price, sized by USD
+    (longs ▼, shorts ▲)."""
+    found = by_cell(realized.rows, heatmap.ts, heatmap.column_ms, heatmap.edges)
+    largest = max(float(found[side].max(initial=0)) for side, _, _ in REALIZED_MARKERS)
+    times = (heatmap.ts - heatmap.column_ms / 2) / DAY_MS
+    for side, marker, color in REALIZED_MARKERS:
+        column, bin_ = np.nonzero(found[side])
+        if len(column):
+            sizes = MARKER_AREA * np.sqrt(found[side][column, bin_] / largest) + 5
+            axes.scatter(times[column], heatmap.centers[bin_], s=sizes, marker=marker,
+                         color=color, edgecolors=BACKGROUND, linewidths=0.6, zorder=4)  # fmt: skip
+
+
+def _realized_caption(realized: RealizedView) -> str:
+    """Totals of the recorded liquidations and how much of the window was watched."""
+    sampled = f"; {', '.join(realized.sampled)} sampled" if realized.sampled else ""
+    longs = usd(realized.total(LONG)).replace("$", r"\$")
+    shorts = usd(realized.total(SHORT)).replace("$", r"\$")
+    return (
+        f"recorded liquidations: longs {longs} ▼  shorts {shorts} ▲  ·  "
+        f"watched {realized.covered:.0%}{sampled}"
+    )
 
 
 def _style(axes: Axes) -> None:

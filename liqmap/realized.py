@@ -88,3 +88,58 @@ def covered_share(covered: Iterable[Range], start_ms: int, end_ms: int) -> float
 def fully_covered(covered: Iterable[Range], start_ms: int, end_ms: int) -> bool:
     """Whether the recorder watched all of ``[start, end)``."""
     return not missing(merge(covered), start_ms, end_ms)
+
+
+SAMPLED_VENUES = frozenset({"binance"})
+"""Venues that publish a sample of their liquidations: Binance pushes at most one per symbol
+per second (USD-M ``forceOrder`` stream docs)."""
+
+
+@dataclass(frozen=True)
+class RealizedView:
+    """What the recorder saw of a chart's window: its events and how much of it was watched."""
+
+    rows: tuple[Realized, ...]
+    start_ms: int
+    end_ms: int
+    covered: float
+    """Share of the window the recorder watched, 0 to 1 (averaged over venues)."""
+    venues: tuple[str, ...]
+
+    @property
+    def sampled(self) -> tuple[str, ...]:
+        return tuple(v for v in self.venues if v in SAMPLED_VENUES)
+
+    def total(self, side: str) -> float:
+        return sum(r.usd for r in self.rows if r.side == side)
+
+
+def by_price(rows: Sequence[Realized], edges: np.ndarray) -> dict[str, np.ndarray]:
+    """USD per price bin of ``edges`` for each side; events outside the edges are dropped."""
+    found = {LONG: np.zeros(len(edges) - 1), SHORT: np.zeros(len(edges) - 1)}
+    for side, usd in found.items():
+        mine = [r for r in rows if r.side == side]
+        prices = np.array([r.price for r in mine])
+        at = np.searchsorted(edges, prices, side="right") - 1
+        inside = (at >= 0) & (at < len(usd))
+        np.add.at(usd, at[inside], np.array([r.usd for r in mine])[inside])
+    return found
+
+
+def by_cell(
+    rows: Sequence[Realized], column_ends: np.ndarray, column_ms: int, edges: np.ndarray
+) -> dict[str, np.ndarray]:
+    """USD per (column, price bin) for each side; column ``c`` spans the ``column_ms`` before
+    ``column_ends[c]``. Events outside the grid are dropped."""
+    shape = (len(column_ends), len(edges) - 1)
+    found = {LONG: np.zeros(shape), SHORT: np.zeros(shape)}
+    ends = np.asarray(column_ends, dtype=np.int64)
+    for side, usd in found.items():
+        mine = [r for r in rows if r.side == side]
+        times = np.array([r.ts for r in mine], dtype=np.int64)
+        column = np.searchsorted(ends, times, side="right")
+        bin_ = np.searchsorted(edges, np.array([r.price for r in mine]), side="right") - 1
+        inside = (column < len(ends)) & (bin_ >= 0) & (bin_ < shape[1])
+        inside &= times >= ends[np.clip(column, 0, len(ends) - 1)] - column_ms
+        np.add.at(usd, (column[inside], bin_[inside]), np.array([r.usd for r in mine])[inside])
+    return found

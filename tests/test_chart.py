@@ -55,3 +55,39 @@ def test_an_empty_map_still_renders_with_a_note() -> None:
     empty = LiquidationMap(0.0, 0, np.zeros(1), np.zeros((5, 0)), np.zeros((5, 0)))
     png = render_png(empty, [], LABELS)
     assert png_size(png) == (1280, 720)
+
+
+def colour_pixels(png: bytes, colour: str, tolerance: float = 0.02) -> int:
+    """How many pixels of ``png`` have ``colour`` (``#rrggbb``)."""
+    import io
+
+    from matplotlib.colors import to_rgb
+    from matplotlib.image import imread
+
+    rgb = imread(io.BytesIO(png))[..., :3]
+    return int((np.abs(rgb - np.array(to_rgb(colour))).max(axis=-1) < tolerance).sum())
+
+
+def test_recorded_liquidations_are_drawn_by_side_under_the_map() -> None:
+    from liqmap.chart import REALIZED_LONG, REALIZED_SHORT
+    from liqmap.realized import Realized, RealizedView
+
+    candles, oi = market(minutes=7 * 288, step_ms=300_000, seed=3)
+    liq_map = build_map(candles, oi)
+    labels = ChartLabels("BTC-USDT-SWAP", "okx", "7d")
+    end = int(candles.ts[-1])
+    longs = tuple(
+        Realized("okx", "BTC-USDT-SWAP", "long", liq_map.price * (1 - k / 200), 1.0, 5e5, end)
+        for k in range(1, 4)
+    )
+    short = Realized("okx", "BTC-USDT-SWAP", "short", liq_map.price * 1.01, 2.0, 9e5, end)
+    plain = render_png(liq_map, [], labels)
+    only_longs = render_png(liq_map, [], labels, realized=RealizedView(longs, 0, end, 1.0, ()))
+    both = render_png(
+        liq_map, [], labels, realized=RealizedView((*longs, short), 0, end, 0.5, ("binance",))
+    )
+    assert png_size(both) == (1280, 720)
+    assert colour_pixels(plain, REALIZED_LONG) == colour_pixels(plain, REALIZED_SHORT) == 0
+    assert colour_pixels(only_longs, REALIZED_LONG) > 50
+    assert colour_pixels(only_longs, REALIZED_SHORT) == 0
+    assert colour_pixels(both, REALIZED_SHORT) > 50

@@ -47,3 +47,29 @@ def test_an_empty_heatmap_still_renders_with_a_note() -> None:
     empty = Heatmap(np.zeros(0, np.int64), 60_000, np.zeros(1), np.zeros((0, 0)),
                     np.zeros((0, 0)), np.zeros(0), np.zeros(0), np.zeros(0), 0)  # fmt: skip
     assert png_size(render_heatmap_png(empty, LABELS)) == (1280, 720)
+
+
+def test_recorded_liquidations_are_marked_where_and_when_they_happened() -> None:
+    from liqmap.heatmap_chart import REALIZED_MARKERS
+    from liqmap.realized import Realized, RealizedView
+    from tests.test_chart import colour_pixels
+
+    candles, oi = market(minutes=1440, seed=5)
+    heatmap = build_heatmap(candles, oi)
+    colours = {side: colour for side, _, colour in REALIZED_MARKERS}
+    when = int(heatmap.ts[len(heatmap.ts) // 2])
+    price = float(np.nanmedian(heatmap.close))
+    longs = tuple(
+        Realized("okx", "X", "long", price * (1 - k / 500), 1.0, 1e6 * k, when - 60_000 * k)
+        for k in range(1, 6)
+    )
+    outside = Realized("okx", "X", "short", price, 1.0, 1e6, int(heatmap.ts[-1]) + 86_400_000)
+    plain = render_heatmap_png(heatmap, LABELS)
+    marked = render_heatmap_png(
+        heatmap, LABELS, realized=RealizedView((*longs, outside), 0, when, 1.0, ())
+    )
+    assert colour_pixels(plain, colours["long"]) < 5
+    assert colour_pixels(marked, colours["long"]) > colour_pixels(plain, colours["long"]) + 50
+    assert colour_pixels(marked, colours["short"]) == colour_pixels(plain, colours["short"]), (
+        "an event after the last column is not drawn"
+    )
