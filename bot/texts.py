@@ -24,7 +24,8 @@ from liqmap.clusters import LONG, SHORT, Cluster
 from liqmap.errors import ExchangeError
 from liqmap.formats import price_text, usd, utc
 from liqmap.heatmap import peak_band
-from liqmap.proximity import SWEPT, Alert
+from liqmap.proximity import RECEIPT, SWEPT, Alert
+from liqmap.receipts import Receipt
 from liqmap.snapshot import MapSnapshot
 from liqmap.timeframes import WINDOWS
 from storage.chats import Subscription
@@ -404,6 +405,8 @@ def alert_text(alert: Alert) -> str:
     side = "LONG" if alert.side == LONG else "SHORT"
     band = f"{price_text(alert.low)}–{price_text(alert.high)}"
     head = f"<b>{escape(alert.label)}</b> ({escape(alert.source)})"
+    if alert.kind == RECEIPT and alert.receipt is not None:
+        return receipt_text(head, side, band, alert.usd, alert.receipt)
     if alert.kind == SWEPT:
         lines = [
             f"💥 {head} swept a dense {side} liquidation cluster",
@@ -425,3 +428,33 @@ def alert_text(alert: Alert) -> str:
         ]
     lines.append(f"<i>{alert.window} map · estimated, not exact positions</i>")
     return clip_html("\n".join(lines), CAPTION_LIMIT)
+
+
+def receipt_text(head: str, side: str, band: str, estimated: float, receipt: Receipt) -> str:
+    """The follow-up of a sweep: what the map estimated against what was recorded."""
+    lines = [f"🧾 {head} {side} cluster <b>{band}</b> swept"]
+    if receipt.covered == 0:
+        lines += [
+            f"Estimated {usd(estimated)} · no recorded liquidations to compare: the recorder "
+            "was not watching then"
+        ]
+        return "\n".join(lines)
+    sampled = f"; {', '.join(receipt.sampled)} sampled" if receipt.sampled else ""
+    lines.append(
+        f"Estimated {usd(estimated)} · recorded liquidations <b>{usd(receipt.recorded_usd)}</b> "
+        f"in the sweep ({', '.join(receipt.venues)}{sampled})"
+    )
+    if not receipt.judged:
+        why = (
+            f"the recorder watched {receipt.covered:.0%} of the sweep"
+            if receipt.covered < 0.999
+            else f"no {side.lower()} liquidations were recorded during the sweep"
+        )
+        lines.append(f"<i>Not judged: {why}.</i>")
+    else:
+        verdict = "the map pointed at them" if receipt.hit else "less than its share"
+        lines.append(
+            f"The band took {receipt.share:.0%} of the recorded {side.lower()} liquidations in "
+            f"{receipt.band_share:.0%} of their price range: {verdict}."
+        )
+    return "\n".join(lines)

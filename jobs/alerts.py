@@ -1,4 +1,5 @@
-"""The jobs of ``liqmap run``: refresh maps, watch prices, deliver alerts, prune the database."""
+"""The jobs of ``liqmap run``: refresh maps, watch prices, settle sweep receipts, deliver
+alerts, prune the database."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from jobs.delivery import Delivery, DeliveryReport
 from jobs.maps import MapService
+from jobs.realized import realized_view
 from jobs.retention import RetentionReport, prune_storage
 from liqmap.errors import LiqmapError
 from liqmap.instruments import Instrument
 from liqmap.market_data import MarketData, Price
 from liqmap.price_check import PriceCheck, vet
-from liqmap.proximity import Subject, Watch, check
+from liqmap.proximity import Subject, Watch, check, in_quiet_hours
+from liqmap.receipts import Receipt, Sweep, receipt_for
 from liqmap.request_gate import CLAIM, Claim, Urgency
 from storage.alerts import Checked
 from storage.stores import Stores
@@ -114,6 +117,33 @@ class AlertJobs:
                 )  # fmt: skip
             return report
 
+    async def settle(self) -> int:
+        """Make the receipts of sweeps that have settled and queue them (once each; at most
+        one per chat and instrument within the chat's cooldown, silent in its quiet hours).
+        A sweep whose instrument cannot be looked up now waits for the next pass."""
+        with self._tracked():
+            run, queued = self.stores.run, 0
+            for sweep_id, sweep in await run(self.stores.sweeps.due, self.clock()):
+                try:
+                    inst = await self.market.instrument(sweep.instrument)
+                except LiqmapError as exc:
+                    log.warning("receipt of %s waits: %s", sweep.instrument, exc)
+                    continue
+                view = await realized_view(self.stores, inst, sweep.start_ms, sweep.due_ms)
+                receipt = (
+                    receipt_for(sweep, view.rows, view.covered, view.venues, view.sampled)
+                    if view is not None
+                    else Receipt(0.0, 0.0, 1.0, 0.0, _venues(inst), ())
+                )
+                queue, silent = await self._may_tell(sweep)
+                now = self.clock()
+                if await run(self.stores.sweeps.settle, sweep_id, sweep, receipt, queue, silent,
+                             now, ALERT_TTL_MS) and queue:  # fmt: skip
+                    queued += 1
+            if queued:
+                self.wake_delivery()
+            return queued
+
     async def prune(self) -> RetentionReport:
         """Keep the database bounded: old cache rows, maps and finished alerts go."""
         with self._tracked():
@@ -169,6 +199,18 @@ class AlertJobs:
                 log.warning("cannot watch %s: %s", key, exc)
         return instruments
 
+    async def _may_tell(self, sweep: Sweep) -> tuple[bool, bool]:
+        """Whether the chat may get this receipt now, and whether silently."""
+        chat = await self.stores.run(self.stores.chats.get, sweep.chat_id)
+        if chat is None:
+            return False, False
+        now = self.clock()
+        last = await self.stores.run(
+            self.stores.sweeps.last_receipt_at, sweep.chat_id, sweep.instrument
+        )
+        cooling = last is not None and now - last < chat.settings.cooldown_minutes * 60_000
+        return not cooling, in_quiet_hours(chat.settings, now)
+
     @contextlib.contextmanager
     def _tracked(self) -> Iterator[None]:
         task = asyncio.current_task()
@@ -178,3 +220,7 @@ class AlertJobs:
             yield
         finally:
             self._running.discard(task)
+
+
+def _venues(inst: Instrument) -> tuple[str, ...]:
+    return tuple(m.exchange for m in inst.members) if inst.is_aggregate else (inst.exchange,)

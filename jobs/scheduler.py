@@ -11,14 +11,16 @@ from jobs.alerts import AlertJobs
 
 DELIVER_SECONDS = 1.0
 """Pending alerts are retried this often; new ones are delivered at once."""
+SETTLE_SECONDS = 30.0
+"""Swept clusters are checked this often for receipts that are due."""
 PRUNE_SECONDS = 24 * 3600.0
 """The database is pruned once a day, the first time a minute after start."""
 
 
 def start_jobs(jobs: AlertJobs, refresh_seconds: float, price_seconds: float) -> AsyncIOScheduler:
     """Refresh at once and every ``refresh_seconds``; watch every ``price_seconds``; deliver
-    every second and whenever the watch queued something; prune daily. Never two runs of a
-    job at once."""
+    every second and whenever the watch queued something; settle sweep receipts every 30 s;
+    prune daily. Never two runs of a job at once."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     now = datetime.now(UTC)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60, "next_run_time": now}
@@ -29,6 +31,7 @@ def start_jobs(jobs: AlertJobs, refresh_seconds: float, price_seconds: float) ->
     scheduler.add_job(
         jobs.deliver, IntervalTrigger(seconds=DELIVER_SECONDS), id="deliver", **common
     )
+    scheduler.add_job(jobs.settle, IntervalTrigger(seconds=SETTLE_SECONDS), id="settle", **common)
     scheduler.add_job(
         jobs.prune,
         IntervalTrigger(seconds=PRUNE_SECONDS),

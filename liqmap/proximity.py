@@ -19,9 +19,11 @@ from datetime import UTC, datetime
 
 from liqmap.chat_settings import ChatSettings
 from liqmap.clusters import LONG, Cluster
+from liqmap.receipts import Receipt
 
 APPROACH = "approach"
 SWEPT = "swept"
+RECEIPT = "receipt"
 REARM_FACTOR = 2.0
 MATERIAL_CHANGE = 2.0
 """A cluster whose USD grew or shrank by this factor counts as a new one."""
@@ -78,6 +80,10 @@ class Alert:
     distance_pct: float
     silent: bool
     window: str
+    alerted_at: int | None = None
+    """For a sweep: when the chat was told of the cluster's approach."""
+    receipt: Receipt | None = None
+    """For a receipt: what was recorded during the sweep."""
 
     @property
     def direction(self) -> str:
@@ -106,7 +112,7 @@ def check(
     subject: Subject,
 ) -> tuple[Watch, list[Alert]]:
     """The next state and the alerts of one check of one chat's subscription."""
-    silent = _quiet(settings, now_ms)
+    silent = in_quiet_hours(settings, now_ms)
     alerts: list[Alert] = []
     kept: list[Remembered] = []
     for old in watch.remembered:
@@ -164,10 +170,11 @@ def _alert(
         distance_pct=max(distance, 0.0),
         silent=silent,
         window=subject.window,
+        alerted_at=getattr(cluster, "alerted_at", None),
     )
 
 
-def _quiet(settings: ChatSettings, now_ms: int) -> bool:
+def in_quiet_hours(settings: ChatSettings, now_ms: int) -> bool:
     if settings.quiet is None:
         return False
     moment = datetime.fromtimestamp(now_ms / 1000, UTC)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from liqmap.proximity import Alert, Watch, as_state, from_state
+from liqmap.proximity import SWEPT, Alert, Watch, as_state, from_state
+from storage.outbox import enqueue
+from storage.sweeps import add_sweep
 
 
 @dataclass(frozen=True)
@@ -61,30 +63,8 @@ class AlertStore:
                     [checked.chat_id, instrument, json.dumps(as_state(checked.watch)), now],
                 )
                 for alert in checked.alerts:
-                    self.db.execute(
-                        "INSERT INTO outbox (chat_id, instrument, kind, text, silent, payload, "
-                        "snapshot_id, created_at, next_attempt_at, expires_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [
-                            checked.chat_id,
-                            instrument,
-                            alert.kind,
-                            summary(alert),
-                            int(alert.silent),
-                            json.dumps(asdict(alert)),
-                            snapshot_id,
-                            now,
-                            now,
-                            now + ttl_ms,
-                        ],
-                    )
+                    enqueue(self.db, checked.chat_id, instrument, alert, snapshot_id, now, ttl_ms)
+                    if alert.kind == SWEPT:
+                        add_sweep(self.db, checked.chat_id, alert, now)
                     queued += 1
         return queued
-
-
-def summary(alert: Alert) -> str:
-    """One plain line for logs and the database."""
-    return (
-        f"{alert.kind} {alert.label} {alert.side} {alert.low:g}-{alert.high:g} "
-        f"at {alert.price:g} ({alert.distance_pct:.2f}%)"
-    )

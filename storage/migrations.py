@@ -190,6 +190,26 @@ def realized_liquidations(db: Database) -> None:
     )
 
 
+def sweep_receipts(db: Database) -> None:
+    """Alerted clusters price ran through, each waiting for (then holding) its receipt."""
+    db.execute(
+        """
+        CREATE TABLE sweeps (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            instrument TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            due_at INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',
+            receipt TEXT,
+            queued INTEGER NOT NULL DEFAULT 0,
+            settled_at INTEGER
+        )
+        """
+    )
+    db.execute("CREATE INDEX sweeps_due ON sweeps(state, due_at)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -198,4 +218,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     snapshot_notes,
     snapshot_venues,
     realized_liquidations,
+    sweep_receipts,
 ]

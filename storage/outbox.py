@@ -7,11 +7,12 @@ Rows move from ``pending`` to ``sent``, ``failed`` (the chat is gone or refused)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from sqlite_utils import Database
 
 from liqmap.proximity import Alert
+from liqmap.receipts import Receipt
 
 PENDING, SENT, FAILED, EXPIRED = "pending", "sent", "failed", "expired"
 
@@ -46,10 +47,7 @@ class Outbox:
             "WHERE state = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?",
             [PENDING, now_ms, limit],
         ).fetchall()
-        return [
-            Outgoing(row[0], row[1], Alert(**json.loads(row[2])), row[3], row[4], row[5])
-            for row in rows
-        ]
+        return [Outgoing(row[0], row[1], _alert(row[2]), row[3], row[4], row[5]) for row in rows]
 
     def mark_sent(self, row_id: int, now_ms: int) -> None:
         self._update(row_id, "state = ?, sent_at = ?, attempts = attempts + 1", [SENT, now_ms])
@@ -82,3 +80,52 @@ class Outbox:
     def _update(self, row_id: int, assignments: str, values: list) -> None:
         with self.db.atomic():
             self.db.execute(f"UPDATE outbox SET {assignments} WHERE id = ?", [*values, row_id])
+
+
+def enqueue(
+    db: Database,
+    chat_id: int,
+    instrument: str,
+    alert: Alert,
+    snapshot_id: int | None,
+    now_ms: int,
+    ttl_ms: int,
+) -> None:
+    """Queue ``alert`` for ``chat_id``, due now; call inside the caller's transaction."""
+    db.execute(
+        "INSERT INTO outbox (chat_id, instrument, kind, text, silent, payload, snapshot_id, "
+        "created_at, next_attempt_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            chat_id,
+            instrument,
+            alert.kind,
+            summary(alert),
+            int(alert.silent),
+            json.dumps(asdict(alert)),
+            snapshot_id,
+            now_ms,
+            now_ms,
+            now_ms + ttl_ms,
+        ],
+    )
+
+
+def summary(alert: Alert) -> str:
+    """One plain line for logs and the database."""
+    return (
+        f"{alert.kind} {alert.label} {alert.side} {alert.low:g}-{alert.high:g} "
+        f"at {alert.price:g} ({alert.distance_pct:.2f}%)"
+    )
+
+
+def _alert(payload: str) -> Alert:
+    fields = json.loads(payload)
+    receipt = fields.get("receipt")
+    if receipt is not None:
+        fields["receipt"] = receipt_from(receipt)
+    return Alert(**fields)
+
+
+def receipt_from(fields: dict) -> Receipt:
+    """A receipt from its JSON form (tuples come back as lists)."""
+    return Receipt(**(fields | {k: tuple(fields[k]) for k in ("venues", "sampled")}))

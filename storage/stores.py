@@ -19,6 +19,7 @@ from storage.market_cache import MarketCache
 from storage.outbox import Outbox
 from storage.realized import RealizedStore
 from storage.snapshots import SnapshotStore
+from storage.sweeps import SweepStore
 from storage.worker import DbWorker
 
 P = ParamSpec("P")
@@ -42,6 +43,7 @@ class Stores:
         self.outbox = Outbox(db)
         self.alerts = AlertStore(db, clock)
         self.realized = RealizedStore(db)
+        self.sweeps = SweepStore(db)
         self._worker = DbWorker()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -18,8 +18,11 @@ from jobs.maps import MapService
 from liqmap.chat_settings import ChatSettings, QuietHours
 from liqmap.clusters import Cluster
 from liqmap.market_data import MarketData
+from liqmap.realized import Realized
+from liqmap.receipts import SETTLE_MS
 from storage.chats import ChatStore
 from storage.outbox import Outbox
+from storage.realized import RealizedStore
 from storage.snapshots import SnapshotStore
 from storage.stores import Stores
 from tests.fakes.bybit import FakeBybit
@@ -340,6 +343,9 @@ async def test_the_scheduler_never_runs_a_job_twice_at_once() -> None:
         async def deliver(self) -> None:
             pass
 
+        async def settle(self) -> None:
+            pass
+
         async def prune(self) -> None:
             pass
 
@@ -413,3 +419,70 @@ async def test_the_daily_prune_runs_in_the_database_thread_and_keeps_what_is_nee
     assert report.candles > 0 and report.open_interest > 0, "40 days later the cache is old"
     assert world.snapshots.latest(BTC, ALERT_WINDOW) is None, "a week-old map is gone"
     assert world.chats.subscriptions(ANN), "subscriptions are never pruned"
+
+
+# -- sweep receipts ------------------------------------------------------------------------
+
+
+async def swept(world: World) -> tuple[float, float]:
+    """Walk price to the nearest long cluster, then through it; the cluster's range."""
+    await world.jobs.refresh()
+    cluster = world.target()
+    world.price(cluster.high * 1.006)
+    assert await world.jobs.watch() >= 1
+    world.price(cluster.low * 0.995)
+    assert await world.jobs.watch() >= 1
+    return cluster.low, cluster.high
+
+
+def record(stores: Stores, rows: list[Realized], start: int, end: int) -> None:
+    RealizedStore(stores.db).record("okx", ["BTC-USDT-SWAP"], rows, (start, end))
+
+
+async def test_a_sweep_gets_one_receipt_once_it_settles(world: World, stores: Stores) -> None:
+    world.subscribe(ANN)
+    start = world.clock()
+    low, high = await swept(world)
+    now = world.clock()
+    in_band = Realized("okx", "BTC-USDT-SWAP", "long", (low + high) / 2, 1.0, 6e6, now)
+    below = Realized("okx", "BTC-USDT-SWAP", "long", low * 0.99, 1.0, 1e6, now + 1)
+    record(stores, [in_band, below], start - 3_600_000, now + SETTLE_MS)
+    assert await world.jobs.settle() == 0, "not settled yet"
+    world.clock.advance(SETTLE_MS)
+    assert await world.jobs.settle() == 1
+    assert await world.jobs.settle() == 0, "once"
+    await world.jobs.deliver()
+    (receipt,) = [t for t in captions(world.tg, ANN) if t.startswith("🧾")]
+    assert receipt.startswith("🧾 BTC-USDT-SWAP (okx) LONG cluster")
+    assert "recorded liquidations $6.0M in the sweep (okx)" in receipt
+    assert "The band took 86% of the recorded long liquidations" in receipt
+    assert "the map pointed at them" in receipt
+    assert stores.sweeps.hit_rate(["okx:BTC-USDT-SWAP"]).hits == 1
+
+
+async def test_unwatched_sweeps_say_so_and_quiet_hours_and_cooldown_hold(
+    world: World, stores: Stores
+) -> None:
+    hour = (world.clock() // 3_600_000) % 24
+    quiet = QuietHours(hour * 60, (hour + 2) % 24 * 60)
+    world.subscribe(ANN, settings=ChatSettings(cooldown_minutes=0, quiet=quiet))
+    world.subscribe(BOB, settings=ChatSettings(cooldown_minutes=60))
+    await swept(world)
+    world.clock.advance(SETTLE_MS)
+    assert await world.jobs.settle() == 2
+    await world.jobs.deliver()
+    for chat in (ANN, BOB):
+        (receipt,) = [t for t in captions(world.tg, chat) if t.startswith("🧾")]
+        assert "the recorder was not watching then" in receipt
+    silent = [m for m in world.tg.sent(ANN) if (m.get("plain") or "").startswith("🧾")]
+    assert silent[0]["disable_notification"] is True
+    # BOB's next sweep of the instrument within his hour of cooldown gets no receipt
+    world.price(world.target().high * 1.3)
+    await world.jobs.refresh()
+    await swept(world)
+    world.clock.advance(SETTLE_MS)
+    await world.jobs.settle()
+    await world.jobs.deliver()
+    assert sum(t.startswith("🧾") for t in captions(world.tg, ANN)) == 2, "a second sweep"
+    assert sum(t.startswith("🧾") for t in captions(world.tg, BOB)) == 1
+    assert stores.sweeps.hit_rate(["okx:BTC-USDT-SWAP"]).judged == 0
