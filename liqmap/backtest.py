@@ -8,15 +8,19 @@ Spearman controlling for the excursion, and the lift in hours that entered a top
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import numpy as np
 
 from liqmap.clusters import LONG, SHORT, ClusterRules, find_clusters
-from liqmap.csv_source import CsvHistory
 from liqmap.instruments import ALL
 from liqmap.model import ModelParams, bin_exposure, build_exposure, combine_maps
+from liqmap.series import Candles, Liquidations, OpenInterest
+from liqmap.snapshot import VenueData
+from liqmap.timeframes import HOUR_MS
 from liqmap.venue_split import VenueSlice, scaled, venue_slices
 
 TOP_CLUSTERS = 3
@@ -40,7 +44,8 @@ class WalkForward:
     def __len__(self) -> int:
         return len(self.ts)
 
-    def part(self, rows: slice) -> WalkForward:
+    def part(self, rows: slice | np.ndarray) -> WalkForward:
+        """The hours in a slice, or where a mask (one bool per hour) holds."""
         return WalkForward(**{k: v[rows] for k, v in self.__dict__.items()})
 
 
@@ -70,57 +75,107 @@ class PartScore:
     naive_short: SideScore
 
 
+class History(Protocol):
+    """What a walk forward reads: candles, open interest and the realized liquidations of each
+    candle (a ``CsvHistory``, or a venue's cached market with its recorded liquidations)."""
+
+    @property
+    def candles(self) -> Candles: ...
+
+    @property
+    def open_interest(self) -> OpenInterest: ...
+
+    @property
+    def liquidations(self) -> Liquidations: ...
+
+
+def first_hour(step_ms: int, warmup_hours: float) -> int:
+    """Index of the first candle a walk forward scores: the warm-up only builds the map."""
+    return max(1, round(warmup_hours * HOUR_MS / step_ms))
+
+
 def walk_forward(
-    history: CsvHistory,
+    history: History,
     params: ModelParams | Sequence[VenueSlice],
     lookback_hours: float = 720,
     warmup_hours: float = 168,
     clusters: bool = True,
+    hours: np.ndarray | None = None,
 ) -> WalkForward:
     """Predict every hour after the warm-up from the ``lookback`` before it.
 
     With venue slices, each venue's map is built from its share of the open interest under
     its own rules, and the maps are summed (the aggregate map of ``split_history``).
+    ``hours`` (one bool per candle) restricts the scored hours, e.g. to those a recorder
+    watched whole; the maps still see every candle before each hour.
     """
     slices = (VenueSlice("", 1.0, params),) if isinstance(params, ModelParams) else params
-    candles, realized = history.candles, history.liquidations
-    shares = [scaled(history.open_interest, s.share) for s in slices]
-    step = candles.step_ms
-    lookback = max(1, round(lookback_hours * 3_600_000 / step))
-    first = max(1, round(warmup_hours * 3_600_000 / step))
-    hours = range(first, len(candles))
-    rows = {k: np.zeros(len(hours)) for k in ("pl", "ps")}
-    entered = {k: np.zeros(len(hours), dtype=bool) for k in (LONG, SHORT)}
+    parts = [
+        VenueData(s.exchange, history.candles, scaled(history.open_interest, s.share), s.params)
+        for s in slices
+    ]
+    return walk_forward_venues(
+        parts, history.liquidations, lookback_hours, warmup_hours, clusters, hours
+    )
+
+
+def walk_forward_venues(
+    parts: Sequence[VenueData],
+    realized: Liquidations,
+    lookback_hours: float = 720,
+    warmup_hours: float = 168,
+    clusters: bool = True,
+    hours: np.ndarray | None = None,
+) -> WalkForward:
+    """The walk forward of maps summed over venues, each from its own candles, open interest
+    and rules, against ``realized`` summed over them.
+
+    The scored candles are ``realized.ts`` (every part must have a candle at each); a venue's
+    levels are swept by its own prices, while the excursion and cluster entry are measured on
+    the median of the venues' prices, around which the summed map is binned.
+    """
+    step = parts[0].candles.step_ms
+    lookback = max(1, round(lookback_hours * HOUR_MS / step))
+    scored = np.arange(first_hour(step, warmup_hours), len(realized))
+    if hours is not None:
+        scored = scored[hours[scored]]
+    at = [np.searchsorted(p.candles.ts, realized.ts) for p in parts]
+    oi_end = [np.searchsorted(p.oi.ts, realized.ts, side="right") for p in parts]
+    o, h, low = (
+        np.median([getattr(p.candles, field)[i] for p, i in zip(parts, at, strict=True)], axis=0)
+        for field in ("open", "high", "low")
+    )
+    rows = {k: np.zeros(len(scored)) for k in ("pl", "ps")}
+    entered = {k: np.zeros(len(scored), dtype=bool) for k in (LONG, SHORT)}
     rules = ClusterRules(limit=TOP_CLUSTERS)
-    oi_end = np.searchsorted(history.open_interest.ts, candles.ts, side="right")
-    for out, t in enumerate(hours):
-        start = max(0, t - lookback)
-        exposures = [
-            build_exposure(candles[start:t], oi[: oi_end[t]], s.params)
-            for s, oi in zip(slices, shares, strict=True)
-        ]
-        o, h, low = candles.open[t], candles.high[t], candles.low[t]
-        rows["pl"][out] = sum(exposure.long_between(low, o) for exposure in exposures)
-        rows["ps"][out] = sum(exposure.short_between(o, h) for exposure in exposures)
+    for out, t in enumerate(scored):
+        exposures = []
+        for part, i, oi in zip(parts, at, oi_end, strict=True):
+            c = part.candles
+            exposure = build_exposure(
+                c[max(0, i[t] - lookback) : i[t]], part.oi[: oi[t]], part.params
+            )
+            rows["pl"][out] += exposure.long_between(c.low[i[t]], c.open[i[t]])
+            rows["ps"][out] += exposure.short_between(c.open[i[t]], c.high[i[t]])
+            exposures.append(exposure)
         if clusters:
-            price = exposures[0].price
+            price = statistics.median(e.price for e in exposures)
             liq_map = combine_maps(
-                [bin_exposure(e, s.params, price) for e, s in zip(exposures, slices, strict=True)]
+                [bin_exposure(e, p.params, price) for e, p in zip(exposures, parts, strict=True)]
             )
             for cluster in find_clusters(liq_map, rules):
-                if cluster.side == LONG and low <= cluster.high:
+                if cluster.side == LONG and low[t] <= cluster.high:
                     entered[LONG][out] = True
-                if cluster.side == SHORT and h >= cluster.low:
+                if cluster.side == SHORT and h[t] >= cluster.low:
                     entered[SHORT][out] = True
-    t = np.arange(first, len(candles))
     return WalkForward(
-        ts=candles.ts[t],
+        ts=realized.ts[scored],
         predicted_long=rows["pl"],
         predicted_short=rows["ps"],
-        excursion_long=(candles.open[t] - candles.low[t]) / candles.open[t],
-        excursion_short=(candles.high[t] - candles.open[t]) / candles.open[t],
-        realized_long=realized.long_usd[t],
-        realized_short=realized.short_usd[t],
+        excursion_long=(o[scored] - low[scored]) / o[scored],
+        excursion_short=(h[scored] - o[scored]) / o[scored],
+        realized_long=realized.long_usd[scored],
+        realized_short=realized.short_usd[scored],
         entered_long=entered[LONG],
         entered_short=entered[SHORT],
     )
@@ -163,7 +218,7 @@ def score_part(name: str, model: WalkForward, naive: WalkForward) -> PartScore:
 
 
 def backtest(
-    history: CsvHistory, params: ModelParams | None = None, fit_share: float = 0.75
+    history: History, params: ModelParams | None = None, fit_share: float = 0.75
 ) -> list[PartScore]:
     """Model and naive variant over the whole file, its first ``fit_share`` and the rest."""
     params = params or ModelParams()
@@ -190,7 +245,7 @@ class VenueScore:
 
 
 def venue_scores(
-    history: CsvHistory, base: ModelParams | None = None, fit_share: float = 0.75
+    history: History, base: ModelParams | None = None, fit_share: float = 0.75
 ) -> list[VenueScore]:
     """One row per venue of ``venue_slices`` and one for their aggregate, ``all``."""
     slices = venue_slices(base)
