@@ -1,4 +1,5 @@
-"""``/status`` for the admins: uptime, map freshness, exchange errors, pending alerts."""
+"""``/status`` for the admins: uptime, map freshness, the liquidation recorder's coverage and
+lag, exchange errors, pending alerts."""
 
 from __future__ import annotations
 
@@ -35,5 +36,8 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"{datetime.fromtimestamp(i.ts_ms / 1000, UTC):%m-%d %H:%M} {i.exchange}: {i.detail}"
         for i in reversed(list(core.market.incidents)[-RECENT_ERRORS:])
     ]
-    text = texts.status_text(now - core.started_at_ms, len(watched), pending, maps, incidents)
+    recorder = texts.recorder_lines(await stores.run(stores.realized.streams), now)
+    text = texts.status_text(
+        now - core.started_at_ms, len(watched), pending, maps, incidents, recorder
+    )
     await message.reply_text(text, parse_mode=ParseMode.HTML)

@@ -25,10 +25,12 @@ from liqmap.errors import ExchangeError
 from liqmap.formats import price_text, usd, utc
 from liqmap.heatmap import peak_band
 from liqmap.proximity import RECEIPT, SWEPT, Alert
+from liqmap.realized import SAMPLED_VENUES, covered_share
 from liqmap.receipts import Receipt
 from liqmap.snapshot import MapSnapshot
-from liqmap.timeframes import WINDOWS
+from liqmap.timeframes import DAY_MS, WINDOWS
 from storage.chats import Subscription
+from storage.realized import StreamCoverage
 
 CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)
 TEXT_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
@@ -164,9 +166,15 @@ def saved(settings: ChatSettings) -> str:
 
 
 def status_text(
-    uptime_ms: int, watched: int, pending: int, maps: list[str], incidents: list[str]
+    uptime_ms: int,
+    watched: int,
+    pending: int,
+    maps: list[str],
+    incidents: list[str],
+    recorder: list[str] = (),
 ) -> str:
-    """``/status``: uptime, watched instruments, pending alerts, map ages, exchange errors."""
+    """``/status``: uptime, watched instruments, pending alerts, map ages, the recorder's
+    coverage per exchange, exchange errors."""
     lines = [
         "<b>liqmap status</b>",
         f"up {ago(uptime_ms).removesuffix(' ago')}, {watched} watched instrument"
@@ -175,10 +183,33 @@ def status_text(
         "<b>Maps</b> (last computed, data age)",
         *([escape(line) for line in maps] or ["none computed yet"]),
         "",
+        "<b>Recorded liquidations</b> (watched in the last 24 h, lag, events)",
+        *([escape(line) for line in recorder] or ["nothing recorded yet"]),
+        "",
         "<b>Recent exchange errors</b>",
         *([escape(line) for line in incidents] or ["none"]),
     ]
     return clip_html("\n".join(lines), TEXT_LIMIT)
+
+
+def recorder_lines(streams: list[StreamCoverage], now_ms: int) -> list[str]:
+    """Per exchange: instruments recorded, share of the last day watched, how far the watched
+    time lags now, events and the last one's age."""
+    lines = []
+    for exchange in sorted({s.exchange for s in streams}):
+        mine = [s for s in streams if s.exchange == exchange]
+        day = sum(covered_share(s.covered, now_ms - DAY_MS, now_ms) for s in mine) / len(mine)
+        until = max((s.watched_until for s in mine if s.watched_until is not None), default=None)
+        lag = "never" if until is None else ago(now_ms - until).removesuffix(" ago")
+        last = max((s.last_event_ts for s in mine if s.last_event_ts is not None), default=None)
+        events = sum(s.events for s in mine)
+        latest = "" if last is None else f", last {ago(now_ms - last)}"
+        sampled = " (sampled)" if exchange in SAMPLED_VENUES else ""
+        lines.append(
+            f"{exchange}{sampled}: {len(mine)} instrument{'s' * (len(mine) != 1)}, "
+            f"{day:.0%} watched, lag {lag}, {events:,} events{latest}"
+        )
+    return lines
 
 
 def error_report(chat_id: int | None, trace: str, count: int) -> str:

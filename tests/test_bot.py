@@ -146,6 +146,23 @@ async def test_status_is_for_admin_chats(tg: FakeTelegram, core: BotServices, ok
     assert "liqmap status" in text and "1 watched instrument" in text and "0 pending alerts" in text
     assert "okx:BTC-USDT-SWAP 1d:" in text
     assert "okx: fetch_ohlcv: not reachable" in text
+    assert "Recorded liquidations (watched in the last 24 h, lag, events)\nnothing recorded" in text
+
+
+async def test_status_shows_the_recorders_coverage_and_lag_per_exchange(
+    tg: FakeTelegram, core: BotServices
+) -> None:
+    from liqmap.realized import Realized
+
+    now, hour = core.clock(), 3_600_000
+    store = core.stores.realized
+    events = [Realized("binance", "BTCUSDT", "long", 60_000.0, 0.1, 6_000.0, now - 3 * hour)]
+    store.record("binance", ["BTCUSDT", "ETHUSDT"], events, (now - 12 * hour, now - 2 * hour))
+    store.record("okx", ["BTC-USDT-SWAP"], [], (now - 24 * hour, now - 60_000))
+    (status,) = await say(tg, ADMIN, "/status")
+    text = words(status)
+    assert "binance (sampled): 2 instruments, 42% watched, lag 2 h, 1 events, last 3 h ago" in text
+    assert "okx: 1 instrument, 100% watched, lag 1 min, 0 events" in text
 
 
 # -- groups and access -----------------------------------------------------------------------
