@@ -73,6 +73,19 @@ class RealizedStore:
         ).fetchall()
         return [Realized(e, i, side, p, a, u, int(ts)) for e, i, ts, side, p, a, u in rows]
 
+    def usd_by_candle(
+        self, exchange: str, instrument: str, start_ms: int, end_ms: int, step_ms: int
+    ) -> list[tuple[int, str, float]]:
+        """USD liquidated per side in each candle of ``step_ms`` (opening on multiples of it)
+        within ``[start, end)``: ``(candle open, side, usd)``, oldest first, candles without
+        events left out. Summed by SQLite, so a month of events never comes into memory."""
+        rows = self.db.execute(
+            "SELECT ts - ts % ? AS candle, side, sum(usd) FROM realized WHERE exchange = ? "
+            "AND instrument = ? AND ts >= ? AND ts < ? GROUP BY candle, side ORDER BY candle",
+            [step_ms, exchange, instrument, start_ms, end_ms],
+        ).fetchall()
+        return [(int(candle), side, float(usd)) for candle, side, usd in rows]
+
     def streams(self) -> list[StreamCoverage]:
         """Every recorded instrument: event count, USD, and the spans watched."""
         keys = self.db.execute(

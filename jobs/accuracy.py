@@ -1,0 +1,158 @@
+"""Live accuracy: the map scored against the liquidations the recorder stored.
+
+The hourly history comes from the market cache; it is synced (as the map jobs sync) only when
+the cache lacks part of the hours to score, so scoring what is already cached needs no market
+data from the exchanges. For the bot, each instrument is scored once however many ask, and
+kept while fresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from jobs.market_sync import sync_window
+from liqmap.errors import ExchangeError
+from liqmap.instruments import Instrument
+from liqmap.live_accuracy import (
+    HISTORY,
+    STEP,
+    LiveAccuracy,
+    NothingRecorded,
+    VenueRecord,
+    history_span,
+    score_live,
+)
+from liqmap.margins import params_for
+from liqmap.market_data import MarketData, Progress
+from liqmap.ranges import Range, missing
+from liqmap.snapshot import VenueData
+from liqmap.timeframes import STEPS, step_ms, window_ms
+from liqmap.venues import VENUES
+from storage.market_cache import CANDLES, OPEN_INTEREST
+from storage.stores import Stores
+
+KEEP = 64
+"""Scores kept in memory (a few hundred bytes each)."""
+
+
+async def live_accuracy(
+    market: MarketData, stores: Stores, inst: Instrument, progress: Progress | None = None
+) -> LiveAccuracy:
+    """Score ``inst`` (an aggregate: its venues' maps summed) on the hours recorded whole in
+    the 30 days up to the last one recorded.
+
+    A venue the recorder never watched is left out of an aggregate, and one whose market data
+    cannot be had is left out too; the notes name them. ``NothingRecorded`` when no venue was
+    ever watched; the exchange's error when every venue failed.
+    """
+    members = inst.members if inst.is_aggregate else (inst,)
+    realized = stores.realized
+    covered = {m.key: await stores.run(realized.covered, m.exchange, m.native_id) for m in members}
+    watched = [m for m in members if covered[m.key]]
+    if not watched:
+        raise NothingRecorded(f"no liquidations recorded for {inst} yet")
+    notes = [*inst.missing_notes]
+    notes += [f"{m.exchange} left out: nothing recorded" for m in members if not covered[m.key]]
+    until = max(covered[m.key][-1][1] for m in watched)
+    span = history_span(until, market.now(), step_ms(STEP), window_ms(HISTORY))
+    results = await asyncio.gather(
+        *(_venue_record(market, stores, m, span, covered[m.key], progress) for m in watched),
+        return_exceptions=True,
+    )
+    records: list[VenueRecord] = []
+    failures: list[ExchangeError] = []
+    for member, result in zip(watched, results, strict=True):
+        if isinstance(result, ExchangeError):
+            failures.append(result)
+            notes.append(f"{member.exchange} left out: {result.detail}")
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            records.append(result[0])
+            notes.extend(result[1])
+    if not records:
+        raise failures[0]
+    return await asyncio.to_thread(score_live, inst.key, records, span, tuple(notes))
+
+
+async def _venue_record(
+    market: MarketData,
+    stores: Stores,
+    inst: Instrument,
+    span: Range,
+    covered: Sequence[Range],
+    progress: Progress | None,
+) -> tuple[VenueRecord, tuple[str, ...]]:
+    """One venue's hourly candles and open interest over ``span`` (synced first if the cache
+    lacks some), its model parameters and its recorded sums; and notes on the data."""
+    cache = stores.cache
+    start, end = span
+    notes: tuple[str, ...] = ()
+    oi_step = await _cached_oi_step(stores, inst, span)
+    if oi_step is None or missing(await stores.run(cache.covered, inst, CANDLES, STEP), *span):
+        window = await sync_window(market, stores, inst, HISTORY, STEP, progress)
+        oi_step, notes = window.oi_step, window.notes
+    candles = await stores.run(cache.candles, inst, STEP, start, end)
+    oi = await stores.run(cache.open_interest, inst, oi_step, start, end)
+    params = params_for(inst, await market.maintenance_rate(inst))
+    recorded = await stores.run(
+        stores.realized.usd_by_candle, inst.exchange, inst.native_id, start, end, step_ms(STEP)
+    )
+    return VenueRecord(VenueData(inst.exchange, candles, oi, params), recorded, covered), notes
+
+
+async def _cached_oi_step(stores: Stores, inst: Instrument, span: Range) -> str | None:
+    """The finest open-interest step hourly maps can use that the cache holds over ``span``."""
+    for oi_step in VENUES[inst.exchange].oi_steps:
+        if STEPS[oi_step] >= STEPS[STEP]:
+            covered = await stores.run(stores.cache.covered, inst, OPEN_INTEREST, oi_step)
+            if not missing(covered, *span):
+                return oi_step
+    return None
+
+
+class AccuracyService:
+    """Serves live accuracy: the score made in the last ``fresh_ms``, else a new one, shared
+    by everyone who asks while it is made."""
+
+    def __init__(
+        self,
+        market: MarketData,
+        stores: Stores,
+        fresh_ms: int,
+        clock: Callable[[], int] | None = None,
+        keep: int = KEEP,
+    ) -> None:
+        self.market = market
+        self.stores = stores
+        self.fresh_ms = fresh_ms
+        self.clock = clock or market.now
+        self.keep = keep
+        self._made: OrderedDict[str, tuple[LiveAccuracy, int]] = OrderedDict()
+        self._running: dict[str, asyncio.Task[LiveAccuracy]] = {}
+
+    def would_compute(self, inst: Instrument) -> bool:
+        """Whether ``get`` would score anew rather than answer from memory."""
+        made = self._made.get(inst.key)
+        return made is None or self.clock() - made[1] >= self.fresh_ms
+
+    async def get(self, inst: Instrument) -> LiveAccuracy:
+        if not self.would_compute(inst):
+            self._made.move_to_end(inst.key)
+            return self._made[inst.key][0]
+        task = self._running.get(inst.key)
+        if task is None:
+            task = asyncio.ensure_future(self._make(inst))
+            self._running[inst.key] = task
+            task.add_done_callback(lambda _: self._running.pop(inst.key, None))
+        return await asyncio.shield(task)
+
+    async def _make(self, inst: Instrument) -> LiveAccuracy:
+        accuracy = await live_accuracy(self.market, self.stores, inst)
+        self._made[inst.key] = (accuracy, self.clock())
+        self._made.move_to_end(inst.key)
+        while len(self._made) > self.keep:
+            self._made.popitem(last=False)
+        return accuracy
