@@ -199,7 +199,7 @@ def _mark_realized(
     strip.set_yticks([])
     strip.set_ylim(0, 1)
     strip.grid(False)
-    strip.text(-0.005, 0.5, "recorded", transform=strip.transAxes, ha="right", va="center",
+    strip.text(-0.005, 0.5, "realized", transform=strip.transAxes, ha="right", va="center",
                color=MUTED, fontsize=10.5)  # fmt: skip
     found = by_price(realized.rows, liq_map.edges)
     shown = (liq_map.centers >= low) & (liq_map.centers <= high)
@@ -213,11 +213,10 @@ def _mark_realized(
             sizes = MARKER_AREA * np.sqrt(found[side][at] / largest) + 6
             strip.scatter(liq_map.centers[at], np.full(at.sum(), y), s=sizes, marker=marker,
                           color=color, edgecolors=BACKGROUND, linewidths=0.5)  # fmt: skip
-    sampled = f"; {', '.join(realized.sampled)} sampled" if realized.sampled else ""
     longs, shorts = _plain(usd(realized.total(LONG))), _plain(usd(realized.total(SHORT)))
     strip.set_xlabel(
-        f"price   ·   recorded liquidations: longs {longs} ▼  shorts {shorts} ▲   ·   "
-        f"watched {realized.covered:.0%} of the window{sampled}",
+        f"price   ·   realized liquidations: longs {longs} ▼  shorts {shorts} ▲   ·   "
+        f"{realized.coverage_text}",
         color=MUTED, fontsize=12,
     )  # fmt: skip
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from liqmap.backtest import SideScore
     from liqmap.chart import ChartLabels
     from liqmap.heatmap import Heatmap
+    from liqmap.realized import RealizedView
     from storage.stores import Stores
 
 log = logging.getLogger("liqmap")
@@ -259,13 +260,14 @@ async def _map(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.at is not None and args.csv is None:
         raise LiqmapError("--at works with --csv only; live maps are always as of now")
-    snapshot = _csv_snapshot(args) if args.csv else await _live_snapshot(args, settings)
+    if args.csv:
+        snapshot, realized = _csv_snapshot(args)
+    else:
+        snapshot, realized = await _live_snapshot(args, settings)
     out = args.out or (None if args.json else Path(f"{snapshot.label}-{snapshot.window}.png"))
     if out is not None:
         png = render_png(
-            snapshot.liq_map,
-            snapshot.clusters,
-            ChartLabels.of(snapshot),
+            snapshot.liq_map, snapshot.clusters, ChartLabels.of(snapshot), realized=realized
         )
         try:
             out.write_bytes(png)
@@ -279,7 +281,8 @@ async def _map(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _csv_snapshot(args: argparse.Namespace) -> MapSnapshot:
+def _csv_snapshot(args: argparse.Namespace) -> tuple[MapSnapshot, RealizedView | None]:
+    """The map of the file's window, and the file's realized liquidations over it."""
     from liqmap.csv_source import load_csv
     from liqmap.model import ModelParams
     from liqmap.snapshot import build_aggregate_snapshot, build_snapshot
@@ -295,8 +298,9 @@ def _csv_snapshot(args: argparse.Namespace) -> MapSnapshot:
         parts = split_history(candles, oi, slices)
         notes = (split_note(slices),)
         snapshot = build_aggregate_snapshot(label, args.window, step, parts, notes)
-        return replace(snapshot, source=history.name)
-    return build_snapshot(label, history.name, args.window, step, candles, oi, ModelParams())
+        return replace(snapshot, source=history.name), history.realized(candles)
+    snapshot = build_snapshot(label, history.name, args.window, step, candles, oi, ModelParams())
+    return snapshot, history.realized(candles)
 
 
 def _csv_symbol(args: argparse.Namespace) -> tuple[str, bool]:
@@ -315,15 +319,23 @@ def _csv_symbol(args: argparse.Namespace) -> tuple[str, bool]:
     return query.text, query.exchange == ALL
 
 
-async def _live_snapshot(args: argparse.Namespace, settings: Settings) -> MapSnapshot:
+async def _live_snapshot(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[MapSnapshot, RealizedView | None]:
+    """The map, and the liquidations recorded over its window where the recorder ran."""
     from jobs.maps import compute_map
+    from jobs.realized import realized_view
+    from liqmap.timeframes import window_ms
 
     with _stores(settings) as stores:
         async with _market_data(settings, args.exchange) as market:
             inst = await market.instrument(args.symbol)
-            return await compute_map(
+            snapshot = await compute_map(
                 market, stores, inst, args.window, args.step, ProgressLine(sys.stderr)
             )
+            end = snapshot.as_of_ms
+            realized = await realized_view(stores, inst, end - window_ms(args.window), end)
+    return snapshot, realized
 
 
 async def _heatmap(args: argparse.Namespace, settings: Settings) -> int:
@@ -332,12 +344,12 @@ async def _heatmap(args: argparse.Namespace, settings: Settings) -> int:
     if args.at is not None and args.csv is None:
         raise LiqmapError("--at works with --csv only; live heatmaps always end now")
     if args.csv:
-        heatmap, labels, notes = _csv_heatmap(args)
+        heatmap, labels, notes, realized = _csv_heatmap(args)
     else:
-        heatmap, labels, notes = await _live_heatmap(args, settings)
+        heatmap, labels, notes, realized = await _live_heatmap(args, settings)
     out = args.out or Path(f"{labels.instrument}-{labels.window}-heatmap.png")
     try:
-        out.write_bytes(render_heatmap_png(heatmap, labels))
+        out.write_bytes(render_heatmap_png(heatmap, labels, realized=realized))
     except OSError as exc:
         raise LiqmapError(f"cannot write the chart to {out}: {exc.strerror or exc}") from None
     for line in _heatmap_summary(heatmap, labels):
@@ -378,7 +390,9 @@ def _heatmap_summary(heatmap: Heatmap, labels: ChartLabels) -> list[str]:
     return lines
 
 
-def _csv_heatmap(args: argparse.Namespace) -> tuple[Heatmap, ChartLabels, tuple[str, ...]]:
+def _csv_heatmap(
+    args: argparse.Namespace,
+) -> tuple[Heatmap, ChartLabels, tuple[str, ...], RealizedView | None]:
     from liqmap.chart import ChartLabels
     from liqmap.csv_source import load_csv
     from liqmap.heatmap import build_aggregate_heatmap, build_heatmap
@@ -388,22 +402,27 @@ def _csv_heatmap(args: argparse.Namespace) -> tuple[Heatmap, ChartLabels, tuple[
     label, by_venue = _csv_symbol(args)
     history = load_csv(args.csv)
     candles, oi = history.window(window_ms(args.window), args.at)
+    realized = history.realized(candles)
     if not by_venue:
-        return build_heatmap(candles, oi), ChartLabels(label, history.name, args.window), ()
+        labels = ChartLabels(label, history.name, args.window)
+        return build_heatmap(candles, oi), labels, (), realized
     slices = venue_slices()
     heatmap, shares = build_aggregate_heatmap(split_history(candles, oi, slices))
     labels = ChartLabels(
         label, history.name, args.window, tuple((v.exchange, v.share) for v in shares)
     )
-    return heatmap, labels, (split_note(slices),)
+    return heatmap, labels, (split_note(slices),), realized
 
 
 async def _live_heatmap(
     args: argparse.Namespace, settings: Settings
-) -> tuple[Heatmap, ChartLabels, tuple[str, ...]]:
+) -> tuple[Heatmap, ChartLabels, tuple[str, ...], RealizedView | None]:
     """Sync the window into the cache (each exchange of an aggregate at once), then build
-    the heatmap; also the notes on the data (e.g. an exchange left out)."""
+    the heatmap; also the notes on the data (e.g. an exchange left out) and the liquidations
+    recorded over the window."""
     from jobs.heatmaps import compute_heatmap
+    from jobs.realized import realized_view
+    from liqmap.timeframes import window_ms
 
     with _stores(settings) as stores:
         async with _market_data(settings, args.exchange) as market:
@@ -411,7 +430,9 @@ async def _live_heatmap(
             view = await compute_heatmap(
                 market, stores, inst, args.window, args.step, ProgressLine(sys.stderr)
             )
-    return view.heatmap, view.labels, view.notes
+            end = view.heatmap.as_of_ms
+            realized = await realized_view(stores, inst, end - window_ms(args.window), end)
+    return view.heatmap, view.labels, view.notes, realized
 
 
 async def _backtest(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from liqmap.clusters import LONG, SHORT
 from liqmap.errors import DataFormatError, UnsupportedRequest
 from liqmap.formats import utc
+from liqmap.realized import Realized, RealizedView
 from liqmap.series import Candles, Liquidations, OpenInterest
 
 COLUMNS = (
@@ -57,6 +59,28 @@ class CsvHistory:
         keep = (self.open_interest.ts >= start) & (self.open_interest.ts <= at)
         oi = OpenInterest(self.step_ms, self.open_interest.ts[keep], self.open_interest.usd[keep])
         return candles, oi
+
+    def realized(self, candles: Candles) -> RealizedView | None:
+        """The file's realized liquidations over ``candles`` (a window of this file): each
+        bar's totals placed at its low (longs) and high (shorts), as the file has no prices.
+        None for a file whose liquidation columns are all zero (not recorded)."""
+        if not (self.liquidations.long_usd.any() or self.liquidations.short_usd.any()):
+            return None
+        at = np.searchsorted(self.candles.ts, candles.ts)
+        rows = []
+        for k, i in enumerate(at):
+            ts = int(candles.ts[k])
+            for side, usd, price in (
+                (LONG, self.liquidations.long_usd[i], candles.low[k]),
+                (SHORT, self.liquidations.short_usd[i], candles.high[k]),
+            ):
+                if usd > 0:
+                    rows.append(Realized(self.name, "", side, float(price), usd / price, usd, ts))
+        start, end = int(candles.ts[0]), int(candles.ts[-1]) + self.step_ms
+        note = "hourly totals at each bar's low (longs) and high (shorts)"
+        if self.step_ms != 3_600_000:
+            note = note.replace("hourly", "per-bar")
+        return RealizedView(tuple(rows), start, end, 1.0, (), note)
 
 
 def load_csv(path: Path | str) -> CsvHistory:

@@ -138,13 +138,9 @@ def _mark_realized(axes: Axes, heatmap: Heatmap, realized: RealizedView) -> None
 
 def _realized_caption(realized: RealizedView) -> str:
     """Totals of the recorded liquidations and how much of the window was watched."""
-    sampled = f"; {', '.join(realized.sampled)} sampled" if realized.sampled else ""
     longs = usd(realized.total(LONG)).replace("$", r"\$")
     shorts = usd(realized.total(SHORT)).replace("$", r"\$")
-    return (
-        f"recorded liquidations: longs {longs} ▼  shorts {shorts} ▲  ·  "
-        f"watched {realized.covered:.0%}{sampled}"
-    )
+    return f"realized liquidations: longs {longs} ▼  shorts {shorts} ▲  ·  {realized.coverage_text}"
 
 
 def _style(axes: Axes) -> None:

@@ -105,10 +105,20 @@ class RealizedView:
     covered: float
     """Share of the window the recorder watched, 0 to 1 (averaged over venues)."""
     venues: tuple[str, ...]
+    note: str = ""
+    """How the events were placed, where they are not single recorded events."""
 
     @property
     def sampled(self) -> tuple[str, ...]:
         return tuple(v for v in self.venues if v in SAMPLED_VENUES)
+
+    @property
+    def coverage_text(self) -> str:
+        """``watched 93% of the window; binance sampled``, or how the events were placed."""
+        if self.note:
+            return self.note
+        sampled = f"; {', '.join(self.sampled)} sampled" if self.sampled else ""
+        return f"watched {self.covered:.0%} of the window{sampled}"
 
     def total(self, side: str) -> float:
         return sum(r.usd for r in self.rows if r.side == side)

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from liqmap.csv_source import load_csv
+from liqmap.heatmap_chart import REALIZED_MARKERS
 from tests.data import HOURLY
 from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx
-from tests.test_chart import png_size
+from tests.test_chart import colour_pixels, png_size
 from tests.test_cli_map import run
 
 
@@ -31,6 +32,8 @@ def test_offline_heatmap_summary_and_chart(tmp_path: Path) -> None:
     assert now.startswith("peak band now: ") and now.endswith("below, price 68,284")
     assert chart == f"chart: {out}"
     assert png_size(out.read_bytes()) == (1280, 720)
+    shorts = {side: colour for side, _, colour in REALIZED_MARKERS}["short"]
+    assert colour_pixels(out.read_bytes(), shorts) > 50, "the file's realized shorts"
 
 
 def test_offline_heatmap_as_of_a_time_goes_to_the_default_file(tmp_path: Path) -> None:

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from liqmap.chart import REALIZED_LONG
 from liqmap.csv_source import load_csv
 from tests.data import FIVE_MINUTE, HOURLY
 from tests.fakes.okx import FakeOkx
+from tests.test_chart import colour_pixels
 
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
 
@@ -61,6 +63,7 @@ def test_offline_map_summary_and_chart(tmp_path: Path) -> None:
     assert "above" in lines[2]
     assert lines[3] == f"chart: {out}"
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert colour_pixels(out.read_bytes(), REALIZED_LONG) == 0, "this file records none"
 
 
 def test_offline_map_split_by_venue_sums_each_venue_under_its_rules(tmp_path: Path) -> None:
@@ -88,6 +91,8 @@ def test_offline_map_split_by_venue_sums_each_venue_under_its_rules(tmp_path: Pa
     assert chart.returncode == 0, chart.stderr
     assert chart.stdout.startswith("BTC (btc_agg_1h_2025-12_2026-03.csv) 7d map")
     assert "Summed over" in chart.stdout or "summed over" in chart.stdout
+    png = (tmp_path / "all.png").read_bytes()
+    assert colour_pixels(png, REALIZED_LONG) > 50, "the file's realized longs, drawn"
 
 
 def test_offline_map_imports_neither_ccxt_nor_telegram(tmp_path: Path) -> None:

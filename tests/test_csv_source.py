@@ -91,3 +91,15 @@ def test_a_missing_or_binary_file(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00\x81" * 100)
     with pytest.raises(DataFormatError):
         load_csv(binary)
+
+
+def test_the_files_realized_liquidations_sit_at_each_bars_low_and_high() -> None:
+    history = load_csv(HOURLY)
+    candles, _ = history.window(2 * 3_600_000)
+    view = history.realized(candles)
+    first = history.candles.ts.searchsorted(candles.ts[0])
+    expected = history.liquidations.long_usd[first : first + 2].sum()
+    assert view.total("long") == pytest.approx(expected)
+    assert {r.price for r in view.rows if r.side == "long"} <= set(candles.low.tolist())
+    assert {r.price for r in view.rows if r.side == "short"} <= set(candles.high.tolist())
+    assert view.covered == 1.0 and "low (longs) and high (shorts)" in view.coverage_text
