@@ -31,6 +31,8 @@ class Settings:
     db_path: Path = Path("liqmap.db")
     default_exchange: str = "okx"
     exchange_urls: Mapping[str, str] = field(default_factory=dict)
+    ws_urls: Mapping[str, str] = field(default_factory=dict)
+    """Websocket origin per exchange (``ws(s)://host:port``) for the liquidation recorder."""
     refresh_seconds: float = 300.0
     price_seconds: float = 15.0
     allowed_chats: frozenset[int] = frozenset()
@@ -105,6 +107,11 @@ def _parse(values: Mapping[str, str]) -> Settings:
             for name in VENUES
             if (url := checked(_url, f"LIQMAP_{name.upper()}_URL", None)) is not None
         },
+        ws_urls={
+            name: url
+            for name in VENUES
+            if (url := checked(_ws_url, f"LIQMAP_{name.upper()}_WS_URL", None)) is not None
+        },
         refresh_seconds=checked(_seconds, "LIQMAP_REFRESH_SECONDS", 300.0),
         price_seconds=checked(_seconds, "LIQMAP_PRICE_SECONDS", 15.0),
         allowed_chats=checked(_chat_ids, "LIQMAP_ALLOWED_CHATS", frozenset()),
@@ -141,6 +148,20 @@ def _url(raw: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an http(s) URL such as https://example.com")
     return raw.rstrip("/")
+
+
+def _ws_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError("must be a ws(s) URL such as wss://ws.okx.com:8443")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise ValueError("must name only scheme, host and port: the recorder adds the path")
+    try:
+        if parts.port == 0:
+            raise ValueError
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _exchange(raw: str) -> str:
