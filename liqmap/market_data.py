@@ -487,10 +487,14 @@ def check_oi_request(venue: Venue, step: str, since: int, now: int) -> None:
         )
 
 
-def _new_exchange(venue: Venue, url: str | None, config: Mapping[str, Any]) -> Any:
+def _new_exchange(
+    venue: Venue, url: str | None, config: Mapping[str, Any], base_class: type | None = None
+) -> Any:
+    """A ccxt instance of ``base_class`` (default: the venue's async REST class) reaching the
+    REST API at ``url`` (None: the exchange's own host)."""
     import ccxt.async_support as ccxt
 
-    base_class = getattr(ccxt, venue.ccxt_id)
+    base_class = base_class or getattr(ccxt, venue.ccxt_id)
 
     class StrictJson(base_class):  # type: ignore[misc, valid-type]
         """Refuses a successful HTTP answer whose body is not JSON (ccxt reads it as empty),
