@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, basics, heatmaps, maps, settings, subscriptions, texts
+from bot import accuracy, admin, basics, heatmaps, maps, settings, subscriptions, texts
 from bot.errors import on_error
 from bot.rate_limit import FairRateLimiter
 from bot.services import BotServices
@@ -60,6 +60,7 @@ def add_handlers(application: Application) -> None:
         "map": maps.map_command,
         "clusters": maps.clusters_command,
         "heatmap": heatmaps.heatmap_command,
+        "accuracy": accuracy.accuracy_command,
         "subscribe": subscriptions.subscribe,
         "unsubscribe": subscriptions.unsubscribe,
         "list": subscriptions.list_subscriptions,

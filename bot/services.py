@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from telegram.ext import ContextTypes
 
 from bot.reports import ReportThrottle
+from jobs.accuracy import AccuracyService
 from jobs.heatmaps import HeatmapService
 from jobs.maps import MapService
 from liqmap.config import Settings
@@ -24,6 +25,7 @@ class BotServices:
     market: MarketData
     maps: MapService
     heatmaps: HeatmapService
+    accuracy: AccuracyService
     stores: Stores
     clock: Callable[[], int]
     started_at_ms: int
@@ -45,6 +47,7 @@ def open_services(
         market=market,
         maps=MapService(market, stores, fresh_ms, clock),
         heatmaps=HeatmapService(market, stores, fresh_ms, clock),
+        accuracy=AccuracyService(market, stores, fresh_ms, clock),
         stores=stores,
         clock=clock,
         started_at_ms=clock(),

@@ -7,6 +7,7 @@ Texts are cut to Telegram's limits by ``clip_html``, which counts what Telegram 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from html import escape, unescape
 
 import numpy as np
@@ -24,11 +25,12 @@ from liqmap.clusters import LONG, SHORT, Cluster
 from liqmap.errors import ExchangeError
 from liqmap.formats import price_text, usd, utc
 from liqmap.heatmap import peak_band
+from liqmap.live_accuracy import HISTORY, LiveAccuracy
 from liqmap.proximity import RECEIPT, SWEPT, Alert
 from liqmap.realized import SAMPLED_VENUES, covered_share
 from liqmap.receipts import Receipt
 from liqmap.snapshot import MapSnapshot
-from liqmap.timeframes import DAY_MS, WINDOWS
+from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, WINDOWS
 from storage.chats import Subscription
 from storage.realized import StreamCoverage
 
@@ -41,6 +43,7 @@ USAGE = {
     "map": f"/map SYMBOL [{WINDOW_CHOICES}] [all] — e.g. /map BTC 7d, /map BTC all",
     "clusters": f"/clusters SYMBOL [{WINDOW_CHOICES}] [all] — e.g. /clusters ETH",
     "heatmap": f"/heatmap SYMBOL [{WINDOW_CHOICES}] [all] — e.g. /heatmap BTC 7d all",
+    "accuracy": "/accuracy SYMBOL [all] — e.g. /accuracy BTC, /accuracy BTC all",
     "subscribe": "/subscribe SYMBOL [all] [DISTANCE%] — e.g. /subscribe BTC 0.8",
     "unsubscribe": "/unsubscribe SYMBOL [all] | all — e.g. /unsubscribe BTC",
     "settings": (
@@ -55,6 +58,7 @@ COMMANDS = (
     ("map", "liquidation map chart, e.g. /map BTC 7d"),
     ("clusters", "densest liquidation clusters as text"),
     ("heatmap", "the map over time: bands forming and swept, e.g. /heatmap BTC"),
+    ("accuracy", "how well the map predicted the liquidations recorded"),
     ("subscribe", "alerts when price nears a cluster, e.g. /subscribe BTC 0.8"),
     ("unsubscribe", "stop alerts for a symbol, or all"),
     ("list", "this chat's subscriptions"),
@@ -88,7 +92,7 @@ def help_text() -> str:
     lines = [INTRO, "", "<b>Commands</b>"]
     lines += [f"/start — {escape(desc)}" for name, desc in COMMANDS if name == "start"]
     lines += ["/help — this list"]
-    commands = ("map", "clusters", "heatmap", "subscribe", "unsubscribe")
+    commands = ("map", "clusters", "heatmap", "accuracy", "subscribe", "unsubscribe")
     lines += [escape(USAGE[name]) for name in commands]
     lines += ["/list — this chat's subscriptions", escape(USAGE["settings"])]
     lines += ["/status — service health (admin chats only)", ""]
@@ -297,6 +301,57 @@ def heatmap_caption(
             f"this heatmap was made {ago(now_ms - rendered.made_at)}"
         )
     return clip_html("\n".join(lines), CAPTION_LIMIT)
+
+
+def accuracy_text(accuracy: LiveAccuracy, extra_lines: Sequence[str] = ()) -> str:
+    """``/accuracy``: the live figures per side with the hours they rest on and the time
+    recorded, or what is still missing; then notes, and ``extra_lines`` (HTML, e.g. how
+    alerted clusters fared)."""
+    sample, score = accuracy.sample, accuracy.score
+    name = accuracy.label.partition(":")[2]
+    lines = [
+        f"<b>{escape(name)}</b> · {escape('+'.join(accuracy.venues))} · live accuracy",
+        f"Liquidations recorded for {span_text(sample.recorded_ms)} in the {HISTORY} to "
+        f"{utc(sample.end_ms)}",
+    ]
+    if score is None:
+        lines.append(not_enough(sample.shortfall or ""))
+    else:
+        lines.append(
+            f"The map before each hour against that hour's liquidations, over <b>{score.hours}"
+            f"</b> hours recorded whole ({utc(score.start_ms)} to {utc(score.end_ms)}):"
+        )
+        for side, title in ((score.long, "🟢 Longs"), (score.short, "🔴 Shorts")):
+            lines.append(
+                f"{title}: partial <b>{figure(side.partial)}</b> · Spearman "
+                f"{figure(side.spearman)} (price move alone {figure(side.baseline)}) · "
+                f"cluster lift {figure(side.lift, '.1f', '×')}"
+            )
+        lines.append(
+            "<i>Partial: how well the map ranks the hours beyond what the price move explains "
+            "(0 = no better). Lift: liquidations in hours that entered a top-3 cluster over "
+            "hours of like move that did not.</i>"
+        )
+    lines.extend(f"<i>{escape(note)}</i>" for note in accuracy.notes)
+    lines.extend(extra_lines)
+    return clip_html("\n".join(lines), TEXT_LIMIT)
+
+
+def not_enough(detail: str) -> str:
+    """No live figures yet, and why: ``12 of 48 hours needed``."""
+    return f"⏳ Not enough data yet: {escape(detail)}."
+
+
+def figure(value: float, spec: str = ".2f", unit: str = "") -> str:
+    """A score, or ``n/a`` where the hours leave it undefined."""
+    return "n/a" if np.isnan(value) else format(value, spec) + unit
+
+
+def span_text(ms: int) -> str:
+    """A length of recorded time: ``40 min``, ``17 h``, ``12.5 days``."""
+    if ms < HOUR_MS:
+        return f"{ms // MINUTE_MS} min"
+    return f"{ms // HOUR_MS} h" if ms < 2 * DAY_MS else f"{ms / DAY_MS:.1f} days"
 
 
 def venue_shares(shares: tuple[tuple[str, float], ...]) -> str:

@@ -18,6 +18,7 @@ from liqmap.backtest import PartScore, first_hour, score_part, walk_forward_venu
 from liqmap.clusters import LONG
 from liqmap.errors import LiqmapError
 from liqmap.ranges import Range, merge, missing
+from liqmap.realized import SAMPLED_VENUES
 from liqmap.series import Liquidations
 from liqmap.snapshot import VenueData
 from liqmap.timeframes import floor_to
@@ -154,6 +155,11 @@ def score_live(
         end_ms=end,
     )
     venues = tuple(p.exchange for p in parts)
+    notes += tuple(
+        f"{venue} publishes at most one liquidation a second: its recorded USD is a sample"
+        for venue in venues
+        if venue in SAMPLED_VENUES
+    )
     if sample.shortfall:
         return LiveAccuracy(label, venues, sample, None, notes)
     naive = [replace(p, params=p.params.naive()) for p in parts]

@@ -11,8 +11,7 @@ import pytest
 
 from jobs.accuracy import AccuracyService, live_accuracy
 from liqmap.backtest import PartScore, score_part, walk_forward
-from liqmap.csv_source import CsvHistory, load_csv
-from liqmap.instruments import Instrument
+from liqmap.csv_source import CsvHistory
 from liqmap.live_accuracy import (
     MIN_HOURS,
     NothingRecorded,
@@ -25,77 +24,25 @@ from liqmap.margins import params_for
 from liqmap.market_data import MarketData
 from liqmap.ranges import Range
 from liqmap.realized import Realized
-from liqmap.series import Liquidations, OpenInterest
-from liqmap.timeframes import DAY_MS, HOUR_MS, floor_to
+from liqmap.series import Liquidations
+from liqmap.timeframes import HOUR_MS, floor_to
 from liqmap.venue_split import VenueSlice
 from storage.stores import Stores
 from tests.conftest import Adapter
-from tests.data import HOURLY
 from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.clock import Clock
 from tests.fakes.okx import FakeOkx
+from tests.recorded import HOURS, MARKET_PATHS, MONTH, cache_market, hour, hourly_slice, record
 
 pytestmark = pytest.mark.fixed_clock
 
-FIRST, HOURS = 1200, 400
-"""The slice of the hourly file the tests record: 400 hours from its 1,200th."""
-MONTH = 30 * DAY_MS
 SIDES = ("long", "short", "naive_long", "naive_short")
-MARKET_PATHS = (
-    "/api/v5/market/candles", "/api/v5/market/history-candles",
-    "/api/v5/rubik/stat/contracts/open-interest-history", "/fapi/v1/klines",
-    "/futures/data/openInterestHist", "/v5/market/kline", "/v5/market/open-interest",
-)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def hourly() -> CsvHistory:
-    """``HOURS`` hours of the file: its candles, open interest and liquidations."""
-    whole = load_csv(HOURLY)
-    rows = slice(FIRST, FIRST + HOURS)
-    liq = whole.liquidations
-    return CsvHistory(
-        "slice",
-        whole.candles[rows],
-        whole.open_interest[FIRST : FIRST + HOURS + 1],
-        Liquidations(liq.ts[rows], liq.long_usd[rows], liq.short_usd[rows]),
-    )
-
-
-def hour(history: CsvHistory, index: int) -> int:
-    return int(history.candles.ts[index])
-
-
-def cache_market(stores: Stores, inst: Instrument, history: CsvHistory, share: float = 1.0) -> None:
-    """The file's candles and ``share`` of its open interest in the cache as fetched hourly
-    over the 30 days before its end (the exchange had nothing earlier)."""
-    end = hour(history, -1) + HOUR_MS
-    oi = history.open_interest
-    keep = oi.ts < end
-    stores.cache.store_candles(inst, "1h", history.candles, (end - MONTH, end))
-    scaled = OpenInterest(HOUR_MS, oi.ts[keep], oi.usd[keep] * share)
-    stores.cache.store_open_interest(inst, "1h", scaled, (end - MONTH, end))
-
-
-def record(
-    stores: Stores, inst: Instrument, history: CsvHistory, span: Range, share: float = 1.0
-) -> None:
-    """What the recorder would have stored watching ``inst`` over ``span``: each hour's
-    liquidations of the file (``share`` of them) as one event per side, inside the span."""
-    rows = []
-    for i, ts in enumerate(history.candles.ts.tolist()):
-        at = ts + 20 * 60_000
-        if not span[0] <= at < span[1]:
-            continue
-        price = float(history.candles.close[i])
-        for side, usd in (("long", history.liquidations.long_usd[i]),
-                          ("short", history.liquidations.short_usd[i])):  # fmt: skip
-            if usd > 0:
-                amount = usd * share / price
-                rows.append(Realized(inst.exchange, inst.native_id, side, price, amount,
-                                     usd * share, at))  # fmt: skip
-    stores.realized.record(inst.exchange, [inst.native_id], rows, span)
+    return hourly_slice()
 
 
 def expected_mask(history: CsvHistory, spans: list[Range]) -> np.ndarray:
@@ -115,13 +62,13 @@ async def test_the_figures_equal_the_csv_walk_forward_over_the_hours_watched_who
     market: MarketData, stores: Stores, okx: FakeOkx, hourly: CsvHistory
 ) -> None:
     inst = await market.instrument("BTC")
-    cache_market(stores, inst, hourly)
+    cache_market(stores.db, inst, hourly)
     # watched from hour 170 to 260, then from half past 290 to the end: hours 260 to 290 are
     # unknown (their liquidations were not recorded), and hour 290 was watched only in part
     spans = [(hour(hourly, 170), hour(hourly, 260)),
              (hour(hourly, 290) + 30 * 60_000, hour(hourly, -1) + HOUR_MS)]  # fmt: skip
     for span in spans:
-        record(stores, inst, hourly, span)
+        record(stores.db, inst, hourly, span)
 
     found = await live_accuracy(market, stores, inst)
 
@@ -163,12 +110,12 @@ async def test_summed_venues_score_their_summed_liquidations_on_the_hours_all_wa
         bybit_gap = (hour(hourly, 200), hour(hourly, 230))
         for member in every.members:
             share = shares[member.exchange]
-            cache_market(stores, member, hourly, share)
+            cache_market(stores.db, member, hourly, share)
             if member.exchange == "bybit":
-                record(stores, member, hourly, (whole[0], bybit_gap[0]), share)
-                record(stores, member, hourly, (bybit_gap[1], whole[1]), share)
+                record(stores.db, member, hourly, (whole[0], bybit_gap[0]), share)
+                record(stores.db, member, hourly, (bybit_gap[1], whole[1]), share)
             else:
-                record(stores, member, hourly, whole, share)
+                record(stores.db, member, hourly, whole, share)
 
         found = await live_accuracy(market, stores, every)
         okx_alone = await live_accuracy(market, stores, every.members[0])
@@ -196,8 +143,8 @@ async def test_a_venue_never_recorded_is_left_out_of_the_sum_and_named(
     async with adapter(okx=okx.url, binance=binance.url) as market:
         every = await market.instrument("all:BTC")
         okx_btc = every.members[0]
-        cache_market(stores, okx_btc, hourly)
-        record(stores, okx_btc, hourly, (hour(hourly, 0), hour(hourly, -1) + HOUR_MS))
+        cache_market(stores.db, okx_btc, hourly)
+        record(stores.db, okx_btc, hourly, (hour(hourly, 0), hour(hourly, -1) + HOUR_MS))
         found = await live_accuracy(market, stores, every)
     assert found.venues == ("okx",)
     assert "binance left out: nothing recorded" in found.notes
@@ -208,8 +155,8 @@ async def test_below_the_minimum_sample_there_are_no_figures_but_what_there_is(
     market: MarketData, stores: Stores, hourly: CsvHistory
 ) -> None:
     inst = await market.instrument("BTC")
-    cache_market(stores, inst, hourly)
-    record(stores, inst, hourly, (hour(hourly, 300), hour(hourly, 312)))
+    cache_market(stores.db, inst, hourly)
+    record(stores.db, inst, hourly, (hour(hourly, 300), hour(hourly, 312)))
     found = await live_accuracy(market, stores, inst)
     assert found.score is None
     assert found.sample.hours == 12
@@ -270,8 +217,8 @@ async def test_the_service_scores_once_however_many_ask_and_keeps_it_while_fresh
     market: MarketData, stores: Stores, clock: Clock, hourly: CsvHistory
 ) -> None:
     inst = await market.instrument("BTC")
-    cache_market(stores, inst, hourly)
-    record(stores, inst, hourly, (hour(hourly, 0), hour(hourly, -1) + HOUR_MS))
+    cache_market(stores.db, inst, hourly)
+    record(stores.db, inst, hourly, (hour(hourly, 0), hour(hourly, -1) + HOUR_MS))
     service = AccuracyService(market, stores, fresh_ms=300_000, clock=clock)
     assert service.would_compute(inst)
     first, second = await asyncio.gather(service.get(inst), service.get(inst))
