@@ -1,4 +1,5 @@
-"""Retention: prune cached market data, old maps and finished alerts so the database stays bounded.
+"""Retention: prune cached market data, old maps, finished alerts and old recorded liquidations
+so the database stays bounded.
 
 ``prune_storage`` is synchronous, like every store call: run it in the database thread, e.g.
 once a day.
@@ -15,6 +16,7 @@ from liqmap.timeframes import DAY_MS, DEFAULT_STEP, STEPS, WINDOWS
 from storage.alerts import AlertStore
 from storage.market_cache import CANDLES, OPEN_INTEREST, MarketCache
 from storage.outbox import Outbox
+from storage.realized import RealizedStore
 from storage.snapshots import SnapshotStore
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,9 @@ SNAPSHOT_AGE_MS = 7 * DAY_MS
 """Maps older than this go (the refresh job keeps its instruments' maps fresh)."""
 OUTBOX_AGE_MS = 7 * DAY_MS
 """Sent, failed and expired alerts older than this go."""
+REALIZED_AGE_MS = max(WINDOWS.values()) + MARGIN_MS
+"""Recorded liquidations (and the time watched) older than this go: live accuracy scores the
+longest window (``liqmap.live_accuracy.HISTORY``), so they are kept that long and a day."""
 
 
 def horizons(margin_ms: int = MARGIN_MS) -> dict[str, dict[str, int]]:
@@ -60,6 +65,7 @@ class RetentionReport:
     snapshots: int
     outbox: int
     alert_state: int
+    realized: int
 
 
 def prune_storage(
@@ -73,7 +79,8 @@ def prune_storage(
     Cached rows past their horizon (``horizons``) with their coverage; maps beyond the latest
     three per instrument and window, and maps older than ``snapshot_age_ms``, unless a pending
     alert needs them; finished alerts older than ``outbox_age_ms``; detector states of
-    subscriptions that are gone. Each table is pruned in its own transaction.
+    subscriptions that are gone; recorded liquidations older than ``REALIZED_AGE_MS``. Each
+    table is pruned in its own transaction.
     """
     cache, snapshots = MarketCache(db), SnapshotStore(db)
     by_series = horizons()
@@ -83,10 +90,12 @@ def prune_storage(
         snapshots=snapshots.prune() + snapshots.prune_before(now_ms - snapshot_age_ms),
         outbox=Outbox(db).prune(now_ms - outbox_age_ms),
         alert_state=AlertStore(db, lambda: now_ms).forget_unsubscribed(),
+        realized=RealizedStore(db).prune(now_ms - REALIZED_AGE_MS),
     )
     log.info(
         "retention pruned %d candles, %d open-interest rows, %d maps, %d outbox rows, "
-        "%d alert states",
+        "%d alert states, %d recorded liquidations",
         report.candles, report.open_interest, report.snapshots, report.outbox, report.alert_state,
+        report.realized,
     )  # fmt: skip
     return report

@@ -9,19 +9,22 @@ import pytest
 from sqlite_utils import Database
 
 from jobs.market_sync import sync_window
-from jobs.retention import RetentionReport, horizons, prune_storage
+from jobs.retention import MARGIN_MS, REALIZED_AGE_MS, RetentionReport, horizons, prune_storage
 from liqmap.instruments import Instrument
+from liqmap.live_accuracy import HISTORY
 from liqmap.market_data import MarketData
 from liqmap.model import LiquidationMap
 from liqmap.proximity import Alert, Watch
 from liqmap.ranges import missing
+from liqmap.realized import Realized
 from liqmap.series import Candles, OpenInterest
 from liqmap.snapshot import MapSnapshot
-from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, floor_to, step_ms
+from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, floor_to, step_ms, window_ms
 from storage.alerts import AlertStore, Checked
 from storage.chats import ChatStore
 from storage.market_cache import CANDLES, OPEN_INTEREST, MarketCache
 from storage.outbox import Outbox
+from storage.realized import RealizedStore
 from storage.snapshots import SnapshotStore
 from storage.stores import Stores
 from tests.conftest import NOON
@@ -213,21 +216,44 @@ def test_prune_storage_prunes_every_table_and_logs_one_line(
         save_map(snapshots, "okx:BTC-USDT-SWAP", now - at)
     save_map(snapshots, "okx:ETH-USDT-SWAP", now - 8 * DAY_MS)
     Outbox(db).mark_sent(queue(db, now - 8 * DAY_MS, 1, "okx:BTC-USDT-SWAP", None), now)
+    recorded = [liquidation(now - days * DAY_MS) for days in (40, 32, 30)]
+    RealizedStore(db).record("okx", ["BTC-USDT-SWAP"], recorded, (now - 40 * DAY_MS, now))
 
     with caplog.at_level(logging.INFO, logger="jobs.retention"):
         report = prune_storage(db, now)
     assert report == RetentionReport(
-        candles=1440, open_interest=24, snapshots=3, outbox=1, alert_state=1
+        candles=1440, open_interest=24, snapshots=3, outbox=1, alert_state=1, realized=2
     )
     assert [r.getMessage() for r in caplog.records] == [
         "retention pruned 1440 candles, 24 open-interest rows, 3 maps, 1 outbox rows, "
-        "1 alert states"
+        "1 alert states, 2 recorded liquidations"
     ]
-    assert prune_storage(db, now) == RetentionReport(0, 0, 0, 0, 0)
+    assert prune_storage(db, now) == RetentionReport(0, 0, 0, 0, 0, 0)
+
+
+def liquidation(ts: int) -> Realized:
+    return Realized("okx", "BTC-USDT-SWAP", "long", 60_000.0, 0.5, 30_000.0, ts)
+
+
+def test_recorded_liquidations_are_kept_as_long_as_the_longest_window_and_a_day(
+    db: Database,
+) -> None:
+    store, now = RealizedStore(db), NOON
+    assert REALIZED_AGE_MS == 31 * DAY_MS
+    assert window_ms(HISTORY) + MARGIN_MS <= REALIZED_AGE_MS, "live accuracy's month stays"
+    ages = (45 * DAY_MS, 31 * DAY_MS + 1, 31 * DAY_MS, 30 * DAY_MS, HOUR_MS)
+    store.record("okx", ["BTC-USDT-SWAP"], [liquidation(now - age) for age in ages],
+                 (now - 45 * DAY_MS, now - 35 * DAY_MS))  # fmt: skip
+    store.record("okx", ["BTC-USDT-SWAP"], [], (now - 33 * DAY_MS, now))
+    assert prune_storage(db, now).realized == 2
+    kept = store.between("okx", "BTC-USDT-SWAP", 0, now + 1)
+    assert [now - r.ts for r in kept] == [31 * DAY_MS, 30 * DAY_MS, HOUR_MS]
+    assert store.covered("okx", "BTC-USDT-SWAP") == [(now - 31 * DAY_MS, now)]
 
 
 def counts(db: Database) -> dict[str, int]:
-    tables = ("candles", "open_interest", "fetched_ranges", "snapshots", "outbox", "alert_state")
+    tables = ("candles", "open_interest", "fetched_ranges", "snapshots", "outbox", "alert_state",
+              "realized", "recorded_spans")  # fmt: skip
     return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
 
@@ -235,6 +261,7 @@ def test_a_daily_prune_keeps_the_database_bounded_over_forty_days(db: Database) 
     """A day's data written day by day on a fake clock, pruned each midnight: once the longest
     horizon (31 days) has passed, every table holds the same count day after day."""
     cache, snapshots, outbox = MarketCache(db), SnapshotStore(db), Outbox(db)
+    realized = RealizedStore(db)
     chats = ChatStore(db, lambda: 0)
     chats.seen(1, "private", None)
     chats.subscribe(1, "okx:BTC-USDT-SWAP", None)
@@ -256,6 +283,8 @@ def test_a_daily_prune_keeps_the_database_bounded_over_forty_days(db: Database) 
             if eth != held:
                 outbox.mark_sent(row, midnight - HOUR_MS)
         outbox.mark_sent(queue(db, midnight - HOUR_MS, 1, "okx:BTC-USDT-SWAP", None), midnight)
+        day_of = [liquidation(midnight - DAY_MS + h * HOUR_MS) for h in range(24)]
+        realized.record("okx", ["BTC-USDT-SWAP"], day_of, (midnight - DAY_MS, midnight))
         prune_storage(db, midnight)
         by_day[day] = counts(db)
 
@@ -267,5 +296,7 @@ def test_a_daily_prune_keeps_the_database_bounded_over_forty_days(db: Database) 
         "snapshots": 3 + 1,  # BTC's latest three, and the map ETH's pending alert needs
         "outbox": 7 + 1,
         "alert_state": 1,
+        "realized": 31 * 24,  # an event an hour, kept 31 days
+        "recorded_spans": 1,
     }
     assert snapshots.by_id(held) is not None
