@@ -12,7 +12,8 @@ from bot.arguments import aggregate_of
 from bot.busy import charge, showing
 from bot.services import BotServices, services
 from liqmap.instruments import ALL, Instrument
-from liqmap.live_accuracy import LiveAccuracy, NothingRecorded
+from liqmap.live_accuracy import HISTORY, LiveAccuracy, NothingRecorded
+from liqmap.timeframes import window_ms
 
 
 @authorized
@@ -47,5 +48,7 @@ async def _accuracy(
 
 async def alerted_cluster_lines(core: BotServices, inst: Instrument) -> list[str]:
     """HTML lines appended under the live figures: how the clusters alerted on for ``inst``
-    fared (their hit rate, from the sweep receipts). None yet."""
-    return []
+    over the scored history fared once swept (the sweep receipts' hit rate)."""
+    since = core.clock() - window_ms(HISTORY)
+    rate = await core.stores.run(core.stores.sweeps.hit_rate, [inst.key], since)
+    return texts.hit_rate_lines(rate)

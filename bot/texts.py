@@ -28,7 +28,7 @@ from liqmap.heatmap import peak_band
 from liqmap.live_accuracy import HISTORY, LiveAccuracy
 from liqmap.proximity import RECEIPT, SWEPT, Alert
 from liqmap.realized import SAMPLED_VENUES, covered_share
-from liqmap.receipts import Receipt
+from liqmap.receipts import HitRate, Receipt
 from liqmap.snapshot import MapSnapshot
 from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, WINDOWS
 from storage.chats import Subscription
@@ -335,6 +335,21 @@ def accuracy_text(accuracy: LiveAccuracy, extra_lines: Sequence[str] = ()) -> st
     lines.extend(f"<i>{escape(note)}</i>" for note in accuracy.notes)
     lines.extend(extra_lines)
     return clip_html("\n".join(lines), TEXT_LIMIT)
+
+
+def hit_rate_lines(rate: HitRate) -> list[str]:
+    """How alerted clusters fared once swept, from the sweep receipts."""
+    if rate.swept == 0:
+        return [f"🧾 No alerted cluster was swept in the {HISTORY} yet."]
+    clusters = f"{rate.swept} alerted cluster{'s' * (rate.swept != 1)}"
+    if rate.rate is None:
+        return [f"🧾 {clusters} swept; none recorded whole with liquidations, so none judged."]
+    return [
+        f"🧾 {clusters} swept in the {HISTORY}: {rate.judged} judged, <b>{rate.hits} hit"
+        f"{'s' * (rate.hits != 1)} ({rate.rate:.0%})</b>",
+        "<i>Hit: the cluster's band took more of the sweep's recorded liquidations than its "
+        "share of their price range. Judged: recorded whole, with liquidations on its side.</i>",
+    ]
 
 
 def not_enough(detail: str) -> str:

@@ -18,6 +18,7 @@ from storage.market_cache import CANDLES, OPEN_INTEREST, MarketCache
 from storage.outbox import Outbox
 from storage.realized import RealizedStore
 from storage.snapshots import SnapshotStore
+from storage.sweeps import SweepStore
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ OUTBOX_AGE_MS = 7 * DAY_MS
 """Sent, failed and expired alerts older than this go."""
 REALIZED_AGE_MS = max(WINDOWS.values()) + MARGIN_MS
 """Recorded liquidations (and the time watched) older than this go: live accuracy scores the
-longest window (``liqmap.live_accuracy.HISTORY``), so they are kept that long and a day."""
+longest window (``liqmap.live_accuracy.HISTORY``), so they are kept that long and a day.
+Settled sweep receipts are kept as long: ``/accuracy`` gives their hit rate over that window."""
 
 
 def horizons(margin_ms: int = MARGIN_MS) -> dict[str, dict[str, int]]:
@@ -66,6 +68,7 @@ class RetentionReport:
     outbox: int
     alert_state: int
     realized: int
+    sweeps: int
 
 
 def prune_storage(
@@ -79,8 +82,8 @@ def prune_storage(
     Cached rows past their horizon (``horizons``) with their coverage; maps beyond the latest
     three per instrument and window, and maps older than ``snapshot_age_ms``, unless a pending
     alert needs them; finished alerts older than ``outbox_age_ms``; detector states of
-    subscriptions that are gone; recorded liquidations older than ``REALIZED_AGE_MS``. Each
-    table is pruned in its own transaction.
+    subscriptions that are gone; recorded liquidations and settled sweeps older than
+    ``REALIZED_AGE_MS``. Each table is pruned in its own transaction.
     """
     cache, snapshots = MarketCache(db), SnapshotStore(db)
     by_series = horizons()
@@ -91,11 +94,12 @@ def prune_storage(
         outbox=Outbox(db).prune(now_ms - outbox_age_ms),
         alert_state=AlertStore(db, lambda: now_ms).forget_unsubscribed(),
         realized=RealizedStore(db).prune(now_ms - REALIZED_AGE_MS),
+        sweeps=SweepStore(db).prune(now_ms - REALIZED_AGE_MS),
     )
     log.info(
         "retention pruned %d candles, %d open-interest rows, %d maps, %d outbox rows, "
-        "%d alert states, %d recorded liquidations",
+        "%d alert states, %d recorded liquidations, %d sweep receipts",
         report.candles, report.open_interest, report.snapshots, report.outbox, report.alert_state,
-        report.realized,
+        report.realized, report.sweeps,
     )  # fmt: skip
     return report

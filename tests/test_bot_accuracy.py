@@ -75,7 +75,8 @@ async def test_accuracy_says_what_data_is_missing(
         (none,) = await say(tg, ANN, "/accuracy ETH")
     assert words(few).startswith("BTC-USDT-SWAP · okx · live accuracy\n")
     assert "Liquidations recorded for 20 h in the 30d to " in words(few)
-    assert words(few).endswith("\n⏳ Not enough data yet: 20 of 48 hours needed.")
+    assert "\n⏳ Not enough data yet: 20 of 48 hours needed.\n" in words(few)
+    assert words(few).endswith("\n🧾 No alerted cluster was swept in the 30d yet.")
     assert "partial" not in words(few)
     assert words(none) == (
         "⏳ Not enough data yet: no liquidations recorded for ETH-USDT-SWAP on okx yet."
@@ -126,3 +127,34 @@ def test_undefined_figures_read_n_a_and_extra_lines_come_last() -> None:
     assert "cluster lift n/a" in text and "n/a×" not in text
     assert "2.5 days in the 30d" in text
     assert text.endswith("<i>bybit left out: x</i>\n<b>Alerted clusters</b>: 3 of 4 hit")
+
+
+async def test_accuracy_tells_how_alerted_clusters_fared_once_swept(
+    tg: FakeTelegram, settings: Settings, db: Database, clock: Clock, okx: FakeOkx
+) -> None:
+    from liqmap.proximity import SWEPT, Alert
+    from liqmap.receipts import Receipt
+    from storage.sweeps import SweepStore, add_sweep
+
+    recorded_month(db)
+    now, sweeps = clock(), SweepStore(db)
+
+    def swept(low: float, chat: int, receipt: Receipt) -> None:
+        alert = Alert(SWEPT, OKX_BTC.key, "BTC-USDT-SWAP", "okx", "long", low, low + 500, 9e7,
+                      3.0, low - 100, low + 600, 0.0, False, "7d", now - 3_600_000)  # fmt: skip
+        add_sweep(db, chat, alert, now - 600_000)
+        (sweep_id, sweep), *_ = [d for d in sweeps.due(now) if d[1].chat_id == chat]
+        sweeps.settle(sweep_id, sweep, receipt, True, False, now, 900_000)
+
+    hit = Receipt(8e6, 10e6, 0.2, 1.0, ("okx",), ())
+    miss = Receipt(1e6, 10e6, 0.2, 1.0, ("okx",), ())
+    unwatched = Receipt(0.0, 0.0, 1.0, 0.0, ("okx",), ())
+    swept(60_000, ANN, hit)
+    swept(60_000, BOB, hit)  # the same cluster, alerted to two chats: counted once
+    swept(58_000, ANN, miss)
+    swept(56_000, ANN, unwatched)
+    async with running(settings, db, clock):
+        (answer,) = await say(tg, ANN, "/accuracy BTC")
+    text = words(answer)
+    assert "🧾 3 alerted clusters swept in the 30d: 2 judged, 1 hit (50%)" in text
+    assert "Hit: the cluster's band took more of the sweep's recorded liquidations" in text

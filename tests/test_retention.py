@@ -17,6 +17,7 @@ from liqmap.model import LiquidationMap
 from liqmap.proximity import Alert, Watch
 from liqmap.ranges import missing
 from liqmap.realized import Realized
+from liqmap.receipts import SETTLE_MS, Receipt
 from liqmap.series import Candles, OpenInterest
 from liqmap.snapshot import MapSnapshot
 from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, floor_to, step_ms, window_ms
@@ -27,6 +28,7 @@ from storage.outbox import Outbox
 from storage.realized import RealizedStore
 from storage.snapshots import SnapshotStore
 from storage.stores import Stores
+from storage.sweeps import SweepStore, add_sweep
 from tests.conftest import NOON
 from tests.fakes.clock import Clock
 
@@ -218,17 +220,31 @@ def test_prune_storage_prunes_every_table_and_logs_one_line(
     Outbox(db).mark_sent(queue(db, now - 8 * DAY_MS, 1, "okx:BTC-USDT-SWAP", None), now)
     recorded = [liquidation(now - days * DAY_MS) for days in (40, 32, 30)]
     RealizedStore(db).record("okx", ["BTC-USDT-SWAP"], recorded, (now - 40 * DAY_MS, now))
+    settle_sweep(db, now - 32 * DAY_MS)
+    settle_sweep(db, now - 30 * DAY_MS)
 
     with caplog.at_level(logging.INFO, logger="jobs.retention"):
         report = prune_storage(db, now)
     assert report == RetentionReport(
-        candles=1440, open_interest=24, snapshots=3, outbox=1, alert_state=1, realized=2
+        candles=1440, open_interest=24, snapshots=3, outbox=1, alert_state=1, realized=2, sweeps=1
     )
     assert [r.getMessage() for r in caplog.records] == [
         "retention pruned 1440 candles, 24 open-interest rows, 3 maps, 1 outbox rows, "
-        "1 alert states, 2 recorded liquidations"
+        "1 alert states, 2 recorded liquidations, 1 sweep receipts"
     ]
-    assert prune_storage(db, now) == RetentionReport(0, 0, 0, 0, 0, 0)
+    assert prune_storage(db, now) == RetentionReport(0, 0, 0, 0, 0, 0, 0)
+    assert SweepStore(db).hit_rate(["okx:BTC-USDT-SWAP"]).swept == 1, "the recent one stays"
+
+
+def settle_sweep(db: Database, at: int) -> None:
+    """A swept cluster alerted at ``at``, its receipt settled (and queued) then."""
+    alert = Alert("swept", "okx:BTC-USDT-SWAP", "BTC-USDT-SWAP", "okx", "long", 59_000.0,
+                  59_500.0, 1e7, 3.0, 58_900.0, 59_600.0, 0.0, False, "7d")  # fmt: skip
+    add_sweep(db, 1, alert, at - SETTLE_MS)
+    store = SweepStore(db)
+    for sweep_id, sweep in store.due(at):
+        store.settle(sweep_id, sweep, Receipt(1.0, 2.0, 0.1, 1.0, ("okx",), ()), True, False,
+                     at, 900_000)  # fmt: skip
 
 
 def liquidation(ts: int) -> Realized:
