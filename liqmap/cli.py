@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, TextIO
 
 from liqmap.config import Settings, load_settings
 from liqmap.errors import ConfigError, LiqmapError
-from liqmap.formats import strict_json, utc
+from liqmap.formats import strict_json, usd, utc
 from liqmap.market_data import MarketData
 from liqmap.snapshot import MapSnapshot
 from liqmap.timeframes import DAY_MS, DEFAULT_STEP, STEPS, WINDOWS
 
 if TYPE_CHECKING:
     from jobs.market_sync import MarketWindow
+    from jobs.recorder import Batch
     from liqmap.backtest import PartScore, SideScore
     from liqmap.chart import ChartLabels
     from liqmap.heatmap import Heatmap
@@ -141,6 +142,21 @@ def _parser() -> argparse.ArgumentParser:
     _symbol_arguments(fetch)
     fetch.set_defaults(command=_fetch)
 
+    record = commands.add_parser(
+        "record",
+        help="record realized liquidations of instruments into the database, until stopped",
+        description="Record the liquidations the exchanges publish on their public websockets "
+        "for the given instruments into LIQMAP_DB (as liqmap run does for subscribed ones), "
+        "with the time spans watched; a line per batch; until SIGINT, SIGTERM or --for.",
+    )
+    record.add_argument("symbols", nargs="+", metavar="SYMBOL", help="e.g. BTC, all:ETH")
+    record.add_argument("--exchange", help=EXCHANGE_HELP)
+    record.add_argument(
+        "--for", dest="seconds", type=_positive_seconds, metavar="SECONDS",
+        help="stop after this many seconds",
+    )  # fmt: skip
+    record.set_defaults(command=_record)
+
     price = commands.add_parser("price", help="print current prices (mark, else last)")
     price.add_argument("symbols", nargs="+", metavar="SYMBOL")
     price.add_argument("--exchange", help=EXCHANGE_HELP)
@@ -167,6 +183,16 @@ def _symbol_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exchange", help=EXCHANGE_HELP)
     parser.add_argument("--window", choices=list(WINDOWS), default="7d", help="default 7d")
     parser.add_argument("--step", choices=list(STEPS), help="candle step (default per window)")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return seconds
 
 
 def _iso_time(text: str) -> int:
@@ -208,6 +234,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import open_services
     from jobs.alerts import AlertJobs
     from jobs.delivery import Delivery
+    from jobs.recorder import recorder_for
     from jobs.scheduler import start_jobs
 
     token = settings.require_token()
@@ -227,12 +254,15 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                         market, stores, core.maps, delivery, clock, settings.refresh_seconds
                     )
                     scheduler = start_jobs(jobs, settings.refresh_seconds, settings.price_seconds)
+                    recorder = recorder_for(settings, stores, clock)
+                    recorder.follow(market, settings.refresh_seconds)
                     log.info("liqmap is running (database %s); stop with Ctrl-C", settings.db_path)
                     try:
                         await asyncio.Event().wait()
                     finally:
                         scheduler.shutdown(wait=False)
                         await jobs.stop()
+                        await recorder.stop()
     except asyncio.CancelledError:
         log.info("liqmap stopped")
         return 0
@@ -619,6 +649,73 @@ def _print_fetched(window: MarketWindow, length: str, step: str) -> None:
         print(f"  no open-interest rows at {window.oi_step} in this window")
     for note in window.notes:
         print(f"  note: {note}")
+
+
+async def _record(args: argparse.Namespace, settings: Settings) -> int:
+    """Record until SIGINT or SIGTERM (or ``--for``); then store the rest and sum up."""
+    from jobs.recorder import recorder_for
+
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, task.cancel)
+    with _stores(settings) as stores:
+        async with _market_data(settings, args.exchange) as market:
+            chosen = [await market.instrument(symbol) for symbol in args.symbols]
+            members = list(dict.fromkeys(m for inst in chosen for m in inst.members or (inst,)))
+            recorder = recorder_for(settings, stores, market.now, on_batch=_print_batch)
+            unrecorded = sorted({m.exchange for m in members} - set(recorder.venues))
+            if unrecorded:
+                raise ConfigError("; ".join(
+                    f"LIQMAP_{name.upper()}_URL is not {name}'s public host: set "
+                    f"LIQMAP_{name.upper()}_WS_URL to record {name}" for name in unrecorded
+                ))  # fmt: skip
+            for inst in chosen:
+                for note in inst.missing_notes:
+                    print(f"note: {note}")
+            print(f"recording {', '.join(f'{m.exchange}:{m.native_id}' for m in members)}")
+            for venue in dict.fromkeys(m.exchange for m in members):
+                if recorder.status[venue].note:
+                    print(f"note: {recorder.status[venue].note}")
+            recorder.watch(chosen)
+            try:
+                await (asyncio.sleep(args.seconds) if args.seconds else asyncio.Event().wait())
+            except asyncio.CancelledError:
+                log.info("recording stopped")
+            finally:
+                await recorder.stop()
+            coverage = await stores.run(stores.realized.streams)
+    watched = {(m.exchange, m.native_id) for m in members}
+    for stream in coverage:
+        if (stream.exchange, stream.instrument) in watched:
+            seconds = sum(end - start for start, end in stream.covered) / 1000
+            print(
+                f"{stream.exchange}:{stream.instrument}: {_count(stream.events, 'liquidation')} "
+                f"stored ({usd(stream.usd)}), watched {seconds:,.0f} s in "
+                f"{_count(len(stream.covered), 'span')}"
+            )
+    for status in recorder.status.values():
+        if status.instruments and (status.skipped or status.reconnects):
+            print(f"{status.exchange}: {status.skipped} malformed skipped, "
+                  f"{_count(status.reconnects, 'reconnect')}")  # fmt: skip
+    return 0
+
+
+def _print_batch(batch: Batch) -> None:
+    for inst in dict.fromkeys(row.instrument for row in batch.rows):
+        rows = [row for row in batch.rows if row.instrument == inst]
+        sides = ", ".join(
+            f"{side} {usd(sum(r.usd for r in rows if r.side == side))}"
+            for side in ("long", "short")
+            if any(r.side == side for r in rows)
+        )
+        when = datetime.fromtimestamp(batch.span[1] / 1000, UTC).strftime("%H:%M:%S")
+        print(f"{when} {batch.exchange}:{inst}: {_count(len(rows), 'liquidation')} ({sides})",
+              flush=True)  # fmt: skip
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number:,} {thing}{'' if number == 1 else 's'}"
 
 
 async def _price(args: argparse.Namespace, settings: Settings) -> int:
