@@ -3,9 +3,10 @@
 One task per venue connects, subscribes and, every ``flush_seconds``, stores what arrived
 together with the span it watched (``RealizedStore.record``: events and span in one
 transaction). A span runs from the moment the exchange acknowledged the subscription to the
-last write, so it grows only while the venue is connected and subscribed; a lost connection
-ends it at the last moment anything was heard, and the time until the next subscription
-stays a gap. Reconnects follow ``RetryPolicy`` (``retry_call``), pausing longer after each
+last frame heard from it (ccxt's pings are answered every ``KEEPALIVE_MS`` even when nothing
+is liquidated), so it grows only while the venue is connected, subscribed and alive; a
+connection lost or gone silent ends it there, and the time until the next subscription stays
+a gap. Reconnects follow ``RetryPolicy`` (``retry_call``), pausing longer after each
 failure; a stream that had stayed up longer than the longest pause was healthy, so its loss
 is retried at once and the pauses start over.
 """
@@ -52,6 +53,7 @@ class RecorderStatus:
     since_ms: int | None = None
     """When the current subscription was acknowledged."""
     last_message_ms: int | None = None
+    """When the exchange last sent anything (a liquidation, an answer to a ping)."""
     events: int = 0
     """New events stored since the start."""
     skipped: int = 0
@@ -177,7 +179,7 @@ class Recorder:
         if not wanted:
             return
         await stream.open(wanted)
-        start = written = self.clock()
+        start = stream.subscribed_ms or self.clock()
         status.connected, status.since_ms = True, start
         if self._lost[venue]:
             status.reconnects += 1
@@ -186,34 +188,36 @@ class Recorder:
         try:
             while not self._changed[venue].is_set():
                 await stream.wait(self._flush_seconds)
-                written = self.clock()
-                await self._write(stream, wanted, (start, written))
+                await self._write(stream, wanted, start)
         except StreamDown as exc:
             status.connected, status.since_ms, status.last_error = False, None, str(exc)
             self._lost[venue] = True
-            heard = max(written, stream.last_message_ms or written)
-            await self._write(stream, wanted, (start, heard))
+            heard = await self._write(stream, wanted, start)
             if (heard - start) / 1000 > self._retry.max_delay:
                 log.warning("%s liquidations: lost the stream (%s); reconnecting", venue, exc)
                 return
             raise
         except asyncio.CancelledError:  # stopping: what arrived since the last write stays
-            await self._write(stream, wanted, (start, self.clock()))
+            await self._write(stream, wanted, start)
             raise
-        await self._write(stream, wanted, (start, self.clock()))
+        await self._write(stream, wanted, start)
 
     async def _write(
-        self, stream: LiquidationStream, wanted: Iterable[Instrument], span: Range
-    ) -> None:
+        self, stream: LiquidationStream, wanted: Iterable[Instrument], start: int
+    ) -> int:
+        """Store the rows received and the span from ``start`` to the last frame heard; that
+        moment."""
         venue, status = stream.venue, self.status[stream.venue]
         rows = stream.take()
+        heard = max(start, stream.last_heard_ms or start)
         ids = sorted(inst.native_id for inst in wanted)
-        new = await self.stores.run(self.stores.realized.record, venue, ids, rows, span)
+        new = await self.stores.run(self.stores.realized.record, venue, ids, rows, (start, heard))
         status.events += new
         status.skipped = stream.skipped
-        status.last_message_ms = stream.last_message_ms
+        status.last_message_ms = stream.last_heard_ms
         if rows and self._on_batch is not None:
-            self._on_batch(Batch(venue, tuple(rows), new, span))
+            self._on_batch(Batch(venue, tuple(rows), new, (start, heard)))
+        return heard
 
 
 def recorder_for(

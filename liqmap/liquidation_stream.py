@@ -1,12 +1,13 @@
 """Live liquidations from the exchanges' public websockets: the one adapter to ccxt.pro.
 
-ccxt.pro connects, subscribes, keeps the connection alive (its ping loop) and fails a watch
-when the connection is lost or a subscription refused. The rows themselves are read from
-every message as the exchange sent it (``_Tapped.handle_message``), for two reasons found
-in ccxt 4.5.90: OKX's parser reads only the first of a message's ``details``, and a watch
-answers only a call already waiting, so messages read together from the socket would be
-lost between two calls. A message ccxt's own handler cannot digest is logged, never allowed
-to stop ccxt's receive loop.
+ccxt.pro connects, subscribes, pings every ``KEEPALIVE_MS`` and fails a watch when the
+connection is lost, goes silent (two pings unanswered) or a subscription is refused. The rows
+themselves are read from every message as the exchange sent it (``_Tapped.handle_message``),
+for two reasons found in ccxt 4.5.90: OKX's parser reads only the first of a message's
+``details``, and a watch answers only a call already waiting, so messages read together from
+the socket would be lost between two calls. A message ccxt cannot digest is logged and
+counted, never allowed to stop ccxt's receive loop. Every frame heard (a liquidation, an
+answer to a ping) is a sign of life: ``last_heard_ms``.
 
 Sizes become base coins and USD by the contract: ``qty × contract_size`` is base coins for
 a linear contract (USD = that × price) and USD for an inverse one (coins = USD / price).
@@ -31,6 +32,10 @@ from liqmap.realized import Realized
 from liqmap.venues import VENUES
 
 log = logging.getLogger(__name__)
+
+KEEPALIVE_MS = 15_000
+"""ccxt pings this often (its own default is 18 s for OKX and Bybit, 3 minutes for Binance),
+so a quiet but live stream is heard from at least this often."""
 
 SAMPLING: dict[str, str] = {
     "okx": "OKX publishes a selection of its liquidations, not all of them (its docs)",
@@ -90,17 +95,21 @@ class LiquidationStream:
         self.venue = venue
         self.skipped = 0
         """Liquidation messages (or entries) skipped as malformed, since the start."""
-        self.last_message_ms: int | None = None
+        self.last_heard_ms: int | None = None
+        """When the exchange last sent anything: a message, a ping, an answer to ours."""
+        self.subscribed_ms: int | None = None
+        """When the exchange acknowledged the last subscription ``open`` waited for."""
         self._ws_url = ws_url
         self._rest_url = rest_url
         self._clock = clock or (lambda: int(time.time() * 1000))
-        self._ccxt_config = dict(ccxt_config or {})
+        self._ccxt_config = {"streaming": {"keepAlive": KEEPALIVE_MS}, **(ccxt_config or {})}
         self._subscribe_seconds = subscribe_seconds
         self._exchange: Any = None
         self._watched: dict[str, Instrument] = {}
         self._rows: list[Realized] = []
         self._tasks: list[asyncio.Task] = []
         self._acks = 0
+        self._expected = 0
         self._progress = asyncio.Event()
         self._failed = asyncio.Event()
         self._failure: BaseException | None = None
@@ -124,10 +133,11 @@ class LiquidationStream:
         except ccxt.BaseError as exc:
             raise StreamDown(f"cannot load {self.venue} markets: {_short(exc, 200)}") from exc
         calls = _watch_calls(exchange, list(instruments))
+        self._expected = len(calls)
         self._tasks = [asyncio.create_task(self._watch(call)) for call in calls]
         try:
             async with asyncio.timeout(self._subscribe_seconds):
-                while self._acks < len(calls) and self._failure is None:
+                while self.subscribed_ms is None and self._failure is None:
                     await self._progress.wait()
                     self._progress.clear()
         except TimeoutError:
@@ -158,7 +168,8 @@ class LiquidationStream:
         await asyncio.gather(*tasks, return_exceptions=True)
         if self._exchange is not None:
             await self._exchange.close_ws_clients()
-        self._acks = 0
+        self._acks = self._expected = 0
+        self.subscribed_ms = None
         self._failure = None
         self._failed.clear()
         self._progress.clear()
@@ -188,11 +199,9 @@ class LiquidationStream:
 
                 def client(self, url: str) -> Any:
                     client = super().client(url)
-                    if not getattr(client, "liqmap_guarded", False):
-                        client.handle_text_or_binary_message = _guarded(
-                            client.handle_text_or_binary_message, stream._on_undecodable
-                        )
-                        client.liqmap_guarded = True
+                    if not getattr(client, "liqmap_tapped", False):
+                        client.handle_message = _frames(client.handle_message, stream)
+                        client.liqmap_tapped = True
                     return client
 
             venue = VENUES[self.venue]
@@ -229,16 +238,19 @@ class LiquidationStream:
         if self._failure is not None:
             raise self._failure
 
+    def _on_frame(self) -> None:
+        self.last_heard_ms = self._clock()
+
     def _on_undecodable(self, data: Any) -> None:
-        self.last_message_ms = self._clock()
         self.skipped += 1
         log.warning("skipped a %s frame that is not JSON: %.200r", self.venue, data)
 
     def _on_message(self, message: Any) -> None:
-        self.last_message_ms = self._clock()
         parsed = _PARSERS[self.venue](message, self._watched)
         if parsed.acks:
             self._acks += parsed.acks
+            if self._acks >= self._expected and self.subscribed_ms is None:
+                self.subscribed_ms = self._clock()
             self._progress.set()
         self._rows.extend(parsed.rows)
         if parsed.skipped:
@@ -249,16 +261,17 @@ class LiquidationStream:
             )  # fmt: skip
 
 
-def _guarded(handle: Callable[[Any], None], undecodable: Callable[[Any], None]) -> Any:
-    """ccxt's frame handler, made to skip a frame that looks like JSON but is not: ccxt
-    4.5.90 decodes it inside its receive loop's callback, which would end the loop (no more
-    messages read until the keepalive gives up on the connection)."""
+def _frames(handle: Callable[[Any], None], stream: LiquidationStream) -> Any:
+    """ccxt's frame handler (every frame: text, ping, pong, close), noting each as a sign of
+    life and skipping a text frame that looks like JSON but is not: ccxt 4.5.90 decodes it
+    inside its receive loop's callback, which would end the loop."""
 
-    def handle_frame(data: Any) -> None:
+    def handle_frame(frame: Any) -> None:
+        stream._on_frame()
         try:
-            handle(data)
+            handle(frame)
         except ValueError:  # json's and orjson's JSONDecodeError
-            undecodable(data)
+            stream._on_undecodable(frame.data)
 
     return handle_frame
 

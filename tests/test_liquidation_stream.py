@@ -101,7 +101,7 @@ async def test_each_venue_is_subscribed_in_its_own_words_and_read_in_full(feed: 
         expected(feed.eth, eth[0]),
     ]
     assert [r.side for r in rows] == ["long", "short", "long"]
-    assert feed.stream.skipped == 0 and feed.stream.last_message_ms is not None
+    assert feed.stream.skipped == 0 and feed.stream.last_heard_ms is not None
 
 
 async def test_malformed_messages_are_skipped_and_counted_the_stream_goes_on(feed: Feed) -> None:

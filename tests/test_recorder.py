@@ -33,13 +33,15 @@ def recorder(
     fakes: dict[str, tuple[str, FakeWsServer]],
     flush: float = FLUSH,
     made: dict[str, LiquidationStream] | None = None,
+    keepalive_ms: int | None = None,
 ) -> Recorder:
     """A recorder of the venues in ``fakes`` (name -> REST URL, websocket fake); the streams
-    it makes go into ``made``."""
+    it makes go into ``made``; ccxt pings every ``keepalive_ms`` if given."""
+    config = FAST_CCXT | ({"streaming": {"keepAlive": keepalive_ms}} if keepalive_ms else {})
 
     def stream(venue: str) -> LiquidationStream:
         rest, ws = fakes[venue]
-        made_now = LiquidationStream(venue, ws.url, rest, clock, FAST_CCXT, subscribe_seconds=3)
+        made_now = LiquidationStream(venue, ws.url, rest, clock, config, subscribe_seconds=3)
         if made is not None:
             made[venue] = made_now
         return made_now
@@ -50,6 +52,7 @@ def recorder(
 @dataclass
 class Recording:
     venue: FeedVenue
+    rest: str
     fake: FakeWsServer
     recorder: Recorder
     btc: Instrument
@@ -94,7 +97,7 @@ async def recording(
             btc = await market.instrument(f"{venue.name}:{venue.btc}")
         rec = recorder(stores, clock, {venue.name: (rest.url, fake)})
         try:
-            yield Recording(venue, fake, rec, btc, clock, stores)
+            yield Recording(venue, rest.url, fake, rec, btc, clock, stores)
         finally:
             await rec.stop()
 
@@ -114,6 +117,7 @@ async def test_each_event_is_stored_once_with_the_span_it_watched(recording: Rec
     rec.fake.push(*events)  # the venue repeats itself
     await rec.fake.wait_for(lambda: rec.status.events == 3 and rec.status.skipped == 1)
     rec.clock.advance(60_000)
+    rec.fake.ping()  # heard from a minute later
     await rec.until_covered([(NOON, NOON + 60_000)])
     assert await rec.stored() == [expected(rec.btc, liq) for liq in events]
     assert rec.status.last_message_ms is not None and rec.status.last_error is None
@@ -129,6 +133,7 @@ async def test_a_lost_connection_resumes_without_losing_or_repeating_events(
     rec.fake.push(*before)
     await rec.fake.wait_for(lambda: rec.status.events == 2)
     rec.clock.advance(120_000)
+    rec.fake.ping()
     await rec.until_covered([(NOON, NOON + 120_000)])
     rec.fake.drop()
     await connected(rec, reconnects=1)
@@ -144,6 +149,7 @@ async def test_the_time_the_venue_refused_connections_stays_a_gap(recording: Rec
     rec.recorder.watch([rec.btc])
     await connected(rec)
     rec.clock.advance(10_000)
+    rec.fake.ping()
     await rec.until_covered([(NOON, NOON + 10_000)])
     rec.fake.refuse()
     rec.fake.drop()
@@ -153,9 +159,34 @@ async def test_the_time_the_venue_refused_connections_stays_a_gap(recording: Rec
     rec.fake.accept()
     await connected(rec, reconnects=1)
     rec.clock.advance(5_000)
+    rec.fake.ping()
     await rec.until_covered([(NOON, NOON + 10_000), (NOON + 60_000, NOON + 65_000)])
     assert await rec.stored() == []
     assert "503" in (rec.status.last_error or "")
+
+
+async def test_a_connection_gone_silent_ends_its_span_at_the_last_frame_heard(
+    recording: Recording,
+) -> None:
+    """A half-open connection says nothing and is not closed: the span stops at the last frame
+    heard, though the recorder writes on until ccxt's keepalive gives up on it."""
+    rec, name = recording, recording.venue.name
+    quick = recorder(rec.stores, rec.clock, {name: (rec.rest, rec.fake)}, keepalive_ms=200)
+    try:
+        quick.watch([rec.btc])
+        await rec.fake.wait_for(lambda: quick.status[name].connected)
+        rec.clock.advance(10_000)
+        rec.fake.ping()
+        await rec.until_covered([(NOON, NOON + 10_000)])
+        rec.fake.mute()
+        rec.clock.advance(50_000)
+        await rec.fake.wait_for(lambda: quick.status[name].reconnects == 1)
+        rec.clock.advance(5_000)
+        rec.fake.ping()
+        await rec.until_covered([(NOON, NOON + 10_000), (NOON + 60_000, NOON + 65_000)])
+        assert "ping-pong keepalive" in (quick.status[name].last_error or "")
+    finally:
+        await quick.stop()
 
 
 async def test_stopping_stores_what_arrived_since_the_last_write(
@@ -172,7 +203,7 @@ async def test_stopping_stores_what_arrived_since_the_last_write(
         clock.advance(1_000)
         events = liqs("BTC-USDT-SWAP", 2)
         fake.push(*events)
-        await fake.wait_for(lambda: made["okx"].last_message_ms == NOON + 1_000)
+        await fake.wait_for(lambda: made["okx"].last_heard_ms == NOON + 1_000)
         await rec.stop()
         await fake.wait_for(lambda: fake.connections == 0)
     stored = await stores.run(stores.realized.between, "okx", "BTC-USDT-SWAP", 0, 2**62)

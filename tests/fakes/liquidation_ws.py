@@ -3,9 +3,10 @@
 Each runs an ``aiohttp.web`` server on 127.0.0.1 in its own event-loop thread and speaks the
 venue's protocol as its docs describe it and ccxt.pro 4.5.90 uses it (``ccxt/pro/okx.py``,
 ``binance.py``, ``bybit.py``: ``watch_liquidations*``, ``handle_message``, ``ping``). Tests
-push liquidations (``push``) or any frame (``send``), drop connections (``drop``), refuse
-handshakes for a while (``refuse``/``accept``), stop and restart on the same port, and read
-what clients sent (``received``) and what they are subscribed to (``subscriptions``).
+push liquidations (``push``) or any frame (``send``), ping (``ping``), drop connections
+(``drop``), go silent as a half-open connection does (``mute``), refuse handshakes for a while
+(``refuse``/``accept``), stop and restart on the same port, and read what clients sent
+(``received``) and what they are subscribed to (``subscriptions``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,7 @@ class _Connection:
     ws: web.WebSocketResponse
     transport: Any
     topics: set[str] = field(default_factory=set)
+    muted: bool = False
 
 
 def number(value: float) -> str:
@@ -66,6 +68,8 @@ class FakeWsServer:
 
     paths: tuple[str, ...] = ()
     """Paths served (prefixes); anything else is answered 404 like an unknown route."""
+    idle_seconds: float | None = None
+    """A connection the client says nothing on for this long is closed (None: never)."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -127,6 +131,17 @@ class FakeWsServer:
     def drop(self) -> None:
         """Cut every connection as a network fault does: no close frame."""
         self._call(self._drop())
+
+    def mute(self) -> None:
+        """Let the connections open now go silent without closing, as half-open ones do:
+        nothing more is answered (pings included) or sent on them. New ones work."""
+        with self._lock:
+            for conn in self._connections.values():
+                conn.muted = True
+
+    def ping(self) -> None:
+        """Send a protocol ping frame on every connection (Binance does every 3 minutes)."""
+        self._call(self._ping())
 
     def send(self, frame: dict[str, Any] | list[Any] | str, topic: str | None = None) -> None:
         """Send a frame as JSON (a string as is) to connections subscribed to ``topic``
@@ -209,8 +224,14 @@ class FakeWsServer:
         with self._lock:
             targets = [c for c in self._connections.values() if topic is None or topic in c.topics]
         for conn in targets:
-            if not conn.ws.closed:
+            if not conn.ws.closed and not conn.muted:
                 await conn.ws.send_str(text)
+
+    async def _ping(self) -> None:
+        with self._lock:
+            connections = list(self._connections.values())
+        for conn in connections:
+            await conn.ws.ping()
 
     def _take_refusal(self) -> bool:
         with self._lock:
@@ -228,7 +249,7 @@ class FakeWsServer:
             self.handshakes += 1
         if self._take_refusal():
             return web.Response(status=503, text="Service Unavailable")
-        ws = web.WebSocketResponse(autoping=True)  # answers the client's protocol pings
+        ws = web.WebSocketResponse(autoping=False)  # pings are answered in _read
         await ws.prepare(request)
         conn = _Connection(next(self._ids), request.path, ws, request.transport)
         with self._lock:
@@ -241,12 +262,22 @@ class FakeWsServer:
         return ws
 
     async def _read(self, conn: _Connection) -> None:
-        async for message in conn.ws:
-            if message.type != WSMsgType.TEXT:
+        while True:
+            try:
+                message = await conn.ws.receive(timeout=self.idle_seconds)
+            except TimeoutError:
+                await conn.ws.close()
+                return
+            if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                return
+            if conn.muted:
                 continue
-            with self._lock:
-                self.received.append(Received(conn.id, conn.path, message.data, time.time()))
-            await self.on_text(conn, message.data)
+            if message.type == WSMsgType.PING:
+                await conn.ws.pong(message.data)
+            elif message.type == WSMsgType.TEXT:
+                with self._lock:
+                    self.received.append(Received(conn.id, conn.path, message.data, time.time()))
+                await self.on_text(conn, message.data)
 
 
 def _json(text: str) -> Any:
@@ -272,27 +303,13 @@ class FakeOkxWs(FakeWsServer):
     """
 
     paths = ("/ws/v5/public",)
+    idle_seconds = 30.0
     INST_TYPES = ("SWAP", "FUTURES", "MARGIN", "OPTION")
 
-    def __init__(self, idle_seconds: float = 30.0, pos_mode: str = "long_short") -> None:
+    def __init__(self, pos_mode: str = "long_short") -> None:
         super().__init__()
-        self.idle_seconds = idle_seconds
         self.pos_mode = pos_mode
         """``long_short`` (hedge: posSide long/short) or ``net`` (posSide net)."""
-
-    async def _read(self, conn: _Connection) -> None:
-        while True:
-            try:
-                message = await conn.ws.receive(timeout=self.idle_seconds)
-            except TimeoutError:
-                await conn.ws.close(code=4004, message=b"No data received in 30s.")
-                return
-            if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-                return
-            if message.type == WSMsgType.TEXT:
-                with self._lock:
-                    self.received.append(Received(conn.id, conn.path, message.data, time.time()))
-                await self.on_text(conn, message.data)
 
     async def on_text(self, conn: _Connection, text: str) -> None:
         if text == "ping":
@@ -533,15 +550,3 @@ class FakeBybitWs(FakeWsServer):
         for symbol in dict.fromkeys(liq.instrument for liq in liqs):
             mine = [liq for liq in liqs if liq.instrument == symbol]
             self.send(self.message(*mine), topic=f"allLiquidation.{symbol}")
-
-
-FAKES: dict[str, type[FakeWsServer]] = {
-    "okx": FakeOkxWs,
-    "binance": FakeBinanceWs,
-    "bybit": FakeBybitWs,
-}
-
-
-def serving(names: Iterable[str]) -> dict[str, FakeWsServer]:
-    """One started fake per venue name."""
-    return {name: FAKES[name]().start() for name in names}
