@@ -136,13 +136,21 @@ class Recorder:
 
     async def _follow(self, market: MarketData, every_seconds: float) -> None:
         while True:
-            instruments = []
-            for key in await self.stores.run(self.stores.chats.watched_instruments):
-                try:
-                    instruments.append(await market.instrument(key))
-                except LiqmapError as exc:
-                    log.warning("cannot record %s: %s", key, exc)
-            self.watch(instruments)
+            try:
+                keys = await self.stores.run(self.stores.chats.watched_instruments)
+            except Exception:
+                log.exception("cannot read the subscriptions to record; trying again later")
+                keys = None
+            if keys is not None:
+                instruments = []
+                for key in keys:
+                    try:
+                        instruments.append(await market.instrument(key))
+                    except LiqmapError as exc:
+                        log.warning("cannot record %s: %s", key, exc)
+                    except Exception:
+                        log.exception("cannot record %s: unexpected error", key)
+                self.watch(instruments)
             await self._sleep(every_seconds)
 
     async def _run(self, venue: str) -> None:
@@ -160,12 +168,16 @@ class Recorder:
                     await stream.reset()
                     await self._changed[venue].wait()
                     continue
-                await retry_call(
-                    lambda: self._session(stream), self._retry, (StreamDown,), retrying, self._sleep
-                )
-        except Exception as exc:
-            status.last_error = f"stopped: {exc}"
-            log.exception("the %s liquidation recorder stopped on an unexpected error", venue)
+                try:
+                    await retry_call(
+                        lambda: self._session(stream), self._retry, (StreamDown,), retrying,
+                        self._sleep,
+                    )  # fmt: skip
+                except Exception as exc:  # a bug or the database: logged, not the end
+                    status.connected, status.last_error = False, f"unexpected: {exc}"
+                    self._lost[venue] = True
+                    log.exception("%s liquidations: unexpected error; restarting", venue)
+                    await self._sleep(self._retry.max_delay)
         finally:
             status.connected = False
             await stream.close()

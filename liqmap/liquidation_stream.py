@@ -27,7 +27,7 @@ from typing import Any
 
 from liqmap.clusters import LONG, SHORT
 from liqmap.instruments import Instrument
-from liqmap.market_data import _new_exchange, _short
+from liqmap.market_data import MalformedData, _new_exchange, _short
 from liqmap.realized import Realized
 from liqmap.venues import VENUES
 
@@ -130,7 +130,7 @@ class LiquidationStream:
         exchange.ws_dial_backoff = {}
         try:
             await exchange.load_markets()
-        except ccxt.BaseError as exc:
+        except (ccxt.BaseError, MalformedData) as exc:
             raise StreamDown(f"cannot load {self.venue} markets: {_short(exc, 200)}") from exc
         calls = _watch_calls(exchange, list(instruments))
         self._expected = len(calls)

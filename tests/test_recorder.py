@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -211,6 +212,34 @@ async def test_stopping_stores_what_arrived_since_the_last_write(
     covered = await stores.run(stores.realized.covered, "okx", "BTC-USDT-SWAP")
     assert covered == [(NOON, NOON + 1_000)]
     assert rec.status["okx"].connected is False
+
+
+async def test_a_failing_write_is_logged_and_recording_starts_again(
+    okx: FakeOkx, adapter: Adapter, stores: Stores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database failing a write (a full disk) does not end the recording for good."""
+    record, failures = stores.realized.record, []
+
+    def fail_once(*args: object) -> int:
+        if not failures:
+            failures.append(args)
+            raise sqlite3.OperationalError("database or disk is full")
+        return record(*args)
+
+    monkeypatch.setattr(stores.realized, "record", fail_once)
+    with FakeOkxWs() as fake:
+        async with adapter(okx=okx.url) as market:
+            btc = await market.instrument("okx:BTC")
+        rec = recorder(stores, Clock(NOON), {"okx": (okx.url, fake)})
+        try:
+            rec.watch([btc])
+            await fake.wait_for(lambda: rec.status["okx"].reconnects == 1)
+            assert "disk is full" in (rec.status["okx"].last_error or "")
+            await fake.wait_for(lambda: rec.status["okx"].connected)
+            fake.push(*liqs("BTC-USDT-SWAP", 2))
+            await fake.wait_for(lambda: rec.status["okx"].events == 2)
+        finally:
+            await rec.stop()
 
 
 async def test_the_recorder_follows_what_chats_subscribe_to(
