@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import WSMsgType, web
 
@@ -92,7 +92,7 @@ class FakeWsServer:
         """What ``LIQMAP_<VENUE>_WS_URL`` takes: scheme, host and port."""
         return f"ws://127.0.0.1:{self.port}"
 
-    def start(self, port: int = 0) -> FakeWsServer:
+    def start(self, port: int = 0) -> Self:
         """Serve on ``port`` (0: a free one); again on the old port ends an outage."""
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -111,7 +111,7 @@ class FakeWsServer:
         self._loop.close()
         self._loop = None
 
-    def __enter__(self) -> FakeWsServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
