@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 from liqmap.errors import LiqmapError
 from liqmap.instruments import Instrument
-from liqmap.liquidation_stream import SAMPLING, LiquidationStream, StreamDown, recordable
+from liqmap.liquidation_stream import LiquidationStream, StreamDown, recordable
 from liqmap.ranges import Range
-from liqmap.realized import Realized
+from liqmap.realized import SAMPLED_VENUES, Realized
 from liqmap.retry import RetryPolicy, retry_call
 from liqmap.venues import VENUES
 from storage.stores import Stores
@@ -93,7 +93,9 @@ class Recorder:
         self.stores = stores
         self.clock = clock
         self.venues = tuple(venues)
-        self.status = {venue: RecorderStatus(venue, SAMPLING[venue]) for venue in self.venues}
+        self.status = {
+            venue: RecorderStatus(venue, SAMPLED_VENUES.get(venue, "")) for venue in self.venues
+        }
         self._streams = streams
         self._retry = retry
         self._flush_seconds = flush_seconds

@@ -28,7 +28,7 @@ from typing import Any
 from liqmap.clusters import LONG, SHORT
 from liqmap.instruments import Instrument
 from liqmap.market_data import MalformedData, _new_exchange, _short
-from liqmap.realized import Realized
+from liqmap.realized import SAMPLED_VENUES, Realized
 from liqmap.venues import VENUES
 
 log = logging.getLogger(__name__)
@@ -36,14 +36,6 @@ log = logging.getLogger(__name__)
 KEEPALIVE_MS = 15_000
 """ccxt pings this often (its own default is 18 s for OKX and Bybit, 3 minutes for Binance),
 so a quiet but live stream is heard from at least this often."""
-
-SAMPLING: dict[str, str] = {
-    "okx": "OKX publishes a selection of its liquidations, not all of them (its docs)",
-    "binance": "Binance publishes at most one liquidation per symbol a second, the latest",
-    "bybit": "",
-}
-"""How much of a venue's liquidations its public feed carries ("": all of them, as Bybit's
-``allLiquidation`` documents)."""
 
 PUBLIC_REST: dict[str, str] = {
     "okx": "https://www.okx.com",
@@ -116,7 +108,8 @@ class LiquidationStream:
 
     @property
     def note(self) -> str:
-        return SAMPLING[self.venue]
+        """How much of the venue's liquidations its feed carries ("" for all)."""
+        return SAMPLED_VENUES.get(self.venue, "")
 
     async def open(self, instruments: Collection[Instrument]) -> None:
         """Connect and subscribe to ``instruments`` (all on this venue); return once the

@@ -156,7 +156,7 @@ def score_live(
     )
     venues = tuple(p.exchange for p in parts)
     notes += tuple(
-        f"{venue} publishes at most one liquidation a second: its recorded USD is a sample"
+        f"{SAMPLED_VENUES[venue]}: its recorded USD is a sample"
         for venue in venues
         if venue in SAMPLED_VENUES
     )

@@ -90,9 +90,13 @@ def fully_covered(covered: Iterable[Range], start_ms: int, end_ms: int) -> bool:
     return not missing(merge(covered), start_ms, end_ms)
 
 
-SAMPLED_VENUES = frozenset({"binance"})
-"""Venues that publish a sample of their liquidations: Binance pushes at most one per symbol
-per second (USD-M ``forceOrder`` stream docs)."""
+SAMPLED_VENUES: dict[str, str] = {
+    "okx": "OKX publishes a selection of its liquidations, not all of them (its docs)",
+    "binance": "Binance publishes at most one liquidation per symbol a second, the latest",
+}
+"""Venues whose public feed carries only a sample of their liquidations, and how (OKX
+``liquidation-orders`` and Binance USD-M ``forceOrder`` docs; Bybit's ``allLiquidation``
+carries all)."""
 
 
 @dataclass(frozen=True)

@@ -454,7 +454,7 @@ async def test_a_sweep_gets_one_receipt_once_it_settles(world: World, stores: St
     await world.jobs.deliver()
     (receipt,) = [t for t in captions(world.tg, ANN) if t.startswith("🧾")]
     assert receipt.startswith("🧾 BTC-USDT-SWAP (okx) LONG cluster")
-    assert "recorded liquidations $6.0M in the sweep (okx)" in receipt
+    assert "recorded liquidations $6.0M in the sweep (okx; okx sampled)" in receipt
     assert "The band took 86% of the recorded long liquidations" in receipt
     assert "the map pointed at them" in receipt
     assert stores.sweeps.hit_rate(["okx:BTC-USDT-SWAP"]).hits == 1

@@ -163,7 +163,7 @@ async def test_status_shows_the_recorders_coverage_and_lag_per_exchange(
     (status,) = await say(tg, ADMIN, "/status")
     text = words(status)
     assert "binance (sampled): 2 instruments, 42% watched, lag 2 h, 1 events, last 3 h ago" in text
-    assert "okx: 1 instrument, 100% watched, lag 1 min, 0 events" in text
+    assert "okx (sampled): 1 instrument, 100% watched, lag 1 min, 0 events" in text
 
 
 # -- groups and access -----------------------------------------------------------------------

@@ -92,7 +92,8 @@ async def test_accuracy_all_sums_the_venues_and_says_binance_is_sampled(
     text = words(answer)
     assert text.startswith("BTC · okx+binance+bybit · live accuracy\n")
     assert f"over {400 - 168} hours recorded whole" in text
-    assert "binance publishes at most one liquidation a second" in text
+    assert "Binance publishes at most one liquidation per symbol a second, the latest: its" in text
+    assert "OKX publishes a selection of its liquidations" in text
 
 
 async def test_bad_requests_get_a_short_answer_and_new_scores_cost_budget(

@@ -89,7 +89,7 @@ async def test_db_text_scores_each_venue_and_their_sum(
             "2026-01-30 08:00 UTC -> 2026-02-08 23:00 UTC\n") in text  # fmt: skip
     assert "\nbybit:BTCUSDT: 212 hours (15.9 days recorded to 2026-02-08 05:00 UTC), " in text
     assert "\nall:BTC: 212 hours (15.9 days recorded to 2026-02-09 00:00 UTC), " in text
-    assert "note: binance publishes at most one liquidation a second" in text
+    assert "note: Binance publishes at most one liquidation per symbol a second" in text
     table = text.split("\npartial (cluster lift) over the hours recorded whole\n")[1].splitlines()
     assert [line.split()[:2] for line in table[1:]] == [
         ["okx:BTC-USDT-SWAP", "231"], ["binance:BTCUSDT", "231"], ["bybit:BTCUSDT", "212"],
