@@ -36,7 +36,8 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"{datetime.fromtimestamp(i.ts_ms / 1000, UTC):%m-%d %H:%M} {i.exchange}: {i.detail}"
         for i in reversed(list(core.market.incidents)[-RECENT_ERRORS:])
     ]
-    recorder = texts.recorder_lines(await stores.run(stores.realized.streams), now)
+    streams = await stores.run(stores.realized.streams)
+    recorder = texts.recorder_lines(streams, core.recorder, now)
     text = texts.status_text(
         now - core.started_at_ms, len(watched), pending, maps, incidents, recorder
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from telegram.ext import ContextTypes
 
@@ -11,6 +11,7 @@ from bot.reports import ReportThrottle
 from jobs.accuracy import AccuracyService
 from jobs.heatmaps import HeatmapService
 from jobs.maps import MapService
+from jobs.recorder import RecorderStatus
 from liqmap.config import Settings
 from liqmap.fair_use import FairUse
 from liqmap.market_data import MarketData
@@ -31,6 +32,8 @@ class BotServices:
     started_at_ms: int
     fair_use: FairUse
     reports: ReportThrottle
+    recorder: Mapping[str, RecorderStatus] = field(default_factory=dict)
+    """The liquidation recorder's live state per exchange, where ``liqmap run`` records."""
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
@@ -38,7 +41,11 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
 
 
 def open_services(
-    settings: Settings, market: MarketData, stores: Stores, clock: Callable[[], int]
+    settings: Settings,
+    market: MarketData,
+    stores: Stores,
+    clock: Callable[[], int],
+    recorder: Mapping[str, RecorderStatus] | None = None,
 ) -> BotServices:
     """Wire the stores of one database and the exchanges into the bot's core."""
     fresh_ms = int(settings.refresh_seconds * 1000)
@@ -53,4 +60,5 @@ def open_services(
         started_at_ms=clock(),
         fair_use=FairUse(settings.maps_per_minute),
         reports=ReportThrottle(),
+        recorder=recorder or {},
     )

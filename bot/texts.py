@@ -7,13 +7,14 @@ Texts are cut to Telegram's limits by ``clip_html``, which counts what Telegram 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape, unescape
 
 import numpy as np
 from telegram.constants import CallbackQueryLimit, MessageLimit
 
 from jobs.heatmaps import RenderedHeatmap
+from jobs.recorder import RecorderStatus
 from liqmap.chart import ChartLabels
 from liqmap.chat_settings import (
     MAX_COOLDOWN_MINUTES,
@@ -196,9 +197,12 @@ def status_text(
     return clip_html("\n".join(lines), TEXT_LIMIT)
 
 
-def recorder_lines(streams: list[StreamCoverage], now_ms: int) -> list[str]:
+def recorder_lines(
+    streams: list[StreamCoverage], live: Mapping[str, RecorderStatus], now_ms: int
+) -> list[str]:
     """Per exchange: instruments recorded, share of the last day watched, how far the watched
-    time lags now, events and the last one's age."""
+    time lags now, events and the last one's age; then, where the recorder runs in this
+    process, whether it is connected, its reconnects and last error."""
     lines = []
     for exchange in sorted({s.exchange for s in streams}):
         mine = [s for s in streams if s.exchange == exchange]
@@ -212,6 +216,19 @@ def recorder_lines(streams: list[StreamCoverage], now_ms: int) -> list[str]:
         lines.append(
             f"{exchange}{sampled}: {len(mine)} instrument{'s' * (len(mine) != 1)}, "
             f"{day:.0%} watched, lag {lag}, {events:,} events{latest}"
+        )
+    for exchange, status in sorted(live.items()):
+        if not status.instruments:
+            continue
+        state = (
+            f"connected (subscribed {ago(now_ms - status.since_ms)})"
+            if status.connected and status.since_ms is not None
+            else "not connected"
+        )
+        trouble = f", last error: {status.last_error}" if status.last_error else ""
+        skipped = f", {status.skipped} malformed skipped" if status.skipped else ""
+        lines.append(
+            f"{exchange} stream: {state}, {status.reconnects} reconnects{skipped}{trouble}"
         )
     return lines
 

@@ -247,14 +247,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         with _stores(settings) as stores:
             async with _market_data(settings, None) as market:
                 clock = market.now
-                core = open_services(settings, market, stores, clock)
+                recorder = recorder_for(settings, stores, clock)
+                core = open_services(settings, market, stores, clock, recorder.status)
                 async with polling(build_application(core)) as application:
                     delivery = Delivery(stores, TelegramAlertSender(application.bot), clock)
                     jobs = AlertJobs(
                         market, stores, core.maps, delivery, clock, settings.refresh_seconds
                     )
                     scheduler = start_jobs(jobs, settings.refresh_seconds, settings.price_seconds)
-                    recorder = recorder_for(settings, stores, clock)
                     recorder.follow(market, settings.refresh_seconds)
                     log.info("liqmap is running (database %s); stop with Ctrl-C", settings.db_path)
                     try:

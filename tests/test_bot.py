@@ -160,8 +160,16 @@ async def test_status_shows_the_recorders_coverage_and_lag_per_exchange(
     events = [Realized("binance", "BTCUSDT", "long", 60_000.0, 0.1, 6_000.0, now - 3 * hour)]
     store.record("binance", ["BTCUSDT", "ETHUSDT"], events, (now - 12 * hour, now - 2 * hour))
     store.record("okx", ["BTC-USDT-SWAP"], [], (now - 24 * hour, now - 60_000))
+    from jobs.recorder import RecorderStatus
+
+    core.recorder = {
+        "okx": RecorderStatus("okx", "", 1, True, now - 5 * 60_000, now, 3, 2, 1),
+        "bybit": RecorderStatus("bybit", "", 1, False, reconnects=4, last_error="refused"),
+    }
     (status,) = await say(tg, ADMIN, "/status")
     text = words(status)
+    assert "okx stream: connected (subscribed 5 min ago), 1 reconnects, 2 malformed" in text
+    assert "bybit stream: not connected, 4 reconnects, last error: refused" in text
     assert "binance (sampled): 2 instruments, 42% watched, lag 2 h, 1 events, last 3 h ago" in text
     assert "okx (sampled): 1 instrument, 100% watched, lag 1 min, 0 events" in text
 
