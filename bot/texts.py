@@ -365,7 +365,8 @@ def hit_rate_lines(rate: HitRate) -> list[str]:
         f"🧾 {clusters} swept in the {HISTORY}: {rate.judged} judged, <b>{rate.hits} hit"
         f"{'s' * (rate.hits != 1)} ({rate.rate:.0%})</b>",
         "<i>Hit: the cluster's band took more of the sweep's recorded liquidations than its "
-        "share of their price range. Judged: recorded whole, with liquidations on its side.</i>",
+        "share of the sweep's price range. Judged: recorded whole, with liquidations on its "
+        "side.</i>",
     ]
 
 
@@ -573,6 +574,6 @@ def receipt_text(head: str, side: str, band: str, estimated: float, receipt: Rec
         verdict = "the map pointed at them" if receipt.hit else "less than its share"
         lines.append(
             f"The band took {receipt.share:.0%} of the recorded {side.lower()} liquidations in "
-            f"{receipt.band_share:.0%} of their price range: {verdict}."
+            f"{receipt.band_share:.0%} of the sweep's price range: {verdict}."
         )
     return "\n".join(lines)

@@ -2,7 +2,8 @@
 exchanges actually liquidated there, against what the map estimated.
 
 A cluster *hit* when its band took more of the side's recorded liquidations during the sweep
-than its share of the price range they spread over: the map pointed at where they happened.
+than its share of the price range the sweep covered (the band, the price that ran through it,
+and the liquidations recorded): the map pointed at where they happened.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class Receipt:
     recorded_usd: float
     side_usd: float
     band_share: float
-    """The band's share of the price range the side's liquidations spread over."""
+    """The band's share of the price range the sweep covered: the band, the price that swept
+    it and every recorded liquidation of the side."""
     covered: float
     """Share of the sweep's time the recorder watched, 0 to 1 (averaged over venues)."""
     venues: tuple[str, ...]
@@ -88,8 +90,8 @@ def receipt_for(
     start, end = sweep.start_ms, sweep.due_ms
     mine = [r for r in rows if r.side == sweep.side and start <= r.ts < end]
     in_band = usd_between(mine, sweep.side, sweep.low, sweep.high, start, end)
-    low = min([sweep.low, *(r.price for r in mine)])
-    high = max([sweep.high, *(r.price for r in mine)])
+    low = min([sweep.low, sweep.price, *(r.price for r in mine)])
+    high = max([sweep.high, sweep.price, *(r.price for r in mine)])
     band_share = (sweep.high - sweep.low) / (high - low) if high > low else 1.0
     return Receipt(in_band, sum(r.usd for r in mine), band_share, covered, venues, sampled)
 

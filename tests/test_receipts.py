@@ -42,3 +42,10 @@ def test_a_sweep_partly_watched_or_without_liquidations_is_not_judged() -> None:
     never_approached = sweep(alerted_at=None)
     assert never_approached.start_ms == never_approached.swept_at - LOOKBACK_MS
     assert never_approached.due_ms == never_approached.swept_at + SETTLE_MS
+
+
+def test_a_sweep_whose_liquidations_all_fell_in_the_band_is_a_hit() -> None:
+    receipt = receipt_for(sweep(), [liq(63_000, 5e6, 1_005)], 1.0, ("okx",), ())
+    assert receipt.share == 1.0
+    assert receipt.band_share == pytest.approx((63_548 - 62_200) / (63_548 - 61_900))
+    assert receipt.hit, "the price that swept it widens the range beyond the band"
