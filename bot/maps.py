@@ -49,7 +49,7 @@ async def clusters_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await message.reply_text(texts.usage("clusters"))
         return
     inst = await services(context).market.instrument(parsed[0])
-    answer = await _map_answer(update, context, inst, parsed[1], ChatAction.TYPING)
+    answer = await map_answer(update, context, inst, parsed[1], ChatAction.TYPING)
     text = texts.clusters_text(answer.stored.snapshot, answer.error)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
@@ -95,7 +95,7 @@ async def send_map(
 ) -> None:
     """Reply with the map photo, its caption and buttons (the stored map while fresh)."""
     message = update.effective_message
-    answer = await _map_answer(update, context, inst, window, ChatAction.UPLOAD_PHOTO)
+    answer = await map_answer(update, context, inst, window, ChatAction.UPLOAD_PHOTO)
     core = services(context)
     caption = texts.map_caption(
         answer.stored.snapshot, core.clock(), answer.stored.computed_at, answer.error
@@ -117,13 +117,15 @@ async def send_map(
     await _remember_chart(core, answer.stored, sent)
 
 
-async def _map_answer(
+async def map_answer(
     update: Update,
     context: ContextTypes.DEFAULT_TYPE,
     inst: Instrument,
     window: str,
     action: str,
 ) -> MapAnswer:
+    """The map to show, charged to the chat's budget and shown as ``action`` if it must be
+    computed."""
     core = services(context)
     await _charge(update, core, inst, window)
     async with _showing(context, update.effective_chat.id, action, core, inst, window):
