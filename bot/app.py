@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import accuracy, admin, basics, heatmaps, maps, settings, subscriptions, texts
+from bot import accuracy, admin, basics, heatmaps, maps, settings, stops, subscriptions, texts
 from bot.errors import on_error
 from bot.rate_limit import FairRateLimiter
 from bot.services import BotServices
@@ -61,6 +61,7 @@ def add_handlers(application: Application) -> None:
         "clusters": maps.clusters_command,
         "heatmap": heatmaps.heatmap_command,
         "accuracy": accuracy.accuracy_command,
+        "stop": stops.stop_command,
         "subscribe": subscriptions.subscribe,
         "unsubscribe": subscriptions.unsubscribe,
         "list": subscriptions.list_subscriptions,

@@ -27,10 +27,12 @@ from liqmap.errors import ExchangeError
 from liqmap.formats import price_text, usd, utc
 from liqmap.heatmap import peak_band
 from liqmap.live_accuracy import HISTORY, LiveAccuracy
+from liqmap.max_pain import MaxPain, max_pain
 from liqmap.proximity import RECEIPT, SWEPT, Alert
 from liqmap.realized import SAMPLED_VENUES, covered_share
 from liqmap.receipts import HitRate, Receipt
 from liqmap.snapshot import MapSnapshot
+from liqmap.stops import StopCheck, StopProblem, Verdict
 from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, WINDOWS
 from storage.chats import Subscription
 from storage.realized import StreamCoverage
@@ -45,6 +47,7 @@ USAGE = {
     "clusters": f"/clusters SYMBOL [{WINDOW_CHOICES}] [all] — e.g. /clusters ETH",
     "heatmap": f"/heatmap SYMBOL [{WINDOW_CHOICES}] [all] — e.g. /heatmap BTC 7d all",
     "accuracy": "/accuracy SYMBOL [all] — e.g. /accuracy BTC, /accuracy BTC all",
+    "stop": "/stop SYMBOL long|short PRICE — e.g. /stop BTC long 61500",
     "subscribe": "/subscribe SYMBOL [all] [DISTANCE%] — e.g. /subscribe BTC 0.8",
     "unsubscribe": "/unsubscribe SYMBOL [all] | all — e.g. /unsubscribe BTC",
     "settings": (
@@ -60,6 +63,7 @@ COMMANDS = (
     ("clusters", "densest liquidation clusters as text"),
     ("heatmap", "the map over time: bands forming and swept, e.g. /heatmap BTC"),
     ("accuracy", "how well the map predicted the liquidations recorded"),
+    ("stop", "is a stop-loss inside a liquidation cluster? e.g. /stop BTC long 61500"),
     ("subscribe", "alerts when price nears a cluster, e.g. /subscribe BTC 0.8"),
     ("unsubscribe", "stop alerts for a symbol, or all"),
     ("list", "this chat's subscriptions"),
@@ -93,7 +97,7 @@ def help_text() -> str:
     lines = [INTRO, "", "<b>Commands</b>"]
     lines += [f"/start — {escape(desc)}" for name, desc in COMMANDS if name == "start"]
     lines += ["/help — this list"]
-    commands = ("map", "clusters", "heatmap", "accuracy", "subscribe", "unsubscribe")
+    commands = ("map", "clusters", "heatmap", "accuracy", "stop", "subscribe", "unsubscribe")
     lines += [escape(USAGE[name]) for name in commands]
     lines += ["/list — this chat's subscriptions", escape(USAGE["settings"])]
     lines += ["/status — service health (admin chats only)", ""]
@@ -275,6 +279,8 @@ def map_caption(
     for side, name in ((LONG, "🟢 Long liquidations"), (SHORT, "🔴 Short liquidations")):
         nearest = snapshot.nearest(side)
         lines.append(f"{name}: {cluster_text(nearest) if nearest else 'no dense cluster'}")
+    if not snapshot.liq_map.is_empty:
+        lines.append(max_pain_text(max_pain(snapshot.liq_map)))
     lines.append(f"Data to {utc(snapshot.as_of_ms)} ({ago(now_ms - snapshot.as_of_ms)})")
     if snapshot.venues:
         lines.append("Summed over " + venue_shares(ChartLabels.of(snapshot).shares))
@@ -285,6 +291,74 @@ def map_caption(
             f"this map was computed {ago(now_ms - computed_at_ms)}"
         )
     return clip_html("\n".join(lines), CAPTION_LIMIT)
+
+
+def max_pain_text(pain: MaxPain) -> str:
+    """``🎯 Max pain: longs <b>95.00–95.10</b> $2.0M · shorts <b>…</b> $1.0M``."""
+    parts = [
+        f"{name} <b>{price_text(at.low)}–{price_text(at.high)}</b> {usd(at.usd)}"
+        if at
+        else f"{name} none"
+        for name, at in (("longs", pain.long), ("shorts", pain.short))
+    ]
+    return "🎯 Max pain: " + " · ".join(parts)
+
+
+STOP_VERDICT = {
+    Verdict.INSIDE: "⚠️ Inside a dense cluster of {side} liquidations",
+    Verdict.BEFORE: (
+        "⚠️ Just before a dense cluster of {side} liquidations: a cascade into it would run "
+        "your stop"
+    ),
+}
+STOP_EMPTY_MAP = "No open-interest build-up in this window: no map to judge a stop on."
+STOP_PROBLEM = {
+    StopProblem.WRONG_SIDE: "A {position}'s stop goes {where} the price ({price}).",
+    StopProblem.OFF_MAP: "That stop is farther from the price ({price}) than the map reaches.",
+}
+
+
+def stop_text(
+    check: StopCheck,
+    snapshot: MapSnapshot,
+    now_ms: int,
+    computed_at_ms: int,
+    error: ExchangeError | None = None,
+) -> str:
+    """Caption of a /stop chart: where the stop sits among the clusters, and what to consider
+    instead."""
+    position = check.position
+    lines = [
+        f"<b>{escape(snapshot.label)}</b> · {escape(snapshot.source)} · {snapshot.window} map",
+        f"{position.capitalize()} stop <b>{price_text(check.stop)}</b> ({check.stop_pct:+.2f}%)"
+        f" · price {price_text(check.price)}",
+        f"Liquidations between price and your stop: ~{usd(check.stop_usd)}",
+    ]
+    if check.cluster is None or check.suggestion is None:
+        lines.append(f"✅ Clear of the dense clusters of {position} liquidations")
+    else:
+        lines.append(
+            STOP_VERDICT[check.verdict].format(side=position) + f": {cluster_text(check.cluster)}"
+        )
+        lines.append(
+            f"💡 Consider <b>{price_text(check.suggestion)}</b> ({check.suggestion_pct:+.2f}%),"
+            f" just beyond it: ~{usd(check.suggestion_usd)} of liquidations from price to there,"
+            f" {usd(check.beyond_stop_usd)} of them past your stop"
+        )
+    lines.append(f"Data to {utc(snapshot.as_of_ms)} ({ago(now_ms - snapshot.as_of_ms)})")
+    lines.append("<i>Estimated from open interest, not exact positions.</i>")
+    if error is not None:
+        lines.append(
+            f"⚠️ {unavailable(snapshot.label, error)}; "
+            f"this map was computed {ago(now_ms - computed_at_ms)}"
+        )
+    return clip_html("\n".join(lines), CAPTION_LIMIT)
+
+
+def stop_problem_text(problem: StopProblem, position: str, price: float) -> str:
+    where = "below" if position == LONG else "above"
+    reason = STOP_PROBLEM[problem].format(position=position, where=where, price=price_text(price))
+    return f"{reason}\n{usage('stop')}"
 
 
 def heatmap_caption(

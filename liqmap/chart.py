@@ -6,6 +6,7 @@ Uses matplotlib's object API (no pyplot), so charts can be drawn in worker threa
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,8 +35,13 @@ MAX_SPAN_PCT = 20.0
 SHOWN_CLUSTERS = 3
 REALIZED_LONG = "#d2ffd9"
 REALIZED_SHORT = "#ffd6d3"
+MARK_MARGIN_PCT = 0.5
+"""Room left beside a marked price at the chart's edge."""
 MARKER_AREA = 260.0
 """Area in points² of the marker of the largest recorded bin; the others scale by USD."""
+
+Mark = tuple[float, str, str]
+"""A price to mark with a vertical line: price, label and colour."""
 
 
 @dataclass(frozen=True)
@@ -68,9 +74,11 @@ def render_png(
     labels: ChartLabels,
     width_px: int = 1280,
     realized: RealizedView | None = None,
+    marks: Sequence[Mark] = (),
 ) -> bytes:
     """The chart as PNG bytes, ``width_px`` wide at 16:9 (1280x720 by default), with the
-    recorded liquidations of the window as markers when ``realized`` is given."""
+    recorded liquidations of the window as markers when ``realized`` is given and a labelled
+    vertical line at each of ``marks``."""
     dpi = width_px / 12.8
     figure = Figure(figsize=(12.8, 7.2), dpi=dpi, facecolor=BACKGROUND)
     FigureCanvasAgg(figure)
@@ -100,7 +108,7 @@ def render_png(
         axes.set_yticks([])
         return _png(figure, dpi)  # fmt: skip
 
-    low, high = _visible_range(liq_map)
+    low, high = _visible_range(liq_map, [mark[0] for mark in marks])
     edges, price = liq_map.edges, liq_map.price
     below, above = liq_map.centers < price, liq_map.centers > price
     shown = (edges[1:] > low) & (edges[:-1] < high)
@@ -141,6 +149,10 @@ def render_png(
     axes.text(price, tallest * 1.17 if tallest > 0 else 1, f" price {price_text(price)}",
               color="#f0f6fc", fontsize=13, fontweight="bold", va="top")  # fmt: skip
     _mark_clusters(figure, axes, clusters, tallest)
+    for row, (at, label, color) in enumerate(marks):
+        axes.axvline(at, color=color, linestyle="-", linewidth=2)
+        axes.text(at, tallest * (0.95 - 0.07 * row) if tallest > 0 else 1, f" {label}",
+                  color=color, fontsize=12, fontweight="bold", va="top")  # fmt: skip
     if realized is not None:
         _mark_realized(figure, axes, liq_map, realized, low, high)
     legend = axes.legend(title="leverage", loc="upper left", fontsize=10, title_fontsize=10,
@@ -236,8 +248,9 @@ def _steps(
     return np.concatenate((top, bottom[::-1]))
 
 
-def _visible_range(liq_map: LiquidationMap) -> tuple[float, float]:
-    """Price range holding 95% of each side's USD: at least 3%, at most 20% each way."""
+def _visible_range(liq_map: LiquidationMap, marked: Sequence[float] = ()) -> tuple[float, float]:
+    """Price range holding 95% of each side's USD: at least 3%, at most 20% each way, widened
+    to show the ``marked`` prices with a margin."""
     price, centers = liq_map.price, liq_map.centers
     low = price * (1 - MIN_SPAN_PCT / 100)
     high = price * (1 + MIN_SPAN_PCT / 100)
@@ -249,7 +262,12 @@ def _visible_range(liq_map: LiquidationMap) -> tuple[float, float]:
     if short_usd.sum() > 0:
         within = np.cumsum(short_usd)
         high = max(high, float(centers[np.searchsorted(within, 0.95 * within[-1])]))
-    return max(low, price * (1 - MAX_SPAN_PCT / 100)), min(high, price * (1 + MAX_SPAN_PCT / 100))
+    low, high = (
+        max(low, price * (1 - MAX_SPAN_PCT / 100)),
+        min(high, price * (1 + MAX_SPAN_PCT / 100)),
+    )
+    margin = price * MARK_MARGIN_PCT / 100
+    return min([low, *(at - margin for at in marked)]), max([high, *(at + margin for at in marked)])
 
 
 def _png(figure: Figure, dpi: float) -> bytes:

@@ -7,6 +7,7 @@ from typing import Any
 
 from liqmap.clusters import LONG, Cluster
 from liqmap.formats import price_text, usd, utc
+from liqmap.max_pain import PainBin, max_pain
 from liqmap.snapshot import MapSnapshot
 
 
@@ -34,11 +35,18 @@ def summary(snapshot: MapSnapshot) -> str:
             nearest = snapshot.nearest(side)
             text = cluster_line(nearest) if nearest else "none"
             lines.append(f"nearest {name} liquidation cluster: {text}")
+        pain = max_pain(snapshot.liq_map)
+        lines.append(f"max pain: longs {_pain_text(pain.long)}, shorts {_pain_text(pain.short)}")
     if snapshot.venues:
         shares = ", ".join(f"{v.exchange} {v.share:.0%}" for v in snapshot.venues)
         lines.append(f"summed over exchanges: {shares}")
     lines.extend(f"note: {note}" for note in snapshot.notes)
     return "\n".join(lines)
+
+
+def _pain_text(pain: PainBin | None) -> str:
+    """``64,051-64,115 $12.3M``, or ``none``."""
+    return f"{price_text(pain.low)}-{price_text(pain.high)} {usd(pain.usd)}" if pain else "none"
 
 
 def as_json(snapshot: MapSnapshot) -> dict[str, Any]:
@@ -73,4 +81,5 @@ def as_json(snapshot: MapSnapshot) -> dict[str, Any]:
             }
             for c in snapshot.clusters
         ],
+        "max_pain": max_pain(liq_map).as_json(),
     }

@@ -61,7 +61,8 @@ def test_offline_map_summary_and_chart(tmp_path: Path) -> None:
     assert "below" in lines[1]
     assert lines[2].startswith("nearest short liquidation cluster: ")
     assert "above" in lines[2]
-    assert lines[3] == f"chart: {out}"
+    assert re.fullmatch(r"max pain: longs [\d,]+-[\d,]+ \$[\d.]+[KMB]?, shorts .+", lines[3])
+    assert lines[4] == f"chart: {out}"
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert colour_pixels(out.read_bytes(), REALIZED_LONG) == 0, "this file records none"
 
