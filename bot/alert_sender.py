@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot import texts
+from bot.subscription_keyboards import alert_keyboard
 from jobs.delivery import ChatBlocked, ChatMoved, DeliveryRejected, RetryLater
 from liqmap.proximity import Alert
 
@@ -25,35 +26,46 @@ class TelegramAlertSender:
 
     async def send(self, chat_id: int, alert: Alert, chart: bytes | str | None) -> str | None:
         caption = texts.alert_text(alert)
+        markup = alert_keyboard(alert.instrument) if isinstance(alert, Alert) else None
         try:
-            return await self._send(chat_id, caption, alert.silent, chart)
+            return await self._send(chat_id, caption, alert.silent, chart, markup)
         except BadRequest as exc:
             if isinstance(chart, str):
                 log.warning("alert chart %s refused (%s); sending the text alone", chart, exc)
-                return await self._guarded(chat_id, caption, alert.silent)
+                return await self._guarded(chat_id, caption, alert.silent, markup)
             raise DeliveryRejected(str(exc)) from exc
         except (Forbidden, ChatMigrated, RetryAfter, NetworkError) as exc:
             raise _mapped(exc) from exc
 
-    async def _guarded(self, chat_id: int, caption: str, silent: bool) -> None:
+    async def _guarded(
+        self, chat_id: int, caption: str, silent: bool, markup: InlineKeyboardMarkup | None
+    ) -> None:
         try:
-            await self._send(chat_id, caption, silent, None)
+            await self._send(chat_id, caption, silent, None, markup)
         except BadRequest as exc:
             raise DeliveryRejected(str(exc)) from exc
         except (Forbidden, ChatMigrated, RetryAfter, NetworkError) as exc:
             raise _mapped(exc) from exc
 
     async def _send(
-        self, chat_id: int, caption: str, silent: bool, chart: bytes | str | None
+        self,
+        chat_id: int,
+        caption: str,
+        silent: bool,
+        chart: bytes | str | None,
+        markup: InlineKeyboardMarkup | None,
     ) -> str | None:
+        """Send with the alert's buttons (mute, open map)."""
         if chart is None:
             await self.bot.send_message(
-                chat_id, caption, parse_mode=ParseMode.HTML, disable_notification=silent
-            )
+                chat_id, caption, parse_mode=ParseMode.HTML, disable_notification=silent,
+                reply_markup=markup,
+            )  # fmt: skip
             return None
         sent = await self.bot.send_photo(
-            chat_id, chart, caption=caption, parse_mode=ParseMode.HTML, disable_notification=silent
-        )
+            chat_id, chart, caption=caption, parse_mode=ParseMode.HTML, disable_notification=silent,
+            reply_markup=markup,
+        )  # fmt: skip
         return sent.photo[-1].file_id if sent.photo else None
 
 

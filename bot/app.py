@@ -22,7 +22,19 @@ from telegram.ext import (
     filters,
 )
 
-from bot import accuracy, admin, basics, heatmaps, maps, settings, stops, subscriptions, texts
+from bot import (
+    accuracy,
+    admin,
+    basics,
+    heatmaps,
+    maps,
+    settings,
+    stops,
+    subscription_keyboards,
+    subscription_list,
+    subscriptions,
+    texts,
+)
 from bot.errors import on_error
 from bot.rate_limit import FairRateLimiter
 from bot.services import BotServices
@@ -64,12 +76,14 @@ def add_handlers(application: Application) -> None:
         "stop": stops.stop_command,
         "subscribe": subscriptions.subscribe,
         "unsubscribe": subscriptions.unsubscribe,
-        "list": subscriptions.list_subscriptions,
+        "list": subscription_list.list_command,
         "settings": settings.settings_command,
         "status": admin.status,
     }
     for name, handler in commands.items():
         application.add_handler(CommandHandler(name, handler))
+    pattern = subscription_keyboards.PATTERN
+    application.add_handler(CallbackQueryHandler(subscription_list.button, pattern=pattern))
     application.add_handler(CallbackQueryHandler(maps.button))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, basics.migrated))
     application.add_handler(ChatMemberHandler(basics.membership, ChatMemberHandler.MY_CHAT_MEMBER))

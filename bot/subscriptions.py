@@ -1,4 +1,5 @@
-"""``/subscribe``, ``/unsubscribe`` and ``/list``, and the one way any path subscribes."""
+"""``/subscribe`` and ``/unsubscribe``, and the one way any path subscribes (``/list`` is in
+``bot.subscription_list``)."""
 
 from __future__ import annotations
 
@@ -67,16 +68,6 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await message.reply_text(texts.stopped(key))
     else:
         await message.reply_text(texts.not_subscribed(key))
-
-
-@authorized
-async def list_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    core = services(context)
-    chat_id = update.effective_message.chat.id
-    chat = await core.stores.run(core.stores.chats.get, chat_id)
-    subscriptions = await core.stores.run(core.stores.chats.subscriptions, chat_id)
-    text = texts.subscriptions_text(subscriptions, chat.settings)
-    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 def _subscribed_key(subscriptions: list[Subscription], typed: str) -> str | None:

@@ -13,6 +13,7 @@ from html import escape, unescape
 import numpy as np
 from telegram.constants import CallbackQueryLimit, MessageLimit
 
+from bot.standings import Standing
 from jobs.heatmaps import RenderedHeatmap
 from jobs.recorder import RecorderStatus
 from liqmap.chart import ChartLabels
@@ -34,7 +35,6 @@ from liqmap.receipts import HitRate, Receipt
 from liqmap.snapshot import MapSnapshot
 from liqmap.stops import StopCheck, StopProblem, Verdict
 from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, WINDOWS
-from storage.chats import Subscription
 from storage.realized import StreamCoverage
 
 CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)
@@ -87,6 +87,8 @@ STATUS_ADMINS_ONLY = "/status is for the bot's admins only."
 SOMETHING_WRONG = "Sorry, something went wrong on my side. It is logged; please try again."
 ADMINS_ONLY_ANSWER = "Only group administrators can do this here."
 STALE_BUTTON = "This button no longer works; send /map again."
+STALE_LIST_BUTTON = "This button no longer works; send /list again."
+NOT_FOLLOWED = "This chat does not follow that symbol any more; send /list again."
 REFRESHING = "Refreshing…"
 UNKNOWN_COMMAND = "I don't know that command. /help lists them."
 SEND_A_COMMAND = "Send a command, e.g. /map BTC. /help lists them."
@@ -99,7 +101,11 @@ def help_text() -> str:
     lines += ["/help — this list"]
     commands = ("map", "clusters", "heatmap", "accuracy", "stop", "subscribe", "unsubscribe")
     lines += [escape(USAGE[name]) for name in commands]
-    lines += ["/list — this chat's subscriptions", escape(USAGE["settings"])]
+    lines += [
+        "/list — this chat's subscriptions, closest to an alert first; buttons change the "
+        "distance, mute for 1, 8 or 24 hours, or delete",
+        escape(USAGE["settings"]),
+    ]
     lines += ["/status — service health (admin chats only)", ""]
     lines += [
         "Symbols: <code>BTC</code>, <code>BTC-USDT-SWAP</code>, <code>BTC/USDT:USDT</code>, "
@@ -486,14 +492,54 @@ def clusters_text(snapshot: MapSnapshot, error: ExchangeError | None = None) -> 
     return clip_html("\n".join(lines), TEXT_LIMIT)
 
 
-def subscriptions_text(subs: list[Subscription], settings: ChatSettings) -> str:
-    if not subs:
+def subscription_list(standings: Sequence[Standing], settings: ChatSettings, now: int) -> str:
+    """/list: each subscription, closest to an alert first."""
+    if not standings:
         return "No subscriptions yet. " + escape(USAGE["subscribe"])
-    lines = ["<b>Subscriptions</b>"]
-    for sub in subs:
-        own = "" if sub.distance_pct is None else " (own)"
-        lines.append(f"• {escape(sub.instrument)} — within {sub.distance(settings):g}%{own}")
+    lines = ["<b>Subscriptions</b>, closest to an alert first (tap one to change it)"]
+    lines += [f"• {standing_text(s, settings, now)}" for s in standings]
     return clip_html("\n".join(lines), TEXT_LIMIT)
+
+
+def subscription_detail(standing: Standing, settings: ChatSettings, now: int) -> str:
+    return clip_html(
+        f"{standing_text(standing, settings, now)}\n\nAlert distance, mute or delete:",
+        TEXT_LIMIT,
+    )
+
+
+def standing_text(standing: Standing, settings: ChatSettings, now: int) -> str:
+    """``okx:BTC-USDT-SWAP — within 1% · nearest LONG cluster 0.80% below (0.8× the
+    distance) · 🔕 until …``."""
+    sub = standing.subscription
+    own = "" if sub.distance_pct is None else " (own)"
+    parts = [f"{escape(sub.instrument)} — within {standing.distance_pct:g}%{own}"]
+    cluster = standing.nearest
+    if not standing.has_map:
+        parts.append("no map yet")
+    elif cluster is None:
+        parts.append(f"no cluster ≥{settings.min_strength:g}× average density")
+    else:
+        where = "below" if cluster.side == LONG else "above"
+        parts.append(
+            f"nearest {cluster.side.upper()} cluster {abs(cluster.distance_pct):.2f}% {where} "
+            f"({standing.closeness:.1f}× the distance)"
+        )
+    if sub.muted(now):
+        parts.append(f"🔕 muted until {utc(sub.muted_until)}")
+    return " · ".join(parts)
+
+
+def distance_changed(key: str, distance_pct: float) -> str:
+    return f"Alerts for {key} now within {distance_pct:g}%."
+
+
+def muted(key: str, until: int) -> str:
+    return f"Muted {key} until {utc(until)}."
+
+
+def unmuted(key: str) -> str:
+    return f"Alerts for {key} are on again."
 
 
 def settings_text(settings: ChatSettings) -> str:

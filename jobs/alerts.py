@@ -187,6 +187,8 @@ class AlertJobs:
                 chat.settings,
                 subject,
             )
+            if subscription.muted(now):
+                alerts = []  # muted: the detector moves on, its alerts are dropped
             checks.append(Checked(chat.id, watch, alerts))
         return await stores.run(stores.alerts.record, inst.key, checks, stored.id, ALERT_TTL_MS)
 

@@ -35,9 +35,14 @@ class Subscription:
     instrument: str
     distance_pct: float | None
     created_at: int
+    muted_until: int | None = None
+    """No alerts for this subscription before this time (ms)."""
 
     def distance(self, settings: ChatSettings) -> float:
         return self.distance_pct if self.distance_pct is not None else settings.alert_distance_pct
+
+    def muted(self, now: int) -> bool:
+        return self.muted_until is not None and now < self.muted_until
 
 
 class ChatStore:
@@ -125,7 +130,8 @@ class ChatStore:
             else:
                 self.db.execute(
                     "INSERT OR IGNORE INTO subscriptions (chat_id, instrument, distance_pct, "
-                    "created_at) SELECT ?, instrument, distance_pct, created_at "
+                    "created_at, muted_until) SELECT ?, instrument, distance_pct, created_at, "
+                    "muted_until "
                     "FROM subscriptions WHERE chat_id = ?",
                     [new_id, old_id],
                 )
@@ -168,18 +174,24 @@ class ChatStore:
                 )
         return cursor.rowcount
 
+    def set_distance(self, chat_id: int, instrument: str, distance_pct: float) -> bool:
+        """Change an existing subscription's distance; False if there is none."""
+        return self._update(chat_id, instrument, "distance_pct", distance_pct)
+
+    def mute(self, chat_id: int, instrument: str, until: int | None) -> bool:
+        """Mute an existing subscription until ``until`` (None unmutes); False if none."""
+        return self._update(chat_id, instrument, "muted_until", until)
+
     def subscription(self, chat_id: int, instrument: str) -> Subscription | None:
         row = self.db.execute(
-            "SELECT chat_id, instrument, distance_pct, created_at FROM subscriptions "
-            "WHERE chat_id = ? AND instrument = ?",
+            f"SELECT {_SUBSCRIPTION} FROM subscriptions WHERE chat_id = ? AND instrument = ?",
             [chat_id, instrument],
         ).fetchone()
         return Subscription(*row) if row else None
 
     def subscriptions(self, chat_id: int) -> list[Subscription]:
         rows = self.db.execute(
-            "SELECT chat_id, instrument, distance_pct, created_at FROM subscriptions "
-            "WHERE chat_id = ? ORDER BY instrument",
+            f"SELECT {_SUBSCRIPTION} FROM subscriptions WHERE chat_id = ? ORDER BY instrument",
             [chat_id],
         ).fetchall()
         return [Subscription(*row) for row in rows]
@@ -187,14 +199,15 @@ class ChatStore:
     def subscribers(self, instrument: str) -> list[tuple[Chat, Subscription]]:
         """Active, allowed chats subscribed to ``instrument``, with their subscriptions."""
         rows = self.db.query(
-            "SELECT chats.*, s.distance_pct AS sub_distance, s.created_at AS sub_created "
+            "SELECT chats.*, s.distance_pct AS sub_distance, s.created_at AS sub_created, "
+            "s.muted_until AS sub_muted "
             "FROM subscriptions s JOIN chats ON chats.id = s.chat_id "
             f"WHERE s.instrument = ? AND chats.active = 1 AND {_ALLOWED} ORDER BY chats.id",
             [instrument, *self._allowed],
         )
         return [
             (_chat(row), Subscription(row["id"], instrument, row["sub_distance"],
-                                      row["sub_created"]))
+                                      row["sub_created"], row["sub_muted"]))
             for row in rows
         ]  # fmt: skip
 
@@ -206,6 +219,14 @@ class ChatStore:
             self._allowed,
         ).fetchall()
         return [row[0] for row in rows]
+
+    def _update(self, chat_id: int, instrument: str, column: str, value: object) -> bool:
+        with self.db.atomic():
+            cursor = self.db.execute(
+                f"UPDATE subscriptions SET {column} = ? WHERE chat_id = ? AND instrument = ?",
+                [value, chat_id, instrument],
+            )
+        return cursor.rowcount > 0
 
     def _check_limits(self, chat_id: int, instrument: str) -> None:
         follows = self.db.execute(
@@ -224,6 +245,7 @@ class ChatStore:
             )
 
 
+_SUBSCRIPTION = "chat_id, instrument, distance_pct, created_at, muted_until"
 _ALLOWED = "(? = 0 OR chats.id IN (SELECT value FROM json_each(?)))"
 """Everyone when the allowlist is empty, else its chats (parameters: its size, its JSON)."""
 

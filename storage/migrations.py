@@ -210,6 +210,11 @@ def sweep_receipts(db: Database) -> None:
     db.execute("CREATE INDEX sweeps_due ON sweeps(state, due_at)")
 
 
+def subscription_mutes(db: Database) -> None:
+    """A subscription muted from Telegram: no alerts for it until this time."""
+    db.execute("ALTER TABLE subscriptions ADD COLUMN muted_until INTEGER")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -219,4 +224,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     snapshot_venues,
     realized_liquidations,
     sweep_receipts,
+    subscription_mutes,
 ]

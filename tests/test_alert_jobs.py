@@ -20,6 +20,7 @@ from liqmap.clusters import Cluster
 from liqmap.market_data import MarketData
 from liqmap.realized import Realized
 from liqmap.receipts import SETTLE_MS
+from liqmap.timeframes import HOUR_MS
 from storage.chats import ChatStore
 from storage.outbox import Outbox
 from storage.realized import RealizedStore
@@ -486,3 +487,26 @@ async def test_unwatched_sweeps_say_so_and_quiet_hours_and_cooldown_hold(
     assert sum(t.startswith("🧾") for t in captions(world.tg, ANN)) == 2, "a second sweep"
     assert sum(t.startswith("🧾") for t in captions(world.tg, BOB)) == 1
     assert stores.sweeps.hit_rate(["okx:BTC-USDT-SWAP"]).judged == 0
+
+
+async def test_a_muted_subscription_gets_no_alert_until_the_mute_ends(world: World) -> None:
+    world.subscribe(ANN)
+    world.subscribe(BOB)
+    await world.jobs.refresh()
+    cluster = world.target()
+    world.chats.mute(ANN, BTC, world.clock() + HOUR_MS)
+    world.price(cluster.high * 1.006)
+    assert await world.jobs.watch() == 1, "BOB's alert only"
+    await world.jobs.deliver()
+    assert world.tg.sent(ANN) == []
+    (alert,) = world.tg.sent(BOB)
+    rows = alert["reply_markup"]["inline_keyboard"]
+    assert [b["callback_data"] for row in rows for b in row] == [f"sub|a||{BTC}", f"sub|o||{BTC}"]
+    assert await world.jobs.watch() == 0, "no backlog of the muted alert either"
+    world.clock.advance(HOUR_MS)
+    await world.jobs.refresh()
+    assert await world.jobs.watch() == 0, "that cluster was seen while muted"
+    world.price(cluster.high * 1.03)
+    assert await world.jobs.watch() == 0
+    world.price(cluster.high * 1.006)
+    assert await world.jobs.watch() == 2, "the mute is over: both chats again"
