@@ -34,6 +34,7 @@ from bot import (
     subscription_list,
     subscriptions,
     texts,
+    top,
 )
 from bot.errors import on_error
 from bot.rate_limit import FairRateLimiter
@@ -79,11 +80,13 @@ def add_handlers(application: Application) -> None:
         "list": subscription_list.list_command,
         "settings": settings.settings_command,
         "status": admin.status,
+        "top": top.top_command,
     }
     for name, handler in commands.items():
         application.add_handler(CommandHandler(name, handler))
     pattern = subscription_keyboards.PATTERN
     application.add_handler(CallbackQueryHandler(subscription_list.button, pattern=pattern))
+    application.add_handler(CallbackQueryHandler(top.top_button, pattern=r"^t\|"))
     application.add_handler(CallbackQueryHandler(maps.button))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, basics.migrated))
     application.add_handler(ChatMemberHandler(basics.membership, ChatMemberHandler.MY_CHAT_MEMBER))

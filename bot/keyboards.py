@@ -11,6 +11,8 @@ from liqmap.timeframes import WINDOWS
 
 CALLBACK_LIMIT = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
 SHOW, REFRESH, SUBSCRIBE = "w", "r", "s"
+TOP = "t"
+"""A /top button: send that instrument's map as a new message (a text cannot become a photo)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,22 @@ def map_keyboard(instrument: str, window: str) -> InlineKeyboardMarkup:
         InlineKeyboardButton("🔔 Subscribe", callback_data=_data(SUBSCRIBE, instrument, window)),
     ]
     return InlineKeyboardMarkup([windows, actions])
+
+
+def top_keyboard(rows: list[tuple[str, str]], window: str) -> InlineKeyboardMarkup:
+    """One button per (label, instrument key) of /top, each opening that map."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"🗺 {label}", callback_data=_data(TOP, key, window))]
+         for label, key in rows]
+    )  # fmt: skip
+
+
+def top_press(data: str | None) -> Press | None:
+    """The press of a /top button, or None for other data."""
+    parts = (data or "").split("|")
+    if len(parts) != 3 or parts[0] != TOP or parts[1] not in WINDOWS:
+        return None
+    return Press(TOP, parts[2], parts[1])
 
 
 def parse_press(data: str | None) -> Press | None:

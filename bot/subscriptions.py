@@ -11,6 +11,7 @@ from bot import texts
 from bot.access import authorized, may_change
 from bot.arguments import aggregate_of
 from bot.services import BotServices, services
+from liqmap.building import BUILDING
 from liqmap.chat_settings import parse_distance
 from liqmap.instruments import ALL, Instrument
 from storage.chats import Subscription
@@ -27,6 +28,8 @@ async def follow(core: BotServices, chat_id: int, inst: Instrument, distance: fl
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     args, every = aggregate_of(context.args or [])
+    building = bool(args) and args[-1].lower() == BUILDING
+    args = args[:-1] if building else args
     if not 1 <= len(args) <= 2:
         await message.reply_text(texts.usage("subscribe"))
         return
@@ -37,9 +40,12 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     distance = parse_distance(args[1]) if len(args) == 2 else None
     inst = await core.market.instrument(f"{ALL}:{args[0]}" if every else args[0])
     new = await follow(core, message.chat.id, inst, distance)
+    await core.stores.run(core.stores.building.set, message.chat.id, inst.key, building)
     chat = await core.stores.run(core.stores.chats.get, message.chat.id)
     within = distance if distance is not None else chat.settings.alert_distance_pct
     text = texts.subscribed(inst.native_id, inst.exchange, within, chat.settings.min_strength, new)
+    if building:
+        text += "\n" + texts.building_on(inst.native_id)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 

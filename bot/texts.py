@@ -16,6 +16,7 @@ from telegram.constants import CallbackQueryLimit, MessageLimit
 from bot.standings import Standing
 from jobs.heatmaps import RenderedHeatmap
 from jobs.recorder import RecorderStatus
+from liqmap.building import BUILDING, NEAR_PCT
 from liqmap.chart import ChartLabels
 from liqmap.chat_settings import (
     MAX_COOLDOWN_MINUTES,
@@ -32,6 +33,7 @@ from liqmap.max_pain import MaxPain, max_pain
 from liqmap.proximity import RECEIPT, SWEPT, Alert
 from liqmap.realized import SAMPLED_VENUES, covered_share
 from liqmap.receipts import HitRate, Receipt
+from liqmap.screener import MAX_TOP, Ranked
 from liqmap.snapshot import MapSnapshot
 from liqmap.stops import StopCheck, StopProblem, Verdict
 from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, WINDOWS
@@ -48,7 +50,11 @@ USAGE = {
     "heatmap": f"/heatmap SYMBOL [{WINDOW_CHOICES}] [all] — e.g. /heatmap BTC 7d all",
     "accuracy": "/accuracy SYMBOL [all] — e.g. /accuracy BTC, /accuracy BTC all",
     "stop": "/stop SYMBOL long|short PRICE — e.g. /stop BTC long 61500",
-    "subscribe": "/subscribe SYMBOL [all] [DISTANCE%] — e.g. /subscribe BTC 0.8",
+    "subscribe": (
+        "/subscribe SYMBOL [all] [DISTANCE%] [building] — e.g. /subscribe BTC 0.8, "
+        "/subscribe BTC 0.8 building"
+    ),
+    "top": f"/top [N] — the N (1–{MAX_TOP}) most urgent clusters, e.g. /top, /top 10",
     "unsubscribe": "/unsubscribe SYMBOL [all] | all — e.g. /unsubscribe BTC",
     "settings": (
         "/settings [distance PCT | strength X | cooldown MIN | quiet HH:MM-HH:MM|off]"
@@ -65,6 +71,7 @@ COMMANDS = (
     ("accuracy", "how well the map predicted the liquidations recorded"),
     ("stop", "is a stop-loss inside a liquidation cluster? e.g. /stop BTC long 61500"),
     ("subscribe", "alerts when price nears a cluster, e.g. /subscribe BTC 0.8"),
+    ("top", "the most urgent clusters across your watchlist, e.g. /top 5"),
     ("unsubscribe", "stop alerts for a symbol, or all"),
     ("list", "this chat's subscriptions"),
     ("settings", "alert distance, strength, cooldown, quiet hours"),
@@ -99,7 +106,8 @@ def help_text() -> str:
     lines = [INTRO, "", "<b>Commands</b>"]
     lines += [f"/start — {escape(desc)}" for name, desc in COMMANDS if name == "start"]
     lines += ["/help — this list"]
-    commands = ("map", "clusters", "heatmap", "accuracy", "stop", "subscribe", "unsubscribe")
+    commands = ("map", "clusters", "heatmap", "accuracy", "stop", "subscribe", "unsubscribe",
+                "top")  # fmt: skip
     lines += [escape(USAGE[name]) for name in commands]
     lines += [
         "/list — this chat's subscriptions, closest to an alert first; buttons change the "
@@ -162,6 +170,34 @@ def subscribed(label: str, exchange: str, within: float, strength: float, new: b
         f"within {within:g}% of a cluster at least {strength:g}× denser than average. /list "
         "shows all; /settings changes the defaults."
     )
+
+
+def building_on(label: str) -> str:
+    return (
+        f"📈 Also when a cluster within {NEAR_PCT:g}% of price builds fast around "
+        f"{escape(label)} (send /subscribe again without <code>building</code> to stop that)."
+    )
+
+
+def top_text(ranked: Sequence[Ranked], watchlist: bool, notes: Sequence[str]) -> str:
+    """``/top``: the nearest dense cluster of each instrument, most urgent first."""
+    scope = "this chat's watchlist" if watchlist else "major OKX perpetuals (no watchlist yet)"
+    lines = [f"<b>Nearest dense clusters</b> · {scope}, most urgent first"]
+    for number, row in enumerate(ranked, 1):
+        c = row.cluster
+        side, where = ("LONG", "below") if c.side == LONG else ("SHORT", "above")
+        hours = (
+            f"{row.hours:.1f}× the hourly range" if row.hourly_range_pct else "hourly range unknown"
+        )
+        lines.append(
+            f"{number}. <b>{escape(row.label)}</b> ({escape(row.source)}) {side} "
+            f"<b>{price_text(c.low)}–{price_text(c.high)}</b> · {usd(c.usd)} · "
+            f"{row.distance_pct:.2f}% {where} · {hours}"
+        )
+    if not ranked:
+        lines.append("No dense cluster on these maps.")
+    lines += [f"<i>{escape(note)}</i>" for note in notes]
+    return clip_html("\n".join(lines), TEXT_LIMIT)
 
 
 def stopped_all(count: int) -> str:
@@ -646,7 +682,10 @@ def alert_text(alert: Alert) -> str:
     head = f"<b>{escape(alert.label)}</b> ({escape(alert.source)})"
     if alert.kind == RECEIPT and alert.receipt is not None:
         return receipt_text(head, side, band, alert.usd, alert.receipt)
-    if alert.kind == SWEPT:
+    if alert.kind == BUILDING:
+        lines = [building_line(alert, side, band), f"Price <b>{price_text(alert.price)}</b>"]
+        lines.append(MEANING[alert.side])
+    elif alert.kind == SWEPT:
         lines = [
             f"💥 {head} swept a dense {side} liquidation cluster",
             f"Cluster <b>{band}</b> · {usd(alert.usd)}",
@@ -667,6 +706,21 @@ def alert_text(alert: Alert) -> str:
         ]
     lines.append(f"<i>{alert.window} map · estimated, not exact positions</i>")
     return clip_html("\n".join(lines), CAPTION_LIMIT)
+
+
+def building_line(alert: Alert, side: str, band: str) -> str:
+    """``📈 BTC-USDT-SWAP (okx): a LONG cluster 61,200–61,900 grew 85% in 15 min to $42M,
+    1.9% below price``."""
+    head = f"<b>{escape(alert.label)}</b> ({escape(alert.source)})"
+    over = span_text(alert.over_ms or 0)
+    what = (
+        f"grew {alert.grown_pct:.0f}% in {over} to {usd(alert.usd)}"
+        if alert.grown_pct is not None
+        else f"formed in {over}: {usd(alert.usd)}, {alert.strength:.1f}× avg density"
+    )
+    where = "below" if alert.side == LONG else "above"
+    near = "price inside it" if alert.distance_pct == 0 else f"{alert.distance_pct:.1f}% {where}"
+    return f"📈 {head}: a {side} cluster <b>{band}</b> {what}, {near} price"
 
 
 def receipt_text(head: str, side: str, band: str, estimated: float, receipt: Receipt) -> str:

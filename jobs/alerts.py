@@ -12,6 +12,7 @@ from jobs.delivery import Delivery, DeliveryReport
 from jobs.maps import MapService
 from jobs.realized import realized_view
 from jobs.retention import RetentionReport, prune_storage
+from liqmap.building import REFRESHES, check_building
 from liqmap.errors import LiqmapError
 from liqmap.instruments import Instrument
 from liqmap.market_data import MarketData, Price
@@ -20,6 +21,8 @@ from liqmap.proximity import Subject, Watch, check, in_quiet_hours
 from liqmap.receipts import Receipt, Sweep, receipt_for
 from liqmap.request_gate import CLAIM, Claim, Urgency
 from storage.alerts import Checked
+from storage.building import Built
+from storage.snapshots import StoredMap
 from storage.stores import Stores
 
 log = logging.getLogger(__name__)
@@ -63,7 +66,7 @@ class AlertJobs:
         CLAIM.set(Claim(Urgency.REFRESH, "refresh"))
         with self._tracked():
             keys = await self.stores.run(self.stores.chats.watched_instruments)
-            started, computed = self.clock(), 0
+            started, computed, queued = self.clock(), 0, 0
             for index, key in enumerate(keys):
                 wait_ms = (
                     started + self.refresh_ms * SPREAD_SHARE * index / len(keys) - self.clock()
@@ -71,14 +74,18 @@ class AlertJobs:
                 if wait_ms > 0:
                     await self.sleep(wait_ms / 1000)
                 try:
-                    await self.maps.compute(await self.market.instrument(key), ALERT_WINDOW)
+                    inst = await self.market.instrument(key)
+                    stored = await self.maps.compute(inst, ALERT_WINDOW)
                     computed += 1
+                    queued += await self._building(stored)
                 except LiqmapError as exc:
                     log.warning("refresh of %s failed: %s", key, exc)
                 except Exception:
                     log.exception("refresh of %s failed unexpectedly", key)
             pruned = await self.stores.run(self.stores.snapshots.prune)
             log.info("refreshed %d/%d maps, pruned %d old snapshots", computed, len(keys), pruned)
+            if queued:
+                self.wake_delivery()
             return computed
 
     async def watch(self) -> int:
@@ -191,6 +198,25 @@ class AlertJobs:
                 alerts = []  # muted: the detector moves on, its alerts are dropped
             checks.append(Checked(chat.id, watch, alerts))
         return await stores.run(stores.alerts.record, inst.key, checks, stored.id, ALERT_TTL_MS)
+
+    async def _building(self, stored: StoredMap) -> int:
+        """The building detector on the latest maps, for the chats that opted in; its alerts
+        are queued with its memory."""
+        stores, key = self.stores, stored.instrument
+        watches = await stores.run(stores.building.watches, key)
+        if not watches:
+            return 0
+        frames = await stores.run(stores.snapshots.frames, key, ALERT_WINDOW, REFRESHES + 1)
+        span = (REFRESHES + 1) * max(self.refresh_ms, MIN_STALE_MS)
+        frames = [f for f in frames if stored.computed_at - f.computed_at <= span]
+        subject = Subject(key, stored.snapshot.label, stored.snapshot.source, ALERT_WINDOW)
+        now, checks = self.clock(), []
+        for chat, subscription in await stores.run(stores.chats.subscribers, key):
+            if chat.id in watches:
+                watch, alerts = check_building(watches[chat.id], frames, now, chat.settings,
+                                               subject)  # fmt: skip
+                checks.append(Built(chat.id, watch, [] if subscription.muted(now) else alerts))
+        return await stores.run(stores.building.record, key, checks, stored.id, ALERT_TTL_MS)
 
     async def _watched(self) -> list[Instrument]:
         instruments = []

@@ -84,6 +84,10 @@ class Alert:
     """For a sweep: when the chat was told of the cluster's approach."""
     receipt: Receipt | None = None
     """For a receipt: what was recorded during the sweep."""
+    grown_pct: float | None = None
+    """For a building cluster: how much its USD grew, in percent; None for a new one."""
+    over_ms: int | None = None
+    """For a building cluster: the time between the maps compared."""
 
     @property
     def direction(self) -> str:

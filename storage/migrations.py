@@ -215,6 +215,23 @@ def subscription_mutes(db: Database) -> None:
     db.execute("ALTER TABLE subscriptions ADD COLUMN muted_until INTEGER")
 
 
+def building_alerts(db: Database) -> None:
+    """Subscriptions that opted in to building-cluster alerts, with the detector's memory."""
+    db.execute(
+        """
+        CREATE TABLE building_watch (
+            chat_id INTEGER NOT NULL,
+            instrument TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT '{}',
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, instrument),
+            FOREIGN KEY (chat_id, instrument) REFERENCES subscriptions(chat_id, instrument)
+                ON UPDATE CASCADE ON DELETE CASCADE
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -225,4 +242,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     realized_liquidations,
     sweep_receipts,
     subscription_mutes,
+    building_alerts,
 ]

@@ -9,9 +9,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from sqlite_utils import Database
 
+from liqmap.building import REFRESHES, Frame
 from liqmap.clusters import Cluster
 from liqmap.model import LiquidationMap
 from liqmap.snapshot import MapSnapshot, VenueShare
+
+KEPT_MAPS = REFRESHES + 1
+"""Maps kept per instrument and window: the building detector compares this many."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,18 @@ class SnapshotStore:
         ).fetchone()
         return row[0]
 
+    def frames(self, instrument: str, window: str, count: int) -> list[Frame]:
+        """The clusters of the ``count`` latest maps, oldest first (without their maps)."""
+        rows = self.db.execute(
+            "SELECT computed_at, price, clusters FROM snapshots WHERE instrument = ? AND "
+            "window = ? ORDER BY computed_at DESC, id DESC LIMIT ?",
+            [instrument, window, count],
+        ).fetchall()
+        return [
+            Frame(at, price, [Cluster(**c) for c in json.loads(clusters)])
+            for at, price, clusters in reversed(rows)
+        ]
+
     def by_id(self, snapshot_id: int) -> StoredMap | None:
         return self._one("SELECT * FROM snapshots WHERE id = ?", [snapshot_id])
 
@@ -126,7 +142,7 @@ class SnapshotStore:
         ).fetchall()
         return [Freshness(*row) for row in rows]
 
-    def prune(self, keep: int = 3) -> int:
+    def prune(self, keep: int = KEPT_MAPS) -> int:
         """Keep the ``keep`` latest snapshots per instrument and window, and those pending
         alerts still need for their chart; how many went."""
         with self.db.atomic():

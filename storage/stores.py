@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from liqmap.access import Access
 from liqmap.fair_use import SubscriptionLimits
 from storage.alerts import AlertStore
+from storage.building import BuildingStore
 from storage.chats import ChatStore
 from storage.market_cache import MarketCache
 from storage.outbox import Outbox
@@ -42,6 +43,7 @@ class Stores:
         self.snapshots = SnapshotStore(db)
         self.outbox = Outbox(db)
         self.alerts = AlertStore(db, clock)
+        self.building = BuildingStore(db, clock)
         self.realized = RealizedStore(db)
         self.sweeps = SweepStore(db)
         self._worker = DbWorker()

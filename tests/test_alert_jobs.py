@@ -24,7 +24,7 @@ from liqmap.timeframes import HOUR_MS
 from storage.chats import ChatStore
 from storage.outbox import Outbox
 from storage.realized import RealizedStore
-from storage.snapshots import SnapshotStore
+from storage.snapshots import KEPT_MAPS, SnapshotStore
 from storage.stores import Stores
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.clock import Clock
@@ -320,7 +320,7 @@ async def test_refresh_spreads_instruments_survives_failures_and_prunes(world: W
     counts = world.snapshots.db.execute(
         "SELECT instrument, count(*) FROM snapshots GROUP BY instrument"
     ).fetchall()
-    assert dict(counts) == {"okx:BTC-USDT-SWAP": 3, "okx:SOL-USDT-SWAP": 3}
+    assert dict(counts) == {"okx:BTC-USDT-SWAP": KEPT_MAPS, "okx:SOL-USDT-SWAP": KEPT_MAPS}
 
 
 async def test_the_scheduler_never_runs_a_job_twice_at_once() -> None:

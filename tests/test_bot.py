@@ -40,11 +40,12 @@ async def test_start_help_and_the_command_menu(tg: FakeTelegram, core: BotServic
     (help_,) = await say(tg, ANN, "/help")
     for command in ("/map", "/clusters", "/heatmap", "/subscribe", "/unsubscribe", "/list",
                     "/settings", "/status", "/map BTC 7d", "/heatmap BTC 7d all",
-                    "/accuracy BTC all", "/stop", "/stop BTC long 61500"):  # fmt: skip
+                    "/accuracy BTC all", "/stop", "/stop BTC long 61500", "/top [N]",
+                    "building"):  # fmt: skip
         assert command in words(help_)
     menu = [c["command"] for c in tg.commands()]
     assert menu == ["start", "help", "map", "clusters", "heatmap", "accuracy", "stop",
-                    "subscribe", "unsubscribe", "list", "settings", "status"]  # fmt: skip
+                    "subscribe", "top", "unsubscribe", "list", "settings", "status"]  # fmt: skip
 
 
 async def test_map_sends_a_chart_with_caption_and_buttons(

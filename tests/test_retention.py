@@ -226,10 +226,10 @@ def test_prune_storage_prunes_every_table_and_logs_one_line(
     with caplog.at_level(logging.INFO, logger="jobs.retention"):
         report = prune_storage(db, now)
     assert report == RetentionReport(
-        candles=1440, open_interest=24, snapshots=3, outbox=1, alert_state=1, realized=2, sweeps=1
+        candles=1440, open_interest=24, snapshots=2, outbox=1, alert_state=1, realized=2, sweeps=1
     )
     assert [r.getMessage() for r in caplog.records] == [
-        "retention pruned 1440 candles, 24 open-interest rows, 3 maps, 1 outbox rows, "
+        "retention pruned 1440 candles, 24 open-interest rows, 2 maps, 1 outbox rows, "
         "1 alert states, 2 recorded liquidations, 1 sweep receipts"
     ]
     assert prune_storage(db, now) == RetentionReport(0, 0, 0, 0, 0, 0, 0)
@@ -309,7 +309,7 @@ def test_a_daily_prune_keeps_the_database_bounded_over_forty_days(db: Database) 
         "candles": 2 * 1440 + 8 * 288 + 31 * 96,
         "open_interest": 8 * 288 + 31 * 24,  # 5m OI serves 7d maps at most, 1h OI 30d
         "fetched_ranges": 5,
-        "snapshots": 3 + 1,  # BTC's latest three, and the map ETH's pending alert needs
+        "snapshots": 4 + 1,  # BTC's latest four, and the map ETH's pending alert needs
         "outbox": 7 + 1,
         "alert_state": 1,
         "realized": 31 * 24,  # an event an hour, kept 31 days

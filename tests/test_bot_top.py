@@ -1,0 +1,74 @@
+"""``/top`` against the fake OKX: the majors without a watchlist, the watchlist with one."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.services import BotServices
+from liqmap.screener import hourly_range_pct, top_count
+from liqmap.series import Candles
+from tests.bot_harness import ANN, BOB, press, say, words
+from tests.fakes.telegram import FakeTelegram
+
+
+def buttons(message: dict) -> list[tuple[str, str]]:
+    rows = message["reply_markup"]["inline_keyboard"]
+    return [(b["text"], b["callback_data"]) for row in rows for b in row]
+
+
+async def test_top_without_a_watchlist_screens_the_majors_the_exchange_lists(
+    tg: FakeTelegram, core: BotServices
+) -> None:
+    (reply,) = await say(tg, ANN, "/top")
+    text = words(reply)
+    assert text.startswith("Nearest dense clusters · major OKX perpetuals (no watchlist yet)")
+    lines = text.splitlines()[1:]
+    assert lines and all(line[0].isdigit() and "× the hourly range" in line for line in lines)
+    assert {data for _, data in buttons(reply)} <= {
+        f"t|7d|okx:{s}-USDT-SWAP" for s in ("BTC", "ETH", "SOL")
+    }
+    hours = [float(line.split(" · ")[-1].split("×")[0]) for line in lines]
+    assert hours == sorted(hours)  # most urgent first
+
+
+async def test_top_screens_the_watchlist_and_its_button_sends_the_map(
+    tg: FakeTelegram, core: BotServices
+) -> None:
+    await say(tg, BOB, "/subscribe BTC")
+    (reply,) = await say(tg, BOB, "/top 3")
+    text = words(reply)
+    assert text.startswith("Nearest dense clusters · this chat's watchlist")
+    assert len(text.splitlines()) == 2 and "1. BTC-USDT-SWAP (okx) " in text
+    assert buttons(reply) == [("🗺 BTC-USDT-SWAP", "t|7d|okx:BTC-USDT-SWAP")]
+
+    before = len(tg.sent(BOB))
+    answer = await press(tg, BOB, reply["message_id"], "t|7d|okx:BTC-USDT-SWAP")
+    assert answer["params"]["text"] == "Loading 7d…"
+    (photo,) = (await tg.wait_for_sent(BOB, before + 1, timeout=20))[before:]
+    assert photo["method"] == "sendPhoto" and words(photo).startswith("BTC-USDT-SWAP · okx · 7d")
+
+    forged = await press(tg, BOB, reply["message_id"], "t|7d|okx:ETH-USDT-SWAP")
+    assert forged["params"]["text"] == "This button no longer works; send /map again."
+
+
+@pytest.mark.parametrize("args", ["0", "11", "abc", "2 3", "-1"])
+async def test_bad_n_gets_the_usage(tg: FakeTelegram, core: BotServices, args: str) -> None:
+    (reply,) = await say(tg, ANN, f"/top {args}")
+    assert words(reply).startswith("Usage: /top [N]")
+
+
+def test_top_count_and_the_hourly_range() -> None:
+    assert [top_count(a) for a in ([], ["10"], ["1"], ["11"], ["x"])] == [5, 10, 1, None, None]
+    hour = 3_600_000
+    rows = [
+        [ts, 100.0, high, low, 100.0, 1.0]
+        for ts, high, low in (
+            (0, 101, 99),
+            (hour // 2, 102, 100),
+            (hour, 101, 100),
+            (2 * hour, 103, 100),
+        )
+    ]
+    candles = Candles.from_rows(hour // 2, rows)
+    assert hourly_range_pct(candles) == pytest.approx(3.0)  # median of 3%, 1%, 3%
+    assert hourly_range_pct(Candles.from_rows(hour, [])) is None
