@@ -11,6 +11,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot import texts
 from bot.subscription_keyboards import alert_keyboard
 from jobs.delivery import ChatBlocked, ChatMoved, DeliveryRejected, RetryLater
+from liqmap.digest import Digest
 from liqmap.proximity import Alert
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,10 @@ class TelegramAlertSender:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send(self, chat_id: int, alert: Alert, chart: bytes | str | None) -> str | None:
-        caption = texts.alert_text(alert)
+    async def send(
+        self, chat_id: int, alert: Alert | Digest, chart: bytes | str | None
+    ) -> str | None:
+        caption = texts.digest_text(alert) if isinstance(alert, Digest) else texts.alert_text(alert)
         markup = alert_keyboard(alert.instrument) if isinstance(alert, Alert) else None
         try:
             return await self._send(chat_id, caption, alert.silent, chart, markup)

@@ -26,6 +26,7 @@ from bot import (
     accuracy,
     admin,
     basics,
+    digests,
     heatmaps,
     maps,
     settings,
@@ -79,6 +80,7 @@ def add_handlers(application: Application) -> None:
         "unsubscribe": subscriptions.unsubscribe,
         "list": subscription_list.list_command,
         "settings": settings.settings_command,
+        "digest": digests.digest_command,
         "status": admin.status,
         "top": top.top_command,
     }

@@ -10,6 +10,8 @@ from telegram.ext import ContextTypes
 
 from bot import texts
 from bot.access import authorized
+from bot.deep_links import parse_map_parameter
+from bot.maps import send_map
 from bot.services import services
 
 log = logging.getLogger(__name__)
@@ -17,7 +19,13 @@ log = logging.getLogger(__name__)
 
 @authorized
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(texts.START, parse_mode=ParseMode.HTML)
+    """The intro, or the map a deep link (``/start map_BTC_7d``) asks for."""
+    link = parse_map_parameter(context.args[0]) if len(context.args or []) == 1 else None
+    if link is None:
+        await update.effective_message.reply_text(texts.START, parse_mode=ParseMode.HTML)
+        return
+    inst = await services(context).market.instrument(link.symbol)
+    await send_map(update, context, inst, link.window)
 
 
 @authorized

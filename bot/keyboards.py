@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MaybeInaccessibleMessage
 from telegram.constants import InlineKeyboardButtonLimit
 
+from bot.deep_links import share_url
 from liqmap.timeframes import WINDOWS
 
 CALLBACK_LIMIT = int(InlineKeyboardButtonLimit.MAX_CALLBACK_DATA)
@@ -24,7 +25,10 @@ class Press:
     window: str
 
 
-def map_keyboard(instrument: str, window: str) -> InlineKeyboardMarkup:
+def map_keyboard(
+    instrument: str, window: str, bot_username: str | None = None
+) -> InlineKeyboardMarkup:
+    """Windows, refresh and subscribe; with the bot's username, a link to share the map."""
     windows = [
         InlineKeyboardButton(
             f"• {w} •" if w == window else w, callback_data=_data(SHOW, instrument, w)
@@ -35,6 +39,9 @@ def map_keyboard(instrument: str, window: str) -> InlineKeyboardMarkup:
         InlineKeyboardButton("🔄 Refresh", callback_data=_data(REFRESH, instrument, window)),
         InlineKeyboardButton("🔔 Subscribe", callback_data=_data(SUBSCRIBE, instrument, window)),
     ]
+    url = share_url(bot_username, instrument, window) if bot_username else None
+    if url is not None:
+        actions.append(InlineKeyboardButton("🔗 Share", url=url))
     return InlineKeyboardMarkup([windows, actions])
 
 

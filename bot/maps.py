@@ -17,6 +17,7 @@ from bot import texts
 from bot.access import authorized, may_change
 from bot.arguments import symbol_and_window
 from bot.busy import charge, showing
+from bot.digests import chat_zone
 from bot.keyboards import REFRESH, SUBSCRIBE, map_keyboard, offered, parse_press
 from bot.services import BotServices, services
 from bot.subscriptions import follow
@@ -74,10 +75,11 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chat_id = query.message.chat.id
     async with _showing(context, chat_id, ChatAction.UPLOAD_PHOTO, core, inst, press.window):
         answer = await core.maps.get(inst, press.window, refresh=refresh)
+    zone = await chat_zone(core, chat_id)
     caption = texts.map_caption(
-        answer.stored.snapshot, core.clock(), answer.stored.computed_at, answer.error
+        answer.stored.snapshot, core.clock(), answer.stored.computed_at, answer.error, zone
     )
-    keyboard = map_keyboard(inst.key, press.window)
+    keyboard = map_keyboard(inst.key, press.window, context.bot.username)
     media = await _photo(core, inst, answer.stored)
     photo = InputMediaPhoto(media, caption=caption, parse_mode=ParseMode.HTML)
     try:
@@ -97,10 +99,11 @@ async def send_map(
     message = update.effective_message
     answer = await map_answer(update, context, inst, window, ChatAction.UPLOAD_PHOTO)
     core = services(context)
+    zone = await chat_zone(core, message.chat.id)
     caption = texts.map_caption(
-        answer.stored.snapshot, core.clock(), answer.stored.computed_at, answer.error
+        answer.stored.snapshot, core.clock(), answer.stored.computed_at, answer.error, zone
     )
-    keyboard = map_keyboard(inst.key, window)
+    keyboard = map_keyboard(inst.key, window, context.bot.username)
     photo = await _photo(core, inst, answer.stored)
     try:
         sent = await message.reply_photo(

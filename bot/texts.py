@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, tzinfo
 from html import escape, unescape
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from telegram.constants import CallbackQueryLimit, MessageLimit
@@ -25,8 +27,9 @@ from liqmap.chat_settings import (
     ChatSettings,
 )
 from liqmap.clusters import LONG, SHORT, Cluster
+from liqmap.digest import Digest
 from liqmap.errors import ExchangeError
-from liqmap.formats import price_text, usd, utc
+from liqmap.formats import local_time, price_text, usd, utc
 from liqmap.heatmap import peak_band
 from liqmap.live_accuracy import HISTORY, LiveAccuracy
 from liqmap.max_pain import MaxPain, max_pain
@@ -57,9 +60,10 @@ USAGE = {
     "top": f"/top [N] — the N (1–{MAX_TOP}) most urgent clusters, e.g. /top, /top 10",
     "unsubscribe": "/unsubscribe SYMBOL [all] | all — e.g. /unsubscribe BTC",
     "settings": (
-        "/settings [distance PCT | strength X | cooldown MIN | quiet HH:MM-HH:MM|off]"
-        " — e.g. /settings distance 0.8"
+        "/settings [distance PCT | strength X | cooldown MIN | quiet HH:MM-HH:MM|off | tz ZONE]"
+        " — e.g. /settings distance 0.8, /settings tz Europe/Berlin"
     ),
+    "digest": "/digest on HH:MM | off — e.g. /digest on 08:00 (the chat's local time)",
 }
 
 COMMANDS = (
@@ -74,7 +78,8 @@ COMMANDS = (
     ("top", "the most urgent clusters across your watchlist, e.g. /top 5"),
     ("unsubscribe", "stop alerts for a symbol, or all"),
     ("list", "this chat's subscriptions"),
-    ("settings", "alert distance, strength, cooldown, quiet hours"),
+    ("settings", "alert distance, strength, cooldown, quiet hours, time zone"),
+    ("digest", "a daily summary at a local time, e.g. /digest on 08:00"),
     ("status", "service health (admin chats)"),
 )
 
@@ -114,6 +119,7 @@ def help_text() -> str:
         "distance, mute for 1, 8 or 24 hours, or delete",
         escape(USAGE["settings"]),
     ]
+    lines += [escape(USAGE["digest"])]
     lines += ["/status — service health (admin chats only)", ""]
     lines += [
         "Symbols: <code>BTC</code>, <code>BTC-USDT-SWAP</code>, <code>BTC/USDT:USDT</code>, "
@@ -311,9 +317,14 @@ def cluster_text(cluster: Cluster) -> str:
 
 
 def map_caption(
-    snapshot: MapSnapshot, now_ms: int, computed_at_ms: int, error: ExchangeError | None = None
+    snapshot: MapSnapshot,
+    now_ms: int,
+    computed_at_ms: int,
+    error: ExchangeError | None = None,
+    zone: tzinfo = UTC,
 ) -> str:
-    """Caption of a map photo: price, nearest clusters, data age (under 1,024 characters)."""
+    """Caption of a map photo: price, nearest clusters, data age (under 1,024 characters);
+    times in the chat's ``zone``."""
     lines = [
         f"<b>{escape(snapshot.label)}</b> · {escape(snapshot.source)} · {snapshot.window} map",
         f"Price <b>{price_text(snapshot.price)}</b>",
@@ -323,7 +334,9 @@ def map_caption(
         lines.append(f"{name}: {cluster_text(nearest) if nearest else 'no dense cluster'}")
     if not snapshot.liq_map.is_empty:
         lines.append(max_pain_text(max_pain(snapshot.liq_map)))
-    lines.append(f"Data to {utc(snapshot.as_of_ms)} ({ago(now_ms - snapshot.as_of_ms)})")
+    lines.append(
+        f"Data to {local_time(snapshot.as_of_ms, zone)} ({ago(now_ms - snapshot.as_of_ms)})"
+    )
     if snapshot.venues:
         lines.append("Summed over " + venue_shares(ChartLabels.of(snapshot).shares))
     lines.extend(f"<i>{escape(note)}</i>" for note in snapshot.notes)
@@ -579,7 +592,12 @@ def unmuted(key: str) -> str:
 
 
 def settings_text(settings: ChatSettings) -> str:
-    quiet = str(settings.quiet) if settings.quiet else "off"
+    quiet = f"{settings.quiet} {escape(settings.tz)}" if settings.quiet else "off"
+    digest = (
+        f"{clock_text(settings.digest_at)} {escape(settings.tz)}"
+        if settings.digest_at is not None
+        else "off"
+    )
     return "\n".join(
         [
             "<b>Alert settings of this chat</b>",
@@ -590,10 +608,59 @@ def settings_text(settings: ChatSettings) -> str:
             f"cooldown: {settings.cooldown_minutes} min "
             f"(at most one alert per symbol in this time; 0–{MAX_COOLDOWN_MINUTES})",
             f"quiet: {quiet} (alerts then arrive silently)",
+            f"tz: {escape(settings.tz)} (quiet hours, the digest and times shown)",
+            f"digest: {digest} (/digest on 08:00 | off)",
             "",
             escape(USAGE["settings"]),
         ]
     )
+
+
+def clock_text(minute_of_day: int) -> str:
+    return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
+
+
+def digest_saved(settings: ChatSettings) -> str:
+    if settings.digest_at is None:
+        return "Daily digest off."
+    return (
+        f"Daily digest at {clock_text(settings.digest_at)} {escape(settings.tz)}: each "
+        "subscription's nearest clusters, what was swept and the alerts of the last 24 h. "
+        "Change the zone with /settings tz Europe/Berlin."
+    )
+
+
+def digest_text(digest: Digest) -> str:
+    """The daily digest: nearest clusters per subscription, then the last 24 hours."""
+    zone = ZoneInfo(digest.tz)
+    lines = [f"☀️ <b>Daily digest</b> · {local_time(digest.made_at, zone)}"]
+    if not digest.watched:
+        lines.append("No maps yet: /subscribe BTC to see its nearest clusters here.")
+    for watched in digest.watched:
+        lines.append(
+            f"\n<b>{escape(watched.label)}</b> ({escape(watched.source)}) · price "
+            f"<b>{price_text(watched.price)}</b> · data to {local_time(watched.as_of_ms, zone)}"
+        )
+        for level in watched.levels:
+            name = "🟢 Longs" if level.side == LONG else "🔴 Shorts"
+            where = "below" if level.side == LONG else "above"
+            lines.append(
+                f"{name} <b>{price_text(level.low)}–{price_text(level.high)}</b> · "
+                f"{usd(level.usd)} · {abs(level.distance_pct):.1f}% {where}"
+            )
+    lines.append(f"\n<b>Last 24 h</b>: {digest.alerts} alert{'s' * (digest.alerts != 1)} sent")
+    if not digest.swept:
+        lines.append("Nothing swept.")
+    for alert in digest.swept:
+        band = f"<b>{price_text(alert.low)}–{price_text(alert.high)}</b>"
+        head = f"{escape(alert.label)} {alert.side.upper()} {band}"
+        if alert.kind == RECEIPT and alert.receipt is not None:
+            lines.append(
+                f"🧾 {head}: {usd(alert.receipt.recorded_usd)} recorded, {usd(alert.usd)} estimated"
+            )
+        else:
+            lines.append(f"💥 {head} · {usd(alert.usd)} swept")
+    return clip_html("\n".join(lines), TEXT_LIMIT)
 
 
 _TOKENS = re.compile(r"<[^<>]*>|&#?\w+;|[^<&]+|[<&]")

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 
 from jobs.delivery import Delivery, DeliveryReport
+from jobs.digests import Digests
 from jobs.maps import MapService
 from jobs.realized import realized_view
 from jobs.retention import RetentionReport, prune_storage
@@ -54,6 +55,7 @@ class AlertJobs:
         self.stores = stores
         self.maps = maps
         self.delivery = delivery
+        self.digests = Digests(stores, clock)
         self.clock = clock
         self.refresh_ms = int(refresh_seconds * 1000)
         self.sleep = sleep
@@ -147,6 +149,14 @@ class AlertJobs:
                 if await run(self.stores.sweeps.settle, sweep_id, sweep, receipt, queue, silent,
                              now, ALERT_TTL_MS) and queue:  # fmt: skip
                     queued += 1
+            if queued:
+                self.wake_delivery()
+            return queued
+
+    async def digest(self) -> int:
+        """Queue the daily digests whose local time has come (once per chat and day)."""
+        with self._tracked():
+            queued = await self.digests.run()
             if queued:
                 self.wake_delivery()
             return queued

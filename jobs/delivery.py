@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from liqmap.chart import ChartLabels, render_png
+from liqmap.digest import Digest
 from liqmap.proximity import Alert
 from liqmap.retry import RetryPolicy
 from storage.outbox import Outgoing
@@ -56,8 +57,11 @@ class DeliveryRejected(Exception):
 
 
 class AlertSender(Protocol):
-    async def send(self, chat_id: int, alert: Alert, chart: bytes | str | None) -> str | None:
-        """Deliver ``alert`` with ``chart`` (PNG or a file id); the chart's file id, if any."""
+    async def send(
+        self, chat_id: int, alert: Alert | Digest, chart: bytes | str | None
+    ) -> str | None:
+        """Deliver ``alert`` (or a digest, never with a chart) with ``chart`` (PNG or a file
+        id); the chart's file id, if any."""
 
 
 @dataclass

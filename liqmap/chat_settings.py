@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import math
 import re
 from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo, available_timezones
 
 from liqmap.errors import LiqmapError
 
@@ -20,7 +23,7 @@ class SettingError(LiqmapError):
 
 @dataclass(frozen=True)
 class QuietHours:
-    """A daily span in UTC minutes after midnight, possibly across midnight."""
+    """A daily span in the chat's local minutes after midnight, possibly across midnight."""
 
     start: int
     end: int
@@ -31,7 +34,7 @@ class QuietHours:
         return minute_of_day >= self.start or minute_of_day < self.end
 
     def __str__(self) -> str:
-        return f"{_hhmm(self.start)}-{_hhmm(self.end)} UTC"
+        return f"{_hhmm(self.start)}-{_hhmm(self.end)}"
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,17 @@ class ChatSettings:
     """At most one alert per instrument in this many minutes."""
     quiet: QuietHours | None = None
     """Alerts in these hours arrive silently."""
+    tz: str = "UTC"
+    """The chat's IANA time zone: quiet hours, the digest and the times shown are local."""
+    digest_at: int | None = None
+    """The daily digest's local minute after midnight; None when off."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
 
 
-SETTING_NAMES = ("distance", "strength", "cooldown", "quiet")
+SETTING_NAMES = ("distance", "strength", "cooldown", "quiet", "tz")
 
 
 def change_setting(settings: ChatSettings, name: str, value: str) -> ChatSettings:
@@ -71,6 +82,8 @@ def change_setting(settings: ChatSettings, name: str, value: str) -> ChatSetting
         return replace(settings, cooldown_minutes=int(minutes))
     if name == "quiet":
         return replace(settings, quiet=parse_quiet(value))
+    if name == "tz":
+        return replace(settings, tz=parse_zone(value))
     raise SettingError(f"unknown setting; use one of: {', '.join(SETTING_NAMES)}")
 
 
@@ -85,18 +98,42 @@ def parse_distance(text: str) -> float:
 
 
 def parse_quiet(text: str) -> QuietHours | None:
-    """``23:00-07:00`` (UTC) or ``off``."""
+    """``23:00-07:00`` (the chat's local time) or ``off``."""
     if text.lower() in ("off", "none", "no"):
         return None
     start, dash, end = text.partition("-")
     first, last = _CLOCK.match(start.strip()), _CLOCK.match(end.strip())
     if not (dash and first and last):
-        raise SettingError("quiet hours look like 23:00-07:00 (UTC), or off")
+        raise SettingError("quiet hours look like 23:00-07:00 (local time), or off")
     start_minute = int(first[1]) * 60 + int(first[2])
     end_minute = int(last[1]) * 60 + int(last[2])
     if start_minute == end_minute:
         raise SettingError("quiet hours need a start and an end that differ")
     return QuietHours(start_minute, end_minute)
+
+
+def parse_clock(text: str) -> int:
+    """``08:00`` as minutes after midnight."""
+    match = _CLOCK.match(text.strip())
+    if match is None:
+        raise SettingError("a time of day looks like 08:00")
+    return int(match[1]) * 60 + int(match[2])
+
+
+def parse_zone(text: str) -> str:
+    """An IANA time zone name such as ``Europe/Berlin`` (any case), or close matches."""
+    names = {name.lower(): name for name in _zones()}
+    wanted = text.strip().lower()[:64]
+    if wanted in names:
+        return names[wanted]
+    close = [names[c] for c in difflib.get_close_matches(wanted, names, 3, 0.7)]
+    hint = f"Did you mean {' or '.join(close)}?" if close else "Try e.g. Europe/Berlin."
+    raise SettingError(f"unknown time zone {text[:64]!r}. {hint}")
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones() | {"UTC"})
 
 
 def _number(text: str, name: str) -> float:

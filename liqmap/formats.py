@@ -1,16 +1,21 @@
-"""How numbers and times read everywhere: prices, USD amounts, UTC times, strict JSON."""
+"""How numbers and times read everywhere: prices, USD amounts, UTC and local times, strict JSON."""
 
 from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 
 def utc(ts_ms: int) -> str:
     """``2026-11-25 07:55 UTC``."""
     return datetime.fromtimestamp(int(ts_ms) / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def local_time(ts_ms: int, zone: tzinfo) -> str:
+    """``2026-11-25 08:55 CET``: a time in a chat's zone."""
+    return datetime.fromtimestamp(int(ts_ms) / 1000, zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def usd(value: float) -> str:

@@ -15,7 +15,7 @@ Pure: clusters, a price and the time in; the next state and the alerts out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from liqmap.chat_settings import ChatSettings
 from liqmap.clusters import LONG, Cluster
@@ -179,9 +179,10 @@ def _alert(
 
 
 def in_quiet_hours(settings: ChatSettings, now_ms: int) -> bool:
+    """Whether ``now_ms`` falls in the chat's quiet hours, in the chat's time zone."""
     if settings.quiet is None:
         return False
-    moment = datetime.fromtimestamp(now_ms / 1000, UTC)
+    moment = datetime.fromtimestamp(now_ms / 1000, settings.zone)
     return settings.quiet.contains(moment.hour * 60 + moment.minute)
 
 

@@ -91,13 +91,16 @@ class ChatStore:
         with self.db.atomic():
             self.db.execute(
                 "UPDATE chats SET alert_distance_pct = ?, min_strength = ?, cooldown_minutes = ?, "
-                "quiet_start = ?, quiet_end = ?, updated_at = ? WHERE id = ?",
+                "quiet_start = ?, quiet_end = ?, tz = ?, digest_at = ?, updated_at = ? "
+                "WHERE id = ?",
                 [
                     settings.alert_distance_pct,
                     settings.min_strength,
                     settings.cooldown_minutes,
                     quiet.start if quiet else None,
                     quiet.end if quiet else None,
+                    settings.tz,
+                    settings.digest_at,
                     self.clock(),
                     chat_id,
                 ],
@@ -264,6 +267,8 @@ def _chat(row: dict[str, Any]) -> Chat:
             min_strength=row["min_strength"],
             cooldown_minutes=row["cooldown_minutes"],
             quiet=quiet,
+            tz=row["tz"],
+            digest_at=row["digest_at"],
         ),
         refused_at=row["refused_at"],
     )

@@ -215,6 +215,22 @@ def subscription_mutes(db: Database) -> None:
     db.execute("ALTER TABLE subscriptions ADD COLUMN muted_until INTEGER")
 
 
+def chat_zones_and_digests(db: Database) -> None:
+    """Each chat's time zone and daily digest time, and one row per digest queued."""
+    db.execute("ALTER TABLE chats ADD COLUMN tz TEXT NOT NULL DEFAULT 'UTC'")
+    db.execute("ALTER TABLE chats ADD COLUMN digest_at INTEGER")
+    db.execute(
+        """
+        CREATE TABLE digests (
+            chat_id INTEGER NOT NULL,
+            day TEXT NOT NULL,
+            outbox_id INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, day)
+        )
+        """
+    )
+
+
 def building_alerts(db: Database) -> None:
     """Subscriptions that opted in to building-cluster alerts, with the detector's memory."""
     db.execute(
@@ -243,4 +259,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     sweep_receipts,
     subscription_mutes,
     building_alerts,
+    chat_zones_and_digests,
 ]

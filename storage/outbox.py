@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from sqlite_utils import Database
 
+from liqmap.digest import DIGEST, Digest, Level, Watched
 from liqmap.proximity import Alert
 from liqmap.receipts import Receipt
 
@@ -19,11 +20,11 @@ PENDING, SENT, FAILED, EXPIRED = "pending", "sent", "failed", "expired"
 
 @dataclass(frozen=True)
 class Outgoing:
-    """An alert due for delivery."""
+    """An alert (or a chat's daily digest) due for delivery."""
 
     id: int
     chat_id: int
-    alert: Alert
+    alert: Alert | Digest
     snapshot_id: int | None
     attempts: int
     expires_at: int | None
@@ -43,11 +44,11 @@ class Outbox:
     def due(self, now_ms: int, limit: int = 1000) -> list[Outgoing]:
         """Pending alerts whose time has come, oldest first."""
         rows = self.db.execute(
-            "SELECT id, chat_id, payload, snapshot_id, attempts, expires_at FROM outbox "
+            "SELECT id, chat_id, kind, payload, snapshot_id, attempts, expires_at FROM outbox "
             "WHERE state = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?",
             [PENDING, now_ms, limit],
         ).fetchall()
-        return [Outgoing(row[0], row[1], _alert(row[2]), row[3], row[4], row[5]) for row in rows]
+        return [Outgoing(row[0], row[1], message(row[2], row[3]), *row[4:]) for row in rows]
 
     def mark_sent(self, row_id: int, now_ms: int) -> None:
         self._update(row_id, "state = ?, sent_at = ?, attempts = attempts + 1", [SENT, now_ms])
@@ -118,8 +119,20 @@ def summary(alert: Alert) -> str:
     )
 
 
-def _alert(payload: str) -> Alert:
+def message(kind: str, payload: str) -> Alert | Digest:
+    """An outbox row's alert or digest, from its kind and JSON payload."""
     fields = json.loads(payload)
+    if kind != DIGEST:
+        return _alert(fields)
+    watched = tuple(
+        Watched(**(w | {"levels": tuple(Level(**level) for level in w["levels"])}))
+        for w in fields["watched"]
+    )
+    swept = tuple(_alert(alert) for alert in fields["swept"])
+    return Digest(**(fields | {"watched": watched, "swept": swept}))
+
+
+def _alert(fields: dict) -> Alert:
     receipt = fields.get("receipt")
     if receipt is not None:
         fields["receipt"] = receipt_from(receipt)

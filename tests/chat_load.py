@@ -220,7 +220,8 @@ class ChatLoad:
             maps = self._maps[chat]
             message_id = maps[-1] if rng.random() < 0.7 else rng.choice(maps)
             markup = self.tg.message(chat, message_id).get("reply_markup") or {}
-            buttons = [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+            rows = markup.get("inline_keyboard", [])
+            buttons = [b["callback_data"] for row in rows for b in row if "callback_data" in b]
             windows = [data for data in buttons if data.startswith("w|")]
             others = [data for data in buttons if not data.startswith("w|")]
             data = rng.choice(windows if windows and rng.random() < 0.6 else others or windows)
@@ -260,7 +261,7 @@ class ChatLoad:
         if chat not in self._maps:
             self.elsewhere.append(call)
             return
-        if method == "sendPhoto" and "reply_markup" not in result:
+        if method == "sendPhoto" and _is_alert(result):
             self.alerts.append(Alert(chat, call["time"], result.get("caption") or ""))
             return
         command = self._waiting.get(chat)
@@ -276,6 +277,12 @@ class ChatLoad:
         command.method = call["method"]
         command.answer = answer
         del self._waiting[command.chat]
+
+
+def _is_alert(message: dict[str, Any]) -> bool:
+    """Alerts carry a Mute button; maps carry window buttons."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return any(b.get("callback_data", "").startswith("sub|a|") for row in rows for b in row)
 
 
 def percentile(values: list[float], share: float) -> float:

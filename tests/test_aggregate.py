@@ -149,9 +149,10 @@ async def test_map_all_answers_with_the_summed_chart_and_each_exchanges_share(
         caption = words(photo)
         assert caption.startswith("BTC · okx+binance+bybit · 1d map")
         assert re.search(r"Summed over okx \d+% · binance \d+% · bybit \d+%", caption)
-        buttons = [b["callback_data"] for row in photo["reply_markup"]["inline_keyboard"]
-                   for b in row]  # fmt: skip
+        buttons = [b.get("callback_data") or b["url"]
+                   for row in photo["reply_markup"]["inline_keyboard"] for b in row]  # fmt: skip
         assert "s|1d|all:BTC" in buttons
+        assert "https://t.me/liqmap_test_bot?start=map_all_BTC_1d" in buttons
         (text,) = await say(tg, ANN, "/clusters all BTC 1d")
         assert words(text).startswith("BTC · okx+binance+bybit · 1d clusters")
 

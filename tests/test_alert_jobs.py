@@ -347,6 +347,9 @@ async def test_the_scheduler_never_runs_a_job_twice_at_once() -> None:
         async def settle(self) -> None:
             pass
 
+        async def digest(self) -> None:
+            pass
+
         async def prune(self) -> None:
             pass
 

@@ -43,9 +43,11 @@ async def test_start_help_and_the_command_menu(tg: FakeTelegram, core: BotServic
                     "/accuracy BTC all", "/stop", "/stop BTC long 61500", "/top [N]",
                     "building"):  # fmt: skip
         assert command in words(help_)
+    assert "/digest on 08:00" in words(help_)
     menu = [c["command"] for c in tg.commands()]
     assert menu == ["start", "help", "map", "clusters", "heatmap", "accuracy", "stop",
-                    "subscribe", "top", "unsubscribe", "list", "settings", "status"]  # fmt: skip
+                    "subscribe", "top", "unsubscribe", "list", "settings", "digest",
+                    "status"]  # fmt: skip
 
 
 async def test_map_sends_a_chart_with_caption_and_buttons(
@@ -58,7 +60,9 @@ async def test_map_sends_a_chart_with_caption_and_buttons(
     assert caption.startswith("BTC-USDT-SWAP · okx · 7d map")
     assert "Price " in caption and "Long liquidations:" in caption and "Data to " in caption
     buttons = [b["text"] for row in photo["reply_markup"]["inline_keyboard"] for b in row]
-    assert buttons == ["1d", "• 7d •", "30d", "🔄 Refresh", "🔔 Subscribe"]
+    assert buttons == ["1d", "• 7d •", "30d", "🔄 Refresh", "🔔 Subscribe", "🔗 Share"]
+    share = photo["reply_markup"]["inline_keyboard"][-1][-1]
+    assert share["url"] == f"https://t.me/{BOT}?start=map_okx_BTC-USDT-SWAP_7d"
     assert "upload_photo" in tg.chat_actions(ANN)
 
     # the next ask, fresh, re-sends the uploaded chart by its file id without recomputing

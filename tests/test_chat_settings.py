@@ -62,4 +62,4 @@ def test_quiet_hours_across_midnight() -> None:
     assert not night.contains(7 * 60) and not night.contains(12 * 60)
     day = QuietHours(9 * 60, 17 * 60)
     assert day.contains(9 * 60) and not day.contains(17 * 60) and not day.contains(3 * 60)
-    assert str(night) == "23:00-07:00 UTC"
+    assert str(night) == "23:00-07:00"

@@ -198,7 +198,8 @@ async def press_all(tally: Tally, tg: FakeTelegram, chat: int, rng: random.Rando
     for _ in range(PRESSES // len(PRESSERS)):
         target = photo if rng.random() < 0.7 else rng.choice(others)
         markup = tg.message(chat, target).get("reply_markup") or {}
-        buttons = [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+        rows = markup.get("inline_keyboard", [])
+        buttons = [b["callback_data"] for row in rows for b in row if "callback_data" in b]
         data = rng.choice(buttons) if buttons and rng.random() < 0.15 else forged_data(rng)
         answered = len(tally.answers[chat])
         tg.user_clicks(chat, target, data, check_button=False)
