@@ -52,7 +52,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press under /list or under an alert."""
     query = update.callback_query
     press = parse_manage(query.data)
-    if press is None or not offered(query.message, query.data):
+    if press is None:  # no data at all reaches every handler: answered as the map's are
+        await query.answer(texts.STALE_BUTTON)
+        return
+    if not offered(query.message, query.data):
         await query.answer(texts.STALE_LIST_BUTTON)
         return
     core = services(context)
