@@ -7,6 +7,8 @@ in groups only administrators change anything.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
@@ -95,7 +97,8 @@ async def _apply(core: BotServices, chat_id: int, press: Manage) -> str | None:
         hours = int(press.arg) if press.op == MUTE else ALERT_MUTE_HOURS
         until = now + hours * HOUR_MS
         done = await core.stores.run(chats.mute, chat_id, key, until)
-        answer = texts.muted(key, until)
+        chat = await core.stores.run(chats.get, chat_id)
+        answer = texts.muted(key, until, chat.settings.zone if chat else UTC)
     elif press.op == UNMUTE:
         done = await core.stores.run(chats.mute, chat_id, key, None)
         answer = texts.unmuted(key)

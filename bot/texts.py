@@ -575,7 +575,7 @@ def standing_text(standing: Standing, settings: ChatSettings, now: int) -> str:
             f"({standing.closeness:.1f}× the distance)"
         )
     if sub.muted(now):
-        parts.append(f"🔕 muted until {utc(sub.muted_until)}")
+        parts.append(f"🔕 muted until {local_time(sub.muted_until, settings.zone)}")
     return " · ".join(parts)
 
 
@@ -583,8 +583,8 @@ def distance_changed(key: str, distance_pct: float) -> str:
     return f"Alerts for {key} now within {distance_pct:g}%."
 
 
-def muted(key: str, until: int) -> str:
-    return f"Muted {key} until {utc(until)}."
+def muted(key: str, until: int, zone: tzinfo) -> str:
+    return f"Muted {key} until {local_time(until, zone)}."
 
 
 def unmuted(key: str) -> str:

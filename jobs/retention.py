@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
 from liqmap.timeframes import DAY_MS, DEFAULT_STEP, STEPS, WINDOWS
 from storage.alerts import AlertStore
+from storage.digests import prune_digests
 from storage.market_cache import CANDLES, OPEN_INTEREST, MarketCache
 from storage.outbox import Outbox
 from storage.realized import RealizedStore
@@ -32,6 +34,14 @@ REALIZED_AGE_MS = max(WINDOWS.values()) + MARGIN_MS
 """Recorded liquidations (and the time watched) older than this go: live accuracy scores the
 longest window (``liqmap.live_accuracy.HISTORY``), so they are kept that long and a day.
 Settled sweep receipts are kept as long: ``/accuracy`` gives their hit rate over that window."""
+
+
+DIGEST_AGE_MS = 7 * DAY_MS
+"""A digest's mark only guards its own local day; a week covers every time zone."""
+
+
+def _day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
 def horizons(margin_ms: int = MARGIN_MS) -> dict[str, dict[str, int]]:
@@ -69,6 +79,7 @@ class RetentionReport:
     alert_state: int
     realized: int
     sweeps: int
+    digests: int
 
 
 def prune_storage(
@@ -83,7 +94,8 @@ def prune_storage(
     three per instrument and window, and maps older than ``snapshot_age_ms``, unless a pending
     alert needs them; finished alerts older than ``outbox_age_ms``; detector states of
     subscriptions that are gone; recorded liquidations and settled sweeps older than
-    ``REALIZED_AGE_MS``. Each table is pruned in its own transaction.
+    ``REALIZED_AGE_MS``; marks of digests sent more than ``DIGEST_AGE_MS`` ago. Each table is
+    pruned in its own transaction.
     """
     cache, snapshots = MarketCache(db), SnapshotStore(db)
     by_series = horizons()
@@ -95,11 +107,12 @@ def prune_storage(
         alert_state=AlertStore(db, lambda: now_ms).forget_unsubscribed(),
         realized=RealizedStore(db).prune(now_ms - REALIZED_AGE_MS),
         sweeps=SweepStore(db).prune(now_ms - REALIZED_AGE_MS),
+        digests=prune_digests(db, _day(now_ms - DIGEST_AGE_MS)),
     )
     log.info(
         "retention pruned %d candles, %d open-interest rows, %d maps, %d outbox rows, "
-        "%d alert states, %d recorded liquidations, %d sweep receipts",
+        "%d alert states, %d recorded liquidations, %d sweep receipts, %d digest marks",
         report.candles, report.open_interest, report.snapshots, report.outbox, report.alert_state,
-        report.realized, report.sweeps,
+        report.realized, report.sweeps, report.digests,
     )  # fmt: skip
     return report

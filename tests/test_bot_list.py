@@ -185,8 +185,9 @@ async def test_alerts_carry_mute_and_open_map_buttons(
         assert refused["params"]["text"] == ADMINS_ONLY
         assert chats.subscription(GROUP, BTC).muted_until is None
 
+        await say(tg, ANN, "/settings tz Europe/Berlin")
         answer = await press(tg, ANN, alert["message_id"], f"sub|a||{BTC}")
-        assert answer["params"]["text"] == f"Muted {BTC} until 2026-11-25 13:00 UTC."
+        assert answer["params"]["text"] == f"Muted {BTC} until 2026-11-25 14:00 CET.", "local"
         assert chats.subscription(ANN, BTC).muted_until == clock() + HOUR_MS
         assert tg.message(ANN, alert["message_id"])["reply_markup"] == alert["reply_markup"]
 

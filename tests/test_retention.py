@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -222,18 +223,33 @@ def test_prune_storage_prunes_every_table_and_logs_one_line(
     RealizedStore(db).record("okx", ["BTC-USDT-SWAP"], recorded, (now - 40 * DAY_MS, now))
     settle_sweep(db, now - 32 * DAY_MS)
     settle_sweep(db, now - 30 * DAY_MS)
+    for age in (8 * DAY_MS, 6 * DAY_MS):
+        db.execute("INSERT INTO digests VALUES (1, ?, 0)", [day_of(now - age)])
 
     with caplog.at_level(logging.INFO, logger="jobs.retention"):
         report = prune_storage(db, now)
     assert report == RetentionReport(
-        candles=1440, open_interest=24, snapshots=2, outbox=1, alert_state=1, realized=2, sweeps=1
+        candles=1440,
+        open_interest=24,
+        snapshots=2,
+        outbox=1,
+        alert_state=1,
+        realized=2,
+        sweeps=1,
+        digests=1,
     )
     assert [r.getMessage() for r in caplog.records] == [
         "retention pruned 1440 candles, 24 open-interest rows, 2 maps, 1 outbox rows, "
-        "1 alert states, 2 recorded liquidations, 1 sweep receipts"
+        "1 alert states, 2 recorded liquidations, 1 sweep receipts, 1 digest marks"
     ]
-    assert prune_storage(db, now) == RetentionReport(0, 0, 0, 0, 0, 0, 0)
+    assert prune_storage(db, now) == RetentionReport(0, 0, 0, 0, 0, 0, 0, 0)
+    marks = [row[0] for row in db.execute("SELECT day FROM digests ORDER BY day")]
+    assert marks == [day_of(now - 6 * DAY_MS)], "a digest mark guards its day, a week at most"
     assert SweepStore(db).hit_rate(["okx:BTC-USDT-SWAP"]).swept == 1, "the recent one stays"
+
+
+def day_of(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
 def settle_sweep(db: Database, at: int) -> None:
