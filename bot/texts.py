@@ -185,9 +185,14 @@ def building_on(label: str) -> str:
     )
 
 
-def top_text(ranked: Sequence[Ranked], watchlist: bool, notes: Sequence[str]) -> str:
-    """``/top``: the nearest dense cluster of each instrument, most urgent first."""
-    scope = "this chat's watchlist" if watchlist else "major OKX perpetuals (no watchlist yet)"
+def top_text(ranked: Sequence[Ranked], largest_on: str | None, notes: Sequence[str]) -> str:
+    """``/top``: the nearest dense cluster of each instrument, most urgent first; over the
+    watchlist, or (``largest_on`` an exchange) its largest perpetuals by open interest."""
+    scope = (
+        "this chat's watchlist"
+        if largest_on is None
+        else f"the largest {largest_on} perpetuals by open interest (no watchlist yet)"
+    )
     lines = [f"<b>Nearest dense clusters</b> · {scope}, most urgent first"]
     for number, row in enumerate(ranked, 1):
         c = row.cluster
@@ -204,6 +209,10 @@ def top_text(ranked: Sequence[Ranked], watchlist: bool, notes: Sequence[str]) ->
         lines.append("No dense cluster on these maps.")
     lines += [f"<i>{escape(note)}</i>" for note in notes]
     return clip_html("\n".join(lines), TEXT_LIMIT)
+
+
+def largest_unknown(exchange: str) -> str:
+    return f"Major perpetuals instead of {exchange}'s largest by open interest"
 
 
 def stopped_all(count: int) -> str:

@@ -1,4 +1,5 @@
-"""``/top [N]``: the most urgent dense clusters across the chat's watchlist, or the majors.
+"""``/top [N]``: the most urgent dense clusters across the chat's watchlist, or else the
+default exchange's largest perpetuals by open interest.
 
 Maps come from the store while fresh (subscribed instruments are refreshed by the alert jobs);
 each map that must be computed costs one of the chat's and the user's fair-use budget, and
@@ -18,7 +19,7 @@ from bot.keyboards import offered, top_keyboard, top_press
 from bot.maps import send_map
 from bot.services import BotServices, services
 from jobs.alerts import ALERT_WINDOW
-from liqmap.errors import ExchangeError, InstrumentError, LimitReached
+from liqmap.errors import ExchangeError, InstrumentError, LimitReached, UnsupportedRequest
 from liqmap.instruments import Instrument
 from liqmap.screener import (
     MAJORS,
@@ -49,7 +50,8 @@ async def top_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     notes: list[str] = []
     screened = 0
     async with showing(context.bot, chat_id, ChatAction.TYPING):
-        for name in watchlist or MAJORS:
+        scope = watchlist or await _largest(core, count, notes)
+        for name in scope:
             if not watchlist and screened == count:
                 break
             try:
@@ -71,7 +73,8 @@ async def top_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 ranked.append(row)
     top = most_urgent(ranked, count)
     keyboard = top_keyboard([(r.label, r.instrument) for r in top], ALERT_WINDOW) if top else None
-    text = texts.top_text(top, bool(watchlist), notes)
+    exchange = core.settings.default_exchange
+    text = texts.top_text(top, None if watchlist else exchange, notes)
     await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
 
 
@@ -87,6 +90,17 @@ async def top_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     inst = await services(context).market.instrument(press.instrument)
     await query.answer(texts.loading(press.window))
     await send_map(update, context, inst, press.window)
+
+
+async def _largest(core: BotServices, count: int, notes: list[str]) -> list[str]:
+    """With no watchlist: the default exchange's perpetuals with the most open interest (one
+    request), else the majors, saying why."""
+    exchange = core.settings.default_exchange
+    try:
+        return [inst.key for inst in await core.market.largest(exchange, count)]
+    except (ExchangeError, UnsupportedRequest) as exc:
+        notes.append(f"{texts.largest_unknown(exchange)}: {exc}")
+        return list(MAJORS)
 
 
 async def _ranked(

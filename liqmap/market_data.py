@@ -362,6 +362,24 @@ class MarketData:
                 progress(series, len(by_ts), expected)
         return [by_ts[ts] for ts in sorted(by_ts)]
 
+    # -- open interest now ---------------------------------------------------------------
+
+    async def largest(self, exchange: str, count: int) -> list[Instrument]:
+        """The exchange's ``count`` USDT perpetuals with the most open interest in USD now, in
+        one request; ``UnsupportedRequest`` where the exchange has no such request."""
+        ccxt_exchange = self._exchange(exchange)
+        if not ccxt_exchange.has.get("fetchOpenInterests"):
+            raise UnsupportedRequest(f"{exchange} does not list open interest for all swaps")
+        book = await self.book(exchange)
+        perps = {i.symbol: i for i in book.instruments if i.kind == "swap" and i.quote == "USDT"}
+        found = await self._call(exchange, ccxt_exchange.fetch_open_interests, None)
+        usd = {
+            symbol: value
+            for symbol, row in (found or {}).items()
+            if symbol in perps and (value := _positive((row or {}).get("openInterestValue")))
+        }
+        return [perps[s] for s in sorted(usd, key=usd.__getitem__, reverse=True)[:count]]
+
     # -- prices --------------------------------------------------------------------------
 
     async def prices(self, instruments: Iterable[Instrument]) -> dict[str, Price]:

@@ -19,9 +19,8 @@ from liqmap.timeframes import HOUR_MS
 DEFAULT_TOP = 5
 MAX_TOP = 10
 MAJORS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "BNB", "ADA", "LINK", "AVAX", "LTC", "TRX")
-"""With no watchlist, these OKX USDT perpetuals are screened, in this order, until ``N`` are
-found: a fixed list of majors (the largest by open interest as a rule), because ranking every
-swap by open interest would take a request per instrument."""
+"""With no watchlist and no open-interest ranking from the exchange (``MarketData.largest``),
+these USDT perpetuals are screened, in this order, until ``N`` are found."""
 RANGE_HOURS = 24
 """The typical hourly range is the median over this many latest hours."""
 

@@ -1,4 +1,5 @@
-"""``/top`` against the fake OKX: the majors without a watchlist, the watchlist with one."""
+"""``/top`` against the fake OKX: the largest perpetuals by open interest without a watchlist
+(the majors when OKX cannot rank them), the watchlist with one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from bot.services import BotServices
 from liqmap.screener import hourly_range_pct, top_count
 from liqmap.series import Candles
 from tests.bot_harness import ANN, BOB, press, say, words
+from tests.fakes.http import Fault
+from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
 
 
@@ -16,19 +19,37 @@ def buttons(message: dict) -> list[tuple[str, str]]:
     return [(b["text"], b["callback_data"]) for row in rows for b in row]
 
 
-async def test_top_without_a_watchlist_screens_the_majors_the_exchange_lists(
-    tg: FakeTelegram, core: BotServices
+async def test_top_without_a_watchlist_screens_the_largest_perpetuals_by_open_interest(
+    tg: FakeTelegram, core: BotServices, okx: FakeOkx
 ) -> None:
+    okx.tape("SOL-USDT-SWAP").add_open_interest(5e9)  # SOL now leads BTC and ETH
+    (one,) = await say(tg, ANN, "/top 1")
+    assert words(one).startswith(
+        "Nearest dense clusters · the largest okx perpetuals by open interest (no watchlist yet)"
+    )
+    assert buttons(one) == [("🗺 SOL-USDT-SWAP", "t|7d|okx:SOL-USDT-SWAP")]
+    assert okx.count("/api/v5/public/open-interest") == 1, "ranked in one request"
+
     (reply,) = await say(tg, ANN, "/top")
-    text = words(reply)
-    assert text.startswith("Nearest dense clusters · major OKX perpetuals (no watchlist yet)")
-    lines = text.splitlines()[1:]
+    lines = words(reply).splitlines()[1:]
     assert lines and all(line[0].isdigit() and "× the hourly range" in line for line in lines)
     assert {data for _, data in buttons(reply)} <= {
         f"t|7d|okx:{s}-USDT-SWAP" for s in ("BTC", "ETH", "SOL")
-    }
+    }, "USDT perpetuals only: not the inverse swap nor the dated future"
     hours = [float(line.split(" · ")[-1].split("×")[0]) for line in lines]
     assert hours == sorted(hours)  # most urgent first
+
+
+async def test_top_falls_back_to_the_majors_and_says_so(
+    tg: FakeTelegram, core: BotServices, okx: FakeOkx
+) -> None:
+    okx.inject(Fault(400, '{"code":"51000","msg":"Parameter instType error","data":[]}',
+                     "application/json"), "/api/v5/public/open-interest", times=None)  # fmt: skip
+    (reply,) = await say(tg, ANN, "/top 2")
+    text = words(reply)
+    assert "Major perpetuals instead of okx's largest by open interest: " in text
+    shown = {data for _, data in buttons(reply)}
+    assert shown and shown <= {"t|7d|okx:BTC-USDT-SWAP", "t|7d|okx:ETH-USDT-SWAP"}, "two majors"
 
 
 async def test_top_screens_the_watchlist_and_its_button_sends_the_map(

@@ -135,6 +135,7 @@ class FakeOkx(FakeServer):
                 "/api/v5/market/candles": self._candles,
                 "/api/v5/market/history-candles": self._history_candles,
                 "/api/v5/rubik/stat/contracts/open-interest-history": self._oi_history,
+                "/api/v5/public/open-interest": self._open_interest,
                 "/api/v5/public/mark-price": self._mark_price,
                 "/api/v5/market/tickers": self._tickers,
                 "/api/v5/public/position-tiers": self._position_tiers,
@@ -244,6 +245,24 @@ class FakeOkx(FakeServer):
             if (inst_type is None or i.inst_type == inst_type) and inst_id in (None, i.inst_id)
         ]
         return chosen if inst_type or inst_id else None
+
+    def _open_interest(self, req: Request) -> tuple[int, dict]:
+        """GET /api/v5/public/open-interest (OKX docs, "Get open interest": instType required,
+        instId optional; rows instType, instId, oi in contracts, oiCcy in coins, oiUsd, ts;
+        ccxt's ``fetch_open_interests`` asks with ``instType=SWAP``)."""
+        chosen = self._selected(req)
+        if chosen is None or req.query.get("instType") is None:
+            return self._error("50014", "Parameter instType can not be empty")
+        now = str(self.clock())
+        data = []
+        for i in chosen:
+            tape = self.tape(i.inst_id)
+            usd, price = tape.open_interest_now(), tape.last_price()
+            coins = usd / price
+            contracts = usd / i.ct_val if i.ct_type == "inverse" else coins / i.ct_val
+            data.append({"instType": i.inst_type, "instId": i.inst_id, "oi": f"{contracts:.2f}",
+                         "oiCcy": f"{coins:.4f}", "oiUsd": f"{usd:.2f}", "ts": now})  # fmt: skip
+        return self._ok(data)
 
     def _mark_price(self, req: Request) -> tuple[int, dict]:
         chosen = self._selected(req)

@@ -90,6 +90,12 @@ class Tape:
             )
             return list(rows)
 
+    def open_interest_now(self) -> float:
+        """The latest OI snapshot in USD."""
+        with self._lock:
+            self._extend()
+            return float(self.oi[-1])
+
     def open_interest(
         self, step: int, start: int, end: int, offset: int = 0
     ) -> list[tuple[int, float, float]]:
