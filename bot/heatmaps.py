@@ -13,6 +13,7 @@ from bot import texts
 from bot.access import authorized
 from bot.arguments import symbol_and_window
 from bot.busy import charge, showing
+from bot.digests import chat_zone
 from bot.services import services
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ async def heatmap_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     else:
         answer = await core.heatmaps.get(inst, window)
     rendered = answer.rendered
-    caption = texts.heatmap_caption(rendered, core.clock(), answer.error)
+    zone = await chat_zone(core, message.chat.id)
+    caption = texts.heatmap_caption(rendered, core.clock(), answer.error, zone)
     try:
         sent = await message.reply_photo(
             rendered.file_id or rendered.png, caption=caption, parse_mode=ParseMode.HTML

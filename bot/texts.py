@@ -426,9 +426,13 @@ def stop_problem_text(problem: StopProblem, position: str, price: float) -> str:
 
 
 def heatmap_caption(
-    rendered: RenderedHeatmap, now_ms: int, error: ExchangeError | None = None
+    rendered: RenderedHeatmap,
+    now_ms: int,
+    error: ExchangeError | None = None,
+    zone: tzinfo = UTC,
 ) -> str:
-    """Caption of a heatmap photo: price, the hottest band now, data age, shares, notes."""
+    """Caption of a heatmap photo: price, the hottest band now, data age (in the chat's zone),
+    shares, notes."""
     view = rendered.view
     heatmap, labels = view.heatmap, view.labels
     lines = [
@@ -446,7 +450,7 @@ def heatmap_caption(
             f"🔥 Hottest band now: <b>{price_text(band.low)}–{price_text(band.high)}</b> · "
             f"{usd(band.usd)} · {band.position(float(known[-1]))}"
         )
-    lines.append(f"Data to {utc(heatmap.as_of_ms)} ({ago(now_ms - heatmap.as_of_ms)})")
+    lines.append(f"Data to {local_time(heatmap.as_of_ms, zone)} ({ago(now_ms - heatmap.as_of_ms)})")
     if labels.shares:
         lines.append("Summed over " + venue_shares(labels.shares))
     lines.extend(f"<i>{escape(note)}</i>" for note in view.notes)

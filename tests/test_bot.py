@@ -203,6 +203,28 @@ async def test_groups_address_the_bot_by_name_and_only_admins_change_things(
     assert core.stores.chats.get(GROUP).title == "traders"
 
 
+async def test_in_groups_the_trader_tools_change_state_only_for_admins(
+    tg: FakeTelegram, core: BotServices
+) -> None:
+    await say(tg, GROUP, f"/map@{BOT} BTC 1d", user_id=MEMBER, title="traders")
+    chats = core.stores.chats
+    for command in ("/digest on 08:00", "/settings tz Europe/Berlin",
+                    "/subscribe BTC 1 building"):  # fmt: skip
+        (refused,) = await say(tg, GROUP, command, user_id=MEMBER)
+        assert "Only group administrators" in words(refused), command
+    assert chats.get(GROUP).settings.tz == "UTC" and chats.get(GROUP).settings.digest_at is None
+    assert chats.subscriptions(GROUP) == []
+    # reading is for everyone: /stop and /top change nothing
+    (stop,) = await say(tg, GROUP, "/stop BTC long 1", user_id=MEMBER)
+    assert "Only group administrators" not in words(stop)
+    (top,) = await say(tg, GROUP, "/top 1", user_id=MEMBER)
+    assert words(top).startswith("Nearest dense clusters")
+    for command in ("/digest on 08:00", "/settings tz Europe/Berlin"):
+        await say(tg, GROUP, command, user_id=GROUP_OWNER)
+    assert chats.get(GROUP).settings.tz == "Europe/Berlin"
+    assert chats.get(GROUP).settings.digest_at is not None
+
+
 async def test_the_allowlist_refuses_others_once_and_logs_it(
     tg: FakeTelegram, settings: Settings, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -28,6 +28,8 @@ async def test_tz_setting_close_matches_and_local_captions(
         assert core.stores.chats.get(ANN).settings.tz == "Europe/Berlin"
         (photo,) = await say(tg, ANN, "/map BTC")
         assert "Data to 2026-11-25 13:00 CET" in words(photo)
+        (heat,) = await say(tg, ANN, "/heatmap BTC 1d")
+        assert "Data to 2026-11-25 13:00 CET" in words(heat)
 
 
 async def test_digest_on_and_off(
