@@ -12,8 +12,8 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+from jobs.maps import each_venue
 from jobs.market_sync import sync_window
-from liqmap.errors import ExchangeError
 from liqmap.instruments import Instrument
 from liqmap.live_accuracy import (
     HISTORY,
@@ -57,23 +57,10 @@ async def live_accuracy(
     notes += [f"{m.exchange} left out: nothing recorded" for m in members if not covered[m.key]]
     until = max(covered[m.key][-1][1] for m in watched)
     span = history_span(until, market.now(), step_ms(STEP), window_ms(HISTORY))
-    results = await asyncio.gather(
-        *(_venue_record(market, stores, m, span, covered[m.key], progress) for m in watched),
-        return_exceptions=True,
+    records, found = await each_venue(
+        watched, lambda m: _venue_record(market, stores, m, span, covered[m.key], progress)
     )
-    records: list[VenueRecord] = []
-    failures: list[ExchangeError] = []
-    for member, result in zip(watched, results, strict=True):
-        if isinstance(result, ExchangeError):
-            failures.append(result)
-            notes.append(f"{member.exchange} left out: {result.detail}")
-        elif isinstance(result, BaseException):
-            raise result
-        else:
-            records.append(result[0])
-            notes.extend(result[1])
-    if not records:
-        raise failures[0]
+    notes += found
     return await asyncio.to_thread(score_live, inst.key, records, span, tuple(notes))
 
 

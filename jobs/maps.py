@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from jobs.market_sync import sync_window
 from liqmap.errors import ExchangeError
@@ -15,6 +16,8 @@ from liqmap.snapshot import MapSnapshot, VenueData, build_aggregate_snapshot, bu
 from liqmap.timeframes import DEFAULT_STEP
 from storage.snapshots import StoredMap
 from storage.stores import Stores
+
+T = TypeVar("T")
 
 MIN_RECOMPUTE_MS = 30_000
 """A refresh asked for sooner than this after the last computation reuses it."""
@@ -85,9 +88,19 @@ async def sync_venues(
         params = params_for(member, await market.maintenance_rate(member))
         return VenueData(member.exchange, data.candles, data.open_interest, params), data.notes
 
-    results = await asyncio.gather(*(venue(m) for m in members), return_exceptions=True)
-    parts: list[VenueData] = []
-    notes = list(inst.missing_notes)
+    parts, notes = await each_venue(members, venue)
+    return parts, (*inst.missing_notes, *notes)
+
+
+async def each_venue(
+    members: Sequence[Instrument],
+    fetch: Callable[[Instrument], Awaitable[tuple[T, tuple[str, ...]]]],
+) -> tuple[list[T], list[str]]:
+    """``fetch`` every exchange's member at once: what those that answered gave, in order, and
+    the notes, each exchange that failed named with why. If all failed, the first error."""
+    results = await asyncio.gather(*(fetch(m) for m in members), return_exceptions=True)
+    found: list[T] = []
+    notes: list[str] = []
     failures: list[ExchangeError] = []
     for member, result in zip(members, results, strict=True):
         if isinstance(result, ExchangeError):
@@ -96,11 +109,11 @@ async def sync_venues(
         elif isinstance(result, BaseException):
             raise result
         else:
-            parts.append(result[0])
+            found.append(result[0])
             notes.extend(result[1])
-    if not parts:
+    if not found:
         raise failures[0]
-    return parts, tuple(notes)
+    return found, notes
 
 
 @dataclass(frozen=True)
