@@ -9,11 +9,11 @@ kept while fresh.
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from jobs.maps import each_venue
 from jobs.market_sync import sync_window
+from jobs.memo import Memo
 from liqmap.instruments import Instrument
 from liqmap.live_accuracy import (
     HISTORY,
@@ -114,32 +114,11 @@ class AccuracyService:
     ) -> None:
         self.market = market
         self.stores = stores
-        self.fresh_ms = fresh_ms
-        self.clock = clock or market.now
-        self.keep = keep
-        self._made: OrderedDict[str, tuple[LiveAccuracy, int]] = OrderedDict()
-        self._running: dict[str, asyncio.Task[LiveAccuracy]] = {}
+        self._memo: Memo[str, LiveAccuracy] = Memo(fresh_ms, clock or market.now, keep)
 
     def would_compute(self, inst: Instrument) -> bool:
         """Whether ``get`` would score anew rather than answer from memory."""
-        made = self._made.get(inst.key)
-        return made is None or self.clock() - made[1] >= self.fresh_ms
+        return self._memo.would_make(inst.key)
 
     async def get(self, inst: Instrument) -> LiveAccuracy:
-        if not self.would_compute(inst):
-            self._made.move_to_end(inst.key)
-            return self._made[inst.key][0]
-        task = self._running.get(inst.key)
-        if task is None:
-            task = asyncio.ensure_future(self._make(inst))
-            self._running[inst.key] = task
-            task.add_done_callback(lambda _: self._running.pop(inst.key, None))
-        return await asyncio.shield(task)
-
-    async def _make(self, inst: Instrument) -> LiveAccuracy:
-        accuracy = await live_accuracy(self.market, self.stores, inst)
-        self._made[inst.key] = (accuracy, self.clock())
-        self._made.move_to_end(inst.key)
-        while len(self._made) > self.keep:
-            self._made.popitem(last=False)
-        return accuracy
+        return await self._memo.get(inst.key, lambda: live_accuracy(self.market, self.stores, inst))

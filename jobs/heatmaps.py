@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from jobs.maps import sync_venues
+from jobs.memo import Memo
 from jobs.realized import realized_view
 from liqmap.chart import ChartLabels
 from liqmap.errors import ExchangeError
@@ -89,32 +89,20 @@ class HeatmapService:
     ) -> None:
         self.market = market
         self.stores = stores
-        self.fresh_ms = fresh_ms
         self.clock = clock or market.now
-        self.keep = keep
-        self._made: OrderedDict[tuple[str, str], RenderedHeatmap] = OrderedDict()
-        self._running: dict[tuple[str, str], asyncio.Task[RenderedHeatmap]] = {}
+        self._memo: Memo[tuple[str, str], RenderedHeatmap] = Memo(fresh_ms, self.clock, keep)
 
     def would_compute(self, inst: Instrument, window: str) -> bool:
         """Whether ``get`` would make a new heatmap rather than answer from memory."""
-        made = self._made.get((inst.key, window))
-        return made is None or self.clock() - made.made_at >= self.fresh_ms
+        return self._memo.would_make((inst.key, window))
 
     async def get(self, inst: Instrument, window: str) -> HeatmapAnswer:
         """The heatmap to show; when the exchange fails, the last one made comes back with
         the error, and with none made the error is raised."""
         key = (inst.key, window)
-        made = self._made.get(key)
-        if not self.would_compute(inst, window):
-            self._made.move_to_end(key)
-            return HeatmapAnswer(made)
-        task = self._running.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._make(inst, window))
-            self._running[key] = task
-            task.add_done_callback(lambda _: self._running.pop(key, None))
+        made = self._memo.last(key)
         try:
-            return HeatmapAnswer(await asyncio.shield(task))
+            return HeatmapAnswer(await self._memo.get(key, lambda: self._make(inst, window)))
         except ExchangeError as exc:
             if made is None:
                 raise
@@ -124,9 +112,7 @@ class HeatmapService:
         self, inst: Instrument, window: str, rendered: RenderedHeatmap, file_id: str
     ) -> None:
         """Keep Telegram's id of ``rendered``'s chart, unless a newer heatmap replaced it."""
-        key = (inst.key, window)
-        if self._made.get(key) is rendered:
-            self._made[key] = replace(rendered, file_id=file_id)
+        self._memo.replace((inst.key, window), rendered, replace(rendered, file_id=file_id))
 
     async def _make(self, inst: Instrument, window: str) -> RenderedHeatmap:
         view = await compute_heatmap(self.market, self.stores, inst, window)
@@ -134,10 +120,4 @@ class HeatmapService:
         realized = await realized_view(self.stores, inst, end - window_ms(window), end)
         draw = functools.partial(render_heatmap_png, view.heatmap, view.labels, realized=realized)
         png = await asyncio.to_thread(draw)
-        rendered = RenderedHeatmap(view, png, self.clock())
-        key = (inst.key, window)
-        self._made[key] = rendered
-        self._made.move_to_end(key)
-        while len(self._made) > self.keep:
-            self._made.popitem(last=False)
-        return rendered
+        return RenderedHeatmap(view, png, self.clock())
