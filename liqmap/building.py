@@ -14,7 +14,7 @@ memory and the alerts out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from liqmap.chat_settings import ChatSettings
 from liqmap.clusters import Cluster
@@ -24,7 +24,9 @@ from liqmap.proximity import (
     Alert,
     Remembered,
     Subject,
+    alert_about,
     distance_to,
+    in_cooldown,
     in_quiet_hours,
 )
 
@@ -78,27 +80,12 @@ def check_building(
         elif before == 0 and cluster.strength >= settings.min_strength:
             found.append((distance, cluster, None))
     last_alert_at = watch.last_alert_at
-    cooling = (
-        last_alert_at is not None and now_ms - last_alert_at < settings.cooldown_minutes * 60_000
-    )
-    if not found or cooling:
+    if not found or in_cooldown(settings, last_alert_at, now_ms):
         return BuildingWatch(tuple(kept), last_alert_at), []
     distance, cluster, grown = min(found, key=lambda item: item[0])
-    alert = Alert(
-        kind=BUILDING,
-        instrument=subject.instrument,
-        label=subject.label,
-        source=subject.source,
-        side=cluster.side,
-        low=cluster.low,
-        high=cluster.high,
-        usd=cluster.usd,
-        strength=cluster.strength,
-        price=price,
-        previous_price=None,
-        distance_pct=distance,
-        silent=in_quiet_hours(settings, now_ms),
-        window=subject.window,
+    silent = in_quiet_hours(settings, now_ms)
+    alert = replace(
+        alert_about(BUILDING, cluster, price, None, distance, silent, subject),
         grown_pct=grown,
         over_ms=last.computed_at - first.computed_at,
     )

@@ -123,7 +123,7 @@ def check(
         current = [c for c in clusters if old.overlaps(c)]
         away = distance_to(old, price)
         if away < 0:
-            alerts.append(_alert(SWEPT, old, price, watch.last_price, away, silent, subject))
+            alerts.append(alert_about(SWEPT, old, price, watch.last_price, away, silent, subject))
             continue
         if away > REARM_FACTOR * distance_pct or not current:
             continue
@@ -132,9 +132,7 @@ def check(
         kept.append(old)
 
     last_alert_at = watch.last_alert_at
-    cooling = (
-        last_alert_at is not None and now_ms - last_alert_at < settings.cooldown_minutes * 60_000
-    )
+    cooling = in_cooldown(settings, last_alert_at, now_ms)
     candidates = [
         (distance_to(c, price), c)
         for c in clusters
@@ -144,13 +142,15 @@ def check(
     ]
     if candidates and not cooling:
         distance, nearest = min(candidates, key=lambda pair: pair[0])
-        alerts.append(_alert(APPROACH, nearest, price, watch.last_price, distance, silent, subject))
+        alerts.append(
+            alert_about(APPROACH, nearest, price, watch.last_price, distance, silent, subject)
+        )
         kept.append(Remembered(nearest.side, nearest.low, nearest.high, nearest.usd, now_ms))
         last_alert_at = now_ms
     return Watch(tuple(kept), last_alert_at, price), alerts
 
 
-def _alert(
+def alert_about(
     kind: str,
     cluster: Cluster | Remembered,
     price: float,
@@ -159,6 +159,7 @@ def _alert(
     silent: bool,
     subject: Subject,
 ) -> Alert:
+    """An alert of ``kind`` about ``cluster`` for ``subject``, at ``price``."""
     return Alert(
         kind=kind,
         instrument=subject.instrument,
@@ -176,6 +177,11 @@ def _alert(
         window=subject.window,
         alerted_at=getattr(cluster, "alerted_at", None),
     )
+
+
+def in_cooldown(settings: ChatSettings, last_alert_at: int | None, now_ms: int) -> bool:
+    """Whether the chat was alerted within its cooldown."""
+    return last_alert_at is not None and now_ms - last_alert_at < settings.cooldown_minutes * 60_000
 
 
 def in_quiet_hours(settings: ChatSettings, now_ms: int) -> bool:
