@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from jobs.market_sync import sync_window
+from jobs.memo import Shared
 from liqmap.errors import ExchangeError
 from liqmap.instruments import Instrument
 from liqmap.margins import params_for
@@ -138,7 +139,7 @@ class MapService:
         self.stores = stores
         self.fresh_ms = fresh_ms
         self.clock = clock or market.now
-        self._running: dict[tuple[str, str], asyncio.Task[StoredMap]] = {}
+        self._computing: Shared[tuple[str, str], StoredMap] = Shared()
 
     async def would_compute(self, inst: Instrument, window: str, refresh: bool = False) -> bool:
         """Whether ``get`` would compute now rather than answer from the store."""
@@ -169,13 +170,7 @@ class MapService:
 
     async def compute(self, inst: Instrument, window: str) -> StoredMap:
         """Compute and store a map now; concurrent callers share one computation."""
-        key = (inst.key, window)
-        task = self._running.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._compute(inst, window))
-            self._running[key] = task
-            task.add_done_callback(lambda _: self._running.pop(key, None))
-        return await asyncio.shield(task)
+        return await self._computing.run((inst.key, window), lambda: self._compute(inst, window))
 
     async def _compute(self, inst: Instrument, window: str) -> StoredMap:
         snapshot = await compute_map(self.market, self.stores, inst, window)

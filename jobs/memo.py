@@ -1,4 +1,5 @@
-"""Made once however many ask, kept while fresh: the memory of the on-demand services."""
+"""Made once however many ask (``Shared``), and kept while fresh (``Memo``): the memory of the
+on-demand services."""
 
 from __future__ import annotations
 
@@ -11,6 +12,21 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
+class Shared(Generic[K, V]):
+    """Work by key, done once for everyone who asks while it runs; its errors reach them all."""
+
+    def __init__(self) -> None:
+        self._running: dict[K, asyncio.Task[V]] = {}
+
+    async def run(self, key: K, make: Callable[[], Awaitable[V]]) -> V:
+        task = self._running.get(key)
+        if task is None:
+            task = asyncio.ensure_future(make())
+            self._running[key] = task
+            task.add_done_callback(lambda _: self._running.pop(key, None))
+        return await asyncio.shield(task)
+
+
 class Memo(Generic[K, V]):
     """Values by key: the one made in the last ``fresh_ms``, else a new one, made once for
     everyone who asks while it is made. The last ``keep`` stay in memory."""
@@ -20,7 +36,7 @@ class Memo(Generic[K, V]):
         self.clock = clock
         self.keep = keep
         self._made: OrderedDict[K, tuple[V, int]] = OrderedDict()
-        self._running: dict[K, asyncio.Task[V]] = {}
+        self._shared: Shared[K, V] = Shared()
 
     def last(self, key: K) -> V | None:
         """The last value made for ``key``, fresh or not."""
@@ -38,12 +54,7 @@ class Memo(Generic[K, V]):
         if not self.would_make(key):
             self._made.move_to_end(key)
             return self._made[key][0]
-        task = self._running.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._make(key, make))
-            self._running[key] = task
-            task.add_done_callback(lambda _: self._running.pop(key, None))
-        return await asyncio.shield(task)
+        return await self._shared.run(key, lambda: self._make(key, make))
 
     def replace(self, key: K, old: V, new: V) -> None:
         """Put ``new`` in place of ``old`` (as fresh as it was), unless a newer value came."""
