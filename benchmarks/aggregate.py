@@ -23,10 +23,10 @@ from pathlib import Path
 
 from benchmarks.map_build import median_ms
 from benchmarks.synthetic import market
-from jobs.maps import compute_map
-from liqmap.market_data import MarketData
-from liqmap.snapshot import VenueData, build_aggregate_snapshot, build_snapshot
-from liqmap.venue_split import venue_params
+from jobs.on_demand.maps import compute_map
+from liqmap.engine.snapshot import VenueData, build_aggregate_snapshot, build_snapshot
+from liqmap.exchanges.market_data import MarketData
+from liqmap.market.venue_split import venue_params
 from storage.database import open_database
 from storage.stores import Stores
 from tests.fakes.binance import FakeBinance

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqmap.backtest import WalkForward, partial_spearman, walk_forward
-from liqmap.csv_source import load_csv
-from liqmap.model import Formula, MarginRule, ModelParams
-from tests.data import HOURLY
+from liqmap.engine.model import Formula, MarginRule, ModelParams
+from liqmap.evaluation.backtest import WalkForward, partial_spearman, walk_forward
+from liqmap.exchanges.csv_source import load_csv
+from tests.support.data import HOURLY
 
 RULES = {
     "OKX linear (default)": MarginRule(0.004, 0.0005, Formula.LINEAR),

@@ -15,11 +15,11 @@ import numpy as np
 
 from benchmarks.map_build import median_ms
 from benchmarks.synthetic import market
-from liqmap.chart import ChartLabels
-from liqmap.heatmap import Heatmap, build_heatmap
-from liqmap.heatmap_chart import render_heatmap_png
-from liqmap.model import ModelParams, build_exposure
-from liqmap.series import Candles, OpenInterest
+from liqmap.charts.heatmap_chart import render_heatmap_png
+from liqmap.charts.map_chart import ChartLabels
+from liqmap.engine.heatmap import Heatmap, build_heatmap
+from liqmap.engine.model import ModelParams, build_exposure
+from liqmap.engine.series import Candles, OpenInterest
 
 CASES = (("7d", 7 * 1440, 300_000, "5m"), ("30d", 30 * 1440, 60_000, "1m"))
 SAMPLED = 40

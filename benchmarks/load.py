@@ -8,7 +8,7 @@ them (``rateLimit`` 110 ms) and answered after a round trip (``--okx-latency``),
 30 messages a second (python-telegram-bot's rate limiter), 6 new maps a minute per chat. A
 coroutine inside it ticks every 10 ms and records how late it wakes: the event loop's
 stalls. Every chat sends its next command once the previous one was answered
-(``tests/chat_load.py``), so each answer is matched to its command. Meanwhile a subscribed
+(``tests/support/chat_load.py``), so each answer is matched to its command. Meanwhile a subscribed
 chat waits for alerts: the fake OKX's price is moved into a dense cluster a few times during
 the load, and the time from the move to the alert at the fake Telegram is measured.
 """
@@ -29,10 +29,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.chat_load import REFUSALS, UNAVAILABLE, ChatLoad, LoopLag, percentile
 from tests.fakes.http import free_port
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
+from tests.support.chat_load import REFUSALS, UNAVAILABLE, ChatLoad, LoopLag, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 WATCHER = 7001

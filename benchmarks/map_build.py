@@ -17,10 +17,10 @@ from pathlib import Path
 
 from benchmarks.reference_loop import build_map_loop
 from benchmarks.synthetic import market
-from liqmap.chart import ChartLabels, render_png
-from liqmap.clusters import find_clusters
-from liqmap.model import FIVE_TIERS, ModelParams, build_map
-from tests.data import HOURLY
+from liqmap.charts.map_chart import ChartLabels, render_png
+from liqmap.engine.clusters import find_clusters
+from liqmap.engine.model import FIVE_TIERS, ModelParams, build_map
+from tests.support.data import HOURLY
 
 WINDOW_MINUTES = {"1d": 1440, "7d": 7 * 1440, "30d": 30 * 1440}
 STEPS = {"1m": 60_000, "5m": 300_000}

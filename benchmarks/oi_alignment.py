@@ -5,7 +5,7 @@ OKX stamps daily OI at 16:00 UTC while daily candles open at 00:00 UTC. The hour
 are built from it, once with OI at their own opens (the truth) and once with OI stamped
 hours off the grid, aligned three ways:
 
-- ``time``: what ``liqmap.model.oi_flows`` does: each change is spread over the candles its
+- ``time``: what ``liqmap.engine.model.oi_flows`` does: each change is spread over the candles its
   interval overlaps, by overlap time (the file has no volume);
 - ``snap to close``: each snapshot counts as the OI at the close of the candle it falls in;
 - ``snap to open``: each snapshot counts as the OI at the open of the candle it falls in.
@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqmap.csv_source import load_csv
-from liqmap.model import ModelParams, build_map, oi_flows
-from liqmap.series import Candles, OpenInterest
-from tests.data import HOURLY
+from liqmap.engine.model import ModelParams, build_map, oi_flows
+from liqmap.engine.series import Candles, OpenInterest
+from liqmap.exchanges.csv_source import load_csv
+from tests.support.data import HOURLY
 
 HOUR = 3_600_000
 

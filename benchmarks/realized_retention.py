@@ -1,20 +1,22 @@
-"""How much a busy BTC day of recorded liquidations weighs in the database, how long the
-recorder's writes take, and the size after 35 days with and without the daily prune.
+"""How much a busy BTC day of recorded liquidations weighs in the database, how long the recorder's
+writes take, and the size after 35 days with and without the daily prune.
 
 Run: ``python -m benchmarks.realized_retention [--days 2] [--seed 7]``.
 
 The stream is simulated: BTC's USDT perpetual on OKX, Binance and Bybit over a busy day, events
 arriving as a Poisson process whose rate swings hour by hour (lognormal) with a few cascades of
 5 to 30 minutes at 15 times the rate, mostly on one side; sizes heavy-tailed (Pareto, alpha 1.1,
-from $150, capped at $20M), amounts at each venue's lot size and prices on a random walk. Binance
-publishes only the latest liquidation of each second per symbol, so its stream is sampled that
-way. The database gets what the recorder (``jobs/recorder.py``) writes: one ``record`` call per
-venue per second with that second's events and the watched span from the connection's start.
+from $150, capped at $20M), amounts at each venue's lot size and prices on a random walk.
+Binance publishes only the latest liquidation of each second per symbol, so its stream is
+sampled that way. The database gets what the recorder (``jobs/scheduled/recorder.py``) writes:
+one ``record`` call per venue per second with that second's events and the watched span from the
+connection's start.
 
 Bytes per instrument-day are the growth of the SQLite file (the ``realized`` table is its own
 primary-key index, WITHOUT ROWID) after a WAL checkpoint. Sizes after 35 days are extrapolated
-from the simulated days: the daily prune keeps 31 days (``jobs.retention.REALIZED_AGE_MS``) and
-SQLite reuses the freed pages, so the file stays near 32 days' worth; without it, it holds 35.
+from the simulated days: the daily prune keeps 31 days
+(``jobs.scheduled.retention.REALIZED_AGE_MS``) and SQLite reuses the freed pages, so the file
+stays near 32 days' worth; without it, it holds 35.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-from jobs.retention import REALIZED_AGE_MS
-from liqmap.realized import Realized
-from liqmap.timeframes import DAY_MS, HOUR_MS
+from jobs.scheduled.retention import REALIZED_AGE_MS
+from liqmap.engine.realized import Realized
+from liqmap.market.timeframes import DAY_MS, HOUR_MS
 from storage.database import open_database
-from storage.realized import RealizedStore
+from storage.liquidations import RealizedStore
 
 T0 = 1_793_491_200_000  # 2026-11-01 00:00 UTC
 DAYS_AFTER = 35

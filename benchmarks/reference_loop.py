@@ -1,6 +1,6 @@
 """The map built the straightforward way, one position at a time in plain Python.
 
-The yardstick for ``liqmap.model``: same semantics, no numpy. The speed benchmark reports the
+The yardstick for ``liqmap.engine.model``: same semantics, no numpy. The speed benchmark reports the
 ratio, and a test checks both give the same map.
 """
 
@@ -10,14 +10,14 @@ import bisect
 import itertools
 import math
 
-from liqmap.model import BAND_EDGES, BAND_LABELS, Formula, MarginRule, ModelParams
-from liqmap.series import Candles, OpenInterest
+from liqmap.engine.model import BAND_EDGES, BAND_LABELS, Formula, MarginRule, ModelParams
+from liqmap.engine.series import Candles, OpenInterest
 
 
 def build_map_loop(
     candles: Candles, oi: OpenInterest, params: ModelParams
 ) -> tuple[list[float], list[list[float]], list[list[float]]]:
-    """Edges and per-band USD of longs and shorts, as ``liqmap.model.build_map`` gives them."""
+    """Edges and per-band USD of longs and shorts, as ``model.build_map`` gives them."""
     ts, low, high = candles.ts.tolist(), candles.low.tolist(), candles.high.tolist()
     close = candles.close.tolist()
     n = len(ts)

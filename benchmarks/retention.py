@@ -30,13 +30,13 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from benchmarks.synthetic import market
-from jobs.retention import prune_storage
-from liqmap.instruments import Instrument
-from liqmap.model import ModelParams
-from liqmap.proximity import Alert, Watch
-from liqmap.series import Candles, OpenInterest
-from liqmap.snapshot import MapSnapshot, build_snapshot
-from liqmap.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, STEPS
+from jobs.scheduled.retention import prune_storage
+from liqmap.engine.model import ModelParams
+from liqmap.engine.series import Candles, OpenInterest
+from liqmap.engine.snapshot import MapSnapshot, build_snapshot
+from liqmap.market.instruments import Instrument
+from liqmap.market.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, STEPS
+from liqmap.signals.proximity import Alert, Watch
 from storage.alerts import AlertStore, Checked
 from storage.chats import ChatStore
 from storage.database import open_database

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from liqmap.series import Candles, OpenInterest
+from liqmap.engine.series import Candles, OpenInterest
 
 
 def market(

@@ -2,7 +2,7 @@
 
 It applies the access rule, notes the chat, claims the chat's turn at the exchanges, and turns
 known errors into short replies (a pop-up for a button). Unexpected errors go on to
-``bot.errors.on_error``.
+``bot.handlers.errors.on_error``.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot import texts
-from bot.services import services
+from bot.deps import services
 from liqmap.errors import ExchangeError, LiqmapError
-from liqmap.request_gate import CLAIM, Claim, Urgency
+from liqmap.policies.request_gate import CLAIM, Claim, Urgency
 
 log = logging.getLogger(__name__)
 

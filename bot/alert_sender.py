@@ -1,4 +1,4 @@
-"""Alerts to Telegram: the bot's side of ``jobs.delivery.AlertSender``."""
+"""Alerts to Telegram: the bot's side of ``jobs.scheduled.delivery.AlertSender``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot import texts
-from bot.subscription_keyboards import alert_keyboard
-from jobs.delivery import ChatBlocked, ChatMoved, DeliveryRejected, RetryLater
-from liqmap.digest import Digest
-from liqmap.proximity import Alert
+from bot.keyboards.subscriptions import alert_keyboard
+from jobs.scheduled.delivery import ChatBlocked, ChatMoved, DeliveryRejected, RetryLater
+from liqmap.signals.digest import Digest
+from liqmap.signals.proximity import Alert
 
 log = logging.getLogger(__name__)
 

@@ -22,24 +22,24 @@ from telegram.ext import (
     filters,
 )
 
-from bot import (
+from bot import texts
+from bot.deps import BotServices
+from bot.handlers import (
     accuracy,
-    admin,
     basics,
-    digests,
+    digest,
     heatmaps,
     maps,
     settings,
+    status,
     stops,
-    subscription_keyboards,
     subscription_list,
     subscriptions,
-    texts,
     top,
 )
-from bot.errors import on_error
+from bot.handlers.errors import on_error
+from bot.keyboards import subscriptions as subscription_keyboards
 from bot.rate_limit import FairRateLimiter
-from bot.services import BotServices
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,8 @@ def add_handlers(application: Application) -> None:
         "unsubscribe": subscriptions.unsubscribe,
         "list": subscription_list.list_command,
         "settings": settings.settings_command,
-        "digest": digests.digest_command,
-        "status": admin.status,
+        "digest": digest.digest_command,
+        "status": status.status,
         "top": top.top_command,
     }
     for name, handler in commands.items():

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from liqmap.instruments import ALL
-from liqmap.timeframes import WINDOWS
+from liqmap.market.instruments import ALL
+from liqmap.market.timeframes import WINDOWS
 
 DEFAULT_WINDOW = "7d"
 

@@ -12,7 +12,7 @@ from telegram import Bot, Update
 from telegram.error import TelegramError
 
 from bot import texts
-from bot.services import BotServices
+from bot.deps import BotServices
 from liqmap.errors import LimitReached
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from liqmap.instruments import ALL
-from liqmap.timeframes import WINDOWS
-from liqmap.venues import VENUES
+from liqmap.market.instruments import ALL
+from liqmap.market.timeframes import WINDOWS
+from liqmap.market.venues import VENUES
 
 PREFIX = "map_"
 _PARAMETER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -17,7 +17,7 @@ from typing import Any
 
 from telegram.ext import AIORateLimiter
 
-from liqmap.request_gate import CLAIM, Claim, RequestGate, Urgency
+from liqmap.policies.request_gate import CLAIM, Claim, RequestGate, Urgency
 
 MESSAGES_PER_SECOND = 30
 

@@ -10,7 +10,7 @@ from telegram.error import NetworkError
 from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES
-from liqmap.retry import RetryPolicy, retry_call
+from liqmap.policies.retry import RetryPolicy, retry_call
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from liqmap.clusters import Cluster
-from liqmap.snapshot import MapSnapshot
+from liqmap.engine.clusters import Cluster
+from liqmap.engine.snapshot import MapSnapshot
 from storage.chats import Subscription
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from liqmap.engine.ranges import Range, missing, settled
+from liqmap.engine.series import Candles, OpenInterest
 from liqmap.errors import ExchangeRejected
-from liqmap.fetch_plan import oi_steps
+from liqmap.exchanges.market_data import MarketData, Progress
 from liqmap.formats import utc
-from liqmap.instruments import Instrument
-from liqmap.market_data import MarketData, Progress
-from liqmap.ranges import Range, missing, settled
-from liqmap.series import Candles, OpenInterest
-from liqmap.timeframes import floor_to, step_ms, window_ms
-from liqmap.venues import VENUES
+from liqmap.market.fetch_plan import oi_steps
+from liqmap.market.instruments import Instrument
+from liqmap.market.timeframes import floor_to, step_ms, window_ms
+from liqmap.market.venues import VENUES
 from storage.market_cache import CANDLES, OPEN_INTEREST
 from storage.stores import Stores
 

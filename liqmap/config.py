@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from liqmap.access import Access
 from liqmap.errors import ConfigError
-from liqmap.fair_use import SubscriptionLimits
-from liqmap.instruments import ALL
-from liqmap.venues import VENUES
+from liqmap.market.instruments import ALL
+from liqmap.market.venues import VENUES
+from liqmap.policies.access import Access
+from liqmap.policies.fair_use import SubscriptionLimits
 
 TELEGRAM_API_URL = "https://api.telegram.org"
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from liqmap.proximity import SWEPT, Alert, Watch, as_state, from_state
+from liqmap.signals.proximity import SWEPT, Alert, Watch, as_state, from_state
 from storage.outbox import enqueue
 from storage.sweeps import add_sweep
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from liqmap.access import Access
-from liqmap.chat_settings import ChatSettings, QuietHours
 from liqmap.errors import LimitReached
-from liqmap.fair_use import SubscriptionLimits
+from liqmap.policies.access import Access
+from liqmap.policies.fair_use import SubscriptionLimits
+from liqmap.signals.chat_settings import ChatSettings, QuietHours
 
 
 @dataclass(frozen=True)

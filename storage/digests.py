@@ -11,8 +11,8 @@ from dataclasses import asdict
 
 from sqlite_utils import Database
 
-from liqmap.digest import DIGEST, Digest
-from liqmap.proximity import APPROACH, RECEIPT, SWEPT, Alert
+from liqmap.signals.digest import DIGEST, Digest
+from liqmap.signals.proximity import APPROACH, RECEIPT, SWEPT, Alert
 from storage.chats import Chat, ChatStore
 from storage.outbox import SENT, message
 

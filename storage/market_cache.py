@@ -10,10 +10,10 @@ from collections.abc import Mapping
 
 from sqlite_utils import Database
 
-from liqmap.instruments import Instrument
-from liqmap.ranges import Range, merge
-from liqmap.series import Candles, OpenInterest
-from liqmap.timeframes import floor_to, step_ms
+from liqmap.engine.ranges import Range, merge
+from liqmap.engine.series import Candles, OpenInterest
+from liqmap.market.instruments import Instrument
+from liqmap.market.timeframes import floor_to, step_ms
 
 CANDLES = "candles"
 OPEN_INTEREST = "open_interest"

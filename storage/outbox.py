@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 
 from sqlite_utils import Database
 
-from liqmap.digest import DIGEST, Digest, Level, Watched
-from liqmap.proximity import Alert
-from liqmap.receipts import Receipt
+from liqmap.signals.digest import DIGEST, Digest, Level, Watched
+from liqmap.signals.proximity import Alert
+from liqmap.signals.receipts import Receipt
 
 PENDING, SENT, FAILED, EXPIRED = "pending", "sent", "failed", "expired"
 

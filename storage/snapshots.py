@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from sqlite_utils import Database
 
-from liqmap.building import REFRESHES, Frame
-from liqmap.clusters import Cluster
-from liqmap.model import LiquidationMap
-from liqmap.snapshot import MapSnapshot, VenueShare
+from liqmap.engine.clusters import Cluster
+from liqmap.engine.model import LiquidationMap
+from liqmap.engine.snapshot import MapSnapshot, VenueShare
+from liqmap.signals.growing_clusters import REFRESHES, Frame
 
 KEPT_MAPS = REFRESHES + 1
 """Maps kept per instrument and window: the building detector compares this many."""

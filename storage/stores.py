@@ -11,14 +11,14 @@ from typing import ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
-from liqmap.access import Access
-from liqmap.fair_use import SubscriptionLimits
+from liqmap.policies.access import Access
+from liqmap.policies.fair_use import SubscriptionLimits
 from storage.alerts import AlertStore
-from storage.building import BuildingStore
 from storage.chats import ChatStore
+from storage.growing_clusters import BuildingStore
+from storage.liquidations import RealizedStore
 from storage.market_cache import MarketCache
 from storage.outbox import Outbox
-from storage.realized import RealizedStore
 from storage.snapshots import SnapshotStore
 from storage.sweeps import SweepStore
 from storage.worker import DbWorker

@@ -9,8 +9,8 @@ from dataclasses import asdict
 
 from sqlite_utils import Database
 
-from liqmap.proximity import RECEIPT, Alert
-from liqmap.receipts import HitRate, Receipt, Sweep
+from liqmap.signals.proximity import RECEIPT, Alert
+from liqmap.signals.receipts import HitRate, Receipt, Sweep
 from storage.outbox import enqueue, receipt_from
 
 PENDING, DONE = "pending", "done"

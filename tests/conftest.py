@@ -17,19 +17,19 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from bot.services import BotServices
+from bot.deps import BotServices
 from liqmap.config import Settings
-from liqmap.market_data import MarketData
+from liqmap.exchanges.market_data import MarketData
 from storage.database import open_database
 from storage.stores import Stores
-from tests.bot_harness import ADMIN, ADMIN_GROUP, BOT, GROUP, GROUP_OWNER, running
-from tests.exchanges import EXCHANGES, Exchange, Fake
 from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.clock import Clock
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
-from tests.fast import FAST_CCXT, FAST_RETRY
+from tests.support.bot_harness import ADMIN, ADMIN_GROUP, BOT, GROUP, GROUP_OWNER, running
+from tests.support.exchanges import EXCHANGES, Exchange, Fake
+from tests.support.fast import FAST_CCXT, FAST_RETRY
 
 NOON = int(datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC).timestamp() * 1000)
 """Where the ``clock`` fixture starts: inside a minute, an hour and a day, so nothing aligns."""
@@ -162,7 +162,7 @@ async def market(okx: FakeOkx, adapter: Adapter) -> AsyncIterator[MarketData]:
 
 @pytest.fixture(params=list(EXCHANGES))
 async def exchange(request: pytest.FixtureRequest, adapter: Adapter) -> AsyncIterator[Exchange]:
-    """Each exchange in turn (tests/exchanges.py): its row, its fake, an adapter to it."""
+    """Each exchange in turn (tests/support/exchanges.py): its row, its fake, an adapter to it."""
     spec = EXCHANGES[request.param]
     fake = request.getfixturevalue(spec.name)
     async with adapter(**{spec.name: fake.url}) as market:

@@ -8,13 +8,9 @@ arrives exactly once.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import sqlite3
-import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,42 +18,10 @@ import pytest
 from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
+from tests.support.service import MARKS, Service, query, wait
 
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
 ANN = 1001
-MARKS = "/api/v5/public/mark-price"
-
-
-def wait(condition: Callable[[], bool], what: str, within: float = 60.0) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
-class Service:
-    """``liqmap run`` in a subprocess, with its output kept for the assertion messages."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env, self.cwd = env, cwd
-        self.process: subprocess.Popen[str] | None = None
-        self.log = cwd / "run.log"
-
-    def start(self) -> None:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("LIQMAP_", "TELEGRAM_"))}
-        with self.log.open("a") as out:
-            self.process = subprocess.Popen(
-                [LIQMAP, "run"], env=clean | self.env, cwd=self.cwd, stdout=out,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
-
-    def kill(self, signum: int) -> int:
-        assert self.process is not None
-        self.process.send_signal(signum)
-        return self.process.wait(timeout=30)
-
-    def output(self) -> str:
-        return self.log.read_text()
 
 
 @pytest.fixture
@@ -97,11 +61,6 @@ def alerts(tg: FakeTelegram) -> list[str]:
     sent = [m for m in tg.sent(ANN) if "liquidation cluster" in (m["plain"] or "")]
     assert all(m["method"] == "sendPhoto" for m in sent), "every alert carries its chart"
     return [m["plain"] for m in sent]
-
-
-def query(db: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(db, timeout=10) as conn:
-        return conn.execute(sql).fetchall()
 
 
 def watch_cycles(okx: FakeOkx, count: int) -> None:

@@ -23,14 +23,14 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.alert_sender import TelegramAlertSender
-from jobs.alerts import ALERT_WINDOW
-from liqmap.clusters import Cluster
+from jobs.scheduled.alert_jobs import ALERT_WINDOW
 from liqmap.config import Settings
-from tests.bot_harness import ADMIN, ANN, BOB, Service, say, serving, wait_until, words
+from liqmap.engine.clusters import Cluster
 from tests.fakes.clock import Clock
 from tests.fakes.http import FakeServer, Fault
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram, api_error
+from tests.support.bot_harness import ADMIN, ANN, BOB, Service, say, serving, wait_until, words
 
 pytestmark = pytest.mark.fixed_clock
 
@@ -154,7 +154,7 @@ async def test_an_exchange_gone_for_twenty_minutes_alerts_once_it_is_back(
 
         back(okx, port)
         caplog.clear()
-        caplog.set_level(logging.INFO, logger="jobs.alerts")
+        caplog.set_level(logging.INFO, logger="jobs.scheduled.alert_jobs")
         assert await jobs.watch() == 0, "a 20-minute-old map raises nothing"
         assert "map of okx:BTC-USDT-SWAP is stale" in caplog.text
         assert await jobs.refresh() == 1
@@ -322,7 +322,7 @@ async def test_a_full_disk_after_telegram_took_the_alert_does_not_send_it_again(
 def test_liqmap_run_rides_out_the_exchange_going_away_and_alerts_once_it_is_back(
     tmp_path: Path,
 ) -> None:
-    from tests.test_e2e import MARKS, Service, query, wait
+    from tests.support.service import MARKS, Service, query, wait
 
     with FakeTelegram() as tg, FakeOkx() as okx:
         db = tmp_path / "faults.db"

@@ -1,0 +1,64 @@
+"""What every handler can reach: settings, exchanges, maps, chats (the transport-neutral core)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from telegram.ext import ContextTypes
+
+from bot.reports import ReportThrottle
+from jobs.on_demand.accuracy import AccuracyService
+from jobs.on_demand.heatmaps import HeatmapService
+from jobs.on_demand.maps import MapService
+from jobs.scheduled.recorder import RecorderStatus
+from liqmap.config import Settings
+from liqmap.exchanges.market_data import MarketData
+from liqmap.policies.fair_use import FairUse
+from storage.stores import Stores
+
+
+@dataclass
+class BotServices:
+    """The core the Telegram adapter drives; kept in ``application.bot_data``."""
+
+    settings: Settings
+    market: MarketData
+    maps: MapService
+    heatmaps: HeatmapService
+    accuracy: AccuracyService
+    stores: Stores
+    clock: Callable[[], int]
+    started_at_ms: int
+    fair_use: FairUse
+    reports: ReportThrottle
+    recorder: Mapping[str, RecorderStatus] = field(default_factory=dict)
+    """The liquidation recorder's live state per exchange, where ``liqmap run`` records."""
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
+    return context.bot_data["services"]
+
+
+def open_services(
+    settings: Settings,
+    market: MarketData,
+    stores: Stores,
+    clock: Callable[[], int],
+    recorder: Mapping[str, RecorderStatus] | None = None,
+) -> BotServices:
+    """Wire the stores of one database and the exchanges into the bot's core."""
+    fresh_ms = int(settings.refresh_seconds * 1000)
+    return BotServices(
+        settings=settings,
+        market=market,
+        maps=MapService(market, stores, fresh_ms, clock),
+        heatmaps=HeatmapService(market, stores, fresh_ms, clock),
+        accuracy=AccuracyService(market, stores, fresh_ms, clock),
+        stores=stores,
+        clock=clock,
+        started_at_ms=clock(),
+        fair_use=FairUse(settings.maps_per_minute),
+        reports=ReportThrottle(),
+        recorder=recorder or {},
+    )

@@ -1,0 +1,1 @@
+"""One module per command group: each turns an update into an answer through ``bot.deps``."""

@@ -1,0 +1,84 @@
+"""``/start``, ``/help``, unknown commands, plain text, and changes to the chat itself."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.access import authorized
+from bot.deep_links import parse_map_parameter
+from bot.deps import services
+from bot.handlers.maps import send_map
+
+log = logging.getLogger(__name__)
+
+
+@authorized
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The intro, or the map a deep link (``/start map_BTC_7d``) asks for."""
+    link = parse_map_parameter(context.args[0]) if len(context.args or []) == 1 else None
+    if link is None:
+        await update.effective_message.reply_text(texts.START, parse_mode=ParseMode.HTML)
+        return
+    inst = await services(context).market.instrument(link.symbol)
+    await send_map(update, context, inst, link.window)
+
+
+@authorized
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(texts.help_text(), parse_mode=ParseMode.HTML)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Commands no handler took: answer in private and when addressed to this bot by name."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    command = message.text.split()[0]
+    _, at, name = command.partition("@")
+    if at and name.lower() != (context.bot.username or "").lower():
+        return
+    if message.chat.type != ChatType.PRIVATE and not at:
+        return
+    await _answer_unknown(update, context)
+
+
+@authorized
+async def _answer_unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
+
+
+@authorized
+async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await update.effective_message.reply_text(texts.SEND_A_COMMAND)
+
+
+async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A group became a supergroup: its chat id changed."""
+    message = update.effective_message
+    if message is not None and message.migrate_to_chat_id:
+        stores = services(context).stores
+        await stores.run(stores.chats.migrate, message.chat.id, message.migrate_to_chat_id)
+        log.info("chat %s moved to %s", message.chat.id, message.migrate_to_chat_id)
+
+
+async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot was blocked, removed, or added back: alerts stop or resume."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    status = change.new_chat_member.status
+    active = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
+    stores = services(context).stores
+    chats = stores.chats
+    if await stores.run(chats.get, change.chat.id) is None:
+        if not active:
+            return
+        title = change.chat.title or change.chat.username
+        await stores.run(chats.seen, change.chat.id, change.chat.type, title)
+    await stores.run(chats.set_active, change.chat.id, active)
+    log.info("chat %s is now %s", change.chat.id, "active" if active else "inactive")

@@ -1,0 +1,44 @@
+"""``/status`` for the admins: uptime, map freshness, the liquidation recorder's coverage and
+lag, exchange errors, pending alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.access import authorized, is_admin
+from bot.deps import services
+
+RECENT_ERRORS = 8
+
+
+@authorized
+async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if not await is_admin(update, context):
+        await message.reply_text(texts.STATUS_ADMINS_ONLY)
+        return
+    core = services(context)
+    stores = core.stores
+    now = core.clock()
+    watched = await stores.run(stores.chats.watched_instruments)
+    pending = await stores.run(stores.outbox.pending)
+    maps = [
+        f"{row.instrument} {row.window}: {texts.ago(now - row.computed_at)}, "
+        f"data {texts.ago(now - row.as_of).removesuffix(' ago')} old"
+        for row in await stores.run(stores.snapshots.freshness)
+    ]
+    incidents = [
+        f"{datetime.fromtimestamp(i.ts_ms / 1000, UTC):%m-%d %H:%M} {i.exchange}: {i.detail}"
+        for i in reversed(list(core.market.incidents)[-RECENT_ERRORS:])
+    ]
+    streams = await stores.run(stores.realized.streams)
+    recorder = texts.recorder_lines(streams, core.recorder, now)
+    text = texts.status_text(
+        now - core.started_at_ms, len(watched), pending, maps, incidents, recorder
+    )
+    await message.reply_text(text, parse_mode=ParseMode.HTML)

@@ -1,0 +1,135 @@
+"""``/list`` and the buttons that manage subscriptions: under the list and under every alert.
+
+Every press passes the same gate as the map's buttons: it counts only on the message the bot
+put that very button on (``offered``), acts only on the pressing chat's own subscriptions, and
+in groups only administrators change anything.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.access import authorized, may_change
+from bot.deps import BotServices, services
+from bot.handlers.maps import send_map
+from bot.keyboards.maps import offered
+from bot.keyboards.subscriptions import (
+    ALERT_MUTE,
+    ALERT_MUTE_HOURS,
+    CHANGES,
+    DELETE,
+    DISTANCE,
+    LIST,
+    MUTE,
+    OPEN_MAP,
+    UNMUTE,
+    Manage,
+    list_keyboard,
+    parse_manage,
+    subscription_keyboard,
+)
+from bot.standings import Standing, ranked, standing_of
+from jobs.scheduled.alert_jobs import ALERT_WINDOW
+from liqmap.market.timeframes import HOUR_MS
+from liqmap.signals.chat_settings import ChatSettings
+from storage.chats import Subscription
+
+
+@authorized
+async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text, keyboard = await _list_view(services(context), update.effective_message.chat.id)
+    await update.effective_message.reply_text(
+        text, parse_mode=ParseMode.HTML, reply_markup=keyboard
+    )
+
+
+@authorized
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A press under /list or under an alert."""
+    query = update.callback_query
+    press = parse_manage(query.data)
+    if press is None:  # no data at all reaches every handler: answered as the map's are
+        await query.answer(texts.STALE_BUTTON)
+        return
+    if not offered(query.message, query.data):
+        await query.answer(texts.STALE_LIST_BUTTON)
+        return
+    core = services(context)
+    if press.op == OPEN_MAP:
+        inst = await core.market.instrument(press.instrument)
+        await query.answer(texts.loading(ALERT_WINDOW))
+        await send_map(update, context, inst, ALERT_WINDOW)
+        return
+    if press.op in CHANGES and not await may_change(update, context):
+        await query.answer(texts.ADMINS_ONLY_ANSWER, show_alert=True)
+        return
+    chat_id = query.message.chat.id
+    answer = await _apply(core, chat_id, press)
+    await query.answer(answer)
+    if press.op == ALERT_MUTE:
+        return  # the alert stays as it was
+    sub = None
+    if press.op not in (LIST, DELETE):
+        sub = await core.stores.run(core.stores.chats.subscription, chat_id, press.instrument)
+    text, keyboard = await (
+        _list_view(core, chat_id) if sub is None else _detail_view(core, chat_id, sub)
+    )
+    try:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+async def _apply(core: BotServices, chat_id: int, press: Manage) -> str | None:
+    """Carry out a press on the chat's own subscription; the short answer to show, if any."""
+    chats, key, now = core.stores.chats, press.instrument, core.clock()
+    if press.op == DISTANCE:
+        done = await core.stores.run(chats.set_distance, chat_id, key, float(press.arg))
+        answer = texts.distance_changed(key, float(press.arg))
+    elif press.op in (MUTE, ALERT_MUTE):
+        hours = int(press.arg) if press.op == MUTE else ALERT_MUTE_HOURS
+        until = now + hours * HOUR_MS
+        done = await core.stores.run(chats.mute, chat_id, key, until)
+        chat = await core.stores.run(chats.get, chat_id)
+        answer = texts.muted(key, until, chat.settings.zone if chat else UTC)
+    elif press.op == UNMUTE:
+        done = await core.stores.run(chats.mute, chat_id, key, None)
+        answer = texts.unmuted(key)
+    elif press.op == DELETE:
+        done = await core.stores.run(chats.unsubscribe, chat_id, key) > 0
+        answer = texts.plain(texts.stopped(key), texts.ANSWER_LIMIT)
+    else:
+        return None
+    return answer if done else texts.NOT_FOLLOWED
+
+
+async def _list_view(core: BotServices, chat_id: int) -> tuple[str, InlineKeyboardMarkup]:
+    chat = await core.stores.run(core.stores.chats.get, chat_id)
+    subscriptions = await core.stores.run(core.stores.chats.subscriptions, chat_id)
+    standings = ranked([await _standing(core, sub, chat.settings) for sub in subscriptions])
+    text = texts.subscription_list(standings, chat.settings, core.clock())
+    return text, list_keyboard([s.subscription.instrument for s in standings])
+
+
+async def _detail_view(
+    core: BotServices, chat_id: int, sub: Subscription
+) -> tuple[str, InlineKeyboardMarkup]:
+    chat = await core.stores.run(core.stores.chats.get, chat_id)
+    standing = await _standing(core, sub, chat.settings)
+    now = core.clock()
+    text = texts.subscription_detail(standing, chat.settings, now)
+    return text, subscription_keyboard(sub.instrument, standing.distance_pct, sub.muted(now))
+
+
+async def _standing(core: BotServices, sub: Subscription, settings: ChatSettings) -> Standing:
+    """Where the subscription stands on its stored alert map (the one the watch job uses)."""
+    stored = await core.stores.run(core.stores.snapshots.latest, sub.instrument, ALERT_WINDOW)
+    snapshot = stored.snapshot if stored is not None else None
+    return standing_of(sub, sub.distance(settings), snapshot, settings.min_strength)

@@ -1,0 +1,122 @@
+"""``/top [N]``: the most urgent dense clusters across the chat's watchlist, or else the
+default exchange's largest perpetuals by open interest.
+
+Maps come from the store while fresh (subscribed instruments are refreshed by the alert jobs);
+each map that must be computed costs one of the chat's and the user's fair-use budget, and
+once that is spent the screen shows what it has.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ChatAction, ParseMode
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.access import authorized
+from bot.busy import charge, showing
+from bot.deps import BotServices, services
+from bot.handlers.maps import send_map
+from bot.keyboards.maps import offered, top_keyboard, top_press
+from jobs.scheduled.alert_jobs import ALERT_WINDOW
+from liqmap.errors import ExchangeError, InstrumentError, LimitReached, UnsupportedRequest
+from liqmap.market.instruments import Instrument
+from liqmap.market.timeframes import HOUR_MS, step_ms
+from liqmap.signals.screener import (
+    MAJORS,
+    RANGE_HOURS,
+    Ranked,
+    hourly_range_pct,
+    most_urgent,
+    nearest_dense,
+    top_count,
+)
+from storage.snapshots import StoredMap
+
+
+@authorized
+async def top_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    count = top_count(context.args or [])
+    if count is None:
+        await message.reply_text(texts.usage("top"))
+        return
+    core = services(context)
+    chat_id = message.chat.id
+    chat = await core.stores.run(core.stores.chats.get, chat_id)
+    watchlist = [s.instrument for s in await core.stores.run(core.stores.chats.subscriptions,
+                                                             chat_id)]  # fmt: skip
+    ranked: list[Ranked] = []
+    notes: list[str] = []
+    screened = 0
+    async with showing(context.bot, chat_id, ChatAction.TYPING):
+        scope = watchlist or await _largest(core, count, notes)
+        for name in scope:
+            if not watchlist and screened == count:
+                break
+            try:
+                inst = await core.market.instrument(name)
+                if await core.maps.would_compute(inst, ALERT_WINDOW):
+                    charge(update, core)
+                answer = await core.maps.get(inst, ALERT_WINDOW)
+            except InstrumentError:
+                continue  # a major this exchange does not list
+            except ExchangeError as exc:
+                notes.append(f"{name} left out: {exc.detail}")
+                continue
+            except LimitReached as exc:
+                notes.append(f"Not everything was screened: {exc}")
+                break
+            screened += 1
+            row = await _ranked(core, inst, answer.stored, chat.settings.min_strength)
+            if row is not None:
+                ranked.append(row)
+    top = most_urgent(ranked, count)
+    keyboard = top_keyboard([(r.label, r.instrument) for r in top], ALERT_WINDOW) if top else None
+    exchange = core.settings.default_exchange
+    text = texts.top_text(top, None if watchlist else exchange, notes)
+    await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+
+
+@authorized
+async def top_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /top button: that instrument's map as a new message (only on the message that has
+    this very button)."""
+    query = update.callback_query
+    press = top_press(query.data)
+    if press is None or not offered(query.message, query.data):
+        await query.answer(texts.STALE_BUTTON)
+        return
+    inst = await services(context).market.instrument(press.instrument)
+    await query.answer(texts.loading(press.window))
+    await send_map(update, context, inst, press.window)
+
+
+async def _largest(core: BotServices, count: int, notes: list[str]) -> list[str]:
+    """With no watchlist: the default exchange's perpetuals with the most open interest (one
+    request), else the majors, saying why."""
+    exchange = core.settings.default_exchange
+    try:
+        return [inst.key for inst in await core.market.largest(exchange, count)]
+    except (ExchangeError, UnsupportedRequest) as exc:
+        notes.append(f"{texts.largest_unknown(exchange)}: {exc}")
+        return list(MAJORS)
+
+
+async def _ranked(
+    core: BotServices, inst: Instrument, stored: StoredMap, min_strength: float
+) -> Ranked | None:
+    """The instrument's nearest dense cluster in its hourly range (from the map's candles)."""
+    snapshot = stored.snapshot
+    nearest = nearest_dense(snapshot.clusters, snapshot.price, min_strength)
+    if nearest is None:
+        return None
+    member = inst.members[0] if inst.is_aggregate else inst
+    end = snapshot.as_of_ms + step_ms(snapshot.step)
+    candles = await core.stores.run(
+        core.stores.cache.candles, member, snapshot.step, end - RANGE_HOURS * HOUR_MS, end
+    )
+    cluster, distance = nearest
+    return Ranked(
+        inst.key, snapshot.label, snapshot.source, cluster, distance, hourly_range_pct(candles)
+    )

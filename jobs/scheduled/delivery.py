@@ -1,0 +1,196 @@
+"""Deliver the outbox to chats: each alert once, marked sent only after the chat got it.
+
+The transport is behind ``AlertSender`` (the bot implements it for Telegram), so this job
+knows nothing of Telegram. A chart for an alert is rendered once per map and then re-sent by
+the file id the transport returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+from liqmap.charts.map_chart import ChartLabels, render_png
+from liqmap.policies.retry import RetryPolicy
+from liqmap.signals.digest import Digest
+from liqmap.signals.proximity import Alert
+from storage.outbox import Outgoing
+from storage.stores import Stores
+
+log = logging.getLogger(__name__)
+
+ALERT_CHART_WIDTH = 800
+DELIVERY_RETRY = RetryPolicy(attempts=None, first_delay=1.0, factor=2.0, max_delay=300.0)
+"""Pauses between tries of one alert; the outbox's expiry ends them."""
+ALERT_CHARTS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqmap-alert-chart")
+"""Alert charts are drawn in a thread of their own, never queued behind the maps chats asked
+for (``asyncio.to_thread``'s shared threads are all busy under load)."""
+
+
+class ChatBlocked(Exception):
+    """The chat blocked or removed the bot."""
+
+
+class ChatMoved(Exception):
+    """The chat has a new id (a group became a supergroup)."""
+
+    def __init__(self, new_chat_id: int) -> None:
+        super().__init__(f"chat moved to {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
+class RetryLater(Exception):
+    """Not delivered now (network, rate limit); try again after ``seconds``."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+
+
+class DeliveryRejected(Exception):
+    """The transport refused this alert for good."""
+
+
+class AlertSender(Protocol):
+    async def send(
+        self, chat_id: int, alert: Alert | Digest, chart: bytes | str | None
+    ) -> str | None:
+        """Deliver ``alert`` (or a digest, never with a chart) with ``chart`` (PNG or a file
+        id); the chart's file id, if any."""
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+
+
+class Delivery:
+    """One pass over the due outbox rows."""
+
+    def __init__(
+        self,
+        stores: Stores,
+        sender: AlertSender,
+        clock: Callable[[], int],
+        concurrency: int = 20,
+    ) -> None:
+        self.stores = stores
+        self.outbox = stores.outbox
+        self.chats = stores.chats
+        self.sender = sender
+        self.clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._unrecorded: dict[int, int] = {}
+        """Rows the chat got whose ``sent`` could not be written (a full disk), with when:
+        never sent again, written as soon as the database takes it (lost on a restart, when
+        such an alert may go out once more)."""
+
+    async def run(self) -> DeliveryReport:
+        report = DeliveryReport()
+        await self._record_unrecorded()
+        now = self.clock()
+        by_map: dict[int | None, list[Outgoing]] = {}
+        run = self.stores.run
+        for row in await run(self.outbox.due, now):
+            if row.id in self._unrecorded:
+                continue
+            if row.expires_at is not None and row.expires_at < now:
+                await run(self.outbox.expire, row.id)
+                log.info("alert %s to chat %s expired unsent", row.id, row.chat_id)
+                report.expired += 1
+                continue
+            chat = await run(self.chats.get, row.chat_id)
+            if chat is None or not chat.active or not self.chats.access.allows(chat.id):
+                reason = "chat not allowed" if chat and chat.active else "chat inactive"
+                await run(self.outbox.fail, row.id, reason)
+                report.failed += 1
+                continue
+            by_map.setdefault(row.snapshot_id, []).append(row)
+        for snapshot_id, rows in by_map.items():
+            chart = await self._chart(snapshot_id)
+            if isinstance(chart, bytes):  # the first upload gives the file id for the rest
+                file_id = await self._deliver(rows[0], chart, report)
+                rows = rows[1:]
+                if file_id is not None and snapshot_id is not None:
+                    await run(self.stores.snapshots.set_alert_chart_file_id, snapshot_id, file_id)
+                    chart = file_id
+            await asyncio.gather(*(self._deliver(row, chart, report) for row in rows))
+        return report
+
+    async def _deliver(
+        self, row: Outgoing, chart: bytes | str | None, report: DeliveryReport
+    ) -> str | None:
+        run = self.stores.run
+        async with self._slots:
+            try:
+                file_id = await self.sender.send(row.chat_id, row.alert, chart)
+            except ChatBlocked:
+                await run(self.chats.set_active, row.chat_id, False)
+                await run(self.outbox.fail, row.id, "chat blocked the bot")
+                log.info("chat %s blocked the bot: marked inactive", row.chat_id)
+                report.failed += 1
+            except ChatMoved as moved:
+                await run(self.chats.migrate, row.chat_id, moved.new_chat_id)
+                log.info(
+                    "chat %s moved to %s; alert %s follows", row.chat_id, moved.new_chat_id, row.id
+                )
+                report.retried += 1
+            except RetryLater as later:
+                delay = max(later.seconds, DELIVERY_RETRY.delay(row.attempts))
+                await run(self.outbox.retry, row.id, self.clock() + int(delay * 1000), str(later))
+                log.warning(
+                    "alert %s to chat %s not sent (%s); retrying", row.id, row.chat_id, later
+                )
+                report.retried += 1
+            except DeliveryRejected as refused:
+                await run(self.outbox.fail, row.id, str(refused))
+                log.warning("alert %s to chat %s refused: %s", row.id, row.chat_id, refused)
+                report.failed += 1
+            except Exception as exc:
+                await run(self.outbox.fail, row.id, f"unexpected: {exc}")
+                log.exception("alert %s to chat %s failed unexpectedly", row.id, row.chat_id)
+                report.failed += 1
+            else:
+                report.sent += 1
+                await self._record_sent(row.id, self.clock())
+                return file_id
+        return None
+
+    async def _record_sent(self, row_id: int, sent_at: int) -> None:
+        try:
+            await self.stores.run(self.outbox.mark_sent, row_id, sent_at)
+        except Exception:
+            self._unrecorded[row_id] = sent_at
+            log.exception("alert %s delivered but not marked sent; not sent again", row_id)
+
+    async def _record_unrecorded(self) -> None:
+        for row_id, sent_at in list(self._unrecorded.items()):
+            try:
+                await self.stores.run(self.outbox.mark_sent, row_id, sent_at)
+            except Exception as exc:
+                log.warning("alert %s still not marked sent: %s", row_id, exc)
+                return
+            del self._unrecorded[row_id]
+
+    async def _chart(self, snapshot_id: int | None) -> bytes | str | None:
+        if snapshot_id is None:
+            return None
+        stored = await self.stores.run(self.stores.snapshots.by_id, snapshot_id)
+        if stored is None:
+            return None
+        if stored.alert_chart_file_id:
+            return stored.alert_chart_file_id
+        snapshot = stored.snapshot
+        labels = ChartLabels.of(snapshot)
+        draw = functools.partial(
+            render_png, snapshot.liq_map, snapshot.clusters, labels, ALERT_CHART_WIDTH
+        )
+        return await asyncio.get_running_loop().run_in_executor(ALERT_CHARTS, draw)

@@ -1,0 +1,52 @@
+"""Put the alert jobs on APScheduler, in the running event loop."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from jobs.scheduled.alert_jobs import AlertJobs
+
+DELIVER_SECONDS = 1.0
+"""Pending alerts are retried this often; new ones are delivered at once."""
+SETTLE_SECONDS = 30.0
+"""Swept clusters are checked this often for receipts that are due."""
+DIGEST_SECONDS = 60.0
+"""Chats are checked this often for a daily digest whose local time has come."""
+PRUNE_SECONDS = 24 * 3600.0
+"""The database is pruned once a day, the first time a minute after start."""
+
+
+def start_jobs(jobs: AlertJobs, refresh_seconds: float, price_seconds: float) -> AsyncIOScheduler:
+    """Refresh at once and every ``refresh_seconds``; watch every ``price_seconds``; deliver
+    every second and whenever the watch queued something; settle sweep receipts every 30 s;
+    queue daily digests every minute; prune daily. Never two runs of a job at once."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    now = datetime.now(UTC)
+    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60, "next_run_time": now}
+    scheduler.add_job(
+        jobs.refresh, IntervalTrigger(seconds=refresh_seconds), id="refresh", **common
+    )
+    scheduler.add_job(jobs.watch, IntervalTrigger(seconds=price_seconds), id="watch", **common)
+    scheduler.add_job(
+        jobs.deliver, IntervalTrigger(seconds=DELIVER_SECONDS), id="deliver", **common
+    )
+    scheduler.add_job(jobs.settle, IntervalTrigger(seconds=SETTLE_SECONDS), id="settle", **common)
+    scheduler.add_job(jobs.digest, IntervalTrigger(seconds=DIGEST_SECONDS), id="digest", **common)
+    scheduler.add_job(
+        jobs.prune,
+        IntervalTrigger(seconds=PRUNE_SECONDS),
+        id="prune",
+        **(common | {"next_run_time": now + timedelta(minutes=1)}),
+    )
+
+    def wake_delivery() -> None:
+        job = scheduler.get_job("deliver")
+        if job is not None:
+            job.modify(next_run_time=datetime.now(UTC))
+
+    jobs.wake_delivery = wake_delivery
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,1 @@
+"""Maps and heatmaps drawn as PNG with matplotlib."""

@@ -1,0 +1,276 @@
+"""The liquidation map as a PNG: dark, phone-readable, longs green below price, shorts red above.
+
+Uses matplotlib's object API (no pyplot), so charts can be drawn in worker threads.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from liqmap.engine.clusters import LONG, SHORT, Cluster
+from liqmap.engine.model import LiquidationMap
+from liqmap.engine.realized import RealizedView, by_price
+from liqmap.engine.snapshot import MapSnapshot
+from liqmap.formats import price_text, usd, utc
+
+BACKGROUND = "#0d1117"
+PANEL = "#161b22"
+TEXT = "#c9d1d9"
+MUTED = "#8b949e"
+GRID = "#30363d"
+LONG_SHADES = ("#1b5e20", "#2e7d32", "#43a047", "#66bb6a", "#a5d6a7")
+SHORT_SHADES = ("#7f1d1d", "#b91c1c", "#e53935", "#ef5350", "#f4a5a5")
+FOOTNOTE = "estimated relative intensity, not exact positions"
+MIN_SPAN_PCT = 3.0
+MAX_SPAN_PCT = 20.0
+SHOWN_CLUSTERS = 3
+REALIZED_LONG = "#d2ffd9"
+REALIZED_SHORT = "#ffd6d3"
+MARK_MARGIN_PCT = 0.5
+"""Room left beside a marked price at the chart's edge."""
+MARKER_AREA = 260.0
+"""Area in points² of the marker of the largest recorded bin; the others scale by USD."""
+
+Mark = tuple[float, str, str]
+"""A price to mark with a vertical line: price, label and colour."""
+
+
+@dataclass(frozen=True)
+class ChartLabels:
+    """What the title says: instrument, exchange and window; each exchange's share of a map
+    summed over several."""
+
+    instrument: str
+    exchange: str
+    window: str
+    shares: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def of(cls, snapshot: MapSnapshot) -> ChartLabels:
+        shares = tuple((v.exchange, v.share) for v in snapshot.venues)
+        return cls(snapshot.label, snapshot.source, snapshot.window, shares)
+
+    @property
+    def shares_text(self) -> str:
+        """``summed over exchanges: okx 41% · ...``, or empty for one exchange."""
+        if not self.shares:
+            return ""
+        parts = " · ".join(f"{name} {share:.0%}" for name, share in self.shares)
+        return f"summed over exchanges: {parts}"
+
+
+def render_png(
+    liq_map: LiquidationMap,
+    clusters: list[Cluster],
+    labels: ChartLabels,
+    width_px: int = 1280,
+    realized: RealizedView | None = None,
+    marks: Sequence[Mark] = (),
+) -> bytes:
+    """The chart as PNG bytes, ``width_px`` wide at 16:9 (1280x720 by default), with the
+    recorded liquidations of the window as markers when ``realized`` is given and a labelled
+    vertical line at each of ``marks``."""
+    dpi = width_px / 12.8
+    figure = Figure(figsize=(12.8, 7.2), dpi=dpi, facecolor=BACKGROUND)
+    FigureCanvasAgg(figure)
+    rect = (0.075, 0.2, 0.83, 0.69) if realized is None else (0.075, 0.275, 0.83, 0.615)
+    axes = figure.add_axes(rect, facecolor=PANEL)
+    when = utc(liq_map.as_of_ms)
+    figure.suptitle(
+        f"{labels.instrument} · {labels.exchange} · {labels.window} liquidation map · {when}",
+        color=TEXT, fontsize=17, fontweight="bold", y=0.965,
+    )  # fmt: skip
+    figure.text(0.075, 0.012, FOOTNOTE, color=MUTED, fontsize=10.5, style="italic")
+    if labels.shares:
+        figure.text(0.5, 0.915, labels.shares_text, color=MUTED, fontsize=12, ha="center")
+    _style(axes)
+    if liq_map.is_empty:
+        axes.text(
+            0.5,
+            0.5,
+            "no open-interest build-up in this window: nothing to map",
+            transform=axes.transAxes,
+            ha="center",
+            va="center",
+            color=TEXT,
+            fontsize=16,
+        )
+        axes.set_xticks([])
+        axes.set_yticks([])
+        return _png(figure, dpi)  # fmt: skip
+
+    low, high = _visible_range(liq_map, [mark[0] for mark in marks])
+    edges, price = liq_map.edges, liq_map.price
+    below, above = liq_map.centers < price, liq_map.centers > price
+    shown = (edges[1:] > low) & (edges[:-1] < high)
+    for shades, by_band, side in (
+        (LONG_SHADES, liq_map.long_by_band, below),
+        (SHORT_SHADES, liq_map.short_by_band, above),
+    ):
+        base = np.zeros(len(liq_map.centers))
+        for band, (label, color) in enumerate(zip(liq_map.bands, shades, strict=True)):
+            values = np.where(side, by_band[band], 0.0)
+            if values[shown].any():
+                steps = _steps(edges, base, base + values, shown)
+                axes.add_collection(
+                    PolyCollection([steps], facecolors=color, linewidths=0,
+                                   label=label if shades is LONG_SHADES else None),
+                    autolim=False,
+                )  # fmt: skip
+            base = base + values
+    tallest = float(np.max(np.where(below, liq_map.long_usd, liq_map.short_usd)[shown]))
+    axes.set_ylim(0, tallest * 1.22 if tallest > 0 else 1)
+    axes.set_xlim(low, high)
+
+    cumulative = axes.twinx()
+    cumulative.plot(liq_map.centers[below], liq_map.cum_long[below], color="#7ee787", linewidth=2)
+    cumulative.plot(liq_map.centers[above], liq_map.cum_short[above], color="#ff7b72", linewidth=2)
+    visible = (liq_map.centers >= low) & (liq_map.centers <= high)
+    top = float(
+        max(liq_map.cum_long[visible].max(initial=0), liq_map.cum_short[visible].max(initial=0))
+    )
+    cumulative.set_ylim(0, top * 1.15 if top > 0 else 1)
+    cumulative.tick_params(colors=MUTED, labelsize=11)
+    cumulative.yaxis.set_major_formatter(FuncFormatter(lambda v, _: usd(v)))
+    cumulative.set_ylabel("cumulative USD from price", color=MUTED, fontsize=12)
+    for spine in cumulative.spines.values():
+        spine.set_visible(False)
+
+    axes.axvline(price, color="#f0f6fc", linestyle="--", linewidth=1.5)
+    axes.text(price, tallest * 1.17 if tallest > 0 else 1, f" price {price_text(price)}",
+              color="#f0f6fc", fontsize=13, fontweight="bold", va="top")  # fmt: skip
+    _mark_clusters(figure, axes, clusters, tallest)
+    for row, (at, label, color) in enumerate(marks):
+        axes.axvline(at, color=color, linestyle="-", linewidth=2)
+        axes.text(at, tallest * (0.95 - 0.07 * row) if tallest > 0 else 1, f" {label}",
+                  color=color, fontsize=12, fontweight="bold", va="top")  # fmt: skip
+    if realized is not None:
+        _mark_realized(figure, axes, liq_map, realized, low, high)
+    legend = axes.legend(title="leverage", loc="upper left", fontsize=10, title_fontsize=10,
+                         facecolor=PANEL, edgecolor=GRID, labelcolor=TEXT)  # fmt: skip
+    legend.get_title().set_color(MUTED)
+    return _png(figure, dpi)
+
+
+def _style(axes: Axes) -> None:
+    axes.tick_params(colors=MUTED, labelsize=11)
+    axes.grid(True, color=GRID, linewidth=0.6, alpha=0.7)
+    axes.set_axisbelow(True)
+    for spine in axes.spines.values():
+        spine.set_color(GRID)
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: price_text(v)))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: usd(v)))
+    axes.set_ylabel("liquidations per 0.1% of price (USD)", color=MUTED, fontsize=12)
+    axes.set_xlabel("price", color=MUTED, fontsize=12)
+
+
+def _mark_clusters(figure: Figure, axes: Axes, clusters: list[Cluster], tallest: float) -> None:
+    """Shade the densest bands, tag them L1.. / S1.., and list them under the chart."""
+    for row, side in enumerate((LONG, SHORT)):
+        mine = [c for c in clusters if c.side == side][:SHOWN_CLUSTERS]
+        color = "#3fb950" if side == LONG else "#f85149"
+        listed = []
+        for rank, cluster in enumerate(mine, start=1):
+            tag = f"{'L' if side == LONG else 'S'}{rank}"
+            axes.axvspan(cluster.low, cluster.high, color=color, alpha=0.16, linewidth=0)
+            axes.text((cluster.low + cluster.high) / 2, tallest * (1.12 - 0.06 * rank), tag,
+                      color=color, fontsize=12, fontweight="bold", ha="center")  # fmt: skip
+            listed.append(
+                f"{tag} {price_text(cluster.low)}-{price_text(cluster.high)} "
+                f"{usd(cluster.usd)} ({cluster.distance_pct:+.1f}%)"
+            )
+        if listed:
+            figure.text(0.075, 0.085 - 0.035 * row, "   ".join(listed), color=color,
+                        fontsize=11, family="monospace")  # fmt: skip
+
+
+def _mark_realized(
+    figure: Figure,
+    axes: Axes,
+    liq_map: LiquidationMap,
+    realized: RealizedView,
+    low: float,
+    high: float,
+) -> None:
+    """Recorded liquidations of the window per price bin, in a strip under the map (longs ▼,
+    shorts ▲, sized by USD), and their totals with the share of the window watched."""
+    strip = figure.add_axes((0.075, 0.2, 0.83, 0.06), facecolor=PANEL, sharex=axes)
+    _style(strip)
+    axes.tick_params(labelbottom=False)
+    axes.set_xlabel("")
+    strip.set_ylabel("")
+    strip.set_yticks([])
+    strip.set_ylim(0, 1)
+    strip.grid(False)
+    strip.text(-0.005, 0.5, "realized", transform=strip.transAxes, ha="right", va="center",
+               color=MUTED, fontsize=10.5)  # fmt: skip
+    found = by_price(realized.rows, liq_map.edges)
+    shown = (liq_map.centers >= low) & (liq_map.centers <= high)
+    largest = max(float(found[side][shown].max(initial=0)) for side in (LONG, SHORT))
+    for side, marker, color, y in (
+        (LONG, "v", REALIZED_LONG, 0.3),
+        (SHORT, "^", REALIZED_SHORT, 0.7),
+    ):
+        at = shown & (found[side] > 0)
+        if at.any():
+            sizes = MARKER_AREA * np.sqrt(found[side][at] / largest) + 6
+            strip.scatter(liq_map.centers[at], np.full(at.sum(), y), s=sizes, marker=marker,
+                          color=color, edgecolors=BACKGROUND, linewidths=0.5)  # fmt: skip
+    longs, shorts = _plain(usd(realized.total(LONG))), _plain(usd(realized.total(SHORT)))
+    strip.set_xlabel(
+        f"price   ·   realized liquidations: longs {longs} ▼  shorts {shorts} ▲   ·   "
+        f"{realized.coverage_text}",
+        color=MUTED, fontsize=12,
+    )  # fmt: skip
+
+
+def _plain(text: str) -> str:
+    """``text`` with its dollar signs kept from starting matplotlib mathtext."""
+    return text.replace("$", r"\$")
+
+
+def _steps(
+    edges: np.ndarray, lower: np.ndarray, upper: np.ndarray, shown: np.ndarray
+) -> np.ndarray:
+    """Vertices of the stepped area between two per-bin curves, over the shown bins."""
+    left, right = edges[:-1][shown], edges[1:][shown]
+    top = np.column_stack((np.column_stack((left, right)).ravel(), np.repeat(upper[shown], 2)))
+    bottom = np.column_stack((np.column_stack((left, right)).ravel(), np.repeat(lower[shown], 2)))
+    return np.concatenate((top, bottom[::-1]))
+
+
+def _visible_range(liq_map: LiquidationMap, marked: Sequence[float] = ()) -> tuple[float, float]:
+    """Price range holding 95% of each side's USD: at least 3%, at most 20% each way, widened
+    to show the ``marked`` prices with a margin."""
+    price, centers = liq_map.price, liq_map.centers
+    low = price * (1 - MIN_SPAN_PCT / 100)
+    high = price * (1 + MIN_SPAN_PCT / 100)
+    long_usd = np.where(centers < price, liq_map.long_usd, 0.0)
+    short_usd = np.where(centers > price, liq_map.short_usd, 0.0)
+    if long_usd.sum() > 0:
+        beyond = np.cumsum(long_usd)
+        low = min(low, float(centers[np.searchsorted(beyond, 0.05 * beyond[-1])]))
+    if short_usd.sum() > 0:
+        within = np.cumsum(short_usd)
+        high = max(high, float(centers[np.searchsorted(within, 0.95 * within[-1])]))
+    low, high = (
+        max(low, price * (1 - MAX_SPAN_PCT / 100)),
+        min(high, price * (1 + MAX_SPAN_PCT / 100)),
+    )
+    margin = price * MARK_MARGIN_PCT / 100
+    return min([low, *(at - margin for at in marked)]), max([high, *(at + margin for at in marked)])
+
+
+def _png(figure: Figure, dpi: float) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", facecolor=BACKGROUND, dpi=dpi)
+    return buffer.getvalue()

@@ -1,0 +1,1 @@
+"""Adapters to market data: ccxt for the exchanges' REST and websockets, and history files."""

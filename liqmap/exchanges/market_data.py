@@ -1,0 +1,669 @@
+"""The one adapter to exchanges: instruments, candles, open interest and prices through ccxt.
+
+One ccxt instance per exchange per process (ccxt rate-limits per instance). Network errors,
+rate limits and malformed or implausible answers are retried (``EXCHANGE_RETRY``); bad
+requests are not, and neither is anything else: a bug of ours surfaces at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from liqmap.engine.series import Candles, OpenInterest
+from liqmap.errors import (
+    ExchangeError,
+    ExchangeRejected,
+    ExchangeUnavailable,
+    InstrumentError,
+    LiqmapError,
+    UnknownInstrument,
+    UnsupportedRequest,
+)
+from liqmap.formats import utc
+from liqmap.market.instruments import ALL, Instrument, InstrumentBook, aggregate, parse_symbol
+from liqmap.market.timeframes import DAY_MS, MINUTE_MS, duration_text, floor_to, step_ms
+from liqmap.market.venues import VENUES, Venue
+from liqmap.policies.request_gate import RequestGate
+from liqmap.policies.retry import RetryPolicy, retry_call
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+"""Called with (what is fetched, rows fetched so far, rows expected) while a long fetch
+pages; what is fetched reads like ``okx BTC-USDT-SWAP 5m candles``."""
+
+MARKETS_RETRY_MS = 10 * MINUTE_MS
+OI_FLOOR_MEMORY_MS = DAY_MS
+"""How long a learned start of an exchange's OI history is trusted before asking again."""
+MAX_MAINTENANCE_RATE = 0.1
+"""No exchange's first margin tier asks 10% or more: a larger figure is not a rate."""
+
+
+class MalformedData(Exception):
+    """The exchange answered with rows that are not valid market data."""
+
+
+class ImplausibleData(MalformedData):
+    """The exchange answered with well-formed but impossible data: an open interest beyond
+    any market, a page many times larger than asked for."""
+
+
+EXCHANGE_RETRY = RetryPolicy(attempts=5, first_delay=0.5, factor=2.0, max_delay=15.0)
+MAX_PRICE = 1e9
+"""No traded contract is priced this high: a larger figure is a broken answer."""
+MAX_OPEN_INTEREST_USD = 1e13
+"""Ten trillion dollars, more than every crypto market together: a larger figure is broken."""
+OVERSIZED_PAGE = 2
+"""An answer with more than this many times the rows asked for is not a real page."""
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An exchange call that failed for good: shown to admins by ``/status``."""
+
+    ts_ms: int
+    exchange: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Price:
+    """A current price: the mark price where the exchange gives one, else the last trade."""
+
+    value: float
+    kind: str
+    ts_ms: int | None
+    other: float | None = None
+    """The same moment from another source (index price, else last trade), if given."""
+
+
+class MarketData:
+    """Public market data of OKX, Binance and Bybit derivatives."""
+
+    def __init__(
+        self,
+        urls: Mapping[str, str] | None = None,
+        default_exchange: str = "okx",
+        clock: Callable[[], int] | None = None,
+        retry: RetryPolicy = EXCHANGE_RETRY,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        ccxt_config: Mapping[str, Any] | None = None,
+        markets_max_age_ms: int = DAY_MS,
+    ) -> None:
+        self.default_exchange = default_exchange
+        self._urls = dict(urls or {})
+        self._clock = clock or (lambda: int(time.time() * 1000))
+        self._retry = retry
+        self._sleep = sleep
+        self._ccxt_config = dict(ccxt_config or {})
+        self._markets_max_age_ms = markets_max_age_ms
+        self._exchanges: dict[str, Any] = {}
+        self._books: dict[str, tuple[InstrumentBook, int]] = {}
+        self._maintenance: dict[str, tuple[float | None, int]] = {}
+        self._oi_floors: dict[tuple[str, str], tuple[int, int]] = {}
+        self._gates: dict[str, RequestGate] = {}
+        self.incidents: deque[Incident] = deque(maxlen=50)
+        self._book_locks: dict[str, asyncio.Lock] = {}
+
+    async def __aenter__(self) -> MarketData:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close every exchange connection this process opened."""
+        exchanges, self._exchanges = self._exchanges, {}
+        for exchange in exchanges.values():
+            await exchange.close()
+
+    def now(self) -> int:
+        return self._clock()
+
+    # -- instruments ---------------------------------------------------------------------
+
+    async def instrument(self, text: str) -> Instrument:
+        """Resolve any symbol form (``BTC``, ``BTC-USDT-SWAP``, ``binance:ETH``, ``all:BTC``)."""
+        query = parse_symbol(text, self.default_exchange)
+        if query.exchange == ALL:
+            return await self._aggregate(query.text)
+        book = await self.book(query.exchange)
+        return book.find(query.text, self.now())
+
+    async def _aggregate(self, asset: str) -> Instrument:
+        """The asset's USDT perpetual on every exchange that lists it and can be reached."""
+
+        async def on(venue: str) -> Instrument | LiqmapError:
+            try:
+                return (await self.book(venue)).find(asset, self.now())
+            except (InstrumentError, ExchangeError) as exc:
+                return exc
+
+        found = dict(zip(VENUES, await asyncio.gather(*(on(v) for v in VENUES)), strict=True))
+        members = [inst for inst in found.values() if isinstance(inst, Instrument)]
+        if not members:
+            down = [exc for exc in found.values() if isinstance(exc, ExchangeError)]
+            if down:
+                raise down[0]
+            raise UnknownInstrument(asset, ALL)
+        missing = [
+            (venue, _left_out(result, asset))
+            for venue, result in found.items()
+            if not isinstance(result, Instrument)
+        ]
+        return aggregate(asset, members, missing)
+
+    async def book(self, exchange: str) -> InstrumentBook:
+        """The exchange's instrument list: loaded once, reloaded when a day old."""
+        lock = self._book_locks.setdefault(exchange, asyncio.Lock())
+        async with lock:
+            cached = self._books.get(exchange)
+            if cached is not None and self.now() < cached[1]:
+                return cached[0]
+            ccxt_exchange = self._exchange(exchange)
+            try:
+                await self._call(exchange, ccxt_exchange.load_markets, cached is not None)
+            except ExchangeUnavailable as exc:
+                if cached is None:
+                    raise
+                log.warning("keeping the %s instrument list from before: %s", exchange, exc)
+                self._books[exchange] = (cached[0], self.now() + MARKETS_RETRY_MS)
+                return cached[0]
+            book = InstrumentBook.from_markets(exchange, ccxt_exchange.markets.values())
+            self._books[exchange] = (book, self.now() + self._markets_max_age_ms)
+            return book
+
+    async def maintenance_rate(self, inst: Instrument) -> float | None:
+        """First-tier maintenance-margin rate from the exchange's public tiers (daily cache).
+
+        None where the exchange needs an API key for tiers (Binance) or could not answer;
+        the caller falls back to a default.
+        """
+        cached = self._maintenance.get(inst.key)
+        if cached is not None and self.now() < cached[1]:
+            return cached[0]
+        rate = None
+        if VENUES[inst.exchange].public_tiers:
+            exchange = self._exchange(inst.exchange)
+            try:
+                tiers = await self._call(
+                    inst.exchange,
+                    exchange.fetch_market_leverage_tiers,
+                    inst.symbol,
+                    {"marginMode": "isolated"},
+                    symbol=inst.native_id,
+                )
+                rates = [float(t["maintenanceMarginRate"]) for t in tiers or []
+                         if t.get("maintenanceMarginRate")]  # fmt: skip
+                rate = _as_rate(min(rates)) if rates else None
+            except (ExchangeUnavailable, ExchangeRejected, UnknownInstrument) as exc:
+                log.warning("no margin tiers for %s, using the default: %s", inst, exc)
+        self._maintenance[inst.key] = (rate, self.now() + self._markets_max_age_ms)
+        return rate
+
+    # -- candles and open interest --------------------------------------------------------
+
+    async def candles(
+        self,
+        inst: Instrument,
+        step: str,
+        since: int,
+        until: int | None = None,
+        progress: Progress | None = None,
+    ) -> Candles:
+        """Closed candles with open time in ``[since, until)``; ``until`` defaults to now."""
+        length = step_ms(step)
+        end = min(until if until is not None else self.now(), floor_to(self.now(), length))
+        rows = await self._candle_rows(inst, step, since, end, progress)
+        return Candles.from_rows(length, rows)
+
+    @staticmethod
+    def _series(inst: Instrument, step: str, what: str) -> str:
+        return f"{inst.exchange} {inst.native_id} {step} {what}"
+
+    async def open_interest(
+        self,
+        inst: Instrument,
+        step: str,
+        since: int,
+        until: int | None = None,
+        progress: Progress | None = None,
+    ) -> OpenInterest:
+        """Open interest in USD at ``step`` with time in ``[since, until)``.
+
+        Raises ``UnsupportedRequest`` for a step the exchange does not keep or a start older
+        than the history it documents. Where it documents none (OKX), what it does not keep
+        is simply missing from the answer.
+        """
+        venue = VENUES[inst.exchange]
+        length = step_ms(step)
+        now = self.now()
+        end = min(until if until is not None else now + 1, now + 1)
+        check_oi_request(venue, step, since, now)
+        since = venue.oi_start(since, step, now)
+        exchange = self._exchange(inst.exchange)
+
+        need_usd = venue.oi_in_usd or inst.inverse
+
+        async def page(cursor: int, page_end: int) -> list[list[float]]:
+            return await self._call(
+                inst.exchange,
+                exchange.fetch_open_interest_history,
+                inst.symbol,
+                step,
+                cursor,
+                venue.oi_page,
+                {"until": page_end - 1},
+                parse=lambda raw: _oi_rows(raw, need_usd, venue.oi_both_sides),
+                symbol=inst.native_id,
+            )
+
+        rows = await self._paginate(
+            page, since, end, length, lambda _: venue.oi_page, progress,
+            self._series(inst, step, "open interest"),
+        )  # fmt: skip
+        if not need_usd:
+            rows = await self._value_in_usd(inst, step, rows)
+        return OpenInterest.from_rows(length, [(ts, usd) for ts, usd, _ in rows])
+
+    def oi_floor(self, inst: Instrument, step: str) -> int | None:
+        """Where the exchange's OI history of ``inst`` at ``step`` was lately found to start."""
+        learned = self._oi_floors.get((inst.key, step))
+        if learned is None or self.now() - learned[1] > OI_FLOOR_MEMORY_MS:
+            return None
+        return learned[0]
+
+    def learn_oi_floor(self, inst: Instrument, step: str, ts_ms: int) -> None:
+        """Remember that the exchange serves OI of ``inst`` at ``step`` only from ``ts_ms``."""
+        log.info("%s keeps %s open interest of %s only from %s", inst.exchange, step,
+                 inst.native_id, utc(ts_ms))  # fmt: skip
+        self._oi_floors[(inst.key, step)] = (ts_ms, self.now())
+
+    async def _candle_rows(
+        self, inst: Instrument, step: str, since: int, end: int, progress: Progress | None
+    ) -> list[list[float]]:
+        venue = VENUES[inst.exchange]
+        exchange = self._exchange(inst.exchange)
+        length = step_ms(step)
+        now = self.now()
+
+        async def page(cursor: int, page_end: int) -> list[list[float]]:
+            limit, params = venue.candle_request(cursor, length, now)
+            return await self._call(
+                inst.exchange,
+                exchange.fetch_ohlcv,
+                inst.symbol,
+                step,
+                cursor,
+                limit,
+                {**params, "until": page_end - 1},
+                parse=_candle_rows,
+                symbol=inst.native_id,
+            )
+
+        def page_rows(cursor: int) -> int:
+            return venue.candle_request(cursor, length, now)[0]
+
+        series = self._series(inst, step, "candles")
+        return await self._paginate(page, since, end, length, page_rows, progress, series)
+
+    async def _value_in_usd(
+        self, inst: Instrument, step: str, rows: list[list[float]]
+    ) -> list[list[float]]:
+        """Value OI given in base coins at the open price of the candle at each row's time."""
+        if not rows:
+            return rows
+        length = step_ms(step)
+        candles = await self._candle_rows(inst, step, rows[0][0], rows[-1][0] + length, None)
+        opens = {int(row[0]): row[1] for row in candles}
+        valued = [[ts, amount * opens[ts], amount] for ts, _, amount in rows if ts in opens]
+        if any(usd > MAX_OPEN_INTEREST_USD for _, usd, _ in valued):
+            log.warning("%s: open interest valued beyond any market", inst)
+            self.incidents.append(Incident(self.now(), inst.exchange, "implausible data"))
+            raise ExchangeUnavailable(inst.exchange, "implausible data")
+        if len(valued) < len(rows):
+            log.warning(
+                "%s: %d open-interest rows had no candle to value them",
+                inst,
+                len(rows) - len(valued),
+            )
+        return valued
+
+    async def _paginate(
+        self,
+        fetch_page: Callable[[int, int], Awaitable[list[list[float]]]],
+        since: int,
+        end: int,
+        step: int,
+        page_rows: Callable[[int], int],
+        progress: Progress | None,
+        series: str,
+    ) -> list[list[float]]:
+        """Fetch ``[since, end)`` page by page, oldest first; each page spans ``rows`` steps."""
+        by_ts: dict[int, list[float]] = {}
+        expected = max(0, math.ceil((end - since) / step))
+        cursor = since
+        while cursor < end:
+            page_end = min(end, cursor + page_rows(cursor) * step)
+            fetched = await fetch_page(cursor, page_end)
+            page = [row for row in fetched if cursor <= row[0] < page_end]
+            for row in page:
+                by_ts[int(row[0])] = row
+            cursor = int(max(row[0] for row in page)) + step if page else page_end
+            if progress is not None:
+                progress(series, len(by_ts), expected)
+        return [by_ts[ts] for ts in sorted(by_ts)]
+
+    # -- open interest now ---------------------------------------------------------------
+
+    async def largest(self, exchange: str, count: int) -> list[Instrument]:
+        """The exchange's ``count`` USDT perpetuals with the most open interest in USD now, in
+        one request; ``UnsupportedRequest`` where the exchange has no such request."""
+        ccxt_exchange = self._exchange(exchange)
+        if not ccxt_exchange.has.get("fetchOpenInterests"):
+            raise UnsupportedRequest(f"{exchange} does not list open interest for all swaps")
+        book = await self.book(exchange)
+        perps = {i.symbol: i for i in book.instruments if i.kind == "swap" and i.quote == "USDT"}
+        found = await self._call(exchange, ccxt_exchange.fetch_open_interests, None)
+        usd = {
+            symbol: value
+            for symbol, row in (found or {}).items()
+            if symbol in perps and (value := _positive((row or {}).get("openInterestValue")))
+        }
+        return [perps[s] for s in sorted(usd, key=usd.__getitem__, reverse=True)[:count]]
+
+    # -- prices --------------------------------------------------------------------------
+
+    async def prices(self, instruments: Iterable[Instrument]) -> dict[str, Price]:
+        """Current prices keyed by ``Instrument.key``: one request per exchange and kind.
+
+        An aggregate's price is the median of its members' (an exchange failing leaves it to
+        the others); an exchange failing for an instrument asked for directly raises.
+        """
+        wanted = list(instruments)
+        groups: dict[tuple[str, str], list[Instrument]] = {}
+        direct: set[tuple[str, str]] = set()
+        for inst in wanted:
+            for member in inst.members or (inst,):
+                group = (member.exchange, VENUES[member.exchange].price_group(member))
+                groups.setdefault(group, []).append(member)
+                if not inst.is_aggregate:
+                    direct.add(group)
+        found: dict[str, Price] = {}
+        for group, members in groups.items():
+            try:
+                found |= await self._group_prices(group[0], members)
+            except LiqmapError as exc:
+                if group in direct:
+                    raise
+                log.warning("no %s prices for the aggregates this round: %s", group[0], exc)
+        for inst in wanted:
+            if inst.is_aggregate:
+                prices = [found[m.key] for m in inst.members if m.key in found]
+                if prices:
+                    found[inst.key] = _median_price(prices)
+        return found
+
+    async def _group_prices(
+        self, exchange_name: str, members: list[Instrument]
+    ) -> dict[str, Price]:
+        """Prices of instruments of one exchange and kind, in one request (two if marks lack)."""
+        exchange = self._exchange(exchange_name)
+        symbols = list(dict.fromkeys(inst.symbol for inst in members))
+        has_marks = bool(exchange.has.get("fetchMarkPrices"))
+        fetch = exchange.fetch_mark_prices if has_marks else exchange.fetch_tickers
+        tickers = await self._call(exchange_name, fetch, symbols)
+        unpriced = [s for s in symbols if _ticker_price(tickers.get(s)) is None]
+        if unpriced and has_marks:
+            tickers = {
+                **await self._call(exchange_name, exchange.fetch_tickers, unpriced),
+                **{s: t for s, t in tickers.items() if s not in unpriced},
+            }
+        found: dict[str, Price] = {}
+        for inst in members:
+            price = _ticker_price(tickers.get(inst.symbol))
+            if price is not None:
+                found[inst.key] = price
+        return found
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _exchange(self, name: str) -> Any:
+        exchange = self._exchanges.get(name)
+        if exchange is None:
+            exchange = self._exchanges[name] = _new_exchange(
+                VENUES[name], self._urls.get(name), self._ccxt_config
+            )
+            self._gates[name] = RequestGate(exchange.rateLimit / 1000)
+        return exchange
+
+    async def _call(
+        self,
+        exchange: str,
+        fn: Callable[..., Awaitable[Any]],
+        *args: Any,
+        parse: Callable[[Any], Any] | None = None,
+        symbol: str = "",
+    ) -> Any:
+        """Run one ccxt call (and parse its answer): retry what may pass, map the rest."""
+        import ccxt.async_support as ccxt
+
+        name = getattr(fn, "__name__", "request")
+        transient = _transient()
+
+        async def attempt() -> Any:
+            await self._gates[exchange].turn()
+            answer = await fn(*args)
+            return parse(answer) if parse is not None else answer
+
+        def retrying(exc: BaseException, delay: float) -> None:
+            log.warning("%s %s failed (%s: %s), retrying in %.1fs",
+                        exchange, name, _failure_kind(exc), _short(exc, 120), delay)  # fmt: skip
+
+        try:
+            return await retry_call(attempt, self._retry, transient, retrying, sleep=self._sleep)
+        except ccxt.BadSymbol:
+            raise UnknownInstrument(symbol or "?", exchange) from None
+        except transient as exc:
+            kind = _failure_kind(exc)
+            log.warning("%s %s failed for good: %s", exchange, name, _short(exc))
+            self.incidents.append(Incident(self.now(), exchange, f"{name}: {kind}"))
+            raise ExchangeUnavailable(exchange, kind) from exc
+        except ccxt.BaseError as exc:
+            log.warning("%s %s rejected: %s", exchange, name, _short(exc))
+            self.incidents.append(Incident(self.now(), exchange, f"{name}: {_short(exc, 80)}"))
+            raise ExchangeRejected(exchange, _short(exc, 160)) from exc
+
+
+def _transient() -> tuple[type[BaseException], ...]:
+    import ccxt.async_support as ccxt
+
+    return (ccxt.NetworkError, ccxt.BadResponse, MalformedData)
+
+
+def check_oi_request(venue: Venue, step: str, since: int, now: int) -> None:
+    """Raise ``UnsupportedRequest`` for a step the exchange does not keep, or a start older
+    than the history it documents."""
+    if step not in venue.oi_steps:
+        raise UnsupportedRequest(
+            f"{venue.name} keeps open-interest history only at "
+            f"{', '.join(venue.oi_steps)} steps, not {step}"
+        )
+    earliest = venue.earliest_oi(step, now)
+    if earliest is not None and venue.oi_retention_ms is not None and since < earliest:
+        raise UnsupportedRequest(
+            f"{venue.name} keeps open interest only for "
+            f"{duration_text(venue.oi_retention_ms)}; ask for a shorter window"
+        )
+
+
+def _new_exchange(
+    venue: Venue, url: str | None, config: Mapping[str, Any], base_class: type | None = None
+) -> Any:
+    """A ccxt instance of ``base_class`` (default: the venue's async REST class) reaching the
+    REST API at ``url`` (None: the exchange's own host)."""
+    import ccxt.async_support as ccxt
+
+    base_class = base_class or getattr(ccxt, venue.ccxt_id)
+
+    class StrictJson(base_class):  # type: ignore[misc, valid-type]
+        """Refuses a successful HTTP answer whose body is not JSON (ccxt reads it as empty),
+        and a page far larger than asked for (ccxt would parse it all, then cut it)."""
+
+        def handle_errors(self, code, reason, url, method, headers, body, response, *rest):
+            if response is None and code is not None and code < 400:
+                raise ccxt.BadResponse(f"{self.id} answered with a body that is not JSON")
+            _check_page_size(url, response)
+            return super().handle_errors(code, reason, url, method, headers, body, response, *rest)
+
+    options = {"fetchMarkets": {"types": list(venue.market_types)}}
+    exchange = StrictJson({"enableRateLimit": True, "timeout": 10_000, **config})
+    exchange.options.update(options)
+    if url:
+        exchange.urls["api"] = {
+            key: value.replace(venue.rest_origin, url, 1) if isinstance(value, str) else value
+            for key, value in exchange.urls["api"].items()
+        }
+    return exchange
+
+
+def _candle_rows(raw: Any) -> list[list[float]]:
+    """``[ts, open, high, low, close, volume]`` rows from ccxt OHLCV lists, checked."""
+    rows = []
+    for row in raw or []:
+        try:
+            ts, o, h, low, c = (float(x) for x in row[:5])
+            volume = float(row[5]) if row[5] is not None else math.nan
+        except (TypeError, ValueError, IndexError):
+            raise MalformedData(f"bad candle row {row!r:.80}") from None
+        prices_ok = all(math.isfinite(x) and x > 0 for x in (o, h, low, c))
+        if not (prices_ok and low <= min(o, c) and h >= max(o, c)):
+            raise MalformedData(f"bad candle row {row!r:.80}")
+        if h > MAX_PRICE:
+            raise ImplausibleData(f"candle price {h:.3g} is beyond any market")
+        rows.append([ts, o, h, low, c, volume])
+    return rows
+
+
+def _oi_rows(raw: Any, need_usd: bool, both_sides: bool) -> list[list[float]]:
+    """``[ts, usd, base amount]`` rows from ccxt open-interest structures (NaN if not given).
+
+    Where the exchange counts both sides, one side is ``info.singleOpenInterest`` when given,
+    else half the figure (ccxt reads only the two-sided ``openInterest``).
+    """
+    rows = []
+    for item in raw or []:
+        try:
+            ts = float(item["timestamp"])
+            value, amount = item.get("openInterestValue"), item.get("openInterestAmount")
+            usd = float(value) if value is not None else math.nan
+            base = float(amount) if amount is not None else math.nan
+            if both_sides:
+                usd, base = _one_side(item.get("info") or {}, usd, base)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            raise MalformedData(f"bad open-interest row {item!r:.80}") from None
+        wanted = usd if need_usd else base
+        if not (math.isfinite(wanted) and wanted >= 0):
+            raise MalformedData(f"open-interest row without a valid value {item!r:.80}")
+        if usd > MAX_OPEN_INTEREST_USD:
+            raise ImplausibleData(f"open interest of {usd:.3g} USD is beyond any market")
+        rows.append([ts, usd, base])
+    return rows
+
+
+def _check_page_size(url: str, answer: Any) -> None:
+    """Raise ``ImplausibleData`` when an answer holds many times the rows its request's
+    ``limit`` asked for: OKX sends rows in ``data``, Bybit in ``result.list``, Binance a list."""
+    asked = parse_qs(urlsplit(url).query).get("limit")
+    if not asked or not asked[0].isdigit():
+        return
+    rows = answer
+    if isinstance(answer, dict):
+        rows = answer.get("data", (answer.get("result") or {}).get("list"))
+    limit = int(asked[0])
+    if isinstance(rows, list) and len(rows) > OVERSIZED_PAGE * limit:
+        raise ImplausibleData(f"asked for at most {limit:,} rows, got {len(rows):,}")
+
+
+def _one_side(info: Mapping[str, Any], usd: float, base: float) -> tuple[float, float]:
+    """One side of a two-sided open interest, in the units ccxt gave it."""
+    single = info.get("singleOpenInterest")
+    if single in (None, ""):
+        return usd / 2, base / 2
+    one = float(single)
+    return (one if math.isfinite(usd) else usd), (one if math.isfinite(base) else base)
+
+
+def _as_rate(value: float) -> float | None:
+    """A first-tier maintenance rate, or None where it is not a plausible fraction."""
+    if 0 < value < MAX_MAINTENANCE_RATE:
+        return value
+    log.warning("ignoring an implausible first-tier maintenance rate %r", value)
+    return None
+
+
+def _ticker_price(ticker: Mapping[str, Any] | None) -> Price | None:
+    if not ticker:
+        return None
+    mark, last, index = (_positive(ticker.get(k)) for k in ("markPrice", "last", "indexPrice"))
+    if mark is not None:
+        return Price(mark, "mark", ticker.get("timestamp"), index or last)
+    if last is not None:
+        return Price(last, "last", ticker.get("timestamp"), index)
+    return None
+
+
+def _median_price(prices: list[Price]) -> Price:
+    """One price for several exchanges: the median, its kind if all agree, the latest time."""
+    values = sorted(p.value for p in prices)
+    middle = len(values) // 2
+    value = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+    kinds = {p.kind for p in prices}
+    times = [p.ts_ms for p in prices if p.ts_ms is not None]
+    return Price(value, kinds.pop() if len(kinds) == 1 else "median", max(times, default=None))
+
+
+def _positive(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
+def _failure_kind(exc: BaseException) -> str:
+    import ccxt.async_support as ccxt
+
+    for cls, text in (
+        (ccxt.RateLimitExceeded, "rate limited"),
+        (ccxt.DDoSProtection, "rate limited"),
+        (ccxt.OnMaintenance, "under maintenance"),
+        (ccxt.RequestTimeout, "timed out"),
+        (ccxt.ExchangeNotAvailable, "not reachable"),
+        (ccxt.NetworkError, "network error"),
+    ):
+        if isinstance(exc, cls):
+            return text
+    if isinstance(exc, ImplausibleData):
+        return "implausible data"
+    return "malformed response"
+
+
+def _short(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _left_out(error: LiqmapError, asset: str) -> str:
+    """Why an aggregate of ``asset`` leaves an exchange out."""
+    if isinstance(error, ExchangeError):
+        return f"left out: {error.detail}"
+    return f"does not list {asset}"

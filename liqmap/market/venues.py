@@ -1,0 +1,116 @@
+"""What each supported exchange serves and its limits, kept apart from the code that fetches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from liqmap.engine.model import Formula
+from liqmap.market.timeframes import DAY_MS, STEPS
+
+if TYPE_CHECKING:
+    from liqmap.market.instruments import Instrument
+
+
+@dataclass(frozen=True)
+class Venue:
+    """Constants of one exchange's public derivatives REST API, as ccxt reaches it."""
+
+    name: str
+    ccxt_id: str
+    rest_origin: str
+    """Origin of the REST URLs in ccxt's ``urls['api']`` that an override replaces."""
+    market_types: tuple[str, ...]
+    candle_page: int
+    oi_page: int
+    oi_steps: tuple[str, ...]
+    oi_retention_ms: int | None = None
+    """The exchange documents OI history only this far back, whatever the step."""
+    oi_in_usd: bool = True
+    """OI history comes with a USD value; otherwise in base coins, valued at candle opens."""
+    oi_both_sides: bool = False
+    """OI history counts longs and shorts both (Bybit): one side is half of it."""
+    taker_fee: float = 0.0
+    """Fee counted in the liquidation requirement (OKX counts it; Binance and Bybit do not)."""
+    linear_formula: Formula = Formula.LINEAR
+    """How USDT-margined contracts liquidate here (coin-margined ones use ``INVERSE``)."""
+    public_tiers: bool = False
+    """Margin tiers (maintenance rates) are served without an API key."""
+    history_candle_page: int | None = None
+    recent_candle_rows: int | None = None
+    """The recent-candles endpoint serves only this many latest bars (OKX)."""
+
+    def earliest_oi(self, step: str, now: int) -> int | None:
+        """Oldest time the exchange documents OI at ``step`` for, two steps of slack; None if
+        it documents no limit."""
+        if self.oi_retention_ms is None:
+            return None
+        return now - self.oi_retention_ms - 2 * STEPS[step]
+
+    def price_group(self, inst: Instrument) -> str:
+        """Instruments in one group get their prices from one request.
+
+        ccxt refuses a price request mixing contract types (swap with future) and, on
+        Bybit, categories (linear with inverse).
+        """
+        if self.name == "bybit":
+            return f"{'linear' if inst.linear else 'inverse'} {inst.kind}"
+        return inst.kind
+
+    def oi_start(self, since: int, step: str, now: int) -> int:
+        """``since`` moved up to the oldest OI row the exchange documents at ``step``."""
+        if self.oi_retention_ms is None:
+            return since
+        length = STEPS[step]
+        oldest = -(-(now - self.oi_retention_ms) // length) * length
+        return max(since, oldest)
+
+    def candle_request(self, since: int, step: int, now: int) -> tuple[int, dict[str, str]]:
+        """Page size and extra ccxt params for candles starting at ``since``."""
+        if self.recent_candle_rows is None or self.history_candle_page is None:
+            return self.candle_page, {}
+        if since < now - (self.recent_candle_rows - 1) * step:
+            return self.history_candle_page, {"type": "HistoryCandles"}
+        return self.candle_page, {"type": "Candles"}
+
+
+OKX = Venue(
+    name="okx",
+    ccxt_id="okx",
+    rest_origin="https://{hostname}",
+    market_types=("swap", "future"),
+    candle_page=300,
+    history_candle_page=300,
+    recent_candle_rows=1440,
+    oi_page=100,
+    oi_steps=("5m", "1h", "1d"),
+    taker_fee=0.0005,
+    public_tiers=True,
+)
+
+BINANCE = Venue(
+    name="binance",
+    ccxt_id="binanceusdm",
+    rest_origin="https://fapi.binance.com",
+    market_types=("linear",),
+    candle_page=1000,
+    oi_page=500,
+    oi_steps=("5m", "15m", "30m", "1h", "4h", "1d"),
+    oi_retention_ms=30 * DAY_MS,
+)
+
+BYBIT = Venue(
+    name="bybit",
+    ccxt_id="bybit",
+    rest_origin="https://api.{hostname}",
+    market_types=("linear", "inverse"),
+    candle_page=1000,
+    oi_page=200,
+    oi_steps=("5m", "15m", "30m", "1h", "4h", "1d"),
+    oi_in_usd=False,
+    oi_both_sides=True,
+    public_tiers=True,
+    linear_formula=Formula.LINEAR_BYBIT,
+)
+
+VENUES: dict[str, Venue] = {venue.name: venue for venue in (OKX, BINANCE, BYBIT)}

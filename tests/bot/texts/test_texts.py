@@ -1,0 +1,124 @@
+"""What the bot writes: escaped, within Telegram's limits, and buttons that fit 64 bytes."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from bot import texts
+from bot.arguments import symbol_and_window
+from bot.keyboards.maps import CALLBACK_LIMIT, map_keyboard, parse_press
+from bot.log_scrub import TokenScrubber, install
+from liqmap.engine.clusters import Cluster
+from liqmap.engine.model import LiquidationMap
+from liqmap.engine.snapshot import MapSnapshot
+from liqmap.errors import ExchangeUnavailable
+
+
+def snapshot(label: str = "BTC-USDT-SWAP") -> MapSnapshot:
+    liq_map = LiquidationMap(100.0, 1_000_000, np.linspace(75, 125, 501), np.ones((5, 500)),
+                             np.ones((5, 500)))  # fmt: skip
+    clusters = [
+        Cluster("long", 95.0, 96.0, 95.5, 2e6, 0.2, 2e6, 3.0, -4.0, "long@1"),
+        Cluster("short", 103.0, 103.5, 103.2, 1e6, 0.1, 2e6, 2.5, 3.0, "short@2"),
+    ]
+    return MapSnapshot(label, "okx", "7d", "5m", liq_map, clusters)
+
+
+def test_caption_has_price_nearest_clusters_and_data_age() -> None:
+    caption = texts.map_caption(snapshot(), now_ms=1_000_000 + 5 * 60_000, computed_at_ms=0)
+    assert "Price <b>100.00</b>" in caption
+    assert "🟢 Long liquidations: <b>95.00–96.00</b> · $2.0M · 4.0% below" in caption
+    assert "🔴 Short liquidations: <b>103.00–103.50</b> · $1.0M · 3.0% above" in caption
+    assert "(5 min ago)" in caption
+    stale = texts.map_caption(snapshot(), 3 * 3_600_000, 0, ExchangeUnavailable("okx", "down"))
+    assert "data for BTC-USDT-SWAP is unavailable right now (okx: down)" in stale
+    assert "computed 3 h ago" in stale
+
+
+def test_caption_says_what_the_data_lacked() -> None:
+    from dataclasses import replace
+
+    noted = replace(snapshot(), notes=("okx has no 5m open interest <before> X; using 1h",))
+    caption = texts.map_caption(noted, 1_000_000, 0)
+    assert "<i>okx has no 5m open interest &lt;before&gt; X; using 1h</i>" in caption
+
+
+def test_user_text_is_escaped_everywhere() -> None:
+    evil = snapshot("<b>X</b>&")
+    assert "&lt;b&gt;X&lt;/b&gt;&amp;" in texts.map_caption(evil, 0, 0)
+    assert "<b>X</b>&" not in texts.clusters_text(evil)
+    assert texts.problem("<script>") == "&lt;script&gt;"
+
+
+def shown(text: str) -> str:
+    """What Telegram shows of HTML ``text`` (the fake parses it as Telegram does, or fails)."""
+    from tests.fakes.telegram import parse_formatted
+
+    return parse_formatted(text, "HTML")[0]
+
+
+def units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_texts_stay_within_telegram_limits() -> None:
+    long_label = snapshot("X" * 3000)
+    assert units(shown(texts.map_caption(long_label, 0, 0))) <= texts.CAPTION_LIMIT
+    assert units(shown(texts.clusters_text(long_label))) <= texts.TEXT_LIMIT
+    assert units(shown(texts.problem("y" * 10_000))) <= 300
+    assert units(shown(texts.help_text())) < texts.TEXT_LIMIT
+    assert (texts.CAPTION_LIMIT, texts.TEXT_LIMIT, texts.ANSWER_LIMIT) == (1024, 4096, 200)
+
+
+def test_clipping_never_cuts_inside_a_tag_an_entity_or_an_emoji() -> None:
+    text = ("<b>" + "x" * 10 + "</b> &amp; &lt;b&gt; <i>a 🎉🎉 <code>z</code></i>") * 40
+    for limit in range(1, 120):
+        clipped = texts.clip_html(text, limit)
+        visible = shown(clipped)  # parses: every tag closed, every entity whole
+        assert units(visible) <= limit, limit
+        assert visible.endswith("…")
+        assert "\ufffd" not in visible
+    assert texts.clip_html("short <b>one</b>", 100) == "short <b>one</b>"
+
+
+def test_a_pop_up_answer_is_plain_text_within_its_limit() -> None:
+    answer = texts.plain(texts.problem("unknown instrument <ETH> " * 30), texts.ANSWER_LIMIT)
+    assert answer.startswith("unknown instrument <ETH> ") and "&lt;" not in answer
+    assert units(answer) <= texts.ANSWER_LIMIT and answer.endswith("…")
+    for name, _ in texts.COMMANDS:
+        assert f"/{name}" in texts.help_text()
+
+
+def test_buttons_round_trip_within_64_bytes() -> None:
+    keyboard = map_keyboard("binance:1000SHIBUSDT_261225", "30d")
+    buttons = [b for row in keyboard.inline_keyboard for b in row]
+    assert [b.text for b in buttons] == ["1d", "7d", "• 30d •", "🔄 Refresh", "🔔 Subscribe"]
+    for button in buttons:
+        assert len(button.callback_data.encode()) <= CALLBACK_LIMIT
+        press = parse_press(button.callback_data)
+        assert press is not None and press.instrument == "binance:1000SHIBUSDT_261225"
+    assert parse_press("garbage") is None
+    assert parse_press("w|2d|okx:BTC") is None
+    assert parse_press(None) is None
+
+
+def test_map_arguments() -> None:
+    assert symbol_and_window(["BTC"]) == ("BTC", "7d")
+    assert symbol_and_window(["BTC", "30D"]) == ("BTC", "30d")
+    assert symbol_and_window(["1d", "eth"]) == ("eth", "1d")
+    assert symbol_and_window([]) is None
+    assert symbol_and_window(["BTC", "ETH"]) is None
+    assert symbol_and_window(["1d", "7d"]) is None
+
+
+def test_the_token_never_reaches_a_log() -> None:
+    token = "123456:SECRET-token-abcdefghijklmnop"
+    record = logging.LogRecord(
+        "httpx", logging.INFO, "x", 1, "POST %s", (f"https://h/bot{token}/getMe",), None
+    )
+    assert TokenScrubber(token).filter(record)
+    assert token not in record.getMessage() and "<token>" in record.getMessage()
+    install(token)
+    assert logging.getLogger("httpx").level == logging.WARNING

@@ -1,0 +1,75 @@
+"""The heatmap chart is produced and sane: a 1280x720 PNG with detail, at any price scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.synthetic import market
+from liqmap.charts.heatmap_chart import render_heatmap_png
+from liqmap.charts.map_chart import ChartLabels
+from liqmap.engine.heatmap import Heatmap, build_heatmap
+from tests.support.png import png_size
+
+LABELS = ChartLabels("BTC-USDT-SWAP", "okx", "7d")
+
+
+def test_a_week_of_five_minute_candles_renders_a_phone_sized_png() -> None:
+    candles, oi = market(minutes=7 * 1440, step_ms=300_000, seed=3)
+    png = render_heatmap_png(build_heatmap(candles, oi), LABELS)
+    assert png_size(png) == (1280, 720)
+    assert 100_000 < len(png) < 2_000_000
+
+
+def test_the_heatmap_is_not_blank() -> None:
+    candles, oi = market(minutes=1440, seed=5)
+    heatmap = build_heatmap(candles, oi)
+    blank = Heatmap(heatmap.ts, heatmap.column_ms, heatmap.edges, np.zeros_like(heatmap.long),
+                    np.zeros_like(heatmap.short), heatmap.close, heatmap.high, heatmap.low,
+                    heatmap.as_of_ms)  # fmt: skip
+    assert len(render_heatmap_png(heatmap, LABELS)) > 5 * len(render_heatmap_png(blank, LABELS))
+
+
+@pytest.mark.parametrize("price", [0.000123, 1.5, 250_000.0])
+def test_any_price_scale_renders(price: float) -> None:
+    candles, oi = market(minutes=1500, seed=9, price=price)
+    png = render_heatmap_png(build_heatmap(candles, oi), ChartLabels("PEPE", "bybit", "1d"))
+    assert png_size(png) == (1280, 720)
+
+
+def test_a_single_column_and_a_wider_png_render() -> None:
+    candles, oi = market(minutes=600, seed=2)
+    png = render_heatmap_png(build_heatmap(candles, oi, columns=1), LABELS, width_px=1920)
+    assert png_size(png) == (1920, 1080)
+
+
+def test_an_empty_heatmap_still_renders_with_a_note() -> None:
+    empty = Heatmap(np.zeros(0, np.int64), 60_000, np.zeros(1), np.zeros((0, 0)),
+                    np.zeros((0, 0)), np.zeros(0), np.zeros(0), np.zeros(0), 0)  # fmt: skip
+    assert png_size(render_heatmap_png(empty, LABELS)) == (1280, 720)
+
+
+def test_recorded_liquidations_are_marked_where_and_when_they_happened() -> None:
+    from liqmap.charts.heatmap_chart import REALIZED_MARKERS
+    from liqmap.engine.realized import Realized, RealizedView
+    from tests.support.png import colour_pixels
+
+    candles, oi = market(minutes=1440, seed=5)
+    heatmap = build_heatmap(candles, oi)
+    colours = {side: colour for side, _, colour in REALIZED_MARKERS}
+    when = int(heatmap.ts[len(heatmap.ts) // 2])
+    price = float(np.nanmedian(heatmap.close))
+    longs = tuple(
+        Realized("okx", "X", "long", price * (1 - k / 500), 1.0, 1e6 * k, when - 60_000 * k)
+        for k in range(1, 6)
+    )
+    outside = Realized("okx", "X", "short", price, 1.0, 1e6, int(heatmap.ts[-1]) + 86_400_000)
+    plain = render_heatmap_png(heatmap, LABELS)
+    marked = render_heatmap_png(
+        heatmap, LABELS, realized=RealizedView((*longs, outside), 0, when, 1.0, ())
+    )
+    assert colour_pixels(plain, colours["long"]) < 5
+    assert colour_pixels(marked, colours["long"]) > colour_pixels(plain, colours["long"]) + 50
+    assert colour_pixels(marked, colours["short"]) == colour_pixels(plain, colours["short"]), (
+        "an event after the last column is not drawn"
+    )

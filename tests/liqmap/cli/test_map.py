@@ -1,0 +1,201 @@
+"""``liqmap map`` and ``liqmap backtest`` as a user runs them: offline on CSV, live on fake OKX."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from liqmap.charts.map_chart import REALIZED_LONG
+from liqmap.exchanges.csv_source import load_csv
+from tests.fakes.okx import FakeOkx
+from tests.support.cli import run
+from tests.support.data import FIVE_MINUTE, HOURLY
+from tests.support.png import colour_pixels
+
+LIQMAP = str(Path(sys.executable).with_name("liqmap"))
+
+
+def test_offline_map_as_of_a_time_prints_json_for_other_tools(tmp_path: Path) -> None:
+    hourly = HOURLY
+    result = run(["map", "BTC", "--csv", str(hourly), "--window", "7d",
+                  "--at", "2026-03-19T11:00:00Z", "--json"], tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    history = load_csv(hourly)
+    at = history.candles.ts.tolist().index(1773918000000)  # 2026-03-19 11:00 UTC
+    assert data["price"] == history.candles.close[at - 1], "the close of the last bar before"
+    assert data["as_of"] == "2026-03-19T11:00:00+00:00"
+    assert data["instrument"] == "BTC" and data["window"] == "7d" and data["step"] == "1h"
+    assert len(data["bins"]) == len(data["long_usd"]) == len(data["short_usd"]) == 500
+    assert sum(data["long_usd"]) > 0 and sum(data["short_usd"]) > 0
+    assert {c["side"] for c in data["clusters"]} == {"long", "short"}
+    for cluster in data["clusters"]:
+        assert cluster["low"] < cluster["high"]
+        assert (cluster["high"] <= data["price"]) == (cluster["side"] == "long")
+    assert list(tmp_path.iterdir()) == [], "--json alone writes no chart"
+
+
+def test_offline_map_summary_and_chart(tmp_path: Path) -> None:
+    out = tmp_path / "btc.png"
+    result = run(["map", "btc", "--csv", str(FIVE_MINUTE), "--window", "1d",
+                  "--out", str(out)], tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("BTC (btc_binance_5m_2026-05-25_06-08.csv) 1d map as of 2026-06-08")
+    assert lines[1].startswith("nearest long liquidation cluster: ")
+    assert "below" in lines[1]
+    assert lines[2].startswith("nearest short liquidation cluster: ")
+    assert "above" in lines[2]
+    assert re.fullmatch(r"max pain: longs [\d,]+-[\d,]+ \$[\d.]+[KMB]?, shorts .+", lines[3])
+    assert lines[4] == f"chart: {out}"
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert colour_pixels(out.read_bytes(), REALIZED_LONG) == 0, "this file records none"
+
+
+def test_offline_map_split_by_venue_sums_each_venue_under_its_rules(tmp_path: Path) -> None:
+    from liqmap.engine.model import build_map
+    from liqmap.market.venue_split import scaled, venue_slices
+
+    args = ["map", "BTC", "--csv", str(HOURLY), "--window", "7d", "--at", "2026-03-19T11:00"]
+    whole = json.loads(run([*args, "--json"], tmp_path).stdout)
+    result = run(["map", "all:BTC", *args[2:], "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    split = json.loads(result.stdout)
+    assert [(v["exchange"], round(v["share"], 2)) for v in split["venues"]] == [
+        ("binance", 0.5), ("bybit", 0.3), ("okx", 0.2)
+    ], "shares of the summed map: each venue's part of the same history"  # fmt: skip
+    shares = "binance 50% · bybit 30% · okx 20%"
+    assert split["notes"] == [
+        f"open interest split {shares} (assumed: the file holds only the sum)"
+    ]
+    candles, oi = load_csv(HOURLY).window(7 * 86_400_000, 1773918000000)
+    maps = [build_map(candles, scaled(oi, s.share), s.params) for s in venue_slices()]
+    expected = sum(m.long_usd.sum() for m in maps)
+    assert sum(split["long_usd"]) == pytest.approx(expected, rel=1e-9)
+    assert sum(split["long_usd"]) != pytest.approx(sum(whole["long_usd"]), rel=1e-6)
+    chart = run(["map", "BTC", *args[2:], "--exchange", "all", "--out", "all.png"], tmp_path)
+    assert chart.returncode == 0, chart.stderr
+    assert chart.stdout.startswith("BTC (btc_agg_1h_2025-12_2026-03.csv) 7d map")
+    assert "Summed over" in chart.stdout or "summed over" in chart.stdout
+    png = (tmp_path / "all.png").read_bytes()
+    assert colour_pixels(png, REALIZED_LONG) > 50, "the file's realized longs, drawn"
+
+
+def test_offline_map_imports_neither_ccxt_nor_telegram(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from liqmap.cli.main import main\n"
+        f"code = main(['map', 'BTC', '--csv', {str(HOURLY)!r}, '--json'])\n"
+        "loaded = {m.split('.')[0] for m in sys.modules}\n"
+        "heavy = sorted(loaded & {'ccxt', 'telegram', 'apscheduler'})\n"
+        "print(code, heavy, file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.stderr.strip().splitlines()[-1] == "0 []"
+
+
+def test_live_map_against_the_fake_exchange(tmp_path: Path) -> None:
+    with FakeOkx() as okx:
+        env = {"LIQMAP_OKX_URL": okx.url, "LIQMAP_DB": str(tmp_path / "live.db")}
+        result = run(["map", "ETH", "--window", "1d"], tmp_path, env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("ETH-USDT-SWAP (okx) 1d map as of ")
+        assert (tmp_path / "ETH-USDT-SWAP-1d.png").is_file()
+        tiers = okx.seen("/api/v5/public/position-tiers")
+        assert len(tiers) == 1 and tiers[0].query["tdMode"] == "isolated"
+        okx.reset_log()
+        again = run(["map", "ETH", "--window", "1d", "--json"], tmp_path, env)
+        assert again.returncode == 0, again.stderr
+        assert json.loads(again.stdout)["source"] == "okx"
+        assert okx.count("/api/v5/market/") + okx.count("/api/v5/rubik/") <= 2
+
+
+def test_live_map_says_when_open_interest_came_coarser(tmp_path: Path) -> None:
+    with FakeOkx() as okx:  # keeps the latest 1,440 rows: 5 days of 5m OI
+        env = {"LIQMAP_OKX_URL": okx.url, "LIQMAP_DB": str(tmp_path / "live.db")}
+        result = run(["map", "BTC", "--window", "7d"], tmp_path, env)
+        assert result.returncode == 0, result.stderr
+        notes = [line for line in result.stdout.splitlines() if line.startswith("note: ")]
+        assert len(notes) == 1
+        assert notes[0].startswith("note: okx has no 5m open interest of BTC-USDT-SWAP before ")
+        assert notes[0].endswith("; using 1h open interest")
+        again = run(["map", "BTC", "--window", "7d", "--json"], tmp_path, env)
+        (note,) = json.loads(again.stdout)["notes"]  # its time moves with the clock
+        assert note.startswith("okx has no 5m open interest of BTC-USDT-SWAP before ")
+        assert note.endswith("; using 1h open interest")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["map", "BTC", "--at", "2026-03-01"], "--at works with --csv only"),
+        (["map", "BTC", "--csv", "{hourly}", "--step", "5m"], "--step does not apply to --csv"),
+        (["map", "BTC", "--csv", "{hourly}", "--exchange", "bybit"], "except --exchange all"),
+        (["map", "BTC", "--csv", "{hourly}", "--at", "soon"], "must be an ISO time"),
+        (["map", "BTC", "--csv", "{hourly}", "--at", "2030-01-01"], "is outside it"),
+        (["map", "BTC", "--csv", "{hourly}", "--out", "/nonexistent/dir/x.png"],
+         "cannot write the chart to /nonexistent/dir/x.png"),
+        (["map", "<b>", "--csv", "{hourly}"], "is not a symbol"),
+        (["map", "BTC", "--csv", "missing.csv"], "cannot read missing.csv"),
+        (["backtest", "--csv", "missing.csv"], "cannot read missing.csv"),
+    ],
+)  # fmt: skip
+def test_bad_map_arguments_get_a_short_answer(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    args = [a.replace("{hourly}", str(HOURLY)) for a in args]
+    result = run(args, tmp_path)
+    assert result.returncode in (1, 2)
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_json_output_is_strict_where_a_figure_is_undefined(tmp_path: Path) -> None:
+    header, *rows = HOURLY.read_text().splitlines()[:401]
+    column = header.split(",").index("liquidation_short_usd")
+    quiet = [",".join("0" if i == column else cell for i, cell in enumerate(row.split(",")))
+             for row in rows]  # fmt: skip
+    no_shorts = tmp_path / "no_shorts.csv"
+    no_shorts.write_text("\n".join([header, *quiet]) + "\n")
+    result = run(["backtest", "--csv", str(no_shorts), "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    data = json.loads(result.stdout, parse_constant=refuse)
+    short = data["parts"]["all"]["short"]
+    assert short["spearman"] is None and short["partial"] is None, "no short was liquidated"
+    assert isinstance(data["parts"]["all"]["long"]["spearman"], float)
+
+
+def test_backtest_prints_model_and_naive_figures_per_part(tmp_path: Path) -> None:
+    lines = HOURLY.read_text().splitlines()
+    small = tmp_path / "small.csv"
+    small.write_text("\n".join(lines[:601]) + "\n")
+    result = run(["backtest", "--csv", str(small), "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["file"] == "small.csv"
+    assert set(data["parts"]) == {"all", "fit", "check"}
+    assert list(data["venues"]) == ["binance", "bybit", "okx", "all"]
+    assert data["venues"]["okx"]["check_long"] == data["parts"]["check"]["long"]
+    assert data["venue_split"].startswith("open interest split binance 50% · bybit 30%")
+    check = data["parts"]["check"]
+    assert check["hours"] == 108  # 600 bars, 168 of warm-up, the last quarter
+    for side in ("long", "short", "naive_long", "naive_short"):
+        assert set(check[side]) == {"spearman", "baseline", "partial", "lift", "hours",
+                                    "entered_hours"}  # fmt: skip
+    text = run(["backtest", "--csv", str(small)], tmp_path)
+    assert text.returncode == 0
+    assert "partial" in text.stdout and "naive" in text.stdout and "check: 108 hours" in text.stdout
+    venues = text.stdout.split("\nby venue: ")[1].splitlines()
+    assert [line.split()[0] for line in venues[2:]] == ["binance", "bybit", "okx", "all"]
+    assert "n/a" in text.stdout, "no cluster entered: no lift"
+    assert not re.search(r"\bnan\b", text.stdout)

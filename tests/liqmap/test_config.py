@@ -1,0 +1,141 @@
+"""Settings: defaults, .env file, environment precedence, and messages naming the bad value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from liqmap.config import TELEGRAM_API_URL, load_settings
+from liqmap.errors import ConfigError
+
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345"
+
+
+def test_defaults_match_design(tmp_path: Path) -> None:
+    settings = load_settings({}, env_file=tmp_path / "absent.env")
+    assert settings.telegram_bot_token is None
+    assert settings.telegram_api_url == TELEGRAM_API_URL
+    assert settings.db_path == Path("liqmap.db")
+    assert settings.default_exchange == "okx"
+    assert settings.exchange_urls == {}
+    assert settings.refresh_seconds == 300
+    assert settings.price_seconds == 15
+    assert settings.allowed_chats == frozenset()
+    assert settings.admin_chats == frozenset()
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        f"TELEGRAM_BOT_TOKEN={TOKEN}\n"
+        "LIQMAP_REFRESH_SECONDS=120\n"
+        "LIQMAP_EXCHANGE=binance\n"
+        "LIQMAP_OKX_URL=http://127.0.0.1:9/\n"
+        "LIQMAP_ALLOWED_CHATS=1, -100200\n"
+    )
+    settings = load_settings({"LIQMAP_REFRESH_SECONDS": "60"}, env_file=env_file)
+    assert settings.telegram_bot_token == TOKEN
+    assert settings.refresh_seconds == 60
+    assert settings.default_exchange == "binance"
+    assert settings.exchange_urls == {"okx": "http://127.0.0.1:9"}
+    assert settings.allowed_chats == frozenset({1, -100200})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "LIQMAP_REFRESH_SECONDS",
+            "abc",
+            "LIQMAP_REFRESH_SECONDS must be a positive number of seconds, got 'abc'",
+        ),
+        (
+            "LIQMAP_PRICE_SECONDS",
+            "-5",
+            "LIQMAP_PRICE_SECONDS must be a positive number of seconds, got '-5'",
+        ),
+        ("LIQMAP_PRICE_SECONDS", "nan", "LIQMAP_PRICE_SECONDS must be a positive number"),
+        ("LIQMAP_REFRESH_SECONDS", "1e12", "LIQMAP_REFRESH_SECONDS must be at most 604800"),
+        ("LIQMAP_EXCHANGE", "kraken", "LIQMAP_EXCHANGE must be one of okx, binance, bybit"),
+        ("LIQMAP_BYBIT_URL", "ftp://x", "LIQMAP_BYBIT_URL must be an http(s) URL"),
+        ("TELEGRAM_API_URL", "localhost:8081", "TELEGRAM_API_URL must be an http(s) URL"),
+        ("LIQMAP_ADMIN_CHATS", "12,abc", "LIQMAP_ADMIN_CHATS must be comma-separated chat ids"),
+        ("LIQMAP_MAX_WATCHED", "0", "LIQMAP_MAX_WATCHED must be a whole number from 1 to 100,000"),
+        ("LIQMAP_MAPS_PER_MINUTE", "2.5", "LIQMAP_MAPS_PER_MINUTE must be a whole number"),
+        ("LIQMAP_MAX_SUBSCRIPTIONS", "1e9", "LIQMAP_MAX_SUBSCRIPTIONS must be a whole number"),
+    ],
+)
+def test_bad_values_name_variable_and_value(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({name: value}, env_file=None)
+    assert message in str(caught.value)
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"LIQMAP_REFRESH_SECONDS": "0", "LIQMAP_EXCHANGE": "ftx"}, env_file=None)
+    lines = str(caught.value).splitlines()
+    assert sorted(line.split()[0] for line in lines) == [
+        "LIQMAP_EXCHANGE",
+        "LIQMAP_REFRESH_SECONDS",
+    ]
+
+
+def test_bad_token_is_reported_without_echoing_it() -> None:
+    secret = "not-a-token-but-secret"
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"TELEGRAM_BOT_TOKEN": secret}, env_file=None)
+    assert "TELEGRAM_BOT_TOKEN" in str(caught.value)
+    assert secret not in str(caught.value)
+
+
+def test_token_is_required_only_when_asked_and_never_in_repr() -> None:
+    assert load_settings({"TELEGRAM_BOT_TOKEN": TOKEN}, env_file=None).require_token() == TOKEN
+    settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN}, env_file=None)
+    assert TOKEN not in repr(settings)
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN is required"):
+        load_settings({}, env_file=None).require_token()
+
+
+def test_blank_values_mean_default() -> None:
+    settings = load_settings(
+        {"LIQMAP_REFRESH_SECONDS": "", "LIQMAP_ALLOWED_CHATS": " "}, env_file=None
+    )
+    assert settings.refresh_seconds == 300
+    assert settings.allowed_chats == frozenset()
+
+
+def test_env_example_lists_every_variable_with_its_default() -> None:
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    assignments = dict(
+        line.split("=", 1) for line in example.splitlines() if line and not line.startswith("#")
+    )
+    expected = {
+        "TELEGRAM_BOT_TOKEN": "",
+        "TELEGRAM_API_URL": TELEGRAM_API_URL,
+        "LIQMAP_DB": "liqmap.db",
+        "LIQMAP_EXCHANGE": "okx",
+        "LIQMAP_OKX_URL": "https://www.okx.com",
+        "LIQMAP_BINANCE_URL": "https://fapi.binance.com",
+        "LIQMAP_BYBIT_URL": "https://api.bybit.com",
+        "LIQMAP_OKX_WS_URL": "wss://ws.okx.com:443",
+        "LIQMAP_BINANCE_WS_URL": "wss://fstream.binance.com",
+        "LIQMAP_BYBIT_WS_URL": "wss://stream.bybit.com",
+        "LIQMAP_REFRESH_SECONDS": "300",
+        "LIQMAP_PRICE_SECONDS": "15",
+        "LIQMAP_ALLOWED_CHATS": "",
+        "LIQMAP_ADMIN_CHATS": "",
+        "LIQMAP_MAX_WATCHED": "150",
+        "LIQMAP_MAX_SUBSCRIPTIONS": "30",
+        "LIQMAP_MAPS_PER_MINUTE": "6",
+    }
+    assert assignments == expected
+    settings = load_settings(assignments, env_file=None)
+    assert settings.refresh_seconds == 300
+    assert (settings.max_watched, settings.max_subscriptions, settings.maps_per_minute) == (
+        150, 30, 6
+    )  # fmt: skip
+    assert settings.exchange_urls["okx"] == "https://www.okx.com"

@@ -1,0 +1,1 @@
+"""Helpers the tests share: harnesses, exchange rows, data files, fast settings."""
