@@ -23,9 +23,9 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.alert_sender import TelegramAlertSender
-from jobs.scheduled.alert_jobs import ALERT_WINDOW
 from liqmap.config import Settings
 from liqmap.engine.clusters import Cluster
+from liqmap.signals.proximity import ALERT_WINDOW
 from tests.fakes.clock import Clock
 from tests.fakes.http import FakeServer, Fault
 from tests.fakes.okx import FakeOkx

@@ -35,9 +35,9 @@ from bot.keyboards.subscriptions import (
     subscription_keyboard,
 )
 from bot.standings import Standing, ranked, standing_of
-from jobs.scheduled.alert_jobs import ALERT_WINDOW
 from liqmap.market.timeframes import HOUR_MS
 from liqmap.signals.chat_settings import ChatSettings
+from liqmap.signals.proximity import ALERT_WINDOW
 from storage.chats import Subscription
 
 

@@ -18,10 +18,10 @@ from bot.busy import charge, showing
 from bot.deps import BotServices, services
 from bot.handlers.maps import send_map
 from bot.keyboards.maps import offered, top_keyboard, top_press
-from jobs.scheduled.alert_jobs import ALERT_WINDOW
 from liqmap.errors import ExchangeError, InstrumentError, LimitReached, UnsupportedRequest
 from liqmap.market.instruments import Instrument
 from liqmap.market.timeframes import HOUR_MS, step_ms
+from liqmap.signals.proximity import ALERT_WINDOW
 from liqmap.signals.screener import (
     MAJORS,
     RANGE_HOURS,

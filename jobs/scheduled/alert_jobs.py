@@ -19,7 +19,7 @@ from liqmap.market.instruments import Instrument
 from liqmap.policies.request_gate import CLAIM, Claim, Urgency
 from liqmap.signals.growing_clusters import REFRESHES, check_building
 from liqmap.signals.price_check import PriceCheck, vet
-from liqmap.signals.proximity import Subject, Watch, check, in_quiet_hours
+from liqmap.signals.proximity import ALERT_WINDOW, Subject, Watch, check, in_quiet_hours
 from liqmap.signals.receipts import Receipt, Sweep, receipt_for
 from storage.alerts import Checked
 from storage.growing_clusters import Built
@@ -28,8 +28,6 @@ from storage.stores import Stores
 
 log = logging.getLogger(__name__)
 
-ALERT_WINDOW = "7d"
-"""Alerts watch the clusters of this window's map."""
 ALERT_TTL_MS = 15 * 60_000
 """An alert not delivered within this time (an outage) is dropped, not sent late."""
 STALE_AFTER_REFRESHES = 3

@@ -21,6 +21,8 @@ from liqmap.engine.clusters import LONG, Cluster
 from liqmap.signals.chat_settings import ChatSettings
 from liqmap.signals.receipts import Receipt
 
+ALERT_WINDOW = "7d"
+"""Alerts watch the clusters of this window's map."""
 APPROACH = "approach"
 SWEPT = "swept"
 RECEIPT = "receipt"

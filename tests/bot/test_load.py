@@ -17,11 +17,11 @@ import pytest
 from sqlite_utils import Database
 
 import bot.handlers.maps
-from jobs.scheduled.alert_jobs import ALERT_WINDOW
 from jobs.scheduled.scheduler import start_jobs
 from liqmap.charts.map_chart import render_png
 from liqmap.config import Settings
 from liqmap.engine.snapshot import MapSnapshot
+from liqmap.signals.proximity import ALERT_WINDOW
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
 from tests.support.bot_harness import ADMIN, ADMIN_GROUP, say, serving, wait_until

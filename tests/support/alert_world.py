@@ -10,11 +10,12 @@ from telegram.ext import AIORateLimiter, ExtBot
 
 from bot.alert_sender import TelegramAlertSender
 from jobs.on_demand.maps import MapService
-from jobs.scheduled.alert_jobs import ALERT_WINDOW, AlertJobs
+from jobs.scheduled.alert_jobs import AlertJobs
 from jobs.scheduled.delivery import Delivery
 from liqmap.engine.clusters import Cluster
 from liqmap.exchanges.market_data import MarketData
 from liqmap.signals.chat_settings import ChatSettings
+from liqmap.signals.proximity import ALERT_WINDOW
 from storage.chats import ChatStore
 from storage.outbox import Outbox
 from storage.snapshots import SnapshotStore

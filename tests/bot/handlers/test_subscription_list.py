@@ -6,9 +6,9 @@ import pytest
 from sqlite_utils import Database
 
 from bot.deps import BotServices
-from jobs.scheduled.alert_jobs import ALERT_WINDOW
 from liqmap.config import Settings
 from liqmap.market.timeframes import HOUR_MS
+from liqmap.signals.proximity import ALERT_WINDOW
 from tests.fakes.clock import Clock
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram

@@ -10,11 +10,12 @@ from dataclasses import asdict
 import pytest
 from sqlite_utils import Database
 
-from jobs.scheduled.alert_jobs import ALERT_TTL_MS, ALERT_WINDOW
+from jobs.scheduled.alert_jobs import ALERT_TTL_MS
 from jobs.scheduled.delivery import Delivery
 from liqmap.engine.realized import Realized
 from liqmap.market.timeframes import HOUR_MS
 from liqmap.signals.chat_settings import ChatSettings, QuietHours
+from liqmap.signals.proximity import ALERT_WINDOW
 from liqmap.signals.receipts import SETTLE_MS
 from storage.liquidations import RealizedStore
 from storage.snapshots import KEPT_MAPS

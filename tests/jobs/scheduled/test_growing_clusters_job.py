@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from jobs.scheduled.alert_jobs import ALERT_WINDOW
+from liqmap.signals.proximity import ALERT_WINDOW
 from storage.growing_clusters import BuildingStore
 from tests.support.alert_world import ANN, BOB, BTC, World, captions
 
