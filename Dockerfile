@@ -6,12 +6,16 @@ FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /src
+# The pinned, hash-checked dependencies first (a layer that changes only with the lock file),
+# then the package itself without resolving anything again.
+COPY requirements.lock ./
+RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY liqmap ./liqmap
 COPY storage ./storage
 COPY jobs ./jobs
 COPY bot ./bot
-RUN /opt/venv/bin/pip install --no-cache-dir .
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps .
 
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \

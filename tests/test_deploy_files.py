@@ -85,8 +85,11 @@ def test_the_build_copies_what_the_package_needs() -> None:
               for part in line.split()[:-1]}  # fmt: skip
     packages = {name.rstrip("*") for name in PYPROJECT["tool"]["setuptools"]["packages"]["find"]
                 ["include"]}  # fmt: skip
-    assert packages | {"pyproject.toml", PYPROJECT["project"]["readme"]} <= copied
-    assert "pip install --no-cache-dir ." in text
+    assert (
+        packages | {"pyproject.toml", PYPROJECT["project"]["readme"], "requirements.lock"} <= copied
+    )
+    assert "pip install --no-cache-dir --require-hashes -r requirements.lock" in text
+    assert "pip install --no-cache-dir --no-deps ." in text  # the package, nothing resolved again
     minimum = re.fullmatch(r">=(\d+)\.(\d+)", PYPROJECT["project"]["requires-python"])
     assert minimum is not None
     for base in re.findall(r"^FROM python:(\d+)\.(\d+)-slim", text, re.M):
@@ -100,7 +103,15 @@ def test_the_build_context_leaves_out_secrets_and_test_data() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".env", ".venv", ".git", "data", "tests", "benchmarks", "**/*.db"} <= ignored
-    assert not ignored & {"README.md", "pyproject.toml", "liqmap", "storage", "jobs", "bot"}
+    assert not ignored & {
+        "README.md",
+        "pyproject.toml",
+        "requirements.lock",
+        "liqmap",
+        "storage",
+        "jobs",
+        "bot",
+    }
 
 
 def test_the_systemd_unit_restarts_liqmap_run_and_stops_it_with_sigterm() -> None:
