@@ -17,8 +17,9 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.deps import services
+from bot.texts.common import ANSWER_LIMIT, REFUSAL, TEXT_LIMIT, exchange_down, problem
+from bot.texts.html import clip_html, plain
 from liqmap.errors import ExchangeError, LiqmapError
 from liqmap.policies.request_gate import CLAIM, Claim, Urgency
 
@@ -44,16 +45,16 @@ def authorized(handler: Handler) -> Handler:
             if update.callback_query is not None:
                 await update.callback_query.answer()
             if first and update.effective_message is not None:
-                await update.effective_message.reply_text(texts.REFUSAL)
+                await update.effective_message.reply_text(REFUSAL)
             return None
         CLAIM.set(Claim(Urgency.ON_DEMAND, f"chat:{chat.id}"))
         await stores.run(stores.chats.seen, chat.id, chat.type, chat.title or chat.username)
         try:
             return await handler(update, context)
         except ExchangeError as exc:
-            await tell(update, context, texts.exchange_down(exc))
+            await tell(update, context, exchange_down(exc))
         except LiqmapError as exc:
-            await tell(update, context, texts.problem(str(exc)))
+            await tell(update, context, problem(str(exc)))
         return None
 
     return guarded
@@ -65,13 +66,13 @@ async def tell(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) ->
     query = update.callback_query
     if query is not None:
         try:
-            await query.answer(texts.plain(text, texts.ANSWER_LIMIT), show_alert=True)
+            await query.answer(plain(text, ANSWER_LIMIT), show_alert=True)
             return
         except BadRequest as exc:
             log.debug("could not answer the button press (%s); writing instead", exc)
     chat = update.effective_chat
     if chat is not None:
-        await context.bot.send_message(chat.id, texts.clip_html(text, texts.TEXT_LIMIT))
+        await context.bot.send_message(chat.id, clip_html(text, TEXT_LIMIT))
 
 
 async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

@@ -8,8 +8,8 @@ from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot import texts
 from bot.keyboards.subscriptions import alert_keyboard
+from bot.texts.alerts import alert_text, digest_text
 from jobs.scheduled.delivery import ChatBlocked, ChatMoved, DeliveryRejected, RetryLater
 from liqmap.signals.digest import Digest
 from liqmap.signals.proximity import Alert
@@ -28,7 +28,7 @@ class TelegramAlertSender:
     async def send(
         self, chat_id: int, alert: Alert | Digest, chart: bytes | str | None
     ) -> str | None:
-        caption = texts.digest_text(alert) if isinstance(alert, Digest) else texts.alert_text(alert)
+        caption = digest_text(alert) if isinstance(alert, Digest) else alert_text(alert)
         markup = alert_keyboard(alert.instrument) if isinstance(alert, Alert) else None
         try:
             return await self._send(chat_id, caption, alert.silent, chart, markup)

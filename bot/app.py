@@ -22,7 +22,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
 from bot.deps import BotServices
 from bot.handlers import (
     accuracy,
@@ -40,6 +39,7 @@ from bot.handlers import (
 from bot.handlers.errors import on_error
 from bot.keyboards import subscriptions as subscription_keyboards
 from bot.rate_limit import FairRateLimiter
+from bot.texts.common import COMMANDS
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def add_handlers(application: Application) -> None:
 async def set_command_menu(application: Application) -> None:
     """The menu Telegram shows next to the message box."""
     try:
-        await application.bot.set_my_commands([BotCommand(n, d) for n, d in texts.COMMANDS])
+        await application.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
     except TelegramError as exc:
         log.warning("could not set the command menu: %s", exc)
 

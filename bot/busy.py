@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 from telegram import Bot, Update
 from telegram.error import TelegramError
 
-from bot import texts
 from bot.deps import BotServices
+from bot.texts.common import try_later
 from liqmap.errors import LimitReached
 
 log = logging.getLogger(__name__)
@@ -50,4 +50,4 @@ def charge(update: Update, core: BotServices) -> None:
         keys.append(f"user:{update.effective_user.id}")
     wait = core.fair_use.take(keys, core.clock())
     if wait is not None:
-        raise LimitReached(texts.try_later(wait))
+        raise LimitReached(try_later(wait))

@@ -6,11 +6,12 @@ from telegram import Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized
 from bot.arguments import aggregate_of
 from bot.busy import charge, showing
 from bot.deps import BotServices, services
+from bot.texts.accuracy import accuracy_text, hit_rate_lines, not_enough
+from bot.texts.common import usage
 from liqmap.evaluation.live_accuracy import HISTORY, LiveAccuracy, NothingRecorded
 from liqmap.market.instruments import ALL, Instrument
 from liqmap.market.timeframes import window_ms
@@ -21,16 +22,16 @@ async def accuracy_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = update.effective_message
     symbols, every = aggregate_of(context.args or [])
     if len(symbols) != 1:
-        await message.reply_text(texts.usage("accuracy"))
+        await message.reply_text(usage("accuracy"))
         return
     core = services(context)
     inst = await core.market.instrument(f"{ALL}:{symbols[0]}" if every else symbols[0])
     try:
         accuracy = await _accuracy(update, context, core, inst)
     except NothingRecorded as exc:
-        await message.reply_text(texts.not_enough(str(exc)), parse_mode=ParseMode.HTML)
+        await message.reply_text(not_enough(str(exc)), parse_mode=ParseMode.HTML)
         return
-    text = texts.accuracy_text(accuracy, await alerted_cluster_lines(core, inst))
+    text = accuracy_text(accuracy, await alerted_cluster_lines(core, inst))
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
@@ -51,4 +52,4 @@ async def alerted_cluster_lines(core: BotServices, inst: Instrument) -> list[str
     over the scored history fared once swept (the sweep receipts' hit rate)."""
     since = core.clock() - window_ms(HISTORY)
     rate = await core.stores.run(core.stores.sweeps.hit_rate, [inst.key], since)
-    return texts.hit_rate_lines(rate)
+    return hit_rate_lines(rate)

@@ -8,11 +8,11 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized
 from bot.deep_links import parse_map_parameter
 from bot.deps import services
 from bot.handlers.maps import send_map
+from bot.texts.common import SEND_A_COMMAND, START, UNKNOWN_COMMAND, help_text
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The intro, or the map a deep link (``/start map_BTC_7d``) asks for."""
     link = parse_map_parameter(context.args[0]) if len(context.args or []) == 1 else None
     if link is None:
-        await update.effective_message.reply_text(texts.START, parse_mode=ParseMode.HTML)
+        await update.effective_message.reply_text(START, parse_mode=ParseMode.HTML)
         return
     inst = await services(context).market.instrument(link.symbol)
     await send_map(update, context, inst, link.window)
@@ -30,7 +30,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 @authorized
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(texts.help_text(), parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_text(help_text(), parse_mode=ParseMode.HTML)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -49,12 +49,12 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 @authorized
 async def _answer_unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
+    await update.effective_message.reply_text(UNKNOWN_COMMAND)
 
 
 @authorized
 async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(texts.SEND_A_COMMAND)
+    await update.effective_message.reply_text(SEND_A_COMMAND)
 
 
 async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

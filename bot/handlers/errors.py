@@ -16,10 +16,11 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import tell
 from bot.deps import services
 from bot.log_scrub import scrub
+from bot.texts.common import SOMETHING_WRONG
+from bot.texts.status import error_report
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +47,14 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     count = core.reports.note(error, core.clock()) if error is not None else None
     if isinstance(update, Update):
         try:
-            await tell(update, context, texts.SOMETHING_WRONG)
+            await tell(update, context, SOMETHING_WRONG)
         except TelegramError as exc:
             log.warning("could not tell the user about the error: %s", exc)
     if count is None:
         return
     token = core.settings.telegram_bot_token or ""
     trace = scrub("".join(traceback.format_exception(error)), token)
-    report = texts.error_report(chat.id if chat else None, trace, count)
+    report = error_report(chat.id if chat else None, trace, count)
     for admin_chat in core.settings.admin_chats:
         try:
             await context.bot.send_message(admin_chat, report, parse_mode=ParseMode.HTML)

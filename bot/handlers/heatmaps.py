@@ -9,12 +9,13 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized
 from bot.arguments import symbol_and_window
 from bot.busy import charge, showing
 from bot.deps import services
 from bot.handlers.digest import chat_zone
+from bot.texts.common import usage
+from bot.texts.maps import heatmap_caption
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ async def heatmap_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message = update.effective_message
     parsed = symbol_and_window(context.args or [])
     if parsed is None:
-        await message.reply_text(texts.usage("heatmap"))
+        await message.reply_text(usage("heatmap"))
         return
     core = services(context)
     inst = await core.market.instrument(parsed[0])
@@ -37,7 +38,7 @@ async def heatmap_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         answer = await core.heatmaps.get(inst, window)
     rendered = answer.rendered
     zone = await chat_zone(core, message.chat.id)
-    caption = texts.heatmap_caption(rendered, core.clock(), answer.error, zone)
+    caption = heatmap_caption(rendered, core.clock(), answer.error, zone)
     try:
         sent = await message.reply_photo(
             rendered.file_id or rendered.png, caption=caption, parse_mode=ParseMode.HTML

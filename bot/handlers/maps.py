@@ -13,7 +13,6 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized, may_change
 from bot.arguments import symbol_and_window
 from bot.busy import charge, showing
@@ -21,6 +20,9 @@ from bot.deps import BotServices, services
 from bot.handlers.digest import chat_zone
 from bot.handlers.subscriptions import follow
 from bot.keyboards.maps import REFRESH, SUBSCRIBE, map_keyboard, offered, parse_press
+from bot.texts.common import ADMINS_ONLY_ANSWER, STALE_BUTTON, loading, usage
+from bot.texts.maps import REFRESHING, clusters_text, map_caption
+from bot.texts.subscriptions import already_subscribed, subscribed_button
 from jobs.on_demand.maps import MapAnswer
 from jobs.on_demand.realized_view import realized_view
 from liqmap.charts.map_chart import ChartLabels, render_png
@@ -36,7 +38,7 @@ async def map_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message = update.effective_message
     parsed = symbol_and_window(context.args or [])
     if parsed is None:
-        await message.reply_text(texts.usage("map"))
+        await message.reply_text(usage("map"))
         return
     inst = await services(context).market.instrument(parsed[0])
     await send_map(update, context, inst, parsed[1])
@@ -47,11 +49,11 @@ async def clusters_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     message = update.effective_message
     parsed = symbol_and_window(context.args or [])
     if parsed is None:
-        await message.reply_text(texts.usage("clusters"))
+        await message.reply_text(usage("clusters"))
         return
     inst = await services(context).market.instrument(parsed[0])
     answer = await map_answer(update, context, inst, parsed[1], ChatAction.TYPING)
-    text = texts.clusters_text(answer.stored.snapshot, answer.error)
+    text = clusters_text(answer.stored.snapshot, answer.error)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
@@ -62,7 +64,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     press = parse_press(query.data)
     if press is None or not offered(query.message, query.data):
-        await query.answer(texts.STALE_BUTTON)
+        await query.answer(STALE_BUTTON)
         return
     core = services(context)
     inst = await core.market.instrument(press.instrument)
@@ -71,12 +73,12 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     refresh = press.action == REFRESH
     await _charge(update, core, inst, press.window, refresh)
-    await query.answer(texts.REFRESHING if refresh else texts.loading(press.window))
+    await query.answer(REFRESHING if refresh else loading(press.window))
     chat_id = query.message.chat.id
     async with _showing(context, chat_id, ChatAction.UPLOAD_PHOTO, core, inst, press.window):
         answer = await core.maps.get(inst, press.window, refresh=refresh)
     zone = await chat_zone(core, chat_id)
-    caption = texts.map_caption(
+    caption = map_caption(
         answer.stored.snapshot, core.clock(), answer.stored.computed_at, answer.error, zone
     )
     keyboard = map_keyboard(inst.key, press.window, context.bot.username)
@@ -100,7 +102,7 @@ async def send_map(
     answer = await map_answer(update, context, inst, window, ChatAction.UPLOAD_PHOTO)
     core = services(context)
     zone = await chat_zone(core, message.chat.id)
-    caption = texts.map_caption(
+    caption = map_caption(
         answer.stored.snapshot, core.clock(), answer.stored.computed_at, answer.error, zone
     )
     keyboard = map_keyboard(inst.key, window, context.bot.username)
@@ -149,16 +151,16 @@ async def _subscribe_from_button(
 ) -> None:
     query = update.callback_query
     if not await may_change(update, context):
-        await query.answer(texts.ADMINS_ONLY_ANSWER, show_alert=True)
+        await query.answer(ADMINS_ONLY_ANSWER, show_alert=True)
         return
     core = services(context)
     chat_id = query.message.chat.id
     if await follow(core, chat_id, inst, None):
         chat = await core.stores.run(core.stores.chats.get, chat_id)
         distance = chat.settings.alert_distance_pct
-        await query.answer(texts.subscribed_button(inst.native_id, distance))
+        await query.answer(subscribed_button(inst.native_id, distance))
     else:
-        await query.answer(texts.already_subscribed(inst.native_id))
+        await query.answer(already_subscribed(inst.native_id))
 
 
 @contextlib.asynccontextmanager

@@ -9,9 +9,10 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized, is_admin
 from bot.deps import services
+from bot.texts.common import ago
+from bot.texts.status import STATUS_ADMINS_ONLY, recorder_lines, status_text
 
 RECENT_ERRORS = 8
 
@@ -20,7 +21,7 @@ RECENT_ERRORS = 8
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if not await is_admin(update, context):
-        await message.reply_text(texts.STATUS_ADMINS_ONLY)
+        await message.reply_text(STATUS_ADMINS_ONLY)
         return
     core = services(context)
     stores = core.stores
@@ -28,8 +29,8 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     watched = await stores.run(stores.chats.watched_instruments)
     pending = await stores.run(stores.outbox.pending)
     maps = [
-        f"{row.instrument} {row.window}: {texts.ago(now - row.computed_at)}, "
-        f"data {texts.ago(now - row.as_of).removesuffix(' ago')} old"
+        f"{row.instrument} {row.window}: {ago(now - row.computed_at)}, "
+        f"data {ago(now - row.as_of).removesuffix(' ago')} old"
         for row in await stores.run(stores.snapshots.freshness)
     ]
     incidents = [
@@ -37,8 +38,6 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         for i in reversed(list(core.market.incidents)[-RECENT_ERRORS:])
     ]
     streams = await stores.run(stores.realized.streams)
-    recorder = texts.recorder_lines(streams, core.recorder, now)
-    text = texts.status_text(
-        now - core.started_at_ms, len(watched), pending, maps, incidents, recorder
-    )
+    recorder = recorder_lines(streams, core.recorder, now)
+    text = status_text(now - core.started_at_ms, len(watched), pending, maps, incidents, recorder)
     await message.reply_text(text, parse_mode=ParseMode.HTML)

@@ -14,7 +14,6 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized, may_change
 from bot.deps import BotServices, services
 from bot.handlers.maps import send_map
@@ -35,6 +34,18 @@ from bot.keyboards.subscriptions import (
     subscription_keyboard,
 )
 from bot.standings import Standing, ranked, standing_of
+from bot.texts.common import ADMINS_ONLY_ANSWER, ANSWER_LIMIT, STALE_BUTTON, loading
+from bot.texts.html import plain
+from bot.texts.subscriptions import (
+    NOT_FOLLOWED,
+    STALE_LIST_BUTTON,
+    distance_changed,
+    muted,
+    stopped,
+    subscription_detail,
+    subscription_list,
+    unmuted,
+)
 from liqmap.market.timeframes import HOUR_MS
 from liqmap.signals.chat_settings import ChatSettings
 from liqmap.signals.proximity import ALERT_WINDOW
@@ -55,19 +66,19 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     press = parse_manage(query.data)
     if press is None:  # no data at all reaches every handler: answered as the map's are
-        await query.answer(texts.STALE_BUTTON)
+        await query.answer(STALE_BUTTON)
         return
     if not offered(query.message, query.data):
-        await query.answer(texts.STALE_LIST_BUTTON)
+        await query.answer(STALE_LIST_BUTTON)
         return
     core = services(context)
     if press.op == OPEN_MAP:
         inst = await core.market.instrument(press.instrument)
-        await query.answer(texts.loading(ALERT_WINDOW))
+        await query.answer(loading(ALERT_WINDOW))
         await send_map(update, context, inst, ALERT_WINDOW)
         return
     if press.op in CHANGES and not await may_change(update, context):
-        await query.answer(texts.ADMINS_ONLY_ANSWER, show_alert=True)
+        await query.answer(ADMINS_ONLY_ANSWER, show_alert=True)
         return
     chat_id = query.message.chat.id
     answer = await _apply(core, chat_id, press)
@@ -92,29 +103,29 @@ async def _apply(core: BotServices, chat_id: int, press: Manage) -> str | None:
     chats, key, now = core.stores.chats, press.instrument, core.clock()
     if press.op == DISTANCE:
         done = await core.stores.run(chats.set_distance, chat_id, key, float(press.arg))
-        answer = texts.distance_changed(key, float(press.arg))
+        answer = distance_changed(key, float(press.arg))
     elif press.op in (MUTE, ALERT_MUTE):
         hours = int(press.arg) if press.op == MUTE else ALERT_MUTE_HOURS
         until = now + hours * HOUR_MS
         done = await core.stores.run(chats.mute, chat_id, key, until)
         chat = await core.stores.run(chats.get, chat_id)
-        answer = texts.muted(key, until, chat.settings.zone if chat else UTC)
+        answer = muted(key, until, chat.settings.zone if chat else UTC)
     elif press.op == UNMUTE:
         done = await core.stores.run(chats.mute, chat_id, key, None)
-        answer = texts.unmuted(key)
+        answer = unmuted(key)
     elif press.op == DELETE:
         done = await core.stores.run(chats.unsubscribe, chat_id, key) > 0
-        answer = texts.plain(texts.stopped(key), texts.ANSWER_LIMIT)
+        answer = plain(stopped(key), ANSWER_LIMIT)
     else:
         return None
-    return answer if done else texts.NOT_FOLLOWED
+    return answer if done else NOT_FOLLOWED
 
 
 async def _list_view(core: BotServices, chat_id: int) -> tuple[str, InlineKeyboardMarkup]:
     chat = await core.stores.run(core.stores.chats.get, chat_id)
     subscriptions = await core.stores.run(core.stores.chats.subscriptions, chat_id)
     standings = ranked([await _standing(core, sub, chat.settings) for sub in subscriptions])
-    text = texts.subscription_list(standings, chat.settings, core.clock())
+    text = subscription_list(standings, chat.settings, core.clock())
     return text, list_keyboard([s.subscription.instrument for s in standings])
 
 
@@ -124,7 +135,7 @@ async def _detail_view(
     chat = await core.stores.run(core.stores.chats.get, chat_id)
     standing = await _standing(core, sub, chat.settings)
     now = core.clock()
-    text = texts.subscription_detail(standing, chat.settings, now)
+    text = subscription_detail(standing, chat.settings, now)
     return text, subscription_keyboard(sub.instrument, standing.distance_pct, sub.muted(now))
 
 

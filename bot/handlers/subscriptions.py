@@ -7,10 +7,11 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized, may_change
 from bot.arguments import aggregate_of
 from bot.deps import BotServices, services
+from bot.texts.common import ADMINS_ONLY, usage
+from bot.texts.subscriptions import building_on, not_subscribed, stopped, stopped_all, subscribed
 from liqmap.market.instruments import ALL, Instrument
 from liqmap.signals.chat_settings import parse_distance
 from liqmap.signals.growing_clusters import BUILDING
@@ -31,10 +32,10 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     building = bool(args) and args[-1].lower() == BUILDING
     args = args[:-1] if building else args
     if not 1 <= len(args) <= 2:
-        await message.reply_text(texts.usage("subscribe"))
+        await message.reply_text(usage("subscribe"))
         return
     if not await may_change(update, context):
-        await message.reply_text(texts.ADMINS_ONLY)
+        await message.reply_text(ADMINS_ONLY)
         return
     core = services(context)
     distance = parse_distance(args[1]) if len(args) == 2 else None
@@ -43,9 +44,9 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await core.stores.run(core.stores.building.set, message.chat.id, inst.key, building)
     chat = await core.stores.run(core.stores.chats.get, message.chat.id)
     within = distance if distance is not None else chat.settings.alert_distance_pct
-    text = texts.subscribed(inst.native_id, inst.exchange, within, chat.settings.min_strength, new)
+    text = subscribed(inst.native_id, inst.exchange, within, chat.settings.min_strength, new)
     if building:
-        text += "\n" + texts.building_on(inst.native_id)
+        text += "\n" + building_on(inst.native_id)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
@@ -55,25 +56,25 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if len(args) == 2 and ALL in (args[0].lower(), args[1].lower()):
         args = [f"{ALL}:{aggregate_of(args)[0][0]}"]
     if len(args) != 1:
-        await message.reply_text(texts.usage("unsubscribe"))
+        await message.reply_text(usage("unsubscribe"))
         return
     if not await may_change(update, context):
-        await message.reply_text(texts.ADMINS_ONLY)
+        await message.reply_text(ADMINS_ONLY)
         return
     core = services(context)
     chat_id = message.chat.id
     chats = core.stores.chats
     if args[0].lower() == "all":
         gone = await core.stores.run(chats.unsubscribe, chat_id)
-        await message.reply_text(texts.stopped_all(gone))
+        await message.reply_text(stopped_all(gone))
         return
     key = _subscribed_key(await core.stores.run(chats.subscriptions, chat_id), args[0])
     if key is None:
         key = (await core.market.instrument(args[0])).key
     if await core.stores.run(chats.unsubscribe, chat_id, key):
-        await message.reply_text(texts.stopped(key))
+        await message.reply_text(stopped(key))
     else:
-        await message.reply_text(texts.not_subscribed(key))
+        await message.reply_text(not_subscribed(key))
 
 
 def _subscribed_key(subscriptions: list[Subscription], typed: str) -> str | None:

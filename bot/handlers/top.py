@@ -12,12 +12,13 @@ from telegram import Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized
 from bot.busy import charge, showing
 from bot.deps import BotServices, services
 from bot.handlers.maps import send_map
 from bot.keyboards.maps import offered, top_keyboard, top_press
+from bot.texts.common import STALE_BUTTON, loading, usage
+from bot.texts.top import largest_unknown, top_text
 from liqmap.errors import ExchangeError, InstrumentError, LimitReached, UnsupportedRequest
 from liqmap.market.instruments import Instrument
 from liqmap.market.timeframes import HOUR_MS, step_ms
@@ -39,7 +40,7 @@ async def top_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     message = update.effective_message
     count = top_count(context.args or [])
     if count is None:
-        await message.reply_text(texts.usage("top"))
+        await message.reply_text(usage("top"))
         return
     core = services(context)
     chat_id = message.chat.id
@@ -74,7 +75,7 @@ async def top_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     top = most_urgent(ranked, count)
     keyboard = top_keyboard([(r.label, r.instrument) for r in top], ALERT_WINDOW) if top else None
     exchange = core.settings.default_exchange
-    text = texts.top_text(top, None if watchlist else exchange, notes)
+    text = top_text(top, None if watchlist else exchange, notes)
     await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
 
 
@@ -85,10 +86,10 @@ async def top_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     query = update.callback_query
     press = top_press(query.data)
     if press is None or not offered(query.message, query.data):
-        await query.answer(texts.STALE_BUTTON)
+        await query.answer(STALE_BUTTON)
         return
     inst = await services(context).market.instrument(press.instrument)
-    await query.answer(texts.loading(press.window))
+    await query.answer(loading(press.window))
     await send_map(update, context, inst, press.window)
 
 
@@ -99,7 +100,7 @@ async def _largest(core: BotServices, count: int, notes: list[str]) -> list[str]
     try:
         return [inst.key for inst in await core.market.largest(exchange, count)]
     except (ExchangeError, UnsupportedRequest) as exc:
-        notes.append(f"{texts.largest_unknown(exchange)}: {exc}")
+        notes.append(f"{largest_unknown(exchange)}: {exc}")
         return list(MAJORS)
 
 
