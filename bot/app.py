@@ -38,6 +38,7 @@ from bot.handlers import (
 )
 from bot.handlers.errors import on_error
 from bot.keyboards import subscriptions as subscription_keyboards
+from bot.keyboards import top as top_keyboards
 from bot.rate_limit import FairRateLimiter
 from bot.texts.common import COMMANDS
 
@@ -86,9 +87,11 @@ def add_handlers(application: Application) -> None:
     }
     for name, handler in commands.items():
         application.add_handler(CommandHandler(name, handler))
-    pattern = subscription_keyboards.PATTERN
-    application.add_handler(CallbackQueryHandler(subscription_list.button, pattern=pattern))
-    application.add_handler(CallbackQueryHandler(top.top_button, pattern=r"^t\|"))
+    for pattern, button in (
+        (subscription_keyboards.PATTERN, subscription_list.button),
+        (top_keyboards.PATTERN, top.top_button),
+    ):
+        application.add_handler(CallbackQueryHandler(button, pattern=pattern))
     application.add_handler(CallbackQueryHandler(maps.button))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, basics.migrated))
     application.add_handler(ChatMemberHandler(basics.membership, ChatMemberHandler.MY_CHAT_MEMBER))

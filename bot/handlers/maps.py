@@ -19,7 +19,8 @@ from bot.busy import charge, showing
 from bot.deps import BotServices, services
 from bot.handlers.digest import chat_zone
 from bot.handlers.subscriptions import follow
-from bot.keyboards.maps import REFRESH, SUBSCRIBE, map_keyboard, offered, parse_press
+from bot.keyboards.common import offered
+from bot.keyboards.maps import REFRESH, SUBSCRIBE, map_keyboard, parse_press
 from bot.texts.common import ADMINS_ONLY_ANSWER, STALE_BUTTON, loading, usage
 from bot.texts.maps import REFRESHING, clusters_text, map_caption
 from bot.texts.subscriptions import already_subscribed, subscribed_button

@@ -17,7 +17,7 @@ from telegram.ext import ContextTypes
 from bot.access import authorized, may_change
 from bot.deps import BotServices, services
 from bot.handlers.maps import send_map
-from bot.keyboards.maps import offered
+from bot.keyboards.common import offered
 from bot.keyboards.subscriptions import (
     ALERT_MUTE,
     ALERT_MUTE_HOURS,

@@ -16,7 +16,8 @@ from bot.access import authorized
 from bot.busy import charge, showing
 from bot.deps import BotServices, services
 from bot.handlers.maps import send_map
-from bot.keyboards.maps import offered, top_keyboard, top_press
+from bot.keyboards.common import offered
+from bot.keyboards.top import top_keyboard, top_press
 from bot.texts.common import STALE_BUTTON, loading, usage
 from bot.texts.top import largest_unknown, top_text
 from liqmap.errors import ExchangeError, InstrumentError, LimitReached, UnsupportedRequest

@@ -7,7 +7,8 @@ import logging
 import numpy as np
 
 from bot.arguments import symbol_and_window
-from bot.keyboards.maps import CALLBACK_LIMIT, map_keyboard, parse_press
+from bot.keyboards.common import CALLBACK_LIMIT
+from bot.keyboards.maps import map_keyboard, parse_press
 from bot.log_scrub import TokenScrubber, install
 from bot.texts.common import ANSWER_LIMIT, CAPTION_LIMIT, COMMANDS, TEXT_LIMIT, help_text, problem
 from bot.texts.html import clip_html, plain
