@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
@@ -18,11 +19,14 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     Defaults,
+    ExtBot,
+    JobQueue,
     MessageHandler,
     filters,
 )
 
-from bot.deps import BotServices
+from bot.context import CONTEXT_TYPES, BotContext, BotData
+from bot.deps import BotDeps
 from bot.handlers import (
     accuracy,
     basics,
@@ -46,11 +50,17 @@ log = logging.getLogger(__name__)
 
 RATE_LIMIT_RETRIES = 3
 
+BotApplication = Application[
+    ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[BotContext]
+]
+"""The bot's Application: ``ExtBot[int]`` for the rate limiter's argument, a ``BotContext``
+for every callback."""
 
-def build_application(core: BotServices) -> Application:
-    """The bot for ``core``: long polling against ``TELEGRAM_API_URL``."""
-    token = core.settings.require_token()
-    api = core.settings.telegram_api_url
+
+def build_application(deps: BotDeps) -> BotApplication:
+    """The bot for ``deps``: long polling against ``TELEGRAM_API_URL``."""
+    token = deps.settings.require_token()
+    api = deps.settings.telegram_api_url
     os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta
     application = (
         ApplicationBuilder()
@@ -60,15 +70,17 @@ def build_application(core: BotServices) -> Application:
         .base_file_url(f"{api}/file/bot")
         .rate_limiter(FairRateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)
+        .context_types(CONTEXT_TYPES)
+        .job_queue(JobQueue[BotContext]())  # what PTB makes by default, for this context
         .post_init(set_command_menu)
         .build()
     )
-    application.bot_data["services"] = core
+    application.bot_data.deps = deps
     add_handlers(application)
     return application
 
 
-def add_handlers(application: Application) -> None:
+def add_handlers(application: BotApplication) -> None:
     commands = {
         "start": basics.start,
         "help": basics.help_command,
@@ -102,7 +114,7 @@ def add_handlers(application: Application) -> None:
     application.add_error_handler(on_error)
 
 
-async def set_command_menu(application: Application) -> None:
+async def set_command_menu(application: BotApplication) -> None:
     """The menu Telegram shows next to the message box."""
     try:
         await application.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from telegram import Bot, Update
 from telegram.error import TelegramError
 
-from bot.deps import BotServices
+from bot.deps import BotDeps
 from bot.texts.common import try_later
 from liqmap.errors import LimitReached
 
@@ -42,12 +42,12 @@ async def showing(bot: Bot, chat_id: int, action: str) -> AsyncIterator[None]:
             await task
 
 
-def charge(update: Update, core: BotServices) -> None:
+def charge(update: Update, deps: BotDeps) -> None:
     """Take one computation from the chat's and the user's budget; past it, ``LimitReached``
     says when to try again."""
     keys = [f"chat:{update.effective_chat.id}"]
     if update.effective_user is not None:
         keys.append(f"user:{update.effective_user.id}")
-    wait = core.fair_use.take(keys, core.clock())
+    wait = deps.fair_use.take(keys, deps.clock())
     if wait is not None:
         raise LimitReached(try_later(wait))

@@ -7,20 +7,20 @@ from datetime import UTC, tzinfo
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
 
 from bot.access import authorized, may_change
-from bot.deps import BotServices, services
+from bot.context import BotContext
+from bot.deps import BotDeps
 from bot.texts.common import ADMINS_ONLY, usage
 from bot.texts.settings import digest_saved
 from liqmap.signals.chat_settings import parse_clock
 
 
 @authorized
-async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def digest_command(update: Update, context: BotContext) -> None:
     message, args = update.effective_message, [a.lower() for a in context.args or []]
-    core = services(context)
-    chat = await core.stores.run(core.stores.chats.get, message.chat.id)
+    deps = context.deps
+    chat = await deps.stores.run(deps.stores.chats.get, message.chat.id)
     if not args:
         await message.reply_text(digest_saved(chat.settings), parse_mode=ParseMode.HTML)
         return
@@ -32,11 +32,11 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     digest_at = None if args == ["off"] else parse_clock(args[1])
     changed = replace(chat.settings, digest_at=digest_at)
-    await core.stores.run(core.stores.chats.save_settings, chat.id, changed)
+    await deps.stores.run(deps.stores.chats.save_settings, chat.id, changed)
     await message.reply_text(digest_saved(changed), parse_mode=ParseMode.HTML)
 
 
-async def chat_zone(core: BotServices, chat_id: int) -> tzinfo:
+async def chat_zone(deps: BotDeps, chat_id: int) -> tzinfo:
     """The time zone a chat's times are shown in (UTC for a chat not seen yet)."""
-    chat = await core.stores.run(core.stores.chats.get, chat_id)
+    chat = await deps.stores.run(deps.stores.chats.get, chat_id)
     return chat.settings.zone if chat is not None else UTC

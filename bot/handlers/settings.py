@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
 
 from bot.access import authorized, may_change
-from bot.deps import services
+from bot.context import BotContext
 from bot.texts.common import ADMINS_ONLY, usage
 from bot.texts.settings import saved, settings_text
 from liqmap.signals.chat_settings import change_setting
 
 
 @authorized
-async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def settings_command(update: Update, context: BotContext) -> None:
     message, args = update.effective_message, context.args or []
-    core = services(context)
-    chat = await core.stores.run(core.stores.chats.get, message.chat.id)
+    deps = context.deps
+    chat = await deps.stores.run(deps.stores.chats.get, message.chat.id)
     if not args:
         await message.reply_text(settings_text(chat.settings), parse_mode=ParseMode.HTML)
         return
@@ -28,5 +27,5 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await message.reply_text(ADMINS_ONLY)
         return
     changed = change_setting(chat.settings, args[0], args[1])
-    await core.stores.run(core.stores.chats.save_settings, chat.id, changed)
+    await deps.stores.run(deps.stores.chats.save_settings, chat.id, changed)
     await message.reply_text(saved(changed), parse_mode=ParseMode.HTML)

@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
 
 from bot.access import authorized, is_admin
-from bot.deps import services
+from bot.context import BotContext
 from bot.texts.common import ago
 from bot.texts.status import STATUS_ADMINS_ONLY, recorder_lines, status_text
 
@@ -18,14 +17,14 @@ RECENT_ERRORS = 8
 
 
 @authorized
-async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def status(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if not await is_admin(update, context):
         await message.reply_text(STATUS_ADMINS_ONLY)
         return
-    core = services(context)
-    stores = core.stores
-    now = core.clock()
+    deps = context.deps
+    stores = deps.stores
+    now = deps.clock()
     watched = await stores.run(stores.chats.watched_instruments)
     pending = await stores.run(stores.outbox.pending)
     maps = [
@@ -35,9 +34,9 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     ]
     incidents = [
         f"{datetime.fromtimestamp(i.ts_ms / 1000, UTC):%m-%d %H:%M} {i.exchange}: {i.detail}"
-        for i in reversed(list(core.market.incidents)[-RECENT_ERRORS:])
+        for i in reversed(list(deps.market.incidents)[-RECENT_ERRORS:])
     ]
     streams = await stores.run(stores.realized.streams)
-    recorder = recorder_lines(streams, core.recorder, now)
-    text = status_text(now - core.started_at_ms, len(watched), pending, maps, incidents, recorder)
+    recorder = recorder_lines(streams, deps.recorder, now)
+    text = status_text(now - deps.started_at_ms, len(watched), pending, maps, incidents, recorder)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
