@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -35,7 +36,8 @@ class TelegramAlertSender:
         except BadRequest as exc:
             if isinstance(chart, str):
                 log.warning("alert chart %s refused (%s); sending the text alone", chart, exc)
-                return await self._guarded(chat_id, caption, alert.silent, markup)
+                await self._guarded(chat_id, caption, alert.silent, markup)
+                return None
             raise DeliveryRejected(str(exc)) from exc
         except (Forbidden, ChatMigrated, RetryAfter, NetworkError) as exc:
             raise _mapped(exc) from exc
@@ -78,7 +80,7 @@ def _mapped(exc: Exception) -> Exception:
     if isinstance(exc, ChatMigrated):
         return ChatMoved(exc.new_chat_id)
     if isinstance(exc, RetryAfter):
-        seconds = exc.retry_after
-        seconds = seconds.total_seconds() if hasattr(seconds, "total_seconds") else float(seconds)
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
         return RetryLater(seconds, "rate limited by Telegram")
     return RetryLater(NETWORK_RETRY_S, f"network: {exc}")

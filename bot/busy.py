@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 
 from bot.deps import BotDeps
 from bot.texts.common import try_later
+from bot.updates import chat_of
 from liqmap.errors import LimitReached
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ async def showing(bot: Bot, chat_id: int, action: str) -> AsyncIterator[None]:
 def charge(update: Update, deps: BotDeps) -> None:
     """Take one computation from the chat's and the user's budget; past it, ``LimitReached``
     says when to try again."""
-    keys = [f"chat:{update.effective_chat.id}"]
+    keys = [f"chat:{chat_of(update).id}"]
     if update.effective_user is not None:
         keys.append(f"user:{update.effective_user.id}")
     wait = deps.fair_use.take(keys, deps.clock())

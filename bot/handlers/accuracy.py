@@ -12,6 +12,7 @@ from bot.context import BotContext
 from bot.deps import BotDeps
 from bot.texts.accuracy import accuracy_text, hit_rate_lines, not_enough
 from bot.texts.common import usage
+from bot.updates import chat_of, message_of
 from liqmap.evaluation.live_accuracy import HISTORY, LiveAccuracy, NothingRecorded
 from liqmap.market.instruments import ALL, Instrument
 from liqmap.market.timeframes import window_ms
@@ -19,7 +20,7 @@ from liqmap.market.timeframes import window_ms
 
 @authorized
 async def accuracy_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     symbols, every = aggregate_of(context.args or [])
     if len(symbols) != 1:
         await message.reply_text(usage("accuracy"))
@@ -43,7 +44,7 @@ async def _accuracy(
     if not deps.accuracy.would_compute(inst):
         return await deps.accuracy.get(inst)
     charge(update, deps)
-    async with showing(context.bot, update.effective_chat.id, ChatAction.TYPING):
+    async with showing(context.bot, chat_of(update).id, ChatAction.TYPING):
         return await deps.accuracy.get(inst)
 
 

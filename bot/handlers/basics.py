@@ -12,6 +12,7 @@ from bot.context import BotContext
 from bot.deep_links import parse_map_parameter
 from bot.handlers.maps import send_map
 from bot.texts.common import SEND_A_COMMAND, START, UNKNOWN_COMMAND, help_text
+from bot.updates import message_of
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +20,10 @@ log = logging.getLogger(__name__)
 @authorized
 async def start(update: Update, context: BotContext) -> None:
     """The intro, or the map a deep link (``/start map_BTC_7d``) asks for."""
-    link = parse_map_parameter(context.args[0]) if len(context.args or []) == 1 else None
+    args = context.args or []
+    link = parse_map_parameter(args[0]) if len(args) == 1 else None
     if link is None:
-        await update.effective_message.reply_text(START, parse_mode=ParseMode.HTML)
+        await message_of(update).reply_text(START, parse_mode=ParseMode.HTML)
         return
     inst = await context.deps.market.instrument(link.symbol)
     await send_map(update, context, inst, link.window)
@@ -29,7 +31,7 @@ async def start(update: Update, context: BotContext) -> None:
 
 @authorized
 async def help_command(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(help_text(), parse_mode=ParseMode.HTML)
+    await message_of(update).reply_text(help_text(), parse_mode=ParseMode.HTML)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -48,12 +50,12 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 @authorized
 async def _answer_unknown(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(UNKNOWN_COMMAND)
+    await message_of(update).reply_text(UNKNOWN_COMMAND)
 
 
 @authorized
 async def plain_text(update: Update, context: BotContext) -> None:
-    await update.effective_message.reply_text(SEND_A_COMMAND)
+    await message_of(update).reply_text(SEND_A_COMMAND)
 
 
 async def migrated(update: Update, context: BotContext) -> None:

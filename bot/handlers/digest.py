@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, tzinfo
 
 from telegram import Update
 from telegram.constants import ParseMode
 
 from bot.access import authorized, may_change
 from bot.context import BotContext
-from bot.deps import BotDeps
+from bot.known_chats import known_chat
 from bot.texts.common import ADMINS_ONLY, usage
 from bot.texts.settings import digest_saved
+from bot.updates import message_of
 from liqmap.signals.chat_settings import parse_clock
 
 
 @authorized
 async def digest_command(update: Update, context: BotContext) -> None:
-    message, args = update.effective_message, [a.lower() for a in context.args or []]
+    message, args = message_of(update), [a.lower() for a in context.args or []]
     deps = context.deps
-    chat = await deps.stores.run(deps.stores.chats.get, message.chat.id)
+    chat = await known_chat(deps, message.chat.id)
     if not args:
         await message.reply_text(digest_saved(chat.settings), parse_mode=ParseMode.HTML)
         return
@@ -34,9 +34,3 @@ async def digest_command(update: Update, context: BotContext) -> None:
     changed = replace(chat.settings, digest_at=digest_at)
     await deps.stores.run(deps.stores.chats.save_settings, chat.id, changed)
     await message.reply_text(digest_saved(changed), parse_mode=ParseMode.HTML)
-
-
-async def chat_zone(deps: BotDeps, chat_id: int) -> tzinfo:
-    """The time zone a chat's times are shown in (UTC for a chat not seen yet)."""
-    chat = await deps.stores.run(deps.stores.chats.get, chat_id)
-    return chat.settings.zone if chat is not None else UTC

@@ -12,16 +12,17 @@ from bot.access import authorized
 from bot.arguments import symbol_and_window
 from bot.busy import charge, showing
 from bot.context import BotContext
-from bot.handlers.digest import chat_zone
+from bot.known_chats import chat_zone
 from bot.texts.common import usage
 from bot.texts.maps import heatmap_caption
+from bot.updates import chat_of, message_of
 
 log = logging.getLogger(__name__)
 
 
 @authorized
 async def heatmap_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     parsed = symbol_and_window(context.args or [])
     if parsed is None:
         await message.reply_text(usage("heatmap"))
@@ -31,7 +32,7 @@ async def heatmap_command(update: Update, context: BotContext) -> None:
     window = parsed[1]
     if deps.heatmaps.would_compute(inst, window):
         charge(update, deps)
-        async with showing(context.bot, update.effective_chat.id, ChatAction.UPLOAD_PHOTO):
+        async with showing(context.bot, chat_of(update).id, ChatAction.UPLOAD_PHOTO):
             answer = await deps.heatmaps.get(inst, window)
     else:
         answer = await deps.heatmaps.get(inst, window)

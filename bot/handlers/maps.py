@@ -17,13 +17,14 @@ from bot.arguments import symbol_and_window
 from bot.busy import charge, showing
 from bot.context import BotContext
 from bot.deps import BotDeps
-from bot.handlers.digest import chat_zone
 from bot.handlers.subscriptions import follow
 from bot.keyboards.common import offered
 from bot.keyboards.maps import REFRESH, SUBSCRIBE, map_keyboard, parse_press
+from bot.known_chats import chat_zone, known_chat
 from bot.texts.common import ADMINS_ONLY_ANSWER, STALE_BUTTON, loading, usage
 from bot.texts.maps import REFRESHING, clusters_text, map_caption
 from bot.texts.subscriptions import already_subscribed, subscribed_button
+from bot.updates import chat_of, message_of, query_of
 from jobs.on_demand.maps import MapAnswer
 from jobs.on_demand.realized_view import realized_view
 from liqmap.charts.map_chart import ChartLabels, render_png
@@ -36,7 +37,7 @@ log = logging.getLogger(__name__)
 
 @authorized
 async def map_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     parsed = symbol_and_window(context.args or [])
     if parsed is None:
         await message.reply_text(usage("map"))
@@ -47,7 +48,7 @@ async def map_command(update: Update, context: BotContext) -> None:
 
 @authorized
 async def clusters_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     parsed = symbol_and_window(context.args or [])
     if parsed is None:
         await message.reply_text(usage("clusters"))
@@ -62,7 +63,7 @@ async def clusters_command(update: Update, context: BotContext) -> None:
 async def button(update: Update, context: BotContext) -> None:
     """Window switch, refresh and subscribe under a map photo: only the buttons this bot put
     on that very message count, so forged callback data does nothing."""
-    query = update.callback_query
+    query = query_of(update)
     press = parse_press(query.data)
     if press is None or not offered(query.message, query.data):
         await query.answer(STALE_BUTTON)
@@ -75,7 +76,7 @@ async def button(update: Update, context: BotContext) -> None:
     refresh = press.action == REFRESH
     await _charge(update, deps, inst, press.window, refresh)
     await query.answer(REFRESHING if refresh else loading(press.window))
-    chat_id = query.message.chat.id
+    chat_id = chat_of(update).id
     async with _showing(context, chat_id, ChatAction.UPLOAD_PHOTO, deps, inst, press.window):
         answer = await deps.maps.get(inst, press.window, refresh=refresh)
     zone = await chat_zone(deps, chat_id)
@@ -97,7 +98,7 @@ async def button(update: Update, context: BotContext) -> None:
 
 async def send_map(update: Update, context: BotContext, inst: Instrument, window: str) -> None:
     """Reply with the map photo, its caption and buttons (the stored map while fresh)."""
-    message = update.effective_message
+    message = message_of(update)
     answer = await map_answer(update, context, inst, window, ChatAction.UPLOAD_PHOTO)
     deps = context.deps
     zone = await chat_zone(deps, message.chat.id)
@@ -132,7 +133,7 @@ async def map_answer(
     computed."""
     deps = context.deps
     await _charge(update, deps, inst, window)
-    async with _showing(context, update.effective_chat.id, action, deps, inst, window):
+    async with _showing(context, chat_of(update).id, action, deps, inst, window):
         return await deps.maps.get(inst, window)
 
 
@@ -146,14 +147,14 @@ async def _charge(
 
 
 async def _subscribe_from_button(update: Update, context: BotContext, inst: Instrument) -> None:
-    query = update.callback_query
+    query = query_of(update)
     if not await may_change(update, context):
         await query.answer(ADMINS_ONLY_ANSWER, show_alert=True)
         return
     deps = context.deps
-    chat_id = query.message.chat.id
+    chat_id = chat_of(update).id
     if await follow(deps, chat_id, inst, None):
-        chat = await deps.stores.run(deps.stores.chats.get, chat_id)
+        chat = await known_chat(deps, chat_id)
         distance = chat.settings.alert_distance_pct
         await query.answer(subscribed_button(inst.native_id, distance))
     else:

@@ -7,16 +7,18 @@ from telegram.constants import ParseMode
 
 from bot.access import authorized, may_change
 from bot.context import BotContext
+from bot.known_chats import known_chat
 from bot.texts.common import ADMINS_ONLY, usage
 from bot.texts.settings import saved, settings_text
+from bot.updates import message_of
 from liqmap.signals.chat_settings import change_setting
 
 
 @authorized
 async def settings_command(update: Update, context: BotContext) -> None:
-    message, args = update.effective_message, context.args or []
+    message, args = message_of(update), context.args or []
     deps = context.deps
-    chat = await deps.stores.run(deps.stores.chats.get, message.chat.id)
+    chat = await known_chat(deps, message.chat.id)
     if not args:
         await message.reply_text(settings_text(chat.settings), parse_mode=ParseMode.HTML)
         return

@@ -12,13 +12,14 @@ from bot.access import authorized, is_admin
 from bot.context import BotContext
 from bot.texts.common import ago
 from bot.texts.status import STATUS_ADMINS_ONLY, recorder_lines, status_text
+from bot.updates import message_of
 
 RECENT_ERRORS = 8
 
 
 @authorized
 async def status(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     if not await is_admin(update, context):
         await message.reply_text(STATUS_ADMINS_ONLY)
         return

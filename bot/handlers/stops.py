@@ -15,6 +15,7 @@ from bot.context import BotContext
 from bot.handlers.maps import map_answer
 from bot.texts.common import usage
 from bot.texts.stops import STOP_EMPTY_MAP, stop_problem_text, stop_text
+from bot.updates import message_of
 from liqmap.charts.map_chart import ChartLabels, Mark, render_png
 from liqmap.engine.snapshot import MapSnapshot
 from liqmap.engine.stops import POSITIONS, StopCheck, check_stop, stop_problem
@@ -47,7 +48,7 @@ def parse_stop(args: list[str]) -> StopRequest | None:
 
 @authorized
 async def stop_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     request = parse_stop(context.args or [])
     if request is None:
         await message.reply_text(usage("stop"))

@@ -33,6 +33,7 @@ from bot.keyboards.subscriptions import (
     parse_manage,
     subscription_keyboard,
 )
+from bot.known_chats import known_chat
 from bot.standings import Standing, ranked, standing_of
 from bot.texts.common import ADMINS_ONLY_ANSWER, ANSWER_LIMIT, STALE_BUTTON, loading
 from bot.texts.html import plain
@@ -46,6 +47,7 @@ from bot.texts.subscriptions import (
     subscription_list,
     unmuted,
 )
+from bot.updates import chat_of, message_of, query_of
 from liqmap.market.timeframes import HOUR_MS
 from liqmap.signals.chat_settings import ChatSettings
 from liqmap.signals.proximity import ALERT_WINDOW
@@ -54,16 +56,15 @@ from storage.chats import Subscription
 
 @authorized
 async def list_command(update: Update, context: BotContext) -> None:
-    text, keyboard = await _list_view(context.deps, update.effective_message.chat.id)
-    await update.effective_message.reply_text(
-        text, parse_mode=ParseMode.HTML, reply_markup=keyboard
-    )
+    message = message_of(update)
+    text, keyboard = await _list_view(context.deps, message.chat.id)
+    await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
 
 
 @authorized
 async def button(update: Update, context: BotContext) -> None:
     """A press under /list or under an alert."""
-    query = update.callback_query
+    query = query_of(update)
     press = parse_manage(query.data)
     if press is None:  # no data at all reaches every handler: answered as the map's are
         await query.answer(STALE_BUTTON)
@@ -80,7 +81,7 @@ async def button(update: Update, context: BotContext) -> None:
     if press.op in CHANGES and not await may_change(update, context):
         await query.answer(ADMINS_ONLY_ANSWER, show_alert=True)
         return
-    chat_id = query.message.chat.id
+    chat_id = chat_of(update).id
     answer = await _apply(deps, chat_id, press)
     await query.answer(answer)
     if press.op == ALERT_MUTE:
@@ -122,7 +123,7 @@ async def _apply(deps: BotDeps, chat_id: int, press: Manage) -> str | None:
 
 
 async def _list_view(deps: BotDeps, chat_id: int) -> tuple[str, InlineKeyboardMarkup]:
-    chat = await deps.stores.run(deps.stores.chats.get, chat_id)
+    chat = await known_chat(deps, chat_id)
     subscriptions = await deps.stores.run(deps.stores.chats.subscriptions, chat_id)
     standings = ranked([await _standing(deps, sub, chat.settings) for sub in subscriptions])
     text = subscription_list(standings, chat.settings, deps.clock())
@@ -132,7 +133,7 @@ async def _list_view(deps: BotDeps, chat_id: int) -> tuple[str, InlineKeyboardMa
 async def _detail_view(
     deps: BotDeps, chat_id: int, sub: Subscription
 ) -> tuple[str, InlineKeyboardMarkup]:
-    chat = await deps.stores.run(deps.stores.chats.get, chat_id)
+    chat = await known_chat(deps, chat_id)
     standing = await _standing(deps, sub, chat.settings)
     now = deps.clock()
     text = subscription_detail(standing, chat.settings, now)

@@ -10,8 +10,10 @@ from bot.access import authorized, may_change
 from bot.arguments import aggregate_of
 from bot.context import BotContext
 from bot.deps import BotDeps
+from bot.known_chats import known_chat
 from bot.texts.common import ADMINS_ONLY, usage
 from bot.texts.subscriptions import building_on, not_subscribed, stopped, stopped_all, subscribed
+from bot.updates import message_of
 from liqmap.market.instruments import ALL, Instrument
 from liqmap.signals.chat_settings import parse_distance
 from liqmap.signals.growing_clusters import BUILDING
@@ -27,7 +29,7 @@ async def follow(deps: BotDeps, chat_id: int, inst: Instrument, distance: float 
 
 @authorized
 async def subscribe(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     args, every = aggregate_of(context.args or [])
     building = bool(args) and args[-1].lower() == BUILDING
     args = args[:-1] if building else args
@@ -42,7 +44,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
     inst = await deps.market.instrument(f"{ALL}:{args[0]}" if every else args[0])
     new = await follow(deps, message.chat.id, inst, distance)
     await deps.stores.run(deps.stores.building.set, message.chat.id, inst.key, building)
-    chat = await deps.stores.run(deps.stores.chats.get, message.chat.id)
+    chat = await known_chat(deps, message.chat.id)
     within = distance if distance is not None else chat.settings.alert_distance_pct
     text = subscribed(inst.native_id, inst.exchange, within, chat.settings.min_strength, new)
     if building:
@@ -52,7 +54,7 @@ async def subscribe(update: Update, context: BotContext) -> None:
 
 @authorized
 async def unsubscribe(update: Update, context: BotContext) -> None:
-    message, args = update.effective_message, context.args or []
+    message, args = message_of(update), context.args or []
     if len(args) == 2 and ALL in (args[0].lower(), args[1].lower()):
         args = [f"{ALL}:{aggregate_of(args)[0][0]}"]
     if len(args) != 1:

@@ -18,8 +18,10 @@ from bot.deps import BotDeps
 from bot.handlers.maps import send_map
 from bot.keyboards.common import offered
 from bot.keyboards.top import top_keyboard, top_press
+from bot.known_chats import known_chat
 from bot.texts.common import STALE_BUTTON, loading, usage
 from bot.texts.top import largest_unknown, top_text
+from bot.updates import message_of, query_of
 from liqmap.errors import ExchangeError, InstrumentError, LimitReached, UnsupportedRequest
 from liqmap.market.instruments import Instrument
 from liqmap.market.timeframes import HOUR_MS, step_ms
@@ -38,14 +40,14 @@ from storage.snapshots import StoredMap
 
 @authorized
 async def top_command(update: Update, context: BotContext) -> None:
-    message = update.effective_message
+    message = message_of(update)
     count = top_count(context.args or [])
     if count is None:
         await message.reply_text(usage("top"))
         return
     deps = context.deps
     chat_id = message.chat.id
-    chat = await deps.stores.run(deps.stores.chats.get, chat_id)
+    chat = await known_chat(deps, chat_id)
     watchlist = [s.instrument for s in await deps.stores.run(deps.stores.chats.subscriptions,
                                                              chat_id)]  # fmt: skip
     ranked: list[Ranked] = []
@@ -84,7 +86,7 @@ async def top_command(update: Update, context: BotContext) -> None:
 async def top_button(update: Update, context: BotContext) -> None:
     """A /top button: that instrument's map as a new message (only on the message that has
     this very button)."""
-    query = update.callback_query
+    query = query_of(update)
     press = top_press(query.data)
     if press is None or not offered(query.message, query.data):
         await query.answer(STALE_BUTTON)

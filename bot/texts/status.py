@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from bot.texts.common import TEXT_LIMIT, ago
@@ -21,7 +21,7 @@ def status_text(
     pending: int,
     maps: list[str],
     incidents: list[str],
-    recorder: list[str] = (),
+    recorder: Sequence[str] = (),
 ) -> str:
     """``/status``: uptime, watched instruments, pending alerts, map ages, the recorder's
     coverage per exchange, exchange errors."""

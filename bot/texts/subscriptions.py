@@ -87,7 +87,7 @@ def standing_text(standing: Standing, settings: ChatSettings, now: int) -> str:
             f"nearest {cluster.side.upper()} cluster {abs(cluster.distance_pct):.2f}% {where} "
             f"({standing.closeness:.1f}× the distance)"
         )
-    if sub.muted(now):
+    if sub.muted_until is not None and sub.muted(now):
         parts.append(f"🔕 muted until {local_time(sub.muted_until, settings.zone)}")
     return " · ".join(parts)
 
