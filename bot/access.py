@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
 
-from bot import texts
-from bot.deps import services
+from bot.context import BotContext
+from bot.texts.common import ANSWER_LIMIT, REFUSAL, TEXT_LIMIT, exchange_down, problem
+from bot.texts.html import clip_html, plain
 from liqmap.errors import ExchangeError, LiqmapError
 from liqmap.policies.request_gate import CLAIM, Claim, Urgency
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[Any]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
+"""A handler callback as python-telegram-bot calls it."""
 
 
 def authorized(handler: Handler) -> Handler:
@@ -32,49 +33,48 @@ def authorized(handler: Handler) -> Handler:
     exchange errors and other known errors become short replies."""
 
     @functools.wraps(handler)
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Any:
+    async def guarded(update: Update, context: BotContext) -> None:
         chat = update.effective_chat
         if chat is None:
-            return None
-        core = services(context)
-        stores = core.stores
-        if not core.settings.access.allows(chat.id):
+            return
+        deps = context.deps
+        stores = deps.stores
+        if not deps.settings.access.allows(chat.id):
             first = await stores.run(stores.chats.first_refusal, chat.id, chat.type, chat.title)
             log.warning("refused chat %s (%s)%s", chat.id, chat.type, "" if first else ", again")
             if update.callback_query is not None:
                 await update.callback_query.answer()
             if first and update.effective_message is not None:
-                await update.effective_message.reply_text(texts.REFUSAL)
-            return None
+                await update.effective_message.reply_text(REFUSAL)
+            return
         CLAIM.set(Claim(Urgency.ON_DEMAND, f"chat:{chat.id}"))
         await stores.run(stores.chats.seen, chat.id, chat.type, chat.title or chat.username)
         try:
-            return await handler(update, context)
+            await handler(update, context)
         except ExchangeError as exc:
-            await tell(update, context, texts.exchange_down(exc))
+            await tell(update, context, exchange_down(exc))
         except LiqmapError as exc:
-            await tell(update, context, texts.problem(str(exc)))
-        return None
+            await tell(update, context, problem(str(exc)))
 
     return guarded
 
 
-async def tell(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+async def tell(update: Update, context: BotContext, text: str) -> None:
     """A short answer: a pop-up on a button press (a message if it was already answered),
     else a reply."""
     query = update.callback_query
     if query is not None:
         try:
-            await query.answer(texts.plain(text, texts.ANSWER_LIMIT), show_alert=True)
+            await query.answer(plain(text, ANSWER_LIMIT), show_alert=True)
             return
         except BadRequest as exc:
             log.debug("could not answer the button press (%s); writing instead", exc)
     chat = update.effective_chat
     if chat is not None:
-        await context.bot.send_message(chat.id, texts.clip_html(text, texts.TEXT_LIMIT))
+        await context.bot.send_message(chat.id, clip_html(text, TEXT_LIMIT))
 
 
-async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def may_change(update: Update, context: BotContext) -> bool:
     """In a group, only its administrators change subscriptions and settings."""
     chat, user, message = update.effective_chat, update.effective_user, update.effective_message
     if chat is None or chat.type == ChatType.PRIVATE:
@@ -86,18 +86,18 @@ async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     return await _group_admin(context, chat.id, user.id)
 
 
-async def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def is_admin(update: Update, context: BotContext) -> bool:
     """Admin commands: an admin chat (``LIQMAP_ADMIN_CHATS``), and in a group only its
     administrators; checked for the user, not only the chat."""
     chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None or not services(context).settings.access.is_admin_chat(chat.id):
+    if chat is None or user is None or not context.deps.settings.access.is_admin_chat(chat.id):
         return False
     if chat.type == ChatType.PRIVATE:
         return user.id == chat.id
     return await _group_admin(context, chat.id, user.id)
 
 
-async def _group_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int, user_id: int) -> bool:
+async def _group_admin(context: BotContext, chat_id: int, user_id: int) -> bool:
     try:
         member = await context.bot.get_chat_member(chat_id, user_id)
     except TelegramError as exc:

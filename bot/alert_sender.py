@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot import texts
 from bot.keyboards.subscriptions import alert_keyboard
+from bot.texts.alerts import alert_text, digest_text
 from jobs.scheduled.delivery import ChatBlocked, ChatMoved, DeliveryRejected, RetryLater
 from liqmap.signals.digest import Digest
 from liqmap.signals.proximity import Alert
@@ -28,14 +29,15 @@ class TelegramAlertSender:
     async def send(
         self, chat_id: int, alert: Alert | Digest, chart: bytes | str | None
     ) -> str | None:
-        caption = texts.digest_text(alert) if isinstance(alert, Digest) else texts.alert_text(alert)
+        caption = digest_text(alert) if isinstance(alert, Digest) else alert_text(alert)
         markup = alert_keyboard(alert.instrument) if isinstance(alert, Alert) else None
         try:
             return await self._send(chat_id, caption, alert.silent, chart, markup)
         except BadRequest as exc:
             if isinstance(chart, str):
                 log.warning("alert chart %s refused (%s); sending the text alone", chart, exc)
-                return await self._guarded(chat_id, caption, alert.silent, markup)
+                await self._guarded(chat_id, caption, alert.silent, markup)
+                return None
             raise DeliveryRejected(str(exc)) from exc
         except (Forbidden, ChatMigrated, RetryAfter, NetworkError) as exc:
             raise _mapped(exc) from exc
@@ -78,7 +80,7 @@ def _mapped(exc: Exception) -> Exception:
     if isinstance(exc, ChatMigrated):
         return ChatMoved(exc.new_chat_id)
     if isinstance(exc, RetryAfter):
-        seconds = exc.retry_after
-        seconds = seconds.total_seconds() if hasattr(seconds, "total_seconds") else float(seconds)
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
         return RetryLater(seconds, "rate limited by Telegram")
     return RetryLater(NETWORK_RETRY_S, f"network: {exc}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
@@ -18,12 +19,14 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     Defaults,
+    ExtBot,
+    JobQueue,
     MessageHandler,
     filters,
 )
 
-from bot import texts
-from bot.deps import BotServices
+from bot.context import CONTEXT_TYPES, BotContext, BotData
+from bot.deps import BotDeps
 from bot.handlers import (
     accuracy,
     basics,
@@ -39,17 +42,25 @@ from bot.handlers import (
 )
 from bot.handlers.errors import on_error
 from bot.keyboards import subscriptions as subscription_keyboards
+from bot.keyboards import top as top_keyboards
 from bot.rate_limit import FairRateLimiter
+from bot.texts.common import COMMANDS
 
 log = logging.getLogger(__name__)
 
 RATE_LIMIT_RETRIES = 3
 
+BotApplication = Application[
+    ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[BotContext]
+]
+"""The bot's Application: ``ExtBot[int]`` for the rate limiter's argument, a ``BotContext``
+for every callback."""
 
-def build_application(core: BotServices) -> Application:
-    """The bot for ``core``: long polling against ``TELEGRAM_API_URL``."""
-    token = core.settings.require_token()
-    api = core.settings.telegram_api_url
+
+def build_application(deps: BotDeps) -> BotApplication:
+    """The bot for ``deps``: long polling against ``TELEGRAM_API_URL``."""
+    token = deps.settings.require_token()
+    api = deps.settings.telegram_api_url
     os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta
     application = (
         ApplicationBuilder()
@@ -59,15 +70,17 @@ def build_application(core: BotServices) -> Application:
         .base_file_url(f"{api}/file/bot")
         .rate_limiter(FairRateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(True)
+        .context_types(CONTEXT_TYPES)
+        .job_queue(JobQueue[BotContext]())  # what PTB makes by default, for this context
         .post_init(set_command_menu)
         .build()
     )
-    application.bot_data["services"] = core
+    application.bot_data.deps = deps
     add_handlers(application)
     return application
 
 
-def add_handlers(application: Application) -> None:
+def add_handlers(application: BotApplication) -> None:
     commands = {
         "start": basics.start,
         "help": basics.help_command,
@@ -86,9 +99,11 @@ def add_handlers(application: Application) -> None:
     }
     for name, handler in commands.items():
         application.add_handler(CommandHandler(name, handler))
-    pattern = subscription_keyboards.PATTERN
-    application.add_handler(CallbackQueryHandler(subscription_list.button, pattern=pattern))
-    application.add_handler(CallbackQueryHandler(top.top_button, pattern=r"^t\|"))
+    for pattern, button in (
+        (subscription_keyboards.PATTERN, subscription_list.button),
+        (top_keyboards.PATTERN, top.top_button),
+    ):
+        application.add_handler(CallbackQueryHandler(button, pattern=pattern))
     application.add_handler(CallbackQueryHandler(maps.button))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, basics.migrated))
     application.add_handler(ChatMemberHandler(basics.membership, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -99,10 +114,10 @@ def add_handlers(application: Application) -> None:
     application.add_error_handler(on_error)
 
 
-async def set_command_menu(application: Application) -> None:
+async def set_command_menu(application: BotApplication) -> None:
     """The menu Telegram shows next to the message box."""
     try:
-        await application.bot.set_my_commands([BotCommand(n, d) for n, d in texts.COMMANDS])
+        await application.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
     except TelegramError as exc:
         log.warning("could not set the command menu: %s", exc)
 

@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator
 from telegram import Bot, Update
 from telegram.error import TelegramError
 
-from bot import texts
-from bot.deps import BotServices
+from bot.deps import BotDeps
+from bot.texts.common import try_later
+from bot.updates import chat_of
 from liqmap.errors import LimitReached
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,12 @@ async def showing(bot: Bot, chat_id: int, action: str) -> AsyncIterator[None]:
             await task
 
 
-def charge(update: Update, core: BotServices) -> None:
+def charge(update: Update, deps: BotDeps) -> None:
     """Take one computation from the chat's and the user's budget; past it, ``LimitReached``
     says when to try again."""
-    keys = [f"chat:{update.effective_chat.id}"]
+    keys = [f"chat:{chat_of(update).id}"]
     if update.effective_user is not None:
         keys.append(f"user:{update.effective_user.id}")
-    wait = core.fair_use.take(keys, core.clock())
+    wait = deps.fair_use.take(keys, deps.clock())
     if wait is not None:
-        raise LimitReached(texts.try_later(wait))
+        raise LimitReached(try_later(wait))

@@ -1,11 +1,10 @@
-"""What every handler can reach: settings, exchanges, maps, chats (the transport-neutral core)."""
+"""What every handler can reach: settings, exchanges, the on-demand services (maps, heatmaps,
+accuracy), the stores and the clock (the transport-neutral core)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-
-from telegram.ext import ContextTypes
 
 from bot.reports import ReportThrottle
 from jobs.on_demand.accuracy import AccuracyService
@@ -19,8 +18,9 @@ from storage.stores import Stores
 
 
 @dataclass
-class BotServices:
-    """The core the Telegram adapter drives; kept in ``application.bot_data``."""
+class BotDeps:
+    """The core the Telegram adapter drives; handlers reach it as ``context.deps``
+    (``bot.context``)."""
 
     settings: Settings
     market: MarketData
@@ -36,20 +36,16 @@ class BotServices:
     """The liquidation recorder's live state per exchange, where ``liqmap run`` records."""
 
 
-def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
-    return context.bot_data["services"]
-
-
-def open_services(
+def open_deps(
     settings: Settings,
     market: MarketData,
     stores: Stores,
     clock: Callable[[], int],
     recorder: Mapping[str, RecorderStatus] | None = None,
-) -> BotServices:
+) -> BotDeps:
     """Wire the stores of one database and the exchanges into the bot's core."""
     fresh_ms = int(settings.refresh_seconds * 1000)
-    return BotServices(
+    return BotDeps(
         settings=settings,
         market=market,
         maps=MapService(market, stores, fresh_ms, clock),

@@ -19,26 +19,28 @@ TELEGRAM_START_RETRY = RetryPolicy(attempts=None, first_delay=1.0, factor=2.0, m
 
 
 @contextlib.asynccontextmanager
-async def polling(
-    application: Application, poll_timeout: float = 10.0
-) -> AsyncIterator[Application]:
+async def polling(application: Application, poll_timeout: int = 10) -> AsyncIterator[Application]:
     """Initialize, start and poll; on exit stop polling and shut down in reverse order.
 
     ``post_init`` and ``post_shutdown`` run here: PTB calls them only in ``run_polling``.
-    While Telegram cannot be reached, starting is retried with growing pauses.
+    While Telegram cannot be reached, starting is retried with growing pauses. Long polls
+    last up to ``poll_timeout`` seconds.
     """
+    updater = application.updater
+    if updater is None:
+        raise ValueError("the Application was built without an updater: it cannot poll")
     await _initialize(application)
     try:
         if application.post_init is not None:
             await application.post_init(application)
         await application.start()
-        await application.updater.start_polling(
+        await updater.start_polling(
             timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1
         )
         try:
             yield application
         finally:
-            await application.updater.stop()
+            await updater.stop()
             await application.stop()
             if application.post_shutdown is not None:
                 await application.post_shutdown(application)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from bot.deps import BotServices
+from bot.deps import BotDeps
 from liqmap.config import Settings
 from liqmap.exchanges.market_data import MarketData
 from storage.database import open_database
@@ -90,7 +90,7 @@ def every_exchange(
 
 
 @pytest.fixture
-async def core(settings: Settings, db: Database) -> AsyncIterator[BotServices]:
+async def core(settings: Settings, db: Database) -> AsyncIterator[BotDeps]:
     """The bot running against the fakes with ``settings``."""
     async with running(settings, db) as services:
         yield services

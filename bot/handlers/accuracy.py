@@ -4,51 +4,53 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized
 from bot.arguments import aggregate_of
 from bot.busy import charge, showing
-from bot.deps import BotServices, services
+from bot.context import BotContext
+from bot.deps import BotDeps
+from bot.texts.accuracy import accuracy_text, hit_rate_lines, not_enough
+from bot.texts.common import usage
+from bot.updates import chat_of, message_of
 from liqmap.evaluation.live_accuracy import HISTORY, LiveAccuracy, NothingRecorded
 from liqmap.market.instruments import ALL, Instrument
 from liqmap.market.timeframes import window_ms
 
 
 @authorized
-async def accuracy_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
+async def accuracy_command(update: Update, context: BotContext) -> None:
+    message = message_of(update)
     symbols, every = aggregate_of(context.args or [])
     if len(symbols) != 1:
-        await message.reply_text(texts.usage("accuracy"))
+        await message.reply_text(usage("accuracy"))
         return
-    core = services(context)
-    inst = await core.market.instrument(f"{ALL}:{symbols[0]}" if every else symbols[0])
+    deps = context.deps
+    inst = await deps.market.instrument(f"{ALL}:{symbols[0]}" if every else symbols[0])
     try:
-        accuracy = await _accuracy(update, context, core, inst)
+        accuracy = await _accuracy(update, context, deps, inst)
     except NothingRecorded as exc:
-        await message.reply_text(texts.not_enough(str(exc)), parse_mode=ParseMode.HTML)
+        await message.reply_text(not_enough(str(exc)), parse_mode=ParseMode.HTML)
         return
-    text = texts.accuracy_text(accuracy, await alerted_cluster_lines(core, inst))
+    text = accuracy_text(accuracy, await alerted_cluster_lines(deps, inst))
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 async def _accuracy(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, core: BotServices, inst: Instrument
+    update: Update, context: BotContext, deps: BotDeps, inst: Instrument
 ) -> LiveAccuracy:
     """A score made moments ago is free; a new one walks hundreds of maps forward, so it
     costs the chat and the user one of their fair-use budget."""
-    if not core.accuracy.would_compute(inst):
-        return await core.accuracy.get(inst)
-    charge(update, core)
-    async with showing(context.bot, update.effective_chat.id, ChatAction.TYPING):
-        return await core.accuracy.get(inst)
+    if not deps.accuracy.would_compute(inst):
+        return await deps.accuracy.get(inst)
+    charge(update, deps)
+    async with showing(context.bot, chat_of(update).id, ChatAction.TYPING):
+        return await deps.accuracy.get(inst)
 
 
-async def alerted_cluster_lines(core: BotServices, inst: Instrument) -> list[str]:
+async def alerted_cluster_lines(deps: BotDeps, inst: Instrument) -> list[str]:
     """HTML lines appended under the live figures: how the clusters alerted on for ``inst``
     over the scored history fared once swept (the sweep receipts' hit rate)."""
-    since = core.clock() - window_ms(HISTORY)
-    rate = await core.stores.run(core.stores.sweeps.hit_rate, [inst.key], since)
-    return texts.hit_rate_lines(rate)
+    since = deps.clock() - window_ms(HISTORY)
+    rate = await deps.stores.run(deps.stores.sweeps.hit_rate, [inst.key], since)
+    return hit_rate_lines(rate)

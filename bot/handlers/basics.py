@@ -6,34 +6,35 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized
+from bot.context import BotContext
 from bot.deep_links import parse_map_parameter
-from bot.deps import services
 from bot.handlers.maps import send_map
+from bot.texts.common import SEND_A_COMMAND, START, UNKNOWN_COMMAND, help_text
+from bot.updates import message_of
 
 log = logging.getLogger(__name__)
 
 
 @authorized
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: BotContext) -> None:
     """The intro, or the map a deep link (``/start map_BTC_7d``) asks for."""
-    link = parse_map_parameter(context.args[0]) if len(context.args or []) == 1 else None
+    args = context.args or []
+    link = parse_map_parameter(args[0]) if len(args) == 1 else None
     if link is None:
-        await update.effective_message.reply_text(texts.START, parse_mode=ParseMode.HTML)
+        await message_of(update).reply_text(START, parse_mode=ParseMode.HTML)
         return
-    inst = await services(context).market.instrument(link.symbol)
+    inst = await context.deps.market.instrument(link.symbol)
     await send_map(update, context, inst, link.window)
 
 
 @authorized
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(texts.help_text(), parse_mode=ParseMode.HTML)
+async def help_command(update: Update, context: BotContext) -> None:
+    await message_of(update).reply_text(help_text(), parse_mode=ParseMode.HTML)
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: BotContext) -> None:
     """Commands no handler took: answer in private and when addressed to this bot by name."""
     message = update.effective_message
     if message is None or not message.text:
@@ -48,32 +49,32 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 @authorized
-async def _answer_unknown(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(texts.UNKNOWN_COMMAND)
+async def _answer_unknown(update: Update, context: BotContext) -> None:
+    await message_of(update).reply_text(UNKNOWN_COMMAND)
 
 
 @authorized
-async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await update.effective_message.reply_text(texts.SEND_A_COMMAND)
+async def plain_text(update: Update, context: BotContext) -> None:
+    await message_of(update).reply_text(SEND_A_COMMAND)
 
 
-async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def migrated(update: Update, context: BotContext) -> None:
     """A group became a supergroup: its chat id changed."""
     message = update.effective_message
     if message is not None and message.migrate_to_chat_id:
-        stores = services(context).stores
+        stores = context.deps.stores
         await stores.run(stores.chats.migrate, message.chat.id, message.migrate_to_chat_id)
         log.info("chat %s moved to %s", message.chat.id, message.migrate_to_chat_id)
 
 
-async def membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def membership(update: Update, context: BotContext) -> None:
     """The bot was blocked, removed, or added back: alerts stop or resume."""
     change = update.my_chat_member
     if change is None:
         return
     status = change.new_chat_member.status
     active = status not in (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)
-    stores = services(context).stores
+    stores = context.deps.stores
     chats = stores.chats
     if await stores.run(chats.get, change.chat.id) is None:
         if not active:

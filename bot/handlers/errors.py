@@ -14,26 +14,26 @@ import traceback
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, TelegramError
-from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import tell
-from bot.deps import services
+from bot.context import BotContext
 from bot.log_scrub import scrub
+from bot.texts.common import SOMETHING_WRONG
+from bot.texts.status import error_report
 
 log = logging.getLogger(__name__)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     error = context.error
     chat = update.effective_chat if isinstance(update, Update) else None
-    core = services(context)
+    deps = context.deps
     if isinstance(error, Forbidden) and chat is not None:
-        await core.stores.run(core.stores.chats.set_active, chat.id, False)
+        await deps.stores.run(deps.stores.chats.set_active, chat.id, False)
         log.info("chat %s blocked the bot: marked inactive", chat.id)
         return
     if isinstance(error, ChatMigrated) and chat is not None:
-        await core.stores.run(core.stores.chats.migrate, chat.id, error.new_chat_id)
+        await deps.stores.run(deps.stores.chats.migrate, chat.id, error.new_chat_id)
         log.info("chat %s moved to %s", chat.id, error.new_chat_id)
         return
     if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
@@ -43,18 +43,18 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("could not answer chat %s, Telegram failed: %s", chat_id, error)
         return
     log.error("an update failed", exc_info=error)
-    count = core.reports.note(error, core.clock()) if error is not None else None
+    count = deps.reports.note(error, deps.clock()) if error is not None else None
     if isinstance(update, Update):
         try:
-            await tell(update, context, texts.SOMETHING_WRONG)
+            await tell(update, context, SOMETHING_WRONG)
         except TelegramError as exc:
             log.warning("could not tell the user about the error: %s", exc)
     if count is None:
         return
-    token = core.settings.telegram_bot_token or ""
+    token = deps.settings.telegram_bot_token or ""
     trace = scrub("".join(traceback.format_exception(error)), token)
-    report = texts.error_report(chat.id if chat else None, trace, count)
-    for admin_chat in core.settings.admin_chats:
+    report = error_report(chat.id if chat else None, trace, count)
+    for admin_chat in deps.settings.admin_chats:
         try:
             await context.bot.send_message(admin_chat, report, parse_mode=ParseMode.HTML)
         except TelegramError as exc:

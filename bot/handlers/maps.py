@@ -11,16 +11,20 @@ from collections.abc import AsyncIterator
 from telegram import InputMediaPhoto, Message, Update
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized, may_change
 from bot.arguments import symbol_and_window
 from bot.busy import charge, showing
-from bot.deps import BotServices, services
-from bot.handlers.digest import chat_zone
+from bot.context import BotContext
+from bot.deps import BotDeps
 from bot.handlers.subscriptions import follow
-from bot.keyboards.maps import REFRESH, SUBSCRIBE, map_keyboard, offered, parse_press
+from bot.keyboards.common import offered
+from bot.keyboards.maps import REFRESH, SUBSCRIBE, map_keyboard, parse_press
+from bot.known_chats import chat_zone, known_chat
+from bot.texts.common import ADMINS_ONLY_ANSWER, STALE_BUTTON, loading, usage
+from bot.texts.maps import REFRESHING, clusters_text, map_caption
+from bot.texts.subscriptions import already_subscribed, subscribed_button
+from bot.updates import chat_of, message_of, query_of
 from jobs.on_demand.maps import MapAnswer
 from jobs.on_demand.realized_view import realized_view
 from liqmap.charts.map_chart import ChartLabels, render_png
@@ -32,55 +36,55 @@ log = logging.getLogger(__name__)
 
 
 @authorized
-async def map_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
+async def map_command(update: Update, context: BotContext) -> None:
+    message = message_of(update)
     parsed = symbol_and_window(context.args or [])
     if parsed is None:
-        await message.reply_text(texts.usage("map"))
+        await message.reply_text(usage("map"))
         return
-    inst = await services(context).market.instrument(parsed[0])
+    inst = await context.deps.market.instrument(parsed[0])
     await send_map(update, context, inst, parsed[1])
 
 
 @authorized
-async def clusters_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
+async def clusters_command(update: Update, context: BotContext) -> None:
+    message = message_of(update)
     parsed = symbol_and_window(context.args or [])
     if parsed is None:
-        await message.reply_text(texts.usage("clusters"))
+        await message.reply_text(usage("clusters"))
         return
-    inst = await services(context).market.instrument(parsed[0])
+    inst = await context.deps.market.instrument(parsed[0])
     answer = await map_answer(update, context, inst, parsed[1], ChatAction.TYPING)
-    text = texts.clusters_text(answer.stored.snapshot, answer.error)
+    text = clusters_text(answer.stored.snapshot, answer.error)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 @authorized
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def button(update: Update, context: BotContext) -> None:
     """Window switch, refresh and subscribe under a map photo: only the buttons this bot put
     on that very message count, so forged callback data does nothing."""
-    query = update.callback_query
+    query = query_of(update)
     press = parse_press(query.data)
     if press is None or not offered(query.message, query.data):
-        await query.answer(texts.STALE_BUTTON)
+        await query.answer(STALE_BUTTON)
         return
-    core = services(context)
-    inst = await core.market.instrument(press.instrument)
+    deps = context.deps
+    inst = await deps.market.instrument(press.instrument)
     if press.action == SUBSCRIBE:
         await _subscribe_from_button(update, context, inst)
         return
     refresh = press.action == REFRESH
-    await _charge(update, core, inst, press.window, refresh)
-    await query.answer(texts.REFRESHING if refresh else texts.loading(press.window))
-    chat_id = query.message.chat.id
-    async with _showing(context, chat_id, ChatAction.UPLOAD_PHOTO, core, inst, press.window):
-        answer = await core.maps.get(inst, press.window, refresh=refresh)
-    zone = await chat_zone(core, chat_id)
-    caption = texts.map_caption(
-        answer.stored.snapshot, core.clock(), answer.stored.computed_at, answer.error, zone
+    await _charge(update, deps, inst, press.window, refresh)
+    await query.answer(REFRESHING if refresh else loading(press.window))
+    chat_id = chat_of(update).id
+    async with _showing(context, chat_id, ChatAction.UPLOAD_PHOTO, deps, inst, press.window):
+        answer = await deps.maps.get(inst, press.window, refresh=refresh)
+    zone = await chat_zone(deps, chat_id)
+    caption = map_caption(
+        answer.stored.snapshot, deps.clock(), answer.stored.computed_at, answer.error, zone
     )
     keyboard = map_keyboard(inst.key, press.window, context.bot.username)
-    media = await _photo(core, inst, answer.stored)
+    media = await _photo(deps, inst, answer.stored)
     photo = InputMediaPhoto(media, caption=caption, parse_mode=ParseMode.HTML)
     try:
         edited = await query.edit_message_media(photo, reply_markup=keyboard)
@@ -89,22 +93,20 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             raise
         return
     if isinstance(edited, Message):
-        await _remember_chart(core, answer.stored, edited)
+        await _remember_chart(deps, answer.stored, edited)
 
 
-async def send_map(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, inst: Instrument, window: str
-) -> None:
+async def send_map(update: Update, context: BotContext, inst: Instrument, window: str) -> None:
     """Reply with the map photo, its caption and buttons (the stored map while fresh)."""
-    message = update.effective_message
+    message = message_of(update)
     answer = await map_answer(update, context, inst, window, ChatAction.UPLOAD_PHOTO)
-    core = services(context)
-    zone = await chat_zone(core, message.chat.id)
-    caption = texts.map_caption(
-        answer.stored.snapshot, core.clock(), answer.stored.computed_at, answer.error, zone
+    deps = context.deps
+    zone = await chat_zone(deps, message.chat.id)
+    caption = map_caption(
+        answer.stored.snapshot, deps.clock(), answer.stored.computed_at, answer.error, zone
     )
     keyboard = map_keyboard(inst.key, window, context.bot.username)
-    photo = await _photo(core, inst, answer.stored)
+    photo = await _photo(deps, inst, answer.stored)
     try:
         sent = await message.reply_photo(
             photo, caption=caption, parse_mode=ParseMode.HTML, reply_markup=keyboard
@@ -114,87 +116,85 @@ async def send_map(
             raise
         log.warning("stored chart %s refused (%s); uploading it again", photo, exc)
         sent = await message.reply_photo(
-            await _render(core, inst, answer.stored), caption=caption, parse_mode=ParseMode.HTML,
+            await _render(deps, inst, answer.stored), caption=caption, parse_mode=ParseMode.HTML,
             reply_markup=keyboard,
         )  # fmt: skip
-    await _remember_chart(core, answer.stored, sent)
+    await _remember_chart(deps, answer.stored, sent)
 
 
 async def map_answer(
     update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     inst: Instrument,
     window: str,
     action: str,
 ) -> MapAnswer:
     """The map to show, charged to the chat's budget and shown as ``action`` if it must be
     computed."""
-    core = services(context)
-    await _charge(update, core, inst, window)
-    async with _showing(context, update.effective_chat.id, action, core, inst, window):
-        return await core.maps.get(inst, window)
+    deps = context.deps
+    await _charge(update, deps, inst, window)
+    async with _showing(context, chat_of(update).id, action, deps, inst, window):
+        return await deps.maps.get(inst, window)
 
 
 async def _charge(
-    update: Update, core: BotServices, inst: Instrument, window: str, refresh: bool = False
+    update: Update, deps: BotDeps, inst: Instrument, window: str, refresh: bool = False
 ) -> None:
     """A map that must be computed costs the chat and the user one of their budget; past
     it, ``LimitReached`` says when to try again. Stored maps cost nothing."""
-    if await core.maps.would_compute(inst, window, refresh):
-        charge(update, core)
+    if await deps.maps.would_compute(inst, window, refresh):
+        charge(update, deps)
 
 
-async def _subscribe_from_button(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, inst: Instrument
-) -> None:
-    query = update.callback_query
+async def _subscribe_from_button(update: Update, context: BotContext, inst: Instrument) -> None:
+    query = query_of(update)
     if not await may_change(update, context):
-        await query.answer(texts.ADMINS_ONLY_ANSWER, show_alert=True)
+        await query.answer(ADMINS_ONLY_ANSWER, show_alert=True)
         return
-    core = services(context)
-    chat_id = query.message.chat.id
-    if await follow(core, chat_id, inst, None):
-        chat = await core.stores.run(core.stores.chats.get, chat_id)
+    deps = context.deps
+    chat_id = chat_of(update).id
+    if await follow(deps, chat_id, inst, None):
+        chat = await known_chat(deps, chat_id)
         distance = chat.settings.alert_distance_pct
-        await query.answer(texts.subscribed_button(inst.native_id, distance))
+        await query.answer(subscribed_button(inst.native_id, distance))
     else:
-        await query.answer(texts.already_subscribed(inst.native_id))
+        await query.answer(already_subscribed(inst.native_id))
 
 
 @contextlib.asynccontextmanager
 async def _showing(
-    context: ContextTypes.DEFAULT_TYPE,
+    context: BotContext,
     chat_id: int,
     action: str,
-    core: BotServices,
+    deps: BotDeps,
     inst: Instrument,
     window: str,
 ) -> AsyncIterator[None]:
     """While a map is being computed, keep the chat's 'uploading photo' action on."""
-    if not await core.maps.would_compute(inst, window):
+    if not await deps.maps.would_compute(inst, window):
         yield
         return
     async with showing(context.bot, chat_id, action):
         yield
 
 
-async def _photo(core: BotServices, inst: Instrument, stored: StoredMap) -> str | bytes:
+async def _photo(deps: BotDeps, inst: Instrument, stored: StoredMap) -> str | bytes:
     """The chart's Telegram file id once it was sent, else the PNG rendered off the loop."""
-    return stored.chart_file_id or await _render(core, inst, stored)
+    return stored.chart_file_id or await _render(deps, inst, stored)
 
 
-async def _render(core: BotServices, inst: Instrument, stored: StoredMap) -> bytes:
+async def _render(deps: BotDeps, inst: Instrument, stored: StoredMap) -> bytes:
     """The chart, with the liquidations recorded over its window where the recorder ran."""
     snapshot = stored.snapshot
     end = snapshot.as_of_ms
-    realized = await realized_view(core.stores, inst, end - window_ms(snapshot.window), end)
+    realized = await realized_view(deps.stores, inst, end - window_ms(snapshot.window), end)
     draw = functools.partial(
         render_png, snapshot.liq_map, snapshot.clusters, ChartLabels.of(snapshot), realized=realized
     )
     return await asyncio.to_thread(draw)
 
 
-async def _remember_chart(core: BotServices, stored: StoredMap, sent: Message) -> None:
+async def _remember_chart(deps: BotDeps, stored: StoredMap, sent: Message) -> None:
     if sent.photo and stored.chart_file_id is None:
-        snapshots = core.stores.snapshots
-        await core.stores.run(snapshots.set_chart_file_id, stored.id, sent.photo[-1].file_id)
+        snapshots = deps.stores.snapshots
+        await deps.stores.run(snapshots.set_chart_file_id, stored.id, sent.photo[-1].file_id)

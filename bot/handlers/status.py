@@ -7,38 +7,37 @@ from datetime import UTC, datetime
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized, is_admin
-from bot.deps import services
+from bot.context import BotContext
+from bot.texts.common import ago
+from bot.texts.status import STATUS_ADMINS_ONLY, recorder_lines, status_text
+from bot.updates import message_of
 
 RECENT_ERRORS = 8
 
 
 @authorized
-async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
+async def status(update: Update, context: BotContext) -> None:
+    message = message_of(update)
     if not await is_admin(update, context):
-        await message.reply_text(texts.STATUS_ADMINS_ONLY)
+        await message.reply_text(STATUS_ADMINS_ONLY)
         return
-    core = services(context)
-    stores = core.stores
-    now = core.clock()
+    deps = context.deps
+    stores = deps.stores
+    now = deps.clock()
     watched = await stores.run(stores.chats.watched_instruments)
     pending = await stores.run(stores.outbox.pending)
     maps = [
-        f"{row.instrument} {row.window}: {texts.ago(now - row.computed_at)}, "
-        f"data {texts.ago(now - row.as_of).removesuffix(' ago')} old"
+        f"{row.instrument} {row.window}: {ago(now - row.computed_at)}, "
+        f"data {ago(now - row.as_of).removesuffix(' ago')} old"
         for row in await stores.run(stores.snapshots.freshness)
     ]
     incidents = [
         f"{datetime.fromtimestamp(i.ts_ms / 1000, UTC):%m-%d %H:%M} {i.exchange}: {i.detail}"
-        for i in reversed(list(core.market.incidents)[-RECENT_ERRORS:])
+        for i in reversed(list(deps.market.incidents)[-RECENT_ERRORS:])
     ]
     streams = await stores.run(stores.realized.streams)
-    recorder = texts.recorder_lines(streams, core.recorder, now)
-    text = texts.status_text(
-        now - core.started_at_ms, len(watched), pending, maps, incidents, recorder
-    )
+    recorder = recorder_lines(streams, deps.recorder, now)
+    text = status_text(now - deps.started_at_ms, len(watched), pending, maps, incidents, recorder)
     await message.reply_text(text, parse_mode=ParseMode.HTML)

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 
 from telegram import Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized
-from bot.deps import services
+from bot.context import BotContext
 from bot.handlers.maps import map_answer
+from bot.texts.common import usage
+from bot.texts.stops import STOP_EMPTY_MAP, stop_problem_text, stop_text
+from bot.updates import message_of
 from liqmap.charts.map_chart import ChartLabels, Mark, render_png
 from liqmap.engine.snapshot import MapSnapshot
 from liqmap.engine.stops import POSITIONS, StopCheck, check_stop, stop_problem
@@ -46,27 +47,25 @@ def parse_stop(args: list[str]) -> StopRequest | None:
 
 
 @authorized
-async def stop_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
+async def stop_command(update: Update, context: BotContext) -> None:
+    message = message_of(update)
     request = parse_stop(context.args or [])
     if request is None:
-        await message.reply_text(texts.usage("stop"))
+        await message.reply_text(usage("stop"))
         return
-    core = services(context)
-    inst = await core.market.instrument(request.symbol)
+    deps = context.deps
+    inst = await deps.market.instrument(request.symbol)
     answer = await map_answer(update, context, inst, STOP_WINDOW, ChatAction.UPLOAD_PHOTO)
     snapshot = answer.stored.snapshot
     if snapshot.liq_map.is_empty:
-        await message.reply_text(texts.STOP_EMPTY_MAP)
+        await message.reply_text(STOP_EMPTY_MAP)
         return
     problem = stop_problem(snapshot.liq_map, request.position, request.stop)
     if problem is not None:
-        await message.reply_text(texts.stop_problem_text(problem, request.position, snapshot.price))
+        await message.reply_text(stop_problem_text(problem, request.position, snapshot.price))
         return
     check = check_stop(snapshot.liq_map, snapshot.clusters, request.position, request.stop)
-    caption = texts.stop_text(
-        check, snapshot, core.clock(), answer.stored.computed_at, answer.error
-    )
+    caption = stop_text(check, snapshot, deps.clock(), answer.stored.computed_at, answer.error)
     photo = await asyncio.to_thread(functools.partial(_chart, snapshot, check))
     await message.reply_photo(photo, caption=caption, parse_mode=ParseMode.HTML)
 

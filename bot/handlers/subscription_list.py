@@ -12,13 +12,12 @@ from datetime import UTC
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized, may_change
-from bot.deps import BotServices, services
+from bot.context import BotContext
+from bot.deps import BotDeps
 from bot.handlers.maps import send_map
-from bot.keyboards.maps import offered
+from bot.keyboards.common import offered
 from bot.keyboards.subscriptions import (
     ALERT_MUTE,
     ALERT_MUTE_HOURS,
@@ -34,7 +33,21 @@ from bot.keyboards.subscriptions import (
     parse_manage,
     subscription_keyboard,
 )
+from bot.known_chats import known_chat
 from bot.standings import Standing, ranked, standing_of
+from bot.texts.common import ADMINS_ONLY_ANSWER, ANSWER_LIMIT, STALE_BUTTON, loading
+from bot.texts.html import plain
+from bot.texts.subscriptions import (
+    NOT_FOLLOWED,
+    STALE_LIST_BUTTON,
+    distance_changed,
+    muted,
+    stopped,
+    subscription_detail,
+    subscription_list,
+    unmuted,
+)
+from bot.updates import chat_of, message_of, query_of
 from liqmap.market.timeframes import HOUR_MS
 from liqmap.signals.chat_settings import ChatSettings
 from liqmap.signals.proximity import ALERT_WINDOW
@@ -42,43 +55,42 @@ from storage.chats import Subscription
 
 
 @authorized
-async def list_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text, keyboard = await _list_view(services(context), update.effective_message.chat.id)
-    await update.effective_message.reply_text(
-        text, parse_mode=ParseMode.HTML, reply_markup=keyboard
-    )
+async def list_command(update: Update, context: BotContext) -> None:
+    message = message_of(update)
+    text, keyboard = await _list_view(context.deps, message.chat.id)
+    await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
 
 
 @authorized
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def button(update: Update, context: BotContext) -> None:
     """A press under /list or under an alert."""
-    query = update.callback_query
+    query = query_of(update)
     press = parse_manage(query.data)
     if press is None:  # no data at all reaches every handler: answered as the map's are
-        await query.answer(texts.STALE_BUTTON)
+        await query.answer(STALE_BUTTON)
         return
     if not offered(query.message, query.data):
-        await query.answer(texts.STALE_LIST_BUTTON)
+        await query.answer(STALE_LIST_BUTTON)
         return
-    core = services(context)
+    deps = context.deps
     if press.op == OPEN_MAP:
-        inst = await core.market.instrument(press.instrument)
-        await query.answer(texts.loading(ALERT_WINDOW))
+        inst = await deps.market.instrument(press.instrument)
+        await query.answer(loading(ALERT_WINDOW))
         await send_map(update, context, inst, ALERT_WINDOW)
         return
     if press.op in CHANGES and not await may_change(update, context):
-        await query.answer(texts.ADMINS_ONLY_ANSWER, show_alert=True)
+        await query.answer(ADMINS_ONLY_ANSWER, show_alert=True)
         return
-    chat_id = query.message.chat.id
-    answer = await _apply(core, chat_id, press)
+    chat_id = chat_of(update).id
+    answer = await _apply(deps, chat_id, press)
     await query.answer(answer)
     if press.op == ALERT_MUTE:
         return  # the alert stays as it was
     sub = None
     if press.op not in (LIST, DELETE):
-        sub = await core.stores.run(core.stores.chats.subscription, chat_id, press.instrument)
+        sub = await deps.stores.run(deps.stores.chats.subscription, chat_id, press.instrument)
     text, keyboard = await (
-        _list_view(core, chat_id) if sub is None else _detail_view(core, chat_id, sub)
+        _list_view(deps, chat_id) if sub is None else _detail_view(deps, chat_id, sub)
     )
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
@@ -87,49 +99,49 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             raise
 
 
-async def _apply(core: BotServices, chat_id: int, press: Manage) -> str | None:
+async def _apply(deps: BotDeps, chat_id: int, press: Manage) -> str | None:
     """Carry out a press on the chat's own subscription; the short answer to show, if any."""
-    chats, key, now = core.stores.chats, press.instrument, core.clock()
+    chats, key, now = deps.stores.chats, press.instrument, deps.clock()
     if press.op == DISTANCE:
-        done = await core.stores.run(chats.set_distance, chat_id, key, float(press.arg))
-        answer = texts.distance_changed(key, float(press.arg))
+        done = await deps.stores.run(chats.set_distance, chat_id, key, float(press.arg))
+        answer = distance_changed(key, float(press.arg))
     elif press.op in (MUTE, ALERT_MUTE):
         hours = int(press.arg) if press.op == MUTE else ALERT_MUTE_HOURS
         until = now + hours * HOUR_MS
-        done = await core.stores.run(chats.mute, chat_id, key, until)
-        chat = await core.stores.run(chats.get, chat_id)
-        answer = texts.muted(key, until, chat.settings.zone if chat else UTC)
+        done = await deps.stores.run(chats.mute, chat_id, key, until)
+        chat = await deps.stores.run(chats.get, chat_id)
+        answer = muted(key, until, chat.settings.zone if chat else UTC)
     elif press.op == UNMUTE:
-        done = await core.stores.run(chats.mute, chat_id, key, None)
-        answer = texts.unmuted(key)
+        done = await deps.stores.run(chats.mute, chat_id, key, None)
+        answer = unmuted(key)
     elif press.op == DELETE:
-        done = await core.stores.run(chats.unsubscribe, chat_id, key) > 0
-        answer = texts.plain(texts.stopped(key), texts.ANSWER_LIMIT)
+        done = await deps.stores.run(chats.unsubscribe, chat_id, key) > 0
+        answer = plain(stopped(key), ANSWER_LIMIT)
     else:
         return None
-    return answer if done else texts.NOT_FOLLOWED
+    return answer if done else NOT_FOLLOWED
 
 
-async def _list_view(core: BotServices, chat_id: int) -> tuple[str, InlineKeyboardMarkup]:
-    chat = await core.stores.run(core.stores.chats.get, chat_id)
-    subscriptions = await core.stores.run(core.stores.chats.subscriptions, chat_id)
-    standings = ranked([await _standing(core, sub, chat.settings) for sub in subscriptions])
-    text = texts.subscription_list(standings, chat.settings, core.clock())
+async def _list_view(deps: BotDeps, chat_id: int) -> tuple[str, InlineKeyboardMarkup]:
+    chat = await known_chat(deps, chat_id)
+    subscriptions = await deps.stores.run(deps.stores.chats.subscriptions, chat_id)
+    standings = ranked([await _standing(deps, sub, chat.settings) for sub in subscriptions])
+    text = subscription_list(standings, chat.settings, deps.clock())
     return text, list_keyboard([s.subscription.instrument for s in standings])
 
 
 async def _detail_view(
-    core: BotServices, chat_id: int, sub: Subscription
+    deps: BotDeps, chat_id: int, sub: Subscription
 ) -> tuple[str, InlineKeyboardMarkup]:
-    chat = await core.stores.run(core.stores.chats.get, chat_id)
-    standing = await _standing(core, sub, chat.settings)
-    now = core.clock()
-    text = texts.subscription_detail(standing, chat.settings, now)
+    chat = await known_chat(deps, chat_id)
+    standing = await _standing(deps, sub, chat.settings)
+    now = deps.clock()
+    text = subscription_detail(standing, chat.settings, now)
     return text, subscription_keyboard(sub.instrument, standing.distance_pct, sub.muted(now))
 
 
-async def _standing(core: BotServices, sub: Subscription, settings: ChatSettings) -> Standing:
+async def _standing(deps: BotDeps, sub: Subscription, settings: ChatSettings) -> Standing:
     """Where the subscription stands on its stored alert map (the one the watch job uses)."""
-    stored = await core.stores.run(core.stores.snapshots.latest, sub.instrument, ALERT_WINDOW)
+    stored = await deps.stores.run(deps.stores.snapshots.latest, sub.instrument, ALERT_WINDOW)
     snapshot = stored.snapshot if stored is not None else None
     return standing_of(sub, sub.distance(settings), snapshot, settings.min_strength)

@@ -5,75 +5,78 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized, may_change
 from bot.arguments import aggregate_of
-from bot.deps import BotServices, services
+from bot.context import BotContext
+from bot.deps import BotDeps
+from bot.known_chats import known_chat
+from bot.texts.common import ADMINS_ONLY, usage
+from bot.texts.subscriptions import building_on, not_subscribed, stopped, stopped_all, subscribed
+from bot.updates import message_of
 from liqmap.market.instruments import ALL, Instrument
 from liqmap.signals.chat_settings import parse_distance
 from liqmap.signals.growing_clusters import BUILDING
 from storage.chats import Subscription
 
 
-async def follow(core: BotServices, chat_id: int, inst: Instrument, distance: float | None) -> bool:
+async def follow(deps: BotDeps, chat_id: int, inst: Instrument, distance: float | None) -> bool:
     """Subscribe a chat (command and button alike); True if new. The store enforces the
     per-chat and service-wide limits (``LimitReached``)."""
-    chats = core.stores.chats
-    return await core.stores.run(chats.subscribe, chat_id, inst.key, distance)
+    chats = deps.stores.chats
+    return await deps.stores.run(chats.subscribe, chat_id, inst.key, distance)
 
 
 @authorized
-async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
+async def subscribe(update: Update, context: BotContext) -> None:
+    message = message_of(update)
     args, every = aggregate_of(context.args or [])
     building = bool(args) and args[-1].lower() == BUILDING
     args = args[:-1] if building else args
     if not 1 <= len(args) <= 2:
-        await message.reply_text(texts.usage("subscribe"))
+        await message.reply_text(usage("subscribe"))
         return
     if not await may_change(update, context):
-        await message.reply_text(texts.ADMINS_ONLY)
+        await message.reply_text(ADMINS_ONLY)
         return
-    core = services(context)
+    deps = context.deps
     distance = parse_distance(args[1]) if len(args) == 2 else None
-    inst = await core.market.instrument(f"{ALL}:{args[0]}" if every else args[0])
-    new = await follow(core, message.chat.id, inst, distance)
-    await core.stores.run(core.stores.building.set, message.chat.id, inst.key, building)
-    chat = await core.stores.run(core.stores.chats.get, message.chat.id)
+    inst = await deps.market.instrument(f"{ALL}:{args[0]}" if every else args[0])
+    new = await follow(deps, message.chat.id, inst, distance)
+    await deps.stores.run(deps.stores.building.set, message.chat.id, inst.key, building)
+    chat = await known_chat(deps, message.chat.id)
     within = distance if distance is not None else chat.settings.alert_distance_pct
-    text = texts.subscribed(inst.native_id, inst.exchange, within, chat.settings.min_strength, new)
+    text = subscribed(inst.native_id, inst.exchange, within, chat.settings.min_strength, new)
     if building:
-        text += "\n" + texts.building_on(inst.native_id)
+        text += "\n" + building_on(inst.native_id)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 @authorized
-async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message, args = update.effective_message, context.args or []
+async def unsubscribe(update: Update, context: BotContext) -> None:
+    message, args = message_of(update), context.args or []
     if len(args) == 2 and ALL in (args[0].lower(), args[1].lower()):
         args = [f"{ALL}:{aggregate_of(args)[0][0]}"]
     if len(args) != 1:
-        await message.reply_text(texts.usage("unsubscribe"))
+        await message.reply_text(usage("unsubscribe"))
         return
     if not await may_change(update, context):
-        await message.reply_text(texts.ADMINS_ONLY)
+        await message.reply_text(ADMINS_ONLY)
         return
-    core = services(context)
+    deps = context.deps
     chat_id = message.chat.id
-    chats = core.stores.chats
+    chats = deps.stores.chats
     if args[0].lower() == "all":
-        gone = await core.stores.run(chats.unsubscribe, chat_id)
-        await message.reply_text(texts.stopped_all(gone))
+        gone = await deps.stores.run(chats.unsubscribe, chat_id)
+        await message.reply_text(stopped_all(gone))
         return
-    key = _subscribed_key(await core.stores.run(chats.subscriptions, chat_id), args[0])
+    key = _subscribed_key(await deps.stores.run(chats.subscriptions, chat_id), args[0])
     if key is None:
-        key = (await core.market.instrument(args[0])).key
-    if await core.stores.run(chats.unsubscribe, chat_id, key):
-        await message.reply_text(texts.stopped(key))
+        key = (await deps.market.instrument(args[0])).key
+    if await deps.stores.run(chats.unsubscribe, chat_id, key):
+        await message.reply_text(stopped(key))
     else:
-        await message.reply_text(texts.not_subscribed(key))
+        await message.reply_text(not_subscribed(key))
 
 
 def _subscribed_key(subscriptions: list[Subscription], typed: str) -> str | None:

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.ext import ContextTypes
 
-from bot import texts
 from bot.access import authorized
 from bot.busy import charge, showing
-from bot.deps import BotServices, services
+from bot.context import BotContext
+from bot.deps import BotDeps
 from bot.handlers.maps import send_map
-from bot.keyboards.maps import offered, top_keyboard, top_press
+from bot.keyboards.common import offered
+from bot.keyboards.top import top_keyboard, top_press
+from bot.known_chats import known_chat
+from bot.texts.common import STALE_BUTTON, loading, usage
+from bot.texts.top import largest_unknown, top_text
+from bot.updates import message_of, query_of
 from liqmap.errors import ExchangeError, InstrumentError, LimitReached, UnsupportedRequest
 from liqmap.market.instruments import Instrument
 from liqmap.market.timeframes import HOUR_MS, step_ms
@@ -35,30 +39,30 @@ from storage.snapshots import StoredMap
 
 
 @authorized
-async def top_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
+async def top_command(update: Update, context: BotContext) -> None:
+    message = message_of(update)
     count = top_count(context.args or [])
     if count is None:
-        await message.reply_text(texts.usage("top"))
+        await message.reply_text(usage("top"))
         return
-    core = services(context)
+    deps = context.deps
     chat_id = message.chat.id
-    chat = await core.stores.run(core.stores.chats.get, chat_id)
-    watchlist = [s.instrument for s in await core.stores.run(core.stores.chats.subscriptions,
+    chat = await known_chat(deps, chat_id)
+    watchlist = [s.instrument for s in await deps.stores.run(deps.stores.chats.subscriptions,
                                                              chat_id)]  # fmt: skip
     ranked: list[Ranked] = []
     notes: list[str] = []
     screened = 0
     async with showing(context.bot, chat_id, ChatAction.TYPING):
-        scope = watchlist or await _largest(core, count, notes)
+        scope = watchlist or await _largest(deps, count, notes)
         for name in scope:
             if not watchlist and screened == count:
                 break
             try:
-                inst = await core.market.instrument(name)
-                if await core.maps.would_compute(inst, ALERT_WINDOW):
-                    charge(update, core)
-                answer = await core.maps.get(inst, ALERT_WINDOW)
+                inst = await deps.market.instrument(name)
+                if await deps.maps.would_compute(inst, ALERT_WINDOW):
+                    charge(update, deps)
+                answer = await deps.maps.get(inst, ALERT_WINDOW)
             except InstrumentError:
                 continue  # a major this exchange does not list
             except ExchangeError as exc:
@@ -68,43 +72,43 @@ async def top_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
                 notes.append(f"Not everything was screened: {exc}")
                 break
             screened += 1
-            row = await _ranked(core, inst, answer.stored, chat.settings.min_strength)
+            row = await _ranked(deps, inst, answer.stored, chat.settings.min_strength)
             if row is not None:
                 ranked.append(row)
     top = most_urgent(ranked, count)
     keyboard = top_keyboard([(r.label, r.instrument) for r in top], ALERT_WINDOW) if top else None
-    exchange = core.settings.default_exchange
-    text = texts.top_text(top, None if watchlist else exchange, notes)
+    exchange = deps.settings.default_exchange
+    text = top_text(top, None if watchlist else exchange, notes)
     await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
 
 
 @authorized
-async def top_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def top_button(update: Update, context: BotContext) -> None:
     """A /top button: that instrument's map as a new message (only on the message that has
     this very button)."""
-    query = update.callback_query
+    query = query_of(update)
     press = top_press(query.data)
     if press is None or not offered(query.message, query.data):
-        await query.answer(texts.STALE_BUTTON)
+        await query.answer(STALE_BUTTON)
         return
-    inst = await services(context).market.instrument(press.instrument)
-    await query.answer(texts.loading(press.window))
+    inst = await context.deps.market.instrument(press.instrument)
+    await query.answer(loading(press.window))
     await send_map(update, context, inst, press.window)
 
 
-async def _largest(core: BotServices, count: int, notes: list[str]) -> list[str]:
+async def _largest(deps: BotDeps, count: int, notes: list[str]) -> list[str]:
     """With no watchlist: the default exchange's perpetuals with the most open interest (one
     request), else the majors, saying why."""
-    exchange = core.settings.default_exchange
+    exchange = deps.settings.default_exchange
     try:
-        return [inst.key for inst in await core.market.largest(exchange, count)]
+        return [inst.key for inst in await deps.market.largest(exchange, count)]
     except (ExchangeError, UnsupportedRequest) as exc:
-        notes.append(f"{texts.largest_unknown(exchange)}: {exc}")
+        notes.append(f"{largest_unknown(exchange)}: {exc}")
         return list(MAJORS)
 
 
 async def _ranked(
-    core: BotServices, inst: Instrument, stored: StoredMap, min_strength: float
+    deps: BotDeps, inst: Instrument, stored: StoredMap, min_strength: float
 ) -> Ranked | None:
     """The instrument's nearest dense cluster in its hourly range (from the map's candles)."""
     snapshot = stored.snapshot
@@ -113,8 +117,8 @@ async def _ranked(
         return None
     member = inst.members[0] if inst.is_aggregate else inst
     end = snapshot.as_of_ms + step_ms(snapshot.step)
-    candles = await core.stores.run(
-        core.stores.cache.candles, member, snapshot.step, end - RANGE_HOURS * HOUR_MS, end
+    candles = await deps.stores.run(
+        deps.stores.cache.candles, member, snapshot.step, end - RANGE_HOURS * HOUR_MS, end
     )
     cluster, distance = nearest
     return Ranked(

@@ -1,5 +1,5 @@
 """Inline buttons that manage subscriptions (under /list and under every alert), and what
-their callback data means (at most 64 bytes, like ``bot.keyboards.maps``)."""
+their callback data means."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.keyboards.maps import CALLBACK_LIMIT
+from bot.keyboards.common import fitting
 
 PREFIX = "sub"
 PATTERN = rf"^{PREFIX}\|"
@@ -88,7 +88,4 @@ def parse_manage(data: str | None) -> Manage | None:
 
 
 def _data(op: str, arg: str, instrument: str) -> str:
-    data = f"{PREFIX}|{op}|{arg}|{instrument}"
-    if len(data.encode()) > CALLBACK_LIMIT:
-        raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {data}")
-    return data
+    return fitting(f"{PREFIX}|{op}|{arg}|{instrument}")

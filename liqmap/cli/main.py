@@ -230,7 +230,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot import log_scrub
     from bot.alert_sender import TelegramAlertSender
     from bot.app import build_application
-    from bot.deps import open_services
+    from bot.deps import open_deps
     from bot.runner import polling
     from jobs.scheduled.alert_jobs import AlertJobs
     from jobs.scheduled.delivery import Delivery
@@ -248,7 +248,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             async with _market_data(settings, None) as market:
                 clock = market.now
                 recorder = recorder_for(settings, stores, clock)
-                core = open_services(settings, market, stores, clock, recorder.status)
+                core = open_deps(settings, market, stores, clock, recorder.status)
                 async with polling(build_application(core)) as application:
                     delivery = Delivery(stores, TelegramAlertSender(application.bot), clock)
                     jobs = AlertJobs(

@@ -61,7 +61,7 @@ ATOMS = [
 ]  # fmt: skip
 SEPARATORS = [" ", " ", " ", "  ", "\t", "\n", "\u3000", "\u00a0"]
 ALLOWED_TAGS = {"<b>", "</b>", "<i>", "</i>", "<code>", "</code>", "<pre>", "</pre>"}
-"""The tags ``bot/texts.py`` writes; any other one came from a user."""
+"""The tags ``bot.texts`` writes; any other one came from a user."""
 _ENTITY = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,64})?")
 """A bot command as Telegram marks it (``bot_command`` entity), here at the message's start."""
 _TAG = re.compile(r"<[^<>]*>")

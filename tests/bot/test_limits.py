@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 from sqlite_utils import Database
 
-from bot.deps import BotServices
+from bot.deps import BotDeps
 from liqmap.config import Settings
 from liqmap.policies.request_gate import CLAIM, Claim, Urgency
 from tests.fakes.clock import Clock
@@ -41,7 +41,7 @@ STALE = "This button no longer works; send /map again."
 # -- subscriptions: the same limits on every path ----------------------------------------------
 
 
-async def test_forged_subscribe_callbacks_do_nothing(tg: FakeTelegram, core: BotServices) -> None:
+async def test_forged_subscribe_callbacks_do_nothing(tg: FakeTelegram, core: BotDeps) -> None:
     (help_,) = await say(tg, ANN, "/help")
     for n in range(60):
         answer = await press(tg, ANN, help_["message_id"], f"s|7d|okx:X{n}")
@@ -90,7 +90,7 @@ async def test_the_service_wide_cap_on_watched_instruments_has_a_clear_answer(
 
 
 async def test_a_window_button_forged_onto_a_text_message_is_refused_quietly(
-    tg: FakeTelegram, core: BotServices
+    tg: FakeTelegram, core: BotDeps
 ) -> None:
     (text,) = await say(tg, ANN, "/clusters BTC 1d")
     for _ in range(5):
@@ -177,9 +177,7 @@ async def test_a_chat_taken_off_the_allowlist_is_refused_and_its_alerts_pause(
         assert len(core.stores.chats.watched_instruments()) == 2, "allowed again: resumed"
 
 
-async def test_status_checks_the_user_not_only_the_chat(
-    tg: FakeTelegram, core: BotServices
-) -> None:
+async def test_status_checks_the_user_not_only_the_chat(tg: FakeTelegram, core: BotDeps) -> None:
     tg.set_member_status(ADMIN_GROUP, GROUP_OWNER, "creator")
     tg.set_member_status(ADMIN_GROUP, MEMBER, "member")
     (refused,) = await say(tg, ADMIN_GROUP, "/status", user_id=MEMBER, title="ops")
@@ -224,7 +222,7 @@ async def test_an_unexpected_error_in_a_loop_reaches_the_admins_once_with_a_coun
 
 
 async def test_a_full_disk_gives_short_answers_one_report_and_recovers(
-    tg: FakeTelegram, core: BotServices, monkeypatch: pytest.MonkeyPatch
+    tg: FakeTelegram, core: BotDeps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await say(tg, ANN, "/start")
     seen = core.stores.chats.seen
@@ -246,7 +244,7 @@ async def test_a_full_disk_gives_short_answers_one_report_and_recovers(
     assert len(tg.sent(ADMIN)) == 1, "one report for the whole flood"
 
 
-async def test_the_database_thread_survives_a_statement_that_failed(core: BotServices) -> None:
+async def test_the_database_thread_survives_a_statement_that_failed(core: BotDeps) -> None:
     with pytest.raises(sqlite3.OperationalError):
         await core.stores.run(core.stores.db.execute, "SELECT * FROM no_such_table")
     assert await core.stores.run(core.stores.chats.get, 12345) is None

@@ -14,7 +14,7 @@ from telegram.ext import Application
 
 from bot.alert_sender import TelegramAlertSender
 from bot.app import build_application
-from bot.deps import BotServices, open_services
+from bot.deps import BotDeps, open_deps
 from bot.runner import polling
 from jobs.scheduled.alert_jobs import AlertJobs
 from jobs.scheduled.delivery import Delivery
@@ -37,14 +37,14 @@ async def running(
     db: Database,
     clock: Clock | None = None,
     ccxt_config: Mapping[str, Any] = FAST_CCXT,
-) -> AsyncIterator[BotServices]:
+) -> AsyncIterator[BotDeps]:
     """The bot polling the fake Bot API, with its stores and exchanges, until the block ends."""
     clock = clock or Clock()
     stores = Stores(db, clock, settings.access, settings.subscription_limits)
     async with MarketData(
         urls=settings.exchange_urls, clock=clock, retry=FAST_RETRY, ccxt_config=ccxt_config
     ) as market:
-        core = open_services(settings, market, stores, clock)
+        core = open_deps(settings, market, stores, clock)
         try:
             async with polling(build_application(core), poll_timeout=1):
                 yield core
@@ -56,7 +56,7 @@ async def running(
 class Service:
     """The bot and its alert jobs, wired as ``liqmap run`` wires them."""
 
-    core: BotServices
+    core: BotDeps
     application: Application
     jobs: AlertJobs
 
@@ -76,7 +76,7 @@ async def serving(
     async with MarketData(
         urls=settings.exchange_urls, clock=clock, retry=FAST_RETRY, ccxt_config=ccxt_config
     ) as market:
-        core = open_services(settings, market, stores, clock)
+        core = open_deps(settings, market, stores, clock)
         try:
             async with polling(build_application(core), poll_timeout=1) as application:
                 delivery = Delivery(stores, TelegramAlertSender(application.bot), clock)

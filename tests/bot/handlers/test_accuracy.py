@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from sqlite_utils import Database
 
-from bot import texts
+from bot.texts.accuracy import accuracy_text
 from jobs.on_demand.accuracy import live_accuracy
 from liqmap.config import Settings
 from liqmap.evaluation.backtest import PartScore, SideScore
@@ -123,7 +123,7 @@ def test_undefined_figures_read_n_a_and_extra_lines_come_last() -> None:
     score = PartScore("live", 0, 3_600_000, 60, side, side, side, side)
     sample = Sample(60, 20, 20, 61 * 3_600_000, 0, 30 * 86_400_000)
     accuracy = LiveAccuracy("all:BTC", ("okx", "bybit"), sample, score, ("bybit left out: x",))
-    text = texts.accuracy_text(accuracy, ["<b>Alerted clusters</b>: 3 of 4 hit"])
+    text = accuracy_text(accuracy, ["<b>Alerted clusters</b>: 3 of 4 hit"])
     assert text.startswith("<b>BTC</b> · okx+bybit · live accuracy\nLiquidations recorded for ")
     assert "cluster lift n/a" in text and "n/a×" not in text
     assert "2.5 days in the 30d" in text

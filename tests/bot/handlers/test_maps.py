@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from bot.deps import BotServices
+from bot.deps import BotDeps
 from liqmap.config import Settings
 from storage.database import open_database
 from tests.fakes.clock import Clock
@@ -34,7 +34,7 @@ from tests.support.bot_harness import (
 # -- commands --------------------------------------------------------------------------------
 
 
-async def test_start_help_and_the_command_menu(tg: FakeTelegram, core: BotServices) -> None:
+async def test_start_help_and_the_command_menu(tg: FakeTelegram, core: BotDeps) -> None:
     (start,) = await say(tg, ANN, "/start")
     assert "liquidation maps" in words(start) and "/map BTC" in words(start)
     (help_,) = await say(tg, ANN, "/help")
@@ -50,9 +50,7 @@ async def test_start_help_and_the_command_menu(tg: FakeTelegram, core: BotServic
                     "status"]  # fmt: skip
 
 
-async def test_map_sends_a_chart_with_caption_and_buttons(
-    tg: FakeTelegram, core: BotServices
-) -> None:
+async def test_map_sends_a_chart_with_caption_and_buttons(tg: FakeTelegram, core: BotDeps) -> None:
     (photo,) = await say(tg, ANN, "/map BTC")
     assert photo["method"] == "sendPhoto"
     assert photo["photo"][:8] == b"\x89PNG\r\n\x1a\n"
@@ -73,9 +71,7 @@ async def test_map_sends_a_chart_with_caption_and_buttons(
     assert "upload_photo" not in tg.chat_actions(BOB)
 
 
-async def test_buttons_switch_window_refresh_and_subscribe(
-    tg: FakeTelegram, core: BotServices
-) -> None:
+async def test_buttons_switch_window_refresh_and_subscribe(tg: FakeTelegram, core: BotDeps) -> None:
     (photo,) = await say(tg, ANN, "/map ETH 1d")
     message_id = photo["message_id"]
     tg.user_clicks(ANN, message_id, "w|30d|okx:ETH-USDT-SWAP")
@@ -95,7 +91,7 @@ async def test_buttons_switch_window_refresh_and_subscribe(
     assert [s.instrument for s in core.stores.chats.subscriptions(ANN)] == ["okx:ETH-USDT-SWAP"]
 
 
-async def test_clusters_as_text(tg: FakeTelegram, core: BotServices) -> None:
+async def test_clusters_as_text(tg: FakeTelegram, core: BotDeps) -> None:
     (reply,) = await say(tg, ANN, "/clusters BTC 1d")
     text = words(reply)
     assert text.startswith("BTC-USDT-SWAP · okx · 1d clusters · price")
@@ -103,7 +99,7 @@ async def test_clusters_as_text(tg: FakeTelegram, core: BotServices) -> None:
     assert "avg density" in text
 
 
-async def test_subscribe_list_unsubscribe(tg: FakeTelegram, core: BotServices) -> None:
+async def test_subscribe_list_unsubscribe(tg: FakeTelegram, core: BotDeps) -> None:
     (reply,) = await say(tg, ANN, "/subscribe BTC 0.8")
     assert "Subscribed to BTC-USDT-SWAP on okx" in words(reply) and "within 0.8%" in words(reply)
     (reply,) = await say(tg, ANN, "/subscribe eth")
@@ -122,7 +118,7 @@ async def test_subscribe_list_unsubscribe(tg: FakeTelegram, core: BotServices) -
     assert core.stores.chats.subscriptions(ANN) == []
 
 
-async def test_settings_show_and_change(tg: FakeTelegram, core: BotServices) -> None:
+async def test_settings_show_and_change(tg: FakeTelegram, core: BotDeps) -> None:
     (shown,) = await say(tg, ANN, "/settings")
     assert "distance: 1%" in words(shown) and "cooldown: 30 min" in words(shown)
     assert "quiet: off" in words(shown)
@@ -140,7 +136,7 @@ async def test_settings_show_and_change(tg: FakeTelegram, core: BotServices) -> 
     )
 
 
-async def test_status_is_for_admin_chats(tg: FakeTelegram, core: BotServices, okx: FakeOkx) -> None:
+async def test_status_is_for_admin_chats(tg: FakeTelegram, core: BotDeps, okx: FakeOkx) -> None:
     await say(tg, ANN, "/subscribe BTC")
     await say(tg, ANN, "/map BTC 1d")
     okx.inject(Fault(503, "down"), "/api/v5/market/", times=None)
@@ -156,7 +152,7 @@ async def test_status_is_for_admin_chats(tg: FakeTelegram, core: BotServices, ok
 
 
 async def test_status_shows_the_recorders_coverage_and_lag_per_exchange(
-    tg: FakeTelegram, core: BotServices
+    tg: FakeTelegram, core: BotDeps
 ) -> None:
     from liqmap.engine.realized import Realized
 
@@ -183,7 +179,7 @@ async def test_status_shows_the_recorders_coverage_and_lag_per_exchange(
 
 
 async def test_groups_address_the_bot_by_name_and_only_admins_change_things(
-    tg: FakeTelegram, core: BotServices
+    tg: FakeTelegram, core: BotDeps
 ) -> None:
     (photo,) = await say(tg, GROUP, f"/map@{BOT} BTC 1d", user_id=MEMBER, title="traders")
     assert photo["method"] == "sendPhoto"
@@ -204,7 +200,7 @@ async def test_groups_address_the_bot_by_name_and_only_admins_change_things(
 
 
 async def test_in_groups_the_trader_tools_change_state_only_for_admins(
-    tg: FakeTelegram, core: BotServices
+    tg: FakeTelegram, core: BotDeps
 ) -> None:
     await say(tg, GROUP, f"/map@{BOT} BTC 1d", user_id=MEMBER, title="traders")
     chats = core.stores.chats
@@ -271,7 +267,7 @@ async def test_the_allowlist_refuses_others_once_and_logs_it(
     ],
 )
 async def test_bad_input_gets_a_short_answer_and_the_bot_keeps_working(
-    tg: FakeTelegram, core: BotServices, text: str, answer: str
+    tg: FakeTelegram, core: BotDeps, text: str, answer: str
 ) -> None:
     (reply,) = await say(tg, ANN, text)
     assert answer in words(reply)
@@ -303,7 +299,7 @@ async def test_exchange_down_without_and_with_a_stored_map(
         assert "this map was computed 2 h ago" in words(stale)
 
 
-async def test_a_429_is_retried_and_nothing_is_lost(tg: FakeTelegram, core: BotServices) -> None:
+async def test_a_429_is_retried_and_nothing_is_lost(tg: FakeTelegram, core: BotDeps) -> None:
     tg.rate_limit(2, retry_after=1, method="sendMessage")
     (reply,) = await say(tg, ANN, "/help")
     assert "Commands" in words(reply)
@@ -311,7 +307,7 @@ async def test_a_429_is_retried_and_nothing_is_lost(tg: FakeTelegram, core: BotS
     assert len(tg.calls_of("sendMessage", ok=False)) == 2
 
 
-async def test_a_blocked_bot_marks_the_chat_inactive(tg: FakeTelegram, core: BotServices) -> None:
+async def test_a_blocked_bot_marks_the_chat_inactive(tg: FakeTelegram, core: BotDeps) -> None:
     await say(tg, ANN, "/subscribe BTC")
     tg.block(ANN)
     await wait_until(lambda: not core.stores.chats.get(ANN).active)
@@ -324,7 +320,7 @@ async def test_a_blocked_bot_marks_the_chat_inactive(tg: FakeTelegram, core: Bot
 
 
 async def test_a_group_upgraded_to_a_supergroup_keeps_its_subscriptions(
-    tg: FakeTelegram, core: BotServices
+    tg: FakeTelegram, core: BotDeps
 ) -> None:
     await say(tg, GROUP, f"/subscribe@{BOT} BTC 0.5", user_id=GROUP_OWNER)
     tg.migrate_group(GROUP, -1009001)
@@ -334,7 +330,7 @@ async def test_a_group_upgraded_to_a_supergroup_keeps_its_subscriptions(
 
 
 async def test_a_failing_handler_answers_briefly_and_reports_to_admins(
-    tg: FakeTelegram, core: BotServices, monkeypatch: pytest.MonkeyPatch
+    tg: FakeTelegram, core: BotDeps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: object) -> None:
         raise RuntimeError("disk on fire")
@@ -362,7 +358,7 @@ async def test_everything_survives_a_restart(
 
 
 async def test_two_users_asking_at_once_share_one_computation(
-    tg: FakeTelegram, core: BotServices, okx: FakeOkx
+    tg: FakeTelegram, core: BotDeps, okx: FakeOkx
 ) -> None:
     tg.user_sends(ANN, "/map SOL 1d")
     tg.user_sends(BOB, "/map sol 1d")
@@ -373,9 +369,7 @@ async def test_two_users_asking_at_once_share_one_computation(
     assert core.stores.db.execute("SELECT count(*) FROM snapshots").fetchone()[0] == 1
 
 
-async def test_only_group_admins_subscribe_with_the_button(
-    tg: FakeTelegram, core: BotServices
-) -> None:
+async def test_only_group_admins_subscribe_with_the_button(tg: FakeTelegram, core: BotDeps) -> None:
     (photo,) = await say(tg, GROUP, f"/map@{BOT} BTC 1d", user_id=MEMBER)
     mark = tg.mark()
     tg.user_clicks(GROUP, photo["message_id"], "s|1d|okx:BTC-USDT-SWAP", user_id=MEMBER)
@@ -390,7 +384,7 @@ async def test_only_group_admins_subscribe_with_the_button(
 
 
 async def test_another_process_holding_the_write_lock_does_not_freeze_the_bot(
-    tg: FakeTelegram, core: BotServices, settings: Settings
+    tg: FakeTelegram, core: BotDeps, settings: Settings
 ) -> None:
     import sqlite3
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlite_utils import Database
 
-from bot.deps import BotServices
+from bot.deps import BotDeps
 from liqmap.config import Settings
 from liqmap.market.timeframes import HOUR_MS
 from liqmap.signals.proximity import ALERT_WINDOW
@@ -111,7 +111,7 @@ async def test_distance_mute_unmute_and_delete_from_the_list(
 
 
 async def test_in_groups_only_admins_press_what_changes_things(
-    tg: FakeTelegram, core: BotServices
+    tg: FakeTelegram, core: BotDeps
 ) -> None:
     await say(tg, GROUP, f"/subscribe@{BOT} BTC", user_id=GROUP_OWNER)
     (listing,) = await say(tg, GROUP, f"/list@{BOT}", user_id=MEMBER)
@@ -128,7 +128,7 @@ async def test_in_groups_only_admins_press_what_changes_things(
     assert chats.subscription(GROUP, BTC).distance_pct == 2.0
 
 
-async def test_forged_presses_do_nothing(tg: FakeTelegram, core: BotServices) -> None:
+async def test_forged_presses_do_nothing(tg: FakeTelegram, core: BotDeps) -> None:
     chats = core.stores.chats
     await say(tg, ANN, "/subscribe BTC")
     await say(tg, BOB, "/subscribe SOL")

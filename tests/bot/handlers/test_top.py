@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.deps import BotServices
+from bot.deps import BotDeps
 from liqmap.engine.series import Candles
 from liqmap.signals.screener import hourly_range_pct, top_count
 from tests.fakes.http import Fault
@@ -20,7 +20,7 @@ def buttons(message: dict) -> list[tuple[str, str]]:
 
 
 async def test_top_without_a_watchlist_screens_the_largest_perpetuals_by_open_interest(
-    tg: FakeTelegram, core: BotServices, okx: FakeOkx
+    tg: FakeTelegram, core: BotDeps, okx: FakeOkx
 ) -> None:
     okx.tape("SOL-USDT-SWAP").add_open_interest(5e9)  # SOL now leads BTC and ETH
     (one,) = await say(tg, ANN, "/top 1")
@@ -41,7 +41,7 @@ async def test_top_without_a_watchlist_screens_the_largest_perpetuals_by_open_in
 
 
 async def test_top_falls_back_to_the_majors_and_says_so(
-    tg: FakeTelegram, core: BotServices, okx: FakeOkx
+    tg: FakeTelegram, core: BotDeps, okx: FakeOkx
 ) -> None:
     okx.inject(Fault(400, '{"code":"51000","msg":"Parameter instType error","data":[]}',
                      "application/json"), "/api/v5/public/open-interest", times=None)  # fmt: skip
@@ -53,7 +53,7 @@ async def test_top_falls_back_to_the_majors_and_says_so(
 
 
 async def test_top_screens_the_watchlist_and_its_button_sends_the_map(
-    tg: FakeTelegram, core: BotServices
+    tg: FakeTelegram, core: BotDeps
 ) -> None:
     await say(tg, BOB, "/subscribe BTC")
     (reply,) = await say(tg, BOB, "/top 3")
@@ -73,7 +73,7 @@ async def test_top_screens_the_watchlist_and_its_button_sends_the_map(
 
 
 @pytest.mark.parametrize("args", ["0", "11", "abc", "2 3", "-1"])
-async def test_bad_n_gets_the_usage(tg: FakeTelegram, core: BotServices, args: str) -> None:
+async def test_bad_n_gets_the_usage(tg: FakeTelegram, core: BotDeps, args: str) -> None:
     (reply,) = await say(tg, ANN, f"/top {args}")
     assert words(reply).startswith("Usage: /top [N]")
 

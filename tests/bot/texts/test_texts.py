@@ -6,10 +6,13 @@ import logging
 
 import numpy as np
 
-from bot import texts
 from bot.arguments import symbol_and_window
-from bot.keyboards.maps import CALLBACK_LIMIT, map_keyboard, parse_press
+from bot.keyboards.common import CALLBACK_LIMIT
+from bot.keyboards.maps import map_keyboard, parse_press
 from bot.log_scrub import TokenScrubber, install
+from bot.texts.common import ANSWER_LIMIT, CAPTION_LIMIT, COMMANDS, TEXT_LIMIT, help_text, problem
+from bot.texts.html import clip_html, plain
+from bot.texts.maps import clusters_text, map_caption
 from liqmap.engine.clusters import Cluster
 from liqmap.engine.model import LiquidationMap
 from liqmap.engine.snapshot import MapSnapshot
@@ -27,12 +30,12 @@ def snapshot(label: str = "BTC-USDT-SWAP") -> MapSnapshot:
 
 
 def test_caption_has_price_nearest_clusters_and_data_age() -> None:
-    caption = texts.map_caption(snapshot(), now_ms=1_000_000 + 5 * 60_000, computed_at_ms=0)
+    caption = map_caption(snapshot(), now_ms=1_000_000 + 5 * 60_000, computed_at_ms=0)
     assert "Price <b>100.00</b>" in caption
     assert "🟢 Long liquidations: <b>95.00–96.00</b> · $2.0M · 4.0% below" in caption
     assert "🔴 Short liquidations: <b>103.00–103.50</b> · $1.0M · 3.0% above" in caption
     assert "(5 min ago)" in caption
-    stale = texts.map_caption(snapshot(), 3 * 3_600_000, 0, ExchangeUnavailable("okx", "down"))
+    stale = map_caption(snapshot(), 3 * 3_600_000, 0, ExchangeUnavailable("okx", "down"))
     assert "data for BTC-USDT-SWAP is unavailable right now (okx: down)" in stale
     assert "computed 3 h ago" in stale
 
@@ -41,15 +44,15 @@ def test_caption_says_what_the_data_lacked() -> None:
     from dataclasses import replace
 
     noted = replace(snapshot(), notes=("okx has no 5m open interest <before> X; using 1h",))
-    caption = texts.map_caption(noted, 1_000_000, 0)
+    caption = map_caption(noted, 1_000_000, 0)
     assert "<i>okx has no 5m open interest &lt;before&gt; X; using 1h</i>" in caption
 
 
 def test_user_text_is_escaped_everywhere() -> None:
     evil = snapshot("<b>X</b>&")
-    assert "&lt;b&gt;X&lt;/b&gt;&amp;" in texts.map_caption(evil, 0, 0)
-    assert "<b>X</b>&" not in texts.clusters_text(evil)
-    assert texts.problem("<script>") == "&lt;script&gt;"
+    assert "&lt;b&gt;X&lt;/b&gt;&amp;" in map_caption(evil, 0, 0)
+    assert "<b>X</b>&" not in clusters_text(evil)
+    assert problem("<script>") == "&lt;script&gt;"
 
 
 def shown(text: str) -> str:
@@ -65,30 +68,30 @@ def units(text: str) -> int:
 
 def test_texts_stay_within_telegram_limits() -> None:
     long_label = snapshot("X" * 3000)
-    assert units(shown(texts.map_caption(long_label, 0, 0))) <= texts.CAPTION_LIMIT
-    assert units(shown(texts.clusters_text(long_label))) <= texts.TEXT_LIMIT
-    assert units(shown(texts.problem("y" * 10_000))) <= 300
-    assert units(shown(texts.help_text())) < texts.TEXT_LIMIT
-    assert (texts.CAPTION_LIMIT, texts.TEXT_LIMIT, texts.ANSWER_LIMIT) == (1024, 4096, 200)
+    assert units(shown(map_caption(long_label, 0, 0))) <= CAPTION_LIMIT
+    assert units(shown(clusters_text(long_label))) <= TEXT_LIMIT
+    assert units(shown(problem("y" * 10_000))) <= 300
+    assert units(shown(help_text())) < TEXT_LIMIT
+    assert (CAPTION_LIMIT, TEXT_LIMIT, ANSWER_LIMIT) == (1024, 4096, 200)
 
 
 def test_clipping_never_cuts_inside_a_tag_an_entity_or_an_emoji() -> None:
     text = ("<b>" + "x" * 10 + "</b> &amp; &lt;b&gt; <i>a 🎉🎉 <code>z</code></i>") * 40
     for limit in range(1, 120):
-        clipped = texts.clip_html(text, limit)
+        clipped = clip_html(text, limit)
         visible = shown(clipped)  # parses: every tag closed, every entity whole
         assert units(visible) <= limit, limit
         assert visible.endswith("…")
         assert "\ufffd" not in visible
-    assert texts.clip_html("short <b>one</b>", 100) == "short <b>one</b>"
+    assert clip_html("short <b>one</b>", 100) == "short <b>one</b>"
 
 
 def test_a_pop_up_answer_is_plain_text_within_its_limit() -> None:
-    answer = texts.plain(texts.problem("unknown instrument <ETH> " * 30), texts.ANSWER_LIMIT)
+    answer = plain(problem("unknown instrument <ETH> " * 30), ANSWER_LIMIT)
     assert answer.startswith("unknown instrument <ETH> ") and "&lt;" not in answer
-    assert units(answer) <= texts.ANSWER_LIMIT and answer.endswith("…")
-    for name, _ in texts.COMMANDS:
-        assert f"/{name}" in texts.help_text()
+    assert units(answer) <= ANSWER_LIMIT and answer.endswith("…")
+    for name, _ in COMMANDS:
+        assert f"/{name}" in help_text()
 
 
 def test_buttons_round_trip_within_64_bytes() -> None:

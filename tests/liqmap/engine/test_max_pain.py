@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import texts
+from bot.texts.maps import map_caption
 from liqmap.engine.clusters import LONG, SHORT
 from liqmap.engine.max_pain import PainBin, max_pain
 from liqmap.engine.snapshot import MapSnapshot
@@ -44,12 +44,12 @@ def test_a_side_without_liquidations_has_no_max_pain() -> None:
 
 def test_the_map_caption_names_both_bands() -> None:
     snapshot = MapSnapshot("BTC-USDT-SWAP", "okx", "7d", "5m", hand_map(LONGS, SHORTS), [])
-    caption = texts.map_caption(snapshot, 1_000, 0)
+    caption = map_caption(snapshot, 1_000, 0)
     assert "🎯 Max pain: longs <b>97.10–97.20</b> $10 · shorts <b>103.00–103.10</b> $3" in caption
     one_sided = MapSnapshot("X", "okx", "7d", "5m", hand_map(LONGS, {}), [])
-    assert "· shorts none" in texts.map_caption(one_sided, 1_000, 0)
+    assert "· shorts none" in map_caption(one_sided, 1_000, 0)
     empty = MapSnapshot("X", "okx", "7d", "5m", hand_map({}, {}), [])
-    assert "Max pain" not in texts.map_caption(empty, 1_000, 0)
+    assert "Max pain" not in map_caption(empty, 1_000, 0)
 
 
 def test_map_json_has_max_pain_per_side(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.texts import alert_text
+from bot.texts.alerts import alert_text
 from liqmap.engine.clusters import Cluster
 from liqmap.signals.chat_settings import ChatSettings, QuietHours
 from liqmap.signals.growing_clusters import (

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.deep_links import MapLink, map_parameter, parse_map_parameter, share_url
-from bot.texts import digest_text, settings_text
+from bot.texts.alerts import digest_text
+from bot.texts.settings import settings_text
 from liqmap.signals.chat_settings import ChatSettings, QuietHours, SettingError, change_setting
 from liqmap.signals.digest import Digest, Level, Watched, due_day
 from liqmap.signals.proximity import SWEPT, Alert, in_quiet_hours

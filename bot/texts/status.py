@@ -1,0 +1,86 @@
+"""What the admins read: ``/status`` and the reports of unexpected errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from html import escape
+
+from bot.texts.common import TEXT_LIMIT, ago
+from bot.texts.html import clip_html
+from jobs.scheduled.recorder import RecorderStatus
+from liqmap.engine.realized import SAMPLED_VENUES, covered_share
+from liqmap.market.timeframes import DAY_MS
+from storage.liquidations import StreamCoverage
+
+STATUS_ADMINS_ONLY = "/status is for the bot's admins only."
+
+
+def status_text(
+    uptime_ms: int,
+    watched: int,
+    pending: int,
+    maps: list[str],
+    incidents: list[str],
+    recorder: Sequence[str] = (),
+) -> str:
+    """``/status``: uptime, watched instruments, pending alerts, map ages, the recorder's
+    coverage per exchange, exchange errors."""
+    lines = [
+        "<b>liqmap status</b>",
+        f"up {ago(uptime_ms).removesuffix(' ago')}, {watched} watched instrument"
+        f"{'s' * (watched != 1)}, {pending} pending alert{'s' * (pending != 1)}",
+        "",
+        "<b>Maps</b> (last computed, data age)",
+        *([escape(line) for line in maps] or ["none computed yet"]),
+        "",
+        "<b>Recorded liquidations</b> (watched in the last 24 h, lag, events)",
+        *([escape(line) for line in recorder] or ["nothing recorded yet"]),
+        "",
+        "<b>Recent exchange errors</b>",
+        *([escape(line) for line in incidents] or ["none"]),
+    ]
+    return clip_html("\n".join(lines), TEXT_LIMIT)
+
+
+def recorder_lines(
+    streams: list[StreamCoverage], live: Mapping[str, RecorderStatus], now_ms: int
+) -> list[str]:
+    """Per exchange: instruments recorded, share of the last day watched, how far the watched
+    time lags now, events and the last one's age; then, where the recorder runs in this
+    process, whether it is connected, its reconnects and last error."""
+    lines = []
+    for exchange in sorted({s.exchange for s in streams}):
+        mine = [s for s in streams if s.exchange == exchange]
+        day = sum(covered_share(s.covered, now_ms - DAY_MS, now_ms) for s in mine) / len(mine)
+        until = max((s.watched_until for s in mine if s.watched_until is not None), default=None)
+        lag = "never" if until is None else ago(now_ms - until).removesuffix(" ago")
+        last = max((s.last_event_ts for s in mine if s.last_event_ts is not None), default=None)
+        events = sum(s.events for s in mine)
+        latest = "" if last is None else f", last {ago(now_ms - last)}"
+        sampled = " (sampled)" if exchange in SAMPLED_VENUES else ""
+        lines.append(
+            f"{exchange}{sampled}: {len(mine)} instrument{'s' * (len(mine) != 1)}, "
+            f"{day:.0%} watched, lag {lag}, {events:,} events{latest}"
+        )
+    for exchange, status in sorted(live.items()):
+        if not status.instruments:
+            continue
+        state = (
+            f"connected (subscribed {ago(now_ms - status.since_ms)})"
+            if status.connected and status.since_ms is not None
+            else "not connected"
+        )
+        trouble = f", last error: {status.last_error}" if status.last_error else ""
+        skipped = f", {status.skipped} malformed skipped" if status.skipped else ""
+        lines.append(
+            f"{exchange} stream: {state}, {status.reconnects} reconnects{skipped}{trouble}"
+        )
+    return lines
+
+
+def error_report(chat_id: int | None, trace: str, count: int) -> str:
+    """An unexpected error for the admin chats: where, how often, and its traceback's end."""
+    times = "" if count == 1 else f" ({count} times in the last 10 min)"
+    where = chat_id if chat_id is not None else "?"
+    head = f"⚠️ <b>error</b> in chat {where}{times}\n"
+    return clip_html(head + f"<pre>{escape(trace[-3000:])}</pre>", TEXT_LIMIT)

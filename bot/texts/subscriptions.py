@@ -1,0 +1,104 @@
+"""Subscribing, unsubscribing, and /list with the buttons under it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import tzinfo
+from html import escape
+
+from bot.standings import Standing
+from bot.texts.common import TEXT_LIMIT, USAGE
+from bot.texts.html import clip_html
+from liqmap.engine.clusters import LONG
+from liqmap.formats import local_time
+from liqmap.signals.chat_settings import ChatSettings
+from liqmap.signals.growing_clusters import NEAR_PCT
+
+STALE_LIST_BUTTON = "This button no longer works; send /list again."
+NOT_FOLLOWED = "This chat does not follow that symbol any more; send /list again."
+
+
+def subscribed_button(label: str, distance_pct: float) -> str:
+    return f"Subscribed to {label}: alerts within {distance_pct:g}%."
+
+
+def already_subscribed(label: str) -> str:
+    return f"Already subscribed to {label}."
+
+
+def subscribed(label: str, exchange: str, within: float, strength: float, new: bool) -> str:
+    head = "🔔 Subscribed to" if new else "Updated"
+    return (
+        f"{head} <b>{escape(label)}</b> on {escape(exchange)}: I will alert when price comes "
+        f"within {within:g}% of a cluster at least {strength:g}× denser than average. /list "
+        "shows all; /settings changes the defaults."
+    )
+
+
+def building_on(label: str) -> str:
+    return (
+        f"📈 Also when a cluster within {NEAR_PCT:g}% of price builds fast around "
+        f"{escape(label)} (send /subscribe again without <code>building</code> to stop that)."
+    )
+
+
+def stopped_all(count: int) -> str:
+    return f"Stopped all alerts ({count} subscription{'s' * (count != 1)})."
+
+
+def stopped(key: str) -> str:
+    return f"Stopped alerts for {escape(key)}."
+
+
+def not_subscribed(key: str) -> str:
+    return f"This chat is not subscribed to {escape(key)}. /list"
+
+
+def subscription_list(standings: Sequence[Standing], settings: ChatSettings, now: int) -> str:
+    """/list: each subscription, closest to an alert first."""
+    if not standings:
+        return "No subscriptions yet. " + escape(USAGE["subscribe"])
+    lines = ["<b>Subscriptions</b>, closest to an alert first (tap one to change it)"]
+    lines += [f"• {standing_text(s, settings, now)}" for s in standings]
+    return clip_html("\n".join(lines), TEXT_LIMIT)
+
+
+def subscription_detail(standing: Standing, settings: ChatSettings, now: int) -> str:
+    return clip_html(
+        f"{standing_text(standing, settings, now)}\n\nAlert distance, mute or delete:",
+        TEXT_LIMIT,
+    )
+
+
+def standing_text(standing: Standing, settings: ChatSettings, now: int) -> str:
+    """``okx:BTC-USDT-SWAP — within 1% · nearest LONG cluster 0.80% below (0.8× the
+    distance) · 🔕 until …``."""
+    sub = standing.subscription
+    own = "" if sub.distance_pct is None else " (own)"
+    parts = [f"{escape(sub.instrument)} — within {standing.distance_pct:g}%{own}"]
+    cluster = standing.nearest
+    if not standing.has_map:
+        parts.append("no map yet")
+    elif cluster is None:
+        parts.append(f"no cluster ≥{settings.min_strength:g}× average density")
+    else:
+        where = "below" if cluster.side == LONG else "above"
+        parts.append(
+            f"nearest {cluster.side.upper()} cluster {abs(cluster.distance_pct):.2f}% {where} "
+            f"({standing.closeness:.1f}× the distance)"
+        )
+    if sub.muted_until is not None and sub.muted(now):
+        parts.append(f"🔕 muted until {local_time(sub.muted_until, settings.zone)}")
+    return " · ".join(parts)
+
+
+def distance_changed(key: str, distance_pct: float) -> str:
+    return f"Alerts for {key} now within {distance_pct:g}%."
+
+
+def muted(key: str, until: int, zone: tzinfo) -> str:
+    return f"Muted {key} until {local_time(until, zone)}."
+
+
+def unmuted(key: str) -> str:
+    return f"Alerts for {key} are on again."
