@@ -44,7 +44,7 @@ class Realized:
 
 def unique(rows: Iterable[Realized]) -> list[Realized]:
     """Rows in order of time, each event once."""
-    seen: dict[tuple, Realized] = {}
+    seen: dict[tuple[str, str, int, str, float, float], Realized] = {}
     for row in rows:
         seen.setdefault(row.key, row)
     return sorted(seen.values(), key=lambda r: (r.ts, r.exchange, r.instrument))
