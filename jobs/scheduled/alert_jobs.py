@@ -162,7 +162,7 @@ class AlertJobs:
     async def prune(self) -> RetentionReport:
         """Keep the database bounded: old cache rows, maps and finished alerts go."""
         with self._tracked():
-            return await self.stores.run(prune_storage, self.stores.db, self.clock())
+            return await self.stores.run(prune_storage, self.stores, self.clock())
 
     async def stop(self) -> None:
         """Cancel whatever job is running and wait until it has let go."""
