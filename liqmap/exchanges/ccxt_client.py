@@ -25,7 +25,7 @@ class ImplausibleData(MalformedData):
     any market, a page many times larger than asked for."""
 
 
-def ccxt_client(
+def new_client(
     venue: Venue, url: str | None, config: Mapping[str, Any], base_class: type | None = None
 ) -> Any:
     """A ccxt instance of ``base_class`` (default: the venue's async REST class) reaching the

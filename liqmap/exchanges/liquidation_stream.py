@@ -27,7 +27,7 @@ from typing import Any
 
 from liqmap.engine.clusters import LONG, SHORT
 from liqmap.engine.realized import SAMPLED_VENUES, Realized
-from liqmap.exchanges.ccxt_client import MalformedData, ccxt_client, error_text
+from liqmap.exchanges.ccxt_client import MalformedData, error_text, new_client
 from liqmap.market.instruments import Instrument
 from liqmap.market.venues import VENUES
 
@@ -199,7 +199,7 @@ class LiquidationStream:
                         client.liqmap_tapped = True
                     return client
 
-            self._exchange = ccxt_client(venue, self._rest_url, self._ccxt_config, _Tapped)
+            self._exchange = new_client(venue, self._rest_url, self._ccxt_config, _Tapped)
             if self._ws_url:
                 _point_websocket(self._exchange, self.venue, self._ws_url)
         return self._exchange

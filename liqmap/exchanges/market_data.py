@@ -27,7 +27,7 @@ from liqmap.errors import (
     UnknownInstrument,
     UnsupportedRequest,
 )
-from liqmap.exchanges.ccxt_client import ImplausibleData, MalformedData, ccxt_client, error_text
+from liqmap.exchanges.ccxt_client import ImplausibleData, MalformedData, error_text, new_client
 from liqmap.formats import utc
 from liqmap.market.instruments import ALL, Instrument, InstrumentBook, aggregate, parse_symbol
 from liqmap.market.timeframes import DAY_MS, MINUTE_MS, duration_text, floor_to, step_ms
@@ -428,7 +428,7 @@ class MarketData:
         made on first use and kept until ``close``: one per exchange per process."""
         client = self._clients.get(name)
         if client is None:
-            client = self._clients[name] = ccxt_client(
+            client = self._clients[name] = new_client(
                 VENUES[name], self._urls.get(name), self._ccxt_config
             )
             self._gates[name] = RequestGate(client.rateLimit / 1000)
