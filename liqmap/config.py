@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from liqmap.errors import ConfigError
@@ -19,6 +20,7 @@ from liqmap.policies.fair_use import SubscriptionLimits
 TELEGRAM_API_URL = "https://api.telegram.org"
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 MAX_COUNT = 100_000
+T = TypeVar("T")
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
 
@@ -82,7 +84,7 @@ def _parse(values: Mapping[str, str]) -> Settings:
         value = values.get(name, "").strip()
         return value or None
 
-    def checked(parse, name: str, default):
+    def checked(parse: Callable[[str], T], name: str, default: T) -> T:
         raw = get(name)
         if raw is None:
             return default

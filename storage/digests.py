@@ -74,9 +74,8 @@ class DigestStore:
             )
         return True
 
-
-def prune_digests(db: Database, before_day: str) -> int:
-    """Forget which digests went out before ``before_day`` (``YYYY-MM-DD``): the rows only
-    guard their own local day. How many went."""
-    with db.atomic():
-        return db.execute("DELETE FROM digests WHERE day < ?", [before_day]).rowcount
+    def prune(self, before_day: str) -> int:
+        """Forget which digests went out before ``before_day`` (``YYYY-MM-DD``): the rows only
+        guard their own local day. How many went."""
+        with self.db.atomic():
+            return self.db.execute("DELETE FROM digests WHERE day < ?", [before_day]).rowcount

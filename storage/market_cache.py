@@ -114,13 +114,13 @@ class MarketCache:
         records = [key | dict(zip(_COLUMNS[series], row, strict=True)) for row in rows]
         with self.db.atomic():
             if records:
-                self.db[series].insert_all(records, replace=True, batch_size=5000)
+                self.db.table(series).insert_all(records, replace=True, batch_size=5000)
             ranges = merge([*self.covered(inst, series, step), span])
             where = "exchange = ? AND instrument = ? AND series = ? AND step = ?"
             self.db.execute(
                 f"DELETE FROM fetched_ranges WHERE {where}",
                 [inst.exchange, inst.native_id, series, step],
             )
-            self.db["fetched_ranges"].insert_all(
+            self.db.table("fetched_ranges").insert_all(
                 key | {"series": series, "start_ts": start, "end_ts": end} for start, end in ranges
             )

@@ -15,6 +15,7 @@ from liqmap.policies.access import Access
 from liqmap.policies.fair_use import SubscriptionLimits
 from storage.alerts import AlertStore
 from storage.chats import ChatStore
+from storage.digests import DigestStore
 from storage.growing_clusters import BuildingStore
 from storage.liquidations import RealizedStore
 from storage.market_cache import MarketCache
@@ -28,7 +29,8 @@ T = TypeVar("T")
 
 
 class Stores:
-    """The cache, chats, maps, alert state, outbox and recorded liquidations of one database."""
+    """The cache, chats, maps, alert state, outbox, recorded liquidations, sweeps and digests
+    of one database."""
 
     def __init__(
         self,
@@ -46,6 +48,7 @@ class Stores:
         self.building = BuildingStore(db, clock)
         self.realized = RealizedStore(db)
         self.sweeps = SweepStore(db)
+        self.digests = DigestStore(db, self.chats)
         self._worker = DbWorker()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from liqmap.signals.digest import SPAN_MS, Digest, Watched, due_day
 from liqmap.signals.proximity import in_quiet_hours
 from storage.chats import Chat
-from storage.digests import DigestStore
 from storage.stores import Stores
 
 log = logging.getLogger(__name__)
@@ -24,7 +23,7 @@ class Digests:
 
     def __init__(self, stores: Stores, clock: Callable[[], int]) -> None:
         self.stores = stores
-        self.store = DigestStore(stores.db, stores.chats)
+        self.store = stores.digests
         self.clock = clock
 
     async def run(self) -> int:

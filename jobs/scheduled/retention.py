@@ -2,7 +2,7 @@
 so the database stays bounded.
 
 ``prune_storage`` is synchronous, like every store call: run it in the database thread, e.g.
-once a day.
+once a day. The stores hold the SQL; this job decides how long each kind of row is kept.
 """
 
 from __future__ import annotations
@@ -11,16 +11,9 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlite_utils import Database
-
 from liqmap.market.timeframes import DAY_MS, DEFAULT_STEP, STEPS, WINDOWS
-from storage.alerts import AlertStore
-from storage.digests import prune_digests
-from storage.liquidations import RealizedStore
-from storage.market_cache import CANDLES, OPEN_INTEREST, MarketCache
-from storage.outbox import Outbox
-from storage.snapshots import SnapshotStore
-from storage.sweeps import SweepStore
+from storage.market_cache import CANDLES, OPEN_INTEREST
+from storage.stores import Stores
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +76,7 @@ class RetentionReport:
 
 
 def prune_storage(
-    db: Database,
+    stores: Stores,
     now_ms: int,
     snapshot_age_ms: int = SNAPSHOT_AGE_MS,
     outbox_age_ms: int = OUTBOX_AGE_MS,
@@ -97,17 +90,17 @@ def prune_storage(
     ``REALIZED_AGE_MS``; marks of digests sent more than ``DIGEST_AGE_MS`` ago. Each table is
     pruned in its own transaction.
     """
-    cache, snapshots = MarketCache(db), SnapshotStore(db)
+    cache, snapshots = stores.cache, stores.snapshots
     by_series = horizons()
     report = RetentionReport(
         candles=cache.prune(CANDLES, now_ms, by_series[CANDLES]),
         open_interest=cache.prune(OPEN_INTEREST, now_ms, by_series[OPEN_INTEREST]),
         snapshots=snapshots.prune() + snapshots.prune_before(now_ms - snapshot_age_ms),
-        outbox=Outbox(db).prune(now_ms - outbox_age_ms),
-        alert_state=AlertStore(db, lambda: now_ms).forget_unsubscribed(),
-        realized=RealizedStore(db).prune(now_ms - REALIZED_AGE_MS),
-        sweeps=SweepStore(db).prune(now_ms - REALIZED_AGE_MS),
-        digests=prune_digests(db, _day(now_ms - DIGEST_AGE_MS)),
+        outbox=stores.outbox.prune(now_ms - outbox_age_ms),
+        alert_state=stores.alerts.forget_unsubscribed(),
+        realized=stores.realized.prune(now_ms - REALIZED_AGE_MS),
+        sweeps=stores.sweeps.prune(now_ms - REALIZED_AGE_MS),
+        digests=stores.digests.prune(_day(now_ms - DIGEST_AGE_MS)),
     )
     log.info(
         "retention pruned %d candles, %d open-interest rows, %d maps, %d outbox rows, "

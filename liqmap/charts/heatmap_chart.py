@@ -151,12 +151,14 @@ def _style(axes: Axes) -> None:
 
 def _axes_scales(axes: Axes) -> None:
     """UTC dates and times across, prices up."""
-    locator = AutoDateLocator(minticks=4, maxticks=8)
+    locator = AutoDateLocator(  # type: ignore[no-untyped-call]  # matplotlib.dates has no hints
+        minticks=4, maxticks=8
+    )
+    formatter = ConciseDateFormatter(  # type: ignore[no-untyped-call]  # same module, no hints
+        locator, formats=DATE_FORMATS, zero_formats=ZERO_FORMATS, show_offset=False
+    )
     axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(
-        ConciseDateFormatter(locator, formats=DATE_FORMATS, zero_formats=ZERO_FORMATS,
-                             show_offset=False)
-    )  # fmt: skip
+    axes.xaxis.set_major_formatter(formatter)
     axes.yaxis.set_major_locator(MaxNLocator(8))
     axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: price_text(v)))
     axes.set_xlabel("time (UTC)", color=MUTED, fontsize=12)

@@ -59,11 +59,13 @@ class Heatmap:
 
     @property
     def total(self) -> np.ndarray:
-        return self.long + self.short
+        total: np.ndarray = self.long + self.short
+        return total
 
     @property
     def centers(self) -> np.ndarray:
-        return (self.edges[:-1] + self.edges[1:]) / 2
+        centers: np.ndarray = (self.edges[:-1] + self.edges[1:]) / 2
+        return centers
 
     @property
     def is_empty(self) -> bool:
@@ -251,7 +253,7 @@ def _price_path(
     close, high, low = np.full(count, np.nan), np.full(count, np.nan), np.full(count, np.nan)
     if not count:
         return close, high, low
-    previous = np.r_[times[0] - column_ms, times[:-1]]
+    previous = np.concatenate(([times[0] - column_ms], times[:-1]))
     start = np.searchsorted(candles.ts + candles.step_ms, previous, side="right")
     filled = at + 1 > start
     if filled.any():

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
+from numpy.typing import NDArray
 
 from liqmap.engine.series import Candles, OpenInterest
 
@@ -155,15 +156,18 @@ class LiquidationMap:
 
     @property
     def centers(self) -> np.ndarray:
-        return (self.edges[:-1] + self.edges[1:]) / 2
+        centers: np.ndarray = (self.edges[:-1] + self.edges[1:]) / 2
+        return centers
 
     @property
     def long_usd(self) -> np.ndarray:
-        return self.long_by_band.sum(axis=0)
+        usd: np.ndarray = self.long_by_band.sum(axis=0)
+        return usd
 
     @property
     def short_usd(self) -> np.ndarray:
-        return self.short_by_band.sum(axis=0)
+        usd: np.ndarray = self.short_by_band.sum(axis=0)
+        return usd
 
     @property
     def cum_long(self) -> np.ndarray:
@@ -211,7 +215,7 @@ def oi_flows(candles: Candles, oi: OpenInterest) -> tuple[np.ndarray, np.ndarray
     cuts = _merged(bounds, snap_ts)
     cuts = cuts[(cuts >= snap_ts[0]) & (cuts <= snap_ts[-1])]
     seg_start, length = cuts[:-1], np.diff(cuts).astype(np.float64)
-    interval = np.searchsorted(snap_ts, seg_start, side="right") - 1
+    interval: NDArray[np.intp] = np.searchsorted(snap_ts, seg_start, side="right") - 1
     if contiguous:
         candle = np.minimum((seg_start - starts[0]) // candles.step_ms, n - 1)
     else:
@@ -233,8 +237,8 @@ def oi_flows(candles: Candles, oi: OpenInterest) -> tuple[np.ndarray, np.ndarray
     share = np.divide(weight, total, out=np.zeros_like(weight), where=total > 0)
     delta = np.diff(snap_usd)[interval] * share
     before = np.cumsum(delta) - delta
-    first = np.maximum.accumulate(np.where(_starts(interval), np.arange(len(interval)), 0))
-    level = snap_usd[interval] + before - before[first]  # OI at each segment's start
+    opening = np.maximum.accumulate(np.where(_starts(interval), np.arange(len(interval)), 0))
+    level = snap_usd[interval] + before - before[opening]  # OI at each segment's start
     per_candle = np.bincount(candle[covered], weights=delta[covered], minlength=n)
     inside = np.flatnonzero(covered)
     first_segment = inside[_changes(candle[inside])]
@@ -376,10 +380,10 @@ def _survivors(
 
 def _starts(ordered: np.ndarray) -> np.ndarray:
     """Where a sorted array takes a new value (True at the first of each run)."""
-    return np.r_[True, ordered[1:] != ordered[:-1]]
+    return np.concatenate(([True], ordered[1:] != ordered[:-1]))
 
 
-def _changes(ordered: np.ndarray) -> np.ndarray:
+def _changes(ordered: np.ndarray) -> NDArray[np.intp]:
     """Indices where a sorted array takes a new value."""
     return np.flatnonzero(_starts(ordered))
 

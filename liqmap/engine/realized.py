@@ -16,6 +16,9 @@ from liqmap.engine.clusters import LONG, SHORT
 from liqmap.engine.ranges import Range, merge, missing
 from liqmap.engine.series import Liquidations
 
+EventKey = tuple[str, str, int, str, float, float]
+"""Exchange, instrument, time, side, price and amount: one liquidation event."""
+
 
 @dataclass(frozen=True)
 class Realized:
@@ -37,14 +40,14 @@ class Realized:
             raise ValueError(f"side must be {LONG!r} or {SHORT!r}, not {self.side!r}")
 
     @property
-    def key(self) -> tuple[str, str, int, str, float, float]:
+    def key(self) -> EventKey:
         """What makes two records the same event (a re-sent message, a reconnect replay)."""
         return (self.exchange, self.instrument, self.ts, self.side, self.price, self.amount)
 
 
 def unique(rows: Iterable[Realized]) -> list[Realized]:
     """Rows in order of time, each event once."""
-    seen: dict[tuple, Realized] = {}
+    seen: dict[EventKey, Realized] = {}
     for row in rows:
         seen.setdefault(row.key, row)
     return sorted(seen.values(), key=lambda r: (r.ts, r.exchange, r.instrument))

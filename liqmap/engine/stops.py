@@ -92,7 +92,8 @@ def check_stop(
         return StopCheck(position, stop, price, Verdict.CLEAR, None, None,
                          _usd_to(liq_map, position, stop), 0.0)  # fmt: skip
     inside = cluster.low <= stop <= cluster.high
-    level, blocking = stop, cluster
+    level = stop
+    blocking: Cluster | None = cluster
     while blocking is not None:
         level = _beyond(blocking, position, price)
         blocking = _blocking(mine, position, level, price)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -260,7 +260,7 @@ def venue_scores(
     return rows
 
 
-def as_dict(parts: list[PartScore]) -> dict:
+def as_dict(parts: list[PartScore]) -> dict[str, dict[str, Any]]:
     return {part.name: asdict(part) for part in parts}
 
 

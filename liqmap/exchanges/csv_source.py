@@ -128,8 +128,8 @@ def _numbers(name: str, line: int, row: dict[str, str]) -> list[float]:
     for column in COLUMNS:
         raw = row.get(column)
         try:
-            value = float(raw)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            value = float(raw) if raw is not None else np.nan
+        except ValueError:
             value = np.nan
         impossible = value <= 0 if column.startswith("price") else value < 0
         if not np.isfinite(value) or impossible:

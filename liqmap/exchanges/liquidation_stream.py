@@ -27,7 +27,7 @@ from typing import Any
 
 from liqmap.engine.clusters import LONG, SHORT
 from liqmap.engine.realized import SAMPLED_VENUES, Realized
-from liqmap.exchanges.market_data import MalformedData, _new_exchange, _short
+from liqmap.exchanges.ccxt_client import MalformedData, error_text, new_client
 from liqmap.market.instruments import Instrument
 from liqmap.market.venues import VENUES
 
@@ -99,7 +99,7 @@ class LiquidationStream:
         self._exchange: Any = None
         self._watched: dict[str, Instrument] = {}
         self._rows: list[Realized] = []
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._acks = 0
         self._expected = 0
         self._progress = asyncio.Event()
@@ -124,7 +124,7 @@ class LiquidationStream:
         try:
             await exchange.load_markets()
         except (ccxt.BaseError, MalformedData) as exc:
-            raise StreamDown(f"cannot load {self.venue} markets: {_short(exc, 200)}") from exc
+            raise StreamDown(f"cannot load {self.venue} markets: {error_text(exc, 200)}") from exc
         calls = _watch_calls(exchange, list(instruments))
         self._expected = len(calls)
         self._tasks = [asyncio.create_task(self._watch(call)) for call in calls]
@@ -180,9 +180,11 @@ class LiquidationStream:
         if self._exchange is None:
             import ccxt.pro
 
-            stream = self
+            stream, venue = self, VENUES[self.venue]
 
-            class _Tapped(getattr(ccxt.pro, VENUES[self.venue].ccxt_id)):  # type: ignore[misc]
+            class _Tapped(
+                getattr(ccxt.pro, venue.ccxt_id)  # type: ignore[misc]  # ccxt.pro is untyped
+            ):
                 def handle_message(self, client: Any, message: Any) -> None:
                     stream._on_message(message)
                     try:
@@ -193,12 +195,11 @@ class LiquidationStream:
                 def client(self, url: str) -> Any:
                     client = super().client(url)
                     if not getattr(client, "liqmap_tapped", False):
-                        client.handle_message = _frames(client.handle_message, stream)
+                        client.handle_message = stream._frames(client.handle_message)
                         client.liqmap_tapped = True
                     return client
 
-            venue = VENUES[self.venue]
-            self._exchange = _new_exchange(venue, self._rest_url, self._ccxt_config, _Tapped)
+            self._exchange = new_client(venue, self._rest_url, self._ccxt_config, _Tapped)
             if self._ws_url:
                 _point_websocket(self._exchange, self.venue, self._ws_url)
         return self._exchange
@@ -212,7 +213,7 @@ class LiquidationStream:
             while True:
                 await call()
         except ccxt.BaseError as exc:
-            self._fail(StreamDown(f"{type(exc).__name__}: {_short(exc, 200)}"))
+            self._fail(StreamDown(f"{type(exc).__name__}: {error_text(exc, 200)}"))
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -231,12 +232,20 @@ class LiquidationStream:
         if self._failure is not None:
             raise self._failure
 
-    def _on_frame(self) -> None:
-        self.last_heard_ms = self._clock()
+    def _frames(self, handle: Callable[[Any], None]) -> Callable[[Any], None]:
+        """ccxt's frame handler (every frame: text, ping, pong, close), noting each as a sign
+        of life and skipping a text frame that looks like JSON but is not: ccxt 4.5.90 decodes
+        it inside its receive loop's callback, which would end the loop."""
 
-    def _on_undecodable(self, data: Any) -> None:
-        self.skipped += 1
-        log.warning("skipped a %s frame that is not JSON: %.200r", self.venue, data)
+        def handle_frame(frame: Any) -> None:
+            self.last_heard_ms = self._clock()
+            try:
+                handle(frame)
+            except ValueError:  # json's and orjson's JSONDecodeError
+                self.skipped += 1
+                log.warning("skipped a %s frame that is not JSON: %.200r", self.venue, frame.data)
+
+        return handle_frame
 
     def _on_message(self, message: Any) -> None:
         parsed = _PARSERS[self.venue](message, self._watched)
@@ -252,21 +261,6 @@ class LiquidationStream:
                 "skipped %d malformed %s liquidation(s): %.200s",
                 parsed.skipped, self.venue, message,
             )  # fmt: skip
-
-
-def _frames(handle: Callable[[Any], None], stream: LiquidationStream) -> Any:
-    """ccxt's frame handler (every frame: text, ping, pong, close), noting each as a sign of
-    life and skipping a text frame that looks like JSON but is not: ccxt 4.5.90 decodes it
-    inside its receive loop's callback, which would end the loop."""
-
-    def handle_frame(frame: Any) -> None:
-        stream._on_frame()
-        try:
-            handle(frame)
-        except ValueError:  # json's and orjson's JSONDecodeError
-            stream._on_undecodable(frame.data)
-
-    return handle_frame
 
 
 def _point_websocket(exchange: Any, venue: str, origin: str) -> None:
@@ -305,8 +299,8 @@ def _okx(message: Any, watched: Watched) -> _Parsed:
     position's in hedge mode (``net`` in net mode), ``sz`` contracts, ``bkPx`` the price."""
     if not isinstance(message, dict):
         return _Parsed()  # "pong"
-    arg = message.get("arg") if isinstance(message.get("arg"), dict) else {}
-    if arg.get("channel") != "liquidation-orders":
+    arg = message.get("arg")
+    if not isinstance(arg, dict) or arg.get("channel") != "liquidation-orders":
         return _Parsed()
     if "event" in message:
         return _Parsed(acks=int(message["event"] == "subscribe"))
@@ -314,15 +308,16 @@ def _okx(message: Any, watched: Watched) -> _Parsed:
     entries = message.get("data")
     for entry in entries if isinstance(entries, list) else [None]:
         details = entry.get("details") if isinstance(entry, dict) else None
-        if not isinstance(details, list) or not isinstance(entry.get("instId"), str):
+        inst_id = entry.get("instId") if isinstance(entry, dict) else None
+        if not isinstance(details, list) or not isinstance(inst_id, str):
             parsed.skipped += 1
             continue
-        inst = watched.get(entry["instId"])
+        inst = watched.get(inst_id)
         if inst is None:
             continue  # another instrument of the type: not watched
         for detail in details:
             detail = detail if isinstance(detail, dict) else {}
-            side = {"sell": LONG, "buy": SHORT}.get(detail.get("side"))
+            side = _side({"sell": LONG, "buy": SHORT}, detail.get("side"))
             if detail.get("posSide") in (LONG, SHORT) and detail["posSide"] != side:
                 side = None  # the order and the position disagree
             _add(parsed, inst, side, detail.get("bkPx"), detail.get("sz"), detail.get("ts"))
@@ -345,7 +340,7 @@ def _binance(message: Any, watched: Watched) -> _Parsed:
     parsed = _Parsed()
     inst = watched.get(order["s"])
     if inst is not None:
-        side = {"SELL": LONG, "BUY": SHORT}.get(order.get("S"))
+        side = _side({"SELL": LONG, "BUY": SHORT}, order.get("S"))
         price = order.get("ap", order.get("p"))
         quantity = order.get("z", order.get("q"))
         _add(parsed, inst, side, price, quantity, order.get("T"))
@@ -371,7 +366,7 @@ def _bybit(message: Any, watched: Watched) -> _Parsed:
             continue
         inst = watched.get(item["s"])
         if inst is not None:
-            side = {"Buy": LONG, "Sell": SHORT}.get(item.get("S"))
+            side = _side({"Buy": LONG, "Sell": SHORT}, item.get("S"))
             _add(parsed, inst, side, item.get("p"), item.get("v"), item.get("T"))
     return parsed
 
@@ -381,6 +376,11 @@ _PARSERS: dict[str, Callable[[Any, Watched], _Parsed]] = {
     "binance": _binance,
     "bybit": _bybit,
 }
+
+
+def _side(sides: Mapping[str, str], value: object) -> str | None:
+    """The side a wire value names, None for any other value."""
+    return sides.get(value) if isinstance(value, str) else None
 
 
 def _add(

@@ -14,8 +14,8 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 from liqmap.engine.series import Candles, OpenInterest
 from liqmap.errors import (
@@ -27,6 +27,7 @@ from liqmap.errors import (
     UnknownInstrument,
     UnsupportedRequest,
 )
+from liqmap.exchanges.ccxt_client import ImplausibleData, MalformedData, error_text, new_client
 from liqmap.formats import utc
 from liqmap.market.instruments import ALL, Instrument, InstrumentBook, aggregate, parse_symbol
 from liqmap.market.timeframes import DAY_MS, MINUTE_MS, duration_text, floor_to, step_ms
@@ -35,6 +36,7 @@ from liqmap.policies.request_gate import RequestGate
 from liqmap.policies.retry import RetryPolicy, retry_call
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Progress = Callable[[str, int, int], None]
 """Called with (what is fetched, rows fetched so far, rows expected) while a long fetch
@@ -47,22 +49,11 @@ MAX_MAINTENANCE_RATE = 0.1
 """No exchange's first margin tier asks 10% or more: a larger figure is not a rate."""
 
 
-class MalformedData(Exception):
-    """The exchange answered with rows that are not valid market data."""
-
-
-class ImplausibleData(MalformedData):
-    """The exchange answered with well-formed but impossible data: an open interest beyond
-    any market, a page many times larger than asked for."""
-
-
 EXCHANGE_RETRY = RetryPolicy(attempts=5, first_delay=0.5, factor=2.0, max_delay=15.0)
 MAX_PRICE = 1e9
 """No traded contract is priced this high: a larger figure is a broken answer."""
 MAX_OPEN_INTEREST_USD = 1e13
 """Ten trillion dollars, more than every crypto market together: a larger figure is broken."""
-OVERSIZED_PAGE = 2
-"""An answer with more than this many times the rows asked for is not a real page."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +96,7 @@ class MarketData:
         self._sleep = sleep
         self._ccxt_config = dict(ccxt_config or {})
         self._markets_max_age_ms = markets_max_age_ms
-        self._exchanges: dict[str, Any] = {}
+        self._clients: dict[str, Any] = {}
         self._books: dict[str, tuple[InstrumentBook, int]] = {}
         self._maintenance: dict[str, tuple[float | None, int]] = {}
         self._oi_floors: dict[tuple[str, str], tuple[int, int]] = {}
@@ -121,9 +112,9 @@ class MarketData:
 
     async def close(self) -> None:
         """Close every exchange connection this process opened."""
-        exchanges, self._exchanges = self._exchanges, {}
-        for exchange in exchanges.values():
-            await exchange.close()
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            await client.close()
 
     def now(self) -> int:
         return self._clock()
@@ -168,16 +159,18 @@ class MarketData:
             cached = self._books.get(exchange)
             if cached is not None and self.now() < cached[1]:
                 return cached[0]
-            ccxt_exchange = self._exchange(exchange)
+            client = self.client(exchange)
             try:
-                await self._call(exchange, ccxt_exchange.load_markets, cached is not None)
+                markets = await self._call(
+                    exchange, client.load_markets, cached is not None, parse=_markets
+                )
             except ExchangeUnavailable as exc:
                 if cached is None:
                     raise
                 log.warning("keeping the %s instrument list from before: %s", exchange, exc)
                 self._books[exchange] = (cached[0], self.now() + MARKETS_RETRY_MS)
                 return cached[0]
-            book = InstrumentBook.from_markets(exchange, ccxt_exchange.markets.values())
+            book = InstrumentBook.from_markets(exchange, markets)
             self._books[exchange] = (book, self.now() + self._markets_max_age_ms)
             return book
 
@@ -192,17 +185,16 @@ class MarketData:
             return cached[0]
         rate = None
         if VENUES[inst.exchange].public_tiers:
-            exchange = self._exchange(inst.exchange)
+            client = self.client(inst.exchange)
             try:
-                tiers = await self._call(
+                rates = await self._call(
                     inst.exchange,
-                    exchange.fetch_market_leverage_tiers,
+                    client.fetch_market_leverage_tiers,
                     inst.symbol,
                     {"marginMode": "isolated"},
+                    parse=_maintenance_rates,
                     symbol=inst.native_id,
                 )
-                rates = [float(t["maintenanceMarginRate"]) for t in tiers or []
-                         if t.get("maintenanceMarginRate")]  # fmt: skip
                 rate = _as_rate(min(rates)) if rates else None
             except (ExchangeUnavailable, ExchangeRejected, UnknownInstrument) as exc:
                 log.warning("no margin tiers for %s, using the default: %s", inst, exc)
@@ -249,14 +241,14 @@ class MarketData:
         end = min(until if until is not None else now + 1, now + 1)
         check_oi_request(venue, step, since, now)
         since = venue.oi_start(since, step, now)
-        exchange = self._exchange(inst.exchange)
+        client = self.client(inst.exchange)
 
         need_usd = venue.oi_in_usd or inst.inverse
 
         async def page(cursor: int, page_end: int) -> list[list[float]]:
             return await self._call(
                 inst.exchange,
-                exchange.fetch_open_interest_history,
+                client.fetch_open_interest_history,
                 inst.symbol,
                 step,
                 cursor,
@@ -291,7 +283,7 @@ class MarketData:
         self, inst: Instrument, step: str, since: int, end: int, progress: Progress | None
     ) -> list[list[float]]:
         venue = VENUES[inst.exchange]
-        exchange = self._exchange(inst.exchange)
+        client = self.client(inst.exchange)
         length = step_ms(step)
         now = self.now()
 
@@ -299,7 +291,7 @@ class MarketData:
             limit, params = venue.candle_request(cursor, length, now)
             return await self._call(
                 inst.exchange,
-                exchange.fetch_ohlcv,
+                client.fetch_ohlcv,
                 inst.symbol,
                 step,
                 cursor,
@@ -322,9 +314,12 @@ class MarketData:
         if not rows:
             return rows
         length = step_ms(step)
-        candles = await self._candle_rows(inst, step, rows[0][0], rows[-1][0] + length, None)
+        first, last = int(rows[0][0]), int(rows[-1][0])
+        candles = await self._candle_rows(inst, step, first, last + length, None)
         opens = {int(row[0]): row[1] for row in candles}
-        valued = [[ts, amount * opens[ts], amount] for ts, _, amount in rows if ts in opens]
+        valued = [
+            [ts, amount * opens[int(ts)], amount] for ts, _, amount in rows if int(ts) in opens
+        ]
         if any(usd > MAX_OPEN_INTEREST_USD for _, usd, _ in valued):
             log.warning("%s: open interest valued beyond any market", inst)
             self.incidents.append(Incident(self.now(), inst.exchange, "implausible data"))
@@ -367,17 +362,13 @@ class MarketData:
     async def largest(self, exchange: str, count: int) -> list[Instrument]:
         """The exchange's ``count`` USDT perpetuals with the most open interest in USD now, in
         one request; ``UnsupportedRequest`` where the exchange has no such request."""
-        ccxt_exchange = self._exchange(exchange)
-        if not ccxt_exchange.has.get("fetchOpenInterests"):
+        client = self.client(exchange)
+        if not client.has.get("fetchOpenInterests"):
             raise UnsupportedRequest(f"{exchange} does not list open interest for all swaps")
         book = await self.book(exchange)
         perps = {i.symbol: i for i in book.instruments if i.kind == "swap" and i.quote == "USDT"}
-        found = await self._call(exchange, ccxt_exchange.fetch_open_interests, None)
-        usd = {
-            symbol: value
-            for symbol, row in (found or {}).items()
-            if symbol in perps and (value := _positive((row or {}).get("openInterestValue")))
-        }
+        found = await self._call(exchange, client.fetch_open_interests, None, parse=_usd_values)
+        usd = {symbol: value for symbol, value in found.items() if symbol in perps}
         return [perps[s] for s in sorted(usd, key=usd.__getitem__, reverse=True)[:count]]
 
     # -- prices --------------------------------------------------------------------------
@@ -393,7 +384,8 @@ class MarketData:
         direct: set[tuple[str, str]] = set()
         for inst in wanted:
             for member in inst.members or (inst,):
-                group = (member.exchange, VENUES[member.exchange].price_group(member))
+                venue = VENUES[member.exchange]
+                group = (member.exchange, venue.price_group(member.kind, member.linear))
                 groups.setdefault(group, []).append(member)
                 if not inst.is_aggregate:
                     direct.add(group)
@@ -416,57 +408,61 @@ class MarketData:
         self, exchange_name: str, members: list[Instrument]
     ) -> dict[str, Price]:
         """Prices of instruments of one exchange and kind, in one request (two if marks lack)."""
-        exchange = self._exchange(exchange_name)
+        client = self.client(exchange_name)
         symbols = list(dict.fromkeys(inst.symbol for inst in members))
-        has_marks = bool(exchange.has.get("fetchMarkPrices"))
-        fetch = exchange.fetch_mark_prices if has_marks else exchange.fetch_tickers
-        tickers = await self._call(exchange_name, fetch, symbols)
-        unpriced = [s for s in symbols if _ticker_price(tickers.get(s)) is None]
+        has_marks = bool(client.has.get("fetchMarkPrices"))
+        fetch = client.fetch_mark_prices if has_marks else client.fetch_tickers
+        by_symbol = await self._call(exchange_name, fetch, symbols, parse=_ticker_prices)
+        unpriced = [s for s in symbols if s not in by_symbol]
         if unpriced and has_marks:
-            tickers = {
-                **await self._call(exchange_name, exchange.fetch_tickers, unpriced),
-                **{s: t for s, t in tickers.items() if s not in unpriced},
-            }
-        found: dict[str, Price] = {}
-        for inst in members:
-            price = _ticker_price(tickers.get(inst.symbol))
-            if price is not None:
-                found[inst.key] = price
-        return found
+            last_trades = await self._call(
+                exchange_name, client.fetch_tickers, unpriced, parse=_ticker_prices
+            )
+            by_symbol = last_trades | by_symbol
+        return {inst.key: by_symbol[inst.symbol] for inst in members if inst.symbol in by_symbol}
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def _exchange(self, name: str) -> Any:
-        exchange = self._exchanges.get(name)
-        if exchange is None:
-            exchange = self._exchanges[name] = _new_exchange(
+    def client(self, name: str) -> Any:
+        """The exchange's ccxt instance (untyped: what it answers goes through ``_call``),
+        made on first use and kept until ``close``: one per exchange per process."""
+        client = self._clients.get(name)
+        if client is None:
+            client = self._clients[name] = new_client(
                 VENUES[name], self._urls.get(name), self._ccxt_config
             )
-            self._gates[name] = RequestGate(exchange.rateLimit / 1000)
-        return exchange
+            self._gates[name] = RequestGate(client.rateLimit / 1000)
+        return client
+
+    @property
+    def clients(self) -> Mapping[str, Any]:
+        """The ccxt instances open now, by exchange."""
+        return MappingProxyType(self._clients)
 
     async def _call(
         self,
         exchange: str,
-        fn: Callable[..., Awaitable[Any]],
-        *args: Any,
-        parse: Callable[[Any], Any] | None = None,
+        fn: Callable[..., Awaitable[object]],
+        *args: object,
+        parse: Callable[[Any], T],
         symbol: str = "",
-    ) -> Any:
-        """Run one ccxt call (and parse its answer): retry what may pass, map the rest."""
+    ) -> T:
+        """Run one ccxt call and parse its answer into our types: retry what may pass (the
+        parser raises ``MalformedData`` for an answer that is not market data), map the rest."""
         import ccxt.async_support as ccxt
 
         name = getattr(fn, "__name__", "request")
         transient = _transient()
 
-        async def attempt() -> Any:
+        async def attempt() -> T:
             await self._gates[exchange].turn()
-            answer = await fn(*args)
-            return parse(answer) if parse is not None else answer
+            return parse(await fn(*args))
 
         def retrying(exc: BaseException, delay: float) -> None:
-            log.warning("%s %s failed (%s: %s), retrying in %.1fs",
-                        exchange, name, _failure_kind(exc), _short(exc, 120), delay)  # fmt: skip
+            kind, text = _failure_kind(exc), error_text(exc, 120)
+            log.warning(
+                "%s %s failed (%s: %s), retrying in %.1fs", exchange, name, kind, text, delay
+            )
 
         try:
             return await retry_call(attempt, self._retry, transient, retrying, sleep=self._sleep)
@@ -474,13 +470,13 @@ class MarketData:
             raise UnknownInstrument(symbol or "?", exchange) from None
         except transient as exc:
             kind = _failure_kind(exc)
-            log.warning("%s %s failed for good: %s", exchange, name, _short(exc))
+            log.warning("%s %s failed for good: %s", exchange, name, error_text(exc))
             self.incidents.append(Incident(self.now(), exchange, f"{name}: {kind}"))
             raise ExchangeUnavailable(exchange, kind) from exc
         except ccxt.BaseError as exc:
-            log.warning("%s %s rejected: %s", exchange, name, _short(exc))
-            self.incidents.append(Incident(self.now(), exchange, f"{name}: {_short(exc, 80)}"))
-            raise ExchangeRejected(exchange, _short(exc, 160)) from exc
+            log.warning("%s %s rejected: %s", exchange, name, error_text(exc))
+            self.incidents.append(Incident(self.now(), exchange, f"{name}: {error_text(exc, 80)}"))
+            raise ExchangeRejected(exchange, error_text(exc, 160)) from exc
 
 
 def _transient() -> tuple[type[BaseException], ...]:
@@ -505,36 +501,6 @@ def check_oi_request(venue: Venue, step: str, since: int, now: int) -> None:
         )
 
 
-def _new_exchange(
-    venue: Venue, url: str | None, config: Mapping[str, Any], base_class: type | None = None
-) -> Any:
-    """A ccxt instance of ``base_class`` (default: the venue's async REST class) reaching the
-    REST API at ``url`` (None: the exchange's own host)."""
-    import ccxt.async_support as ccxt
-
-    base_class = base_class or getattr(ccxt, venue.ccxt_id)
-
-    class StrictJson(base_class):  # type: ignore[misc, valid-type]
-        """Refuses a successful HTTP answer whose body is not JSON (ccxt reads it as empty),
-        and a page far larger than asked for (ccxt would parse it all, then cut it)."""
-
-        def handle_errors(self, code, reason, url, method, headers, body, response, *rest):
-            if response is None and code is not None and code < 400:
-                raise ccxt.BadResponse(f"{self.id} answered with a body that is not JSON")
-            _check_page_size(url, response)
-            return super().handle_errors(code, reason, url, method, headers, body, response, *rest)
-
-    options = {"fetchMarkets": {"types": list(venue.market_types)}}
-    exchange = StrictJson({"enableRateLimit": True, "timeout": 10_000, **config})
-    exchange.options.update(options)
-    if url:
-        exchange.urls["api"] = {
-            key: value.replace(venue.rest_origin, url, 1) if isinstance(value, str) else value
-            for key, value in exchange.urls["api"].items()
-        }
-    return exchange
-
-
 def _candle_rows(raw: Any) -> list[list[float]]:
     """``[ts, open, high, low, close, volume]`` rows from ccxt OHLCV lists, checked."""
     rows = []
@@ -551,6 +517,34 @@ def _candle_rows(raw: Any) -> list[list[float]]:
             raise ImplausibleData(f"candle price {h:.3g} is beyond any market")
         rows.append([ts, o, h, low, c, volume])
     return rows
+
+
+def _markets(raw: Any) -> list[Mapping[str, Any]]:
+    """ccxt's market structures, from the table ``load_markets`` answers with."""
+    return list((raw or {}).values())
+
+
+def _maintenance_rates(raw: Any) -> list[float]:
+    """The maintenance-margin rates of ccxt leverage tiers that give one."""
+    return [float(t["maintenanceMarginRate"]) for t in raw or [] if t.get("maintenanceMarginRate")]
+
+
+def _usd_values(raw: Any) -> dict[str, float]:
+    """Open interest in USD by symbol from ccxt open-interest structures, where positive."""
+    return {
+        symbol: value
+        for symbol, row in (raw or {}).items()
+        if (value := _positive((row or {}).get("openInterestValue")))
+    }
+
+
+def _ticker_prices(raw: Any) -> dict[str, Price]:
+    """Prices by symbol from ccxt tickers (or mark prices), where they give one."""
+    return {
+        symbol: price
+        for symbol, ticker in (raw or {}).items()
+        if (price := _ticker_price(ticker)) is not None
+    }
 
 
 def _oi_rows(raw: Any, need_usd: bool, both_sides: bool) -> list[list[float]]:
@@ -577,20 +571,6 @@ def _oi_rows(raw: Any, need_usd: bool, both_sides: bool) -> list[list[float]]:
             raise ImplausibleData(f"open interest of {usd:.3g} USD is beyond any market")
         rows.append([ts, usd, base])
     return rows
-
-
-def _check_page_size(url: str, answer: Any) -> None:
-    """Raise ``ImplausibleData`` when an answer holds many times the rows its request's
-    ``limit`` asked for: OKX sends rows in ``data``, Bybit in ``result.list``, Binance a list."""
-    asked = parse_qs(urlsplit(url).query).get("limit")
-    if not asked or not asked[0].isdigit():
-        return
-    rows = answer
-    if isinstance(answer, dict):
-        rows = answer.get("data", (answer.get("result") or {}).get("list"))
-    limit = int(asked[0])
-    if isinstance(rows, list) and len(rows) > OVERSIZED_PAGE * limit:
-        raise ImplausibleData(f"asked for at most {limit:,} rows, got {len(rows):,}")
 
 
 def _one_side(info: Mapping[str, Any], usd: float, base: float) -> tuple[float, float]:
@@ -655,11 +635,6 @@ def _failure_kind(exc: BaseException) -> str:
     if isinstance(exc, ImplausibleData):
         return "implausible data"
     return "malformed response"
-
-
-def _short(exc: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _left_out(error: LiqmapError, asset: str) -> str:

@@ -147,7 +147,12 @@ def instrument_from_market(exchange: str, market: Mapping[str, Any]) -> Instrume
 
 
 def _max_leverage(market: Mapping[str, Any]) -> float | None:
-    limit = ((market.get("limits") or {}).get("leverage") or {}).get("max")
+    """``limits.leverage.max`` of a ccxt market where it is a number above 1."""
+    limits: Mapping[str, Any] = market.get("limits") or {}
+    leverage: Mapping[str, Any] = limits.get("leverage") or {}
+    limit = leverage.get("max")
+    if limit is None:
+        return None
     try:
         value = float(limit)
     except (TypeError, ValueError):

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from liqmap.engine.model import Formula
 from liqmap.market.timeframes import DAY_MS, STEPS
-
-if TYPE_CHECKING:
-    from liqmap.market.instruments import Instrument
 
 
 @dataclass(frozen=True)
@@ -47,15 +43,16 @@ class Venue:
             return None
         return now - self.oi_retention_ms - 2 * STEPS[step]
 
-    def price_group(self, inst: Instrument) -> str:
-        """Instruments in one group get their prices from one request.
+    def price_group(self, kind: str, linear: bool) -> str:
+        """Contracts of one group (by ``kind``, swap or future, and whether ``linear``) get
+        their prices from one request.
 
         ccxt refuses a price request mixing contract types (swap with future) and, on
         Bybit, categories (linear with inverse).
         """
         if self.name == "bybit":
-            return f"{'linear' if inst.linear else 'inverse'} {inst.kind}"
-        return inst.kind
+            return f"{'linear' if linear else 'inverse'} {kind}"
+        return kind
 
     def oi_start(self, since: int, step: str, now: int) -> int:
         """``since`` moved up to the oldest OI row the exchange documents at ``step``."""

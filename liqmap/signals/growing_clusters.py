@@ -14,7 +14,9 @@ memory and the alerts out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from liqmap.engine.clusters import Cluster
 from liqmap.signals.chat_settings import ChatSettings
@@ -101,12 +103,12 @@ def _unchanged(old: Remembered, clusters: list[Cluster], price: float) -> bool:
     return all(1 / MATERIAL_CHANGE <= c.usd / old.usd <= MATERIAL_CHANGE for c in current)
 
 
-def as_state(watch: BuildingWatch) -> dict:
+def as_state(watch: BuildingWatch) -> dict[str, Any]:
     """A JSON-able form of the memory, for storage."""
     return {"remembered": [vars(r) for r in watch.remembered], "last_alert_at": watch.last_alert_at}
 
 
-def from_state(data: dict) -> BuildingWatch:
+def from_state(data: Mapping[str, Any]) -> BuildingWatch:
     return BuildingWatch(
         tuple(Remembered(**r) for r in data.get("remembered", [])), data.get("last_alert_at")
     )

@@ -14,8 +14,10 @@ Pure: clusters, a price and the time in; the next state and the alerts out.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from liqmap.engine.clusters import LONG, Cluster
 from liqmap.signals.chat_settings import ChatSettings
@@ -194,7 +196,7 @@ def in_quiet_hours(settings: ChatSettings, now_ms: int) -> bool:
     return settings.quiet.contains(moment.hour * 60 + moment.minute)
 
 
-def as_state(watch: Watch) -> dict:
+def as_state(watch: Watch) -> dict[str, Any]:
     """A JSON-able form of the state, for storage."""
     return {
         "remembered": [vars(r) for r in watch.remembered],
@@ -203,7 +205,7 @@ def as_state(watch: Watch) -> dict:
     }
 
 
-def from_state(data: dict) -> Watch:
+def from_state(data: Mapping[str, Any]) -> Watch:
     return Watch(
         tuple(Remembered(**r) for r in data.get("remembered", [])),
         data.get("last_alert_at"),

@@ -10,7 +10,7 @@ from dataclasses import asdict
 import pytest
 from sqlite_utils import Database
 
-from jobs.scheduled.alert_jobs import ALERT_TTL_MS
+from jobs.scheduled.alert_timing import ALERT_TTL_MS
 from jobs.scheduled.delivery import Delivery
 from liqmap.engine.realized import Realized
 from liqmap.market.timeframes import HOUR_MS

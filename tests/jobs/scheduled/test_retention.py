@@ -215,7 +215,7 @@ def test_detector_states_of_subscriptions_that_are_gone_go(db: Database) -> None
 
 
 def test_prune_storage_prunes_every_table_and_logs_one_line(
-    db: Database, caplog: pytest.LogCaptureFixture
+    db: Database, stores: Stores, caplog: pytest.LogCaptureFixture
 ) -> None:
     cache, snapshots = MarketCache(db), SnapshotStore(db)
     now = floor_to(NOON, DAY_MS)
@@ -233,7 +233,7 @@ def test_prune_storage_prunes_every_table_and_logs_one_line(
         db.execute("INSERT INTO digests VALUES (1, ?, 0)", [day_of(now - age)])
 
     with caplog.at_level(logging.INFO, logger="jobs.scheduled.retention"):
-        report = prune_storage(db, now)
+        report = prune_storage(stores, now)
     assert report == RetentionReport(
         candles=1440,
         open_interest=24,
@@ -248,7 +248,7 @@ def test_prune_storage_prunes_every_table_and_logs_one_line(
         "retention pruned 1440 candles, 24 open-interest rows, 2 maps, 1 outbox rows, "
         "1 alert states, 2 recorded liquidations, 1 sweep receipts, 1 digest marks"
     ]
-    assert prune_storage(db, now) == RetentionReport(0, 0, 0, 0, 0, 0, 0, 0)
+    assert prune_storage(stores, now) == RetentionReport(0, 0, 0, 0, 0, 0, 0, 0)
     marks = [row[0] for row in db.execute("SELECT day FROM digests ORDER BY day")]
     assert marks == [day_of(now - 6 * DAY_MS)], "a digest mark guards its day, a week at most"
     assert SweepStore(db).hit_rate(["okx:BTC-USDT-SWAP"]).swept == 1, "the recent one stays"
@@ -274,7 +274,7 @@ def liquidation(ts: int) -> Realized:
 
 
 def test_recorded_liquidations_are_kept_as_long_as_the_longest_window_and_a_day(
-    db: Database,
+    db: Database, stores: Stores
 ) -> None:
     store, now = RealizedStore(db), NOON
     assert REALIZED_AGE_MS == 31 * DAY_MS
@@ -283,7 +283,7 @@ def test_recorded_liquidations_are_kept_as_long_as_the_longest_window_and_a_day(
     store.record("okx", ["BTC-USDT-SWAP"], [liquidation(now - age) for age in ages],
                  (now - 45 * DAY_MS, now - 35 * DAY_MS))  # fmt: skip
     store.record("okx", ["BTC-USDT-SWAP"], [], (now - 33 * DAY_MS, now))
-    assert prune_storage(db, now).realized == 2
+    assert prune_storage(stores, now).realized == 2
     kept = store.between("okx", "BTC-USDT-SWAP", 0, now + 1)
     assert [now - r.ts for r in kept] == [31 * DAY_MS, 30 * DAY_MS, HOUR_MS]
     assert store.covered("okx", "BTC-USDT-SWAP") == [(now - 31 * DAY_MS, now)]
@@ -295,7 +295,9 @@ def counts(db: Database) -> dict[str, int]:
     return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
 
 
-def test_a_daily_prune_keeps_the_database_bounded_over_forty_days(db: Database) -> None:
+def test_a_daily_prune_keeps_the_database_bounded_over_forty_days(
+    db: Database, stores: Stores
+) -> None:
     """A day's data written day by day on a fake clock, pruned each midnight: once the longest
     horizon (31 days) has passed, every table holds the same count day after day."""
     cache, snapshots, outbox = MarketCache(db), SnapshotStore(db), Outbox(db)
@@ -323,7 +325,7 @@ def test_a_daily_prune_keeps_the_database_bounded_over_forty_days(db: Database) 
         outbox.mark_sent(queue(db, midnight - HOUR_MS, 1, "okx:BTC-USDT-SWAP", None), midnight)
         day_of = [liquidation(midnight - DAY_MS + h * HOUR_MS) for h in range(24)]
         realized.record("okx", ["BTC-USDT-SWAP"], day_of, (midnight - DAY_MS, midnight))
-        prune_storage(db, midnight)
+        prune_storage(stores, midnight)
         by_day[day] = counts(db)
 
     assert by_day[32] == by_day[40]

@@ -355,7 +355,7 @@ async def test_the_url_override_sends_everything_to_the_given_host(
     assert len(await market.candles(inst, "1h", floor_to(NOW, HOUR_MS) - 3 * HOUR_MS)) == 3
     assert len(await market.open_interest(inst, "1h", floor_to(NOW, HOUR_MS) - DAY_MS)) == 25
     assert inst.key in await market.prices([inst])
-    api = {k: v for k, v in market._exchange(spec.name).urls["api"].items() if isinstance(v, str)}
+    api = {k: v for k, v in market.client(spec.name).urls["api"].items() if isinstance(v, str)}
     assert dns_lookups == []
     assert fake.count(spec.instruments_path) == len(spec.instrument_queries[1])
     assert fake.count(spec.oi_path) == fake.count(spec.price_path) == 1
@@ -369,13 +369,13 @@ async def test_the_url_override_sends_everything_to_the_given_host(
 async def test_one_ccxt_instance_per_exchange_closed_on_shutdown(exchange: Exchange) -> None:
     market = exchange.market
     await exchange.instrument(exchange.spec.btc)
-    instance = market._exchange(exchange.name)
+    instance = market.client(exchange.name)
     await market.prices([await exchange.instrument(exchange.spec.eth)])
-    assert market._exchange(exchange.name) is instance
+    assert market.client(exchange.name) is instance
     assert instance.session is not None
     await market.close()
     assert instance.session is None
-    assert market._exchanges == {}
+    assert market.clients == {}
 
 
 async def test_the_first_margin_tier_comes_from_public_tiers_once_a_day(

@@ -1,0 +1,101 @@
+"""Watch prices against the stored maps: vet each price, run the proximity detector, queue
+its alerts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from jobs.scheduled.alert_timing import ALERT_TTL_MS, MIN_STALE_MS
+from liqmap.errors import LiqmapError
+from liqmap.exchanges.market_data import MarketData, Price
+from liqmap.market.instruments import Instrument
+from liqmap.signals.price_check import PriceCheck, vet
+from liqmap.signals.proximity import ALERT_WINDOW, Subject, Watch, check
+from storage.alerts import Checked
+from storage.stores import Stores
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER_REFRESHES = 3
+"""A map older than this many refresh intervals raises no alerts until it is refreshed."""
+
+
+class PriceWatch:
+    """One pass over the watched instruments' current prices; remembers each instrument's
+    price check between passes."""
+
+    def __init__(
+        self, market: MarketData, stores: Stores, clock: Callable[[], int], refresh_ms: int
+    ) -> None:
+        self.market = market
+        self.stores = stores
+        self.clock = clock
+        self.refresh_ms = refresh_ms
+        self._price_checks: dict[str, PriceCheck] = {}
+
+    async def run(self) -> int:
+        """Check current prices against the stored clusters; queue the alerts; how many.
+
+        Prices come per exchange, so one exchange failing leaves the others watched.
+        """
+        by_exchange: dict[str, list[Instrument]] = {}
+        for inst in await self._watched():
+            by_exchange.setdefault(inst.exchange, []).append(inst)
+        queued = 0
+        for exchange, instruments in by_exchange.items():
+            try:
+                prices = await self.market.prices(instruments)
+            except LiqmapError as exc:
+                log.warning("no %s prices this round: %s", exchange, exc)
+                continue
+            for inst in instruments:
+                price = prices.get(inst.key)
+                if price is not None:
+                    queued += await self._check(inst, price)
+        return queued
+
+    async def _check(self, inst: Instrument, tick: Price) -> int:
+        stores = self.stores
+        stored = await stores.run(stores.snapshots.latest, inst.key, ALERT_WINDOW)
+        now = self.clock()
+        if stored is None:
+            return 0
+        if now - stored.computed_at > max(STALE_AFTER_REFRESHES * self.refresh_ms, MIN_STALE_MS):
+            log.info("map of %s is stale; no alerts until it is refreshed", inst.key)
+            return 0
+        snapshot = stored.snapshot
+        state = self._price_checks.get(inst.key, PriceCheck())
+        self._price_checks[inst.key], price = vet(state, tick.value, snapshot.price, tick.other)
+        if price is None:
+            log.warning(
+                "%s %s price %g is far from %g (other source: %s); held until confirmed",
+                inst.key, tick.kind, tick.value, state.believed or snapshot.price, tick.other,
+            )  # fmt: skip
+            return 0
+        subject = Subject(inst.key, snapshot.label, snapshot.source, ALERT_WINDOW)
+        watches = await stores.run(stores.alerts.watches, inst.key)
+        checks = []
+        for chat, subscription in await stores.run(stores.chats.subscribers, inst.key):
+            watch, alerts = check(
+                watches.get(chat.id, Watch()),
+                snapshot.clusters,
+                price,
+                now,
+                subscription.distance(chat.settings),
+                chat.settings,
+                subject,
+            )
+            if subscription.muted(now):
+                alerts = []  # muted: the detector moves on, its alerts are dropped
+            checks.append(Checked(chat.id, watch, alerts))
+        return await stores.run(stores.alerts.record, inst.key, checks, stored.id, ALERT_TTL_MS)
+
+    async def _watched(self) -> list[Instrument]:
+        instruments = []
+        for key in await self.stores.run(self.stores.chats.watched_instruments):
+            try:
+                instruments.append(await self.market.instrument(key))
+            except LiqmapError as exc:
+                log.warning("cannot watch %s: %s", key, exc)
+        return instruments
