@@ -43,6 +43,7 @@ from storage.database import open_database
 from storage.market_cache import MarketCache
 from storage.outbox import Outbox
 from storage.snapshots import SnapshotStore
+from storage.stores import Stores
 
 T0 = 1_793_491_200_000  # 2026-11-01 00:00 UTC
 CHATS = 200
@@ -90,6 +91,7 @@ class Service:
         self.now = T0
         self.chats = ChatStore(self.db, lambda: self.now)
         self.alerts = AlertStore(self.db, lambda: self.now)
+        self.stores = Stores(self.db, lambda: self.now)
         self.rng = random.Random(seed)
         keys = [inst.key for inst in instruments]
         for chat_id in range(1, CHATS + 1):
@@ -194,7 +196,7 @@ def main() -> None:
                     service.hour(histories)
                 service.churn()
             clock = time.perf_counter()
-            prune_storage(kept.db, kept.now)
+            prune_storage(kept.stores, kept.now)
             prune_ms.append((time.perf_counter() - clock) * 1000)
             (size, wal), (grown_size, grown_wal) = kept.size_mb(), grown.size_mb()
             sizes.append(size)
@@ -205,12 +207,13 @@ def main() -> None:
                   f"{rows}")  # fmt: skip
 
         clock = time.perf_counter()
-        upgrade = prune_storage(grown.db, grown.now)
+        upgrade = prune_storage(grown.stores, grown.now)
         seconds = time.perf_counter() - clock
         print(f"first prune of the unpruned database (as after an upgrade) took {seconds:.1f} s: "
               f"{upgrade}; {grown.size_mb()[0]:.1f} MB after (the file keeps its free pages "
               "for new rows; VACUUM would return them)")  # fmt: skip
         for service in (kept, grown):
+            service.stores.close()
             service.db.close()
 
     growing = {t: with_[t] - before[t] for t in TABLES if with_[t] > before[t]}

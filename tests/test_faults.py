@@ -154,7 +154,7 @@ async def test_an_exchange_gone_for_twenty_minutes_alerts_once_it_is_back(
 
         back(okx, port)
         caplog.clear()
-        caplog.set_level(logging.INFO, logger="jobs.scheduled.alert_jobs")
+        caplog.set_level(logging.INFO, logger="jobs.scheduled.watch")
         assert await jobs.watch() == 0, "a 20-minute-old map raises nothing"
         assert "map of okx:BTC-USDT-SWAP is stale" in caplog.text
         assert await jobs.refresh() == 1
