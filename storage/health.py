@@ -15,12 +15,16 @@ BUSY_TIMEOUT_S = 2.0
 transactions hold it far shorter."""
 
 
-def check_database(path: Path) -> CheckResult:
+def check_database(path: Path, busy_timeout_s: float = BUSY_TIMEOUT_S) -> CheckResult:
     """The SQLite file at ``path``: intact, a schema this liqmap knows, writable. Unchanged:
-    it is opened without migrating it, and its write lock is taken and rolled back."""
+    it is opened without migrating it, and its write lock is taken and rolled back (waiting up
+    to ``busy_timeout_s`` for another process's)."""
 
     def fail(why: str) -> CheckResult:
         return CheckResult("database", False, f"{path}: {why}")
+
+    def failed(exc: sqlite3.Error) -> CheckResult:
+        return fail(trouble(exc, path, busy_timeout_s) or str(exc))
 
     if path.is_dir():
         return fail("a folder, not a database file")
@@ -32,11 +36,11 @@ def check_database(path: Path) -> CheckResult:
         conn = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=rw",
             uri=True,
-            timeout=BUSY_TIMEOUT_S,
+            timeout=busy_timeout_s,
             isolation_level=None,
         )
     except sqlite3.Error as exc:
-        return fail(_sqlite_cause(exc, path))
+        return failed(exc)
     try:
         damage = [row[0] for row in conn.execute("PRAGMA quick_check")]
         if damage != ["ok"]:
@@ -52,7 +56,7 @@ def check_database(path: Path) -> CheckResult:
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(f"PRAGMA user_version = {version}")
     except sqlite3.Error as exc:
-        return fail(_sqlite_cause(exc, path))
+        return failed(exc)
     finally:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -75,10 +79,6 @@ def _missing_database(path: Path) -> CheckResult:
     return CheckResult(
         "database", True, f"{path}: not there yet; liqmap run creates it at first start"
     )
-
-
-def _sqlite_cause(exc: sqlite3.Error, path: Path) -> str:
-    return trouble(exc, path, BUSY_TIMEOUT_S) or str(exc)
 
 
 def _size(path: Path) -> str:

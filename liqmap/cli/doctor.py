@@ -73,7 +73,7 @@ async def run_doctor(offline: bool, out: TextIO, tuning: Tuning) -> bool:
 
     ``offline`` runs only the configuration and database checks (no network).
     """
-    from storage.health import check_database
+    from storage.health import BUSY_TIMEOUT_S, check_database
 
     results: list[CheckResult] = []
     token = ""
@@ -93,7 +93,9 @@ async def run_doctor(offline: bool, out: TextIO, tuning: Tuning) -> bool:
 
         token = settings.telegram_bot_token
         log_scrub.install(token)
-    report(await _guarded("database", asyncio.to_thread(check_database, settings.db_path)))
+    busy_timeout_s = tuning.database_busy_timeout or BUSY_TIMEOUT_S
+    database = asyncio.to_thread(check_database, settings.db_path, busy_timeout_s)
+    report(await _guarded("database", database))
     if not offline:
         from bot.health import check_telegram
 

@@ -28,6 +28,8 @@ class Tuning:
     up to a minute."""
     telegram_poll_timeout: float | None = None
     """Seconds a getUpdates long poll lasts; None: the bot runner's default."""
+    database_busy_timeout: float | None = None
+    """Seconds doctor's database check waits for another process's write lock; None: 2."""
     clock: Callable[[], int] | None = None
     """Milliseconds since the epoch; None: the wall clock."""
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
