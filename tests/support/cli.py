@@ -8,9 +8,11 @@ import asyncio
 import contextlib
 import io
 import os
+import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -24,7 +26,8 @@ from tests.support.fast import FAST_CCXT, FAST_RETRY
 
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
 """The console script of the environment running the tests (for the few tests of the process
-itself: its signals, its exit status)."""
+itself: its exit status, its signals)."""
+ROOT = Path(__file__).resolve().parents[2]
 
 FAST = Tuning(
     exchange_retry=FAST_RETRY,
@@ -42,6 +45,24 @@ SETTINGS = ("LIQMAP_", "TELEGRAM_")
 def clean_environ() -> dict[str, str]:
     """The test process's environment without any liqmap or Telegram setting."""
     return {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS)}
+
+
+def fast_process(
+    args: Sequence[str], cwd: Path, env: Mapping[str, str], stdout: int | None = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    """``liqmap ARGS`` as a process of its own, stopped by signals as the console script is,
+    with the fast tuning (stderr goes to ``stdout``)."""
+    code = (
+        "import sys\n"
+        "from liqmap.cli.main import main\n"
+        "from tests.support.cli import FAST\n"
+        f"sys.exit(main({list(args)!r}, FAST))\n"
+    )
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return subprocess.Popen(
+        [sys.executable, "-c", code], cwd=cwd, env=clean_environ() | {**env, "PYTHONPATH": path},
+        stdout=stdout, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -129,6 +150,16 @@ class Liqmap:
     def output(self) -> str:
         """What it wrote so far: stdout, then stderr (where the log goes)."""
         return self._stdout.getvalue() + self._stderr.getvalue()
+
+    def until(self, condition: Callable[[], bool], what: str, within: float = 30.0) -> None:
+        """Wait for ``condition`` while it runs; fail if it ends first, or after ``within``."""
+        deadline = time.monotonic() + within
+        while not condition():
+            if not self.running():
+                raise AssertionError(f"liqmap ended before {what}:\n{self.output()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}:\n{self.output()}")
+            time.sleep(0.02)
 
     def wait(self, within: float = 180.0) -> Result:
         """Its result once it has ended by itself."""
