@@ -151,7 +151,7 @@ class Liqmap:
         """What it wrote so far: stdout, then stderr (where the log goes)."""
         return self._stdout.getvalue() + self._stderr.getvalue()
 
-    def until(self, condition: Callable[[], bool], what: str, within: float = 30.0) -> None:
+    def until(self, condition: Callable[[], bool], what: str, within: float = 60.0) -> None:
         """Wait for ``condition`` while it runs; fail if it ends first, or after ``within``."""
         deadline = time.monotonic() + within
         while not condition():
