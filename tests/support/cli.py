@@ -28,6 +28,7 @@ LIQMAP = str(Path(sys.executable).with_name("liqmap"))
 """The console script of the environment running the tests (for the few tests of the process
 itself: its exit status, its signals)."""
 ROOT = Path(__file__).resolve().parents[2]
+"""The repository, where a process of its own imports ``tests`` from."""
 
 FAST = Tuning(
     exchange_retry=FAST_RETRY,
@@ -36,7 +37,6 @@ FAST = Tuning(
     telegram_poll_timeout=1.0,
 )
 """Quick retries, no request spacing, short timeouts and long polls; the wall clock."""
-
 
 SETTINGS = ("LIQMAP_", "TELEGRAM_")
 """The prefixes of the environment variables liqmap reads its settings from."""
@@ -47,11 +47,9 @@ def clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS)}
 
 
-def fast_process(
-    args: Sequence[str], cwd: Path, env: Mapping[str, str], stdout: int | None = subprocess.PIPE
-) -> subprocess.Popen[str]:
+def fast_process(args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[str]:
     """``liqmap ARGS`` as a process of its own, stopped by signals as the console script is,
-    with the fast tuning (stderr goes to ``stdout``)."""
+    with the fast tuning; stdout and stderr in one pipe."""
     code = (
         "import sys\n"
         "from liqmap.cli.main import main\n"
@@ -61,7 +59,7 @@ def fast_process(
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return subprocess.Popen(
         [sys.executable, "-c", code], cwd=cwd, env=clean_environ() | {**env, "PYTHONPATH": path},
-        stdout=stdout, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 
 
