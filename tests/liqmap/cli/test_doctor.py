@@ -27,7 +27,11 @@ WRONG_TOKEN = "999999:WRONG-token-abcdefghijklmnopqrst"
 
 
 def doctor(
-    env: dict[str, str], cwd: Path, *args: str, verbose: bool = False, busy_timeout: float = 2.0
+    env: dict[str, str],
+    cwd: Path,
+    *args: str,
+    verbose: bool = False,
+    busy_timeout: float | None = None,
 ) -> Result:
     tuning = replace(FAST, database_busy_timeout=busy_timeout)
     return run([*(["-v"] if verbose else []), "doctor", *args], cwd, env, tuning)
