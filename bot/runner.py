@@ -6,30 +6,37 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from telegram.error import NetworkError
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES
+from liqmap.errors import ConfigError
 from liqmap.policies.retry import RetryPolicy, retry_call
 
 log = logging.getLogger(__name__)
 
 TELEGRAM_START_RETRY = RetryPolicy(attempts=None, first_delay=1.0, factor=2.0, max_delay=60.0)
 """Start-up waits for Telegram as long as it takes, pausing up to a minute between tries."""
+POLL_TIMEOUT_S = 10
+"""How long one getUpdates long poll waits for an update, in whole seconds."""
 
 
 @contextlib.asynccontextmanager
-async def polling(application: Application, poll_timeout: int = 10) -> AsyncIterator[Application]:
+async def polling(
+    application: Application,
+    poll_timeout: int = POLL_TIMEOUT_S,
+    start_retry: RetryPolicy = TELEGRAM_START_RETRY,
+) -> AsyncIterator[Application]:
     """Initialize, start and poll; on exit stop polling and shut down in reverse order.
 
     ``post_init`` and ``post_shutdown`` run here: PTB calls them only in ``run_polling``.
-    While Telegram cannot be reached, starting is retried with growing pauses. Long polls
-    last up to ``poll_timeout`` seconds.
+    While Telegram cannot be reached, starting is retried as ``start_retry`` says; a token
+    Telegram rejects raises ``ConfigError``. Long polls last up to ``poll_timeout`` seconds.
     """
     updater = application.updater
     if updater is None:
         raise ValueError("the Application was built without an updater: it cannot poll")
-    await _initialize(application)
+    await _initialize(application, start_retry)
     try:
         if application.post_init is not None:
             await application.post_init(application)
@@ -48,8 +55,13 @@ async def polling(application: Application, poll_timeout: int = 10) -> AsyncIter
         await application.shutdown()
 
 
-async def _initialize(application: Application) -> None:
+async def _initialize(application: Application, retry: RetryPolicy) -> None:
     def retrying(exc: BaseException, delay: float) -> None:
         log.warning("Telegram unreachable (%s); retrying in %.0fs", exc, delay)
 
-    await retry_call(application.initialize, TELEGRAM_START_RETRY, (NetworkError,), retrying)
+    try:
+        await retry_call(application.initialize, retry, (NetworkError,), retrying)
+    except InvalidToken:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN was rejected by Telegram; check it with @BotFather"
+        ) from None

@@ -10,7 +10,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from liqmap.cli.main import _parser
+from liqmap.cli.main import build_parser
+from liqmap.cli.run import serve
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -54,7 +55,7 @@ def test_the_image_runs_the_service_through_the_console_script() -> None:
     command = json.loads(only(dockerfile(), "CMD"))
     assert command[0] in PYPROJECT["project"]["scripts"]
     assert command[1:] == ["run"]
-    assert _parser().parse_args(command[1:]).command.__name__ == "_run"
+    assert build_parser().parse_args(command[1:]).command is serve
     assert only(dockerfile(), "STOPSIGNAL") == "SIGTERM"
 
 
@@ -63,7 +64,8 @@ def test_the_health_check_is_the_offline_doctor() -> None:
     argv = shlex.split(command)
     assert argv[:3] == ["liqmap", "doctor", "--offline"]
     assert argv[3:] in ([], ["||", "exit", "1"])
-    assert _parser().parse_args(argv[1:3]).offline
+    parsed = build_parser().parse_args(argv[1:3])
+    assert parsed.command_name == "doctor" and parsed.offline
     assert "--timeout=" in options and "--interval=" in options
 
 

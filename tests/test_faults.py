@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -322,41 +321,37 @@ async def test_a_full_disk_after_telegram_took_the_alert_does_not_send_it_again(
 def test_liqmap_run_rides_out_the_exchange_going_away_and_alerts_once_it_is_back(
     tmp_path: Path,
 ) -> None:
-    from tests.support.service import MARKS, Service, query, wait
+    """``liqmap run`` wired whole (in this process, on the wall clock, retrying fast)."""
+    from tests.support.cli import Liqmap
+    from tests.support.service import MARKS, query
 
     with FakeTelegram() as tg, FakeOkx() as okx:
         db = tmp_path / "faults.db"
-        service = Service(
-            {"TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_URL": tg.url, "LIQMAP_OKX_URL": okx.url,
-             "LIQMAP_DB": str(db), "LIQMAP_REFRESH_SECONDS": "2", "LIQMAP_PRICE_SECONDS": "0.5",
-             "PTB_TIMEDELTA": "1"},
-            tmp_path,
-        )  # fmt: skip
-        service.start()
-        try:
+        env = {"TELEGRAM_BOT_TOKEN": tg.token, "TELEGRAM_API_URL": tg.url,
+               "LIQMAP_OKX_URL": okx.url, "LIQMAP_DB": str(db), "LIQMAP_REFRESH_SECONDS": "2",
+               "LIQMAP_PRICE_SECONDS": "0.5"}  # fmt: skip
+        with Liqmap(["run"], tmp_path, env) as service:
             for text in ("/settings cooldown 0", "/subscribe BTC 0.5"):
                 mark = tg.mark()
                 tg.user_sends(ANN, text)
                 tg.wait_for_sync("sendMessage", timeout=60, since=mark)
             latest = "SELECT clusters FROM snapshots WHERE window = '7d' ORDER BY id DESC LIMIT 1"
-            wait(lambda: bool(query(db, latest)), "the 7d map")
+            service.until(lambda: bool(query(db, latest)), "the 7d map")
             strong = [c for c in json.loads(query(db, latest)[0][0]) if c["strength"] >= 2.0]
             cluster = min(strong, key=lambda c: abs(c["distance_pct"]))
             checks = okx.count(MARKS)
-            wait(lambda: okx.count(MARKS) >= checks + 2, "two price checks")
+            service.until(lambda: okx.count(MARKS) >= checks + 2, "two price checks")
             assert alerts(tg) == [], "price starts away from every dense cluster"
 
             port = gone(okx)
             into(okx, cluster)  # the market moves while the exchange is gone
-            wait(lambda: "no okx prices this round" in service.output(), "a round without prices")
+            service.until(lambda: "no okx prices this round" in service.output(),
+                          "a round without prices")  # fmt: skip
             assert alerts(tg) == []
             back(okx, port)
-            wait(lambda: len(alerts(tg)) >= 1, "the alert once the exchange is back")
+            service.until(lambda: len(alerts(tg)) >= 1, "the alert once the exchange is back")
             checks = okx.count(MARKS)
-            wait(lambda: okx.count(MARKS) >= checks + 4, "four more price checks")
+            service.until(lambda: okx.count(MARKS) >= checks + 4, "four more price checks")
             assert len(alerts(tg)) == 1, service.output()
             assert query(db, "SELECT state, count(*) FROM outbox GROUP BY state") == [("sent", 1)]
-            assert service.kill(signal.SIGTERM) == 0
-        finally:
-            if service.process is not None and service.process.poll() is None:
-                service.kill(signal.SIGKILL)
+            assert service.stop().returncode == 0

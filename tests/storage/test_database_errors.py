@@ -1,4 +1,5 @@
-"""A database file that cannot serve stops liqmap with one line naming LIQMAP_DB, path and cause."""
+"""A database file that cannot serve stops liqmap with one line naming LIQMAP_DB, path and cause
+(the commands run in this process, through ``tests.support.cli``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,8 +20,7 @@ from storage.database import open_database
 from storage.migrations import MIGRATIONS
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram
-
-LIQMAP = str(Path(sys.executable).with_name("liqmap"))
+from tests.support.cli import Result, run
 
 
 def missing_folder(tmp_path: Path) -> Path:
@@ -168,19 +167,15 @@ def test_a_file_sqlite_can_only_read_is_refused_at_open_not_at_the_first_write(
 
 @contextlib.contextmanager
 def locked_by_another_process(path: Path) -> Iterator[None]:
-    """Another process holding the write lock of ``path`` until the block ends."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys\n"
-         f"c = sqlite3.connect({str(path)!r}, isolation_level=None)\n"
-         "c.execute('BEGIN EXCLUSIVE')\nprint('locked', flush=True)\nsys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    """Another connection holding the write lock of ``path`` until the block ends, as another
+    process would: SQLite keeps the locks of one process's connections apart too."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
     try:
-        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         yield
     finally:
-        holder.kill()
-        holder.wait()
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 @pytest.mark.parametrize("make", [up_to_date, older_schema])
@@ -208,12 +203,7 @@ def test_a_bug_in_a_migration_is_not_blamed_on_the_file(
         open_database(tmp_path / "liqmap.db")
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("LIQMAP_", "TELEGRAM_"))}
-    return base | extra
-
-
-def assert_one_config_line(result: subprocess.CompletedProcess[str], path: Path) -> None:
+def assert_one_config_line(result: Result, path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.splitlines()
@@ -226,10 +216,7 @@ def test_fetch_stops_at_the_database_before_any_network(
     okx: FakeOkx, tmp_path: Path, broken: Broken
 ) -> None:
     path = broken(tmp_path)
-    result = subprocess.run(
-        [LIQMAP, "fetch", "BTC"], env=clean_env(LIQMAP_DB=str(path), LIQMAP_OKX_URL=okx.url),
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    result = run(["fetch", "BTC"], tmp_path, {"LIQMAP_DB": str(path), "LIQMAP_OKX_URL": okx.url})
     assert_one_config_line(result, path)
     assert okx.count() == 0
 
@@ -238,10 +225,9 @@ def test_fetch_names_a_read_only_file(okx: FakeOkx, tmp_path: Path) -> None:
     path = tmp_path / "liqmap.db"
     open_database(path).close()
     with really_read_only(path):
-        result = subprocess.run(
-            [LIQMAP, "fetch", "BTC"], env=clean_env(LIQMAP_DB=str(path), LIQMAP_OKX_URL=okx.url),
-            cwd=tmp_path, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        result = run(
+            ["fetch", "BTC"], tmp_path, {"LIQMAP_DB": str(path), "LIQMAP_OKX_URL": okx.url}
+        )
     assert_one_config_line(result, path)
     assert result.stderr.endswith(": read-only (attempt to write a readonly database)\n")
     assert okx.count() == 0
@@ -253,13 +239,9 @@ def test_run_stops_at_the_database_before_contacting_telegram(
 ) -> None:
     path = broken(tmp_path)
     with FakeTelegram() as tg:
-        env = clean_env(
-            TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN, TELEGRAM_API_URL=tg.url, LIQMAP_OKX_URL=okx.url,
-            LIQMAP_DB=str(path),
-        )  # fmt: skip
-        result = subprocess.run(
-            [LIQMAP, "run"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
-        )
+        env = {"TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN, "TELEGRAM_API_URL": tg.url,
+               "LIQMAP_OKX_URL": okx.url, "LIQMAP_DB": str(path)}  # fmt: skip
+        result = run(["run"], tmp_path, env, within=60)
         assert tg.count() == 0
     assert_one_config_line(result, path)
     assert okx.count() == 0

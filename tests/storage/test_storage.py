@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -117,21 +115,23 @@ def test_coverage_merges_and_rows_are_replaced_not_duplicated(db: Database) -> N
 
 
 def test_the_file_is_readable_with_the_sqlite_utils_cli(tmp_path: Path) -> None:
+    """The ``sqlite-utils`` command line (its click command, run in this process)."""
+    from click.testing import CliRunner
+    from sqlite_utils.cli import cli
+
     path = tmp_path / "cli.db"
     db = open_database(path)
     MarketCache(db).store_candles(BTC, "1m", candles(0, 60_000), (0, 120_000))
     db.close()
-    cli = Path(sys.executable).with_name("sqlite-utils")
-    tables = subprocess.run(
-        [str(cli), "tables", str(path), "--counts"], capture_output=True, text=True, check=True
-    )
-    counts = {row["table"]: row["count"] for row in json.loads(tables.stdout)}
+    tables = CliRunner().invoke(cli, ["tables", str(path), "--counts"], catch_exceptions=False)
+    assert tables.exit_code == 0, tables.output
+    counts = {row["table"]: row["count"] for row in json.loads(tables.output)}
     assert counts["candles"] == 2 and counts["fetched_ranges"] == 1
-    rows = subprocess.run(
-        [str(cli), "rows", str(path), "candles", "--limit", "1"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    first = json.loads(rows.stdout)[0]
+    rows = CliRunner().invoke(
+        cli, ["rows", str(path), "candles", "--limit", "1"], catch_exceptions=False
+    )
+    assert rows.exit_code == 0, rows.output
+    first = json.loads(rows.output)[0]
     assert first["instrument"] == "BTC-USDT-SWAP" and first["step"] == "1m" and first["ts"] == 0
 
 

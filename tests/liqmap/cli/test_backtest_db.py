@@ -1,5 +1,6 @@
 """``liqmap backtest --db``: the backtest's table from the liquidations recorded in LIQMAP_DB,
-as a user runs it (a subprocess against the fake exchanges, market data from the cache)."""
+as a user runs it (in this process, through ``tests.support.cli``, against the fake exchanges,
+market data from the cache)."""
 
 from __future__ import annotations
 

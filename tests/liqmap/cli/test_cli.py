@@ -1,37 +1,47 @@
-"""The ``liqmap`` console script, run as a user runs it, against the fake OKX."""
+"""The ``liqmap`` command line as a user runs it, against the fake OKX (in this process, through
+``tests.support.cli``), and the console script itself."""
 
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
-from liqmap.cli.main import ProgressLine
+from liqmap.cli.progress import ProgressLine
 from tests.fakes.okx import FakeOkx
-
-LIQMAP = str(Path(sys.executable).with_name("liqmap"))
-
-
-def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [LIQMAP, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
-    )
+from tests.support.cli import LIQMAP, clean_environ, run
 
 
 @pytest.fixture
 def env(okx: FakeOkx, tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LIQMAP_", "TELEGRAM_"))}
-    return clean | {"LIQMAP_OKX_URL": okx.url, "LIQMAP_DB": str(tmp_path / "cli.db")}
+    return {"LIQMAP_OKX_URL": okx.url, "LIQMAP_DB": str(tmp_path / "cli.db")}
+
+
+def test_the_console_script_runs_the_command_line_and_returns_its_status(tmp_path: Path) -> None:
+    shown = subprocess.run([LIQMAP, "--version"], env=clean_environ(), cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert (shown.returncode, shown.stdout) == (0, f"liqmap {version('liqmap-bot')}\n")
+    refused = subprocess.run(
+        [LIQMAP, "fetch", "BTC"], env=clean_environ() | {"LIQMAP_REFRESH_SECONDS": "abc"},
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith("configuration error: LIQMAP_REFRESH_SECONDS")
+
+
+def test_version_names_the_installed_package(tmp_path: Path) -> None:
+    result = run(["--version"], tmp_path)
+    assert result.returncode == 0
+    assert result.stdout == f"liqmap {version('liqmap-bot')}\n"
 
 
 def test_fetch_fills_the_cache_then_refetches_nothing(
     okx: FakeOkx, env: dict[str, str], tmp_path: Path
 ) -> None:
-    first = run(["fetch", "BTC", "--window", "1d"], env, tmp_path)
+    first = run(["fetch", "BTC", "--window", "1d"], tmp_path, env)
     assert first.returncode == 0, first.stderr
     assert "BTC-USDT-SWAP on okx, 1d at 1m:" in first.stdout
     assert "1,440 candles" in first.stdout
@@ -39,15 +49,14 @@ def test_fetch_fills_the_cache_then_refetches_nothing(
     assert okx.count("/api/v5/market/") > 0
 
     okx.reset_log()
-    second = run(["fetch", "btc", "--window", "1d"], env, tmp_path)
+    second = run(["fetch", "btc", "--window", "1d"], tmp_path, env)
     assert second.returncode == 0, second.stderr
     assert okx.count("/api/v5/market/") + okx.count("/api/v5/rubik/") <= 2
 
 
 def test_fetch_reads_settings_from_dot_env(okx: FakeOkx, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f"LIQMAP_OKX_URL={okx.url}\nLIQMAP_DB=fromenv.db\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LIQMAP_", "TELEGRAM_"))}
-    result = run(["fetch", "ETH", "--window", "1d", "--step", "1h"], env, tmp_path)
+    result = run(["fetch", "ETH", "--window", "1d", "--step", "1h"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "24 candles" in result.stdout
     assert (tmp_path / "fromenv.db").is_file()
@@ -56,7 +65,7 @@ def test_fetch_reads_settings_from_dot_env(okx: FakeOkx, tmp_path: Path) -> None
 @pytest.mark.fixed_clock  # the fake's market stands still, so the price set here is served
 def test_price_of_several_symbols(okx: FakeOkx, env: dict[str, str], tmp_path: Path) -> None:
     okx.tape("ETH-USDT-SWAP").set_price(3333.3)
-    result = run(["price", "BTC", "eth", "BTC-USD-SWAP"], env, tmp_path)
+    result = run(["price", "BTC", "eth", "BTC-USD-SWAP"], tmp_path, env)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 3
@@ -84,7 +93,7 @@ def test_bad_input_gets_a_clear_short_error(
     code: int,
     message: str,
 ) -> None:
-    result = run(args, env | extra_env, tmp_path)
+    result = run(args, tmp_path, env | extra_env)
     assert result.returncode == code
     assert message in result.stderr
     assert "Traceback" not in result.stderr

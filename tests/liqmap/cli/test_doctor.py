@@ -1,4 +1,6 @@
-"""``liqmap doctor`` run as a user runs it, against the fake exchanges and the fake Telegram."""
+"""``liqmap doctor`` run as a user runs it, against the fake exchanges and the fake Telegram: in
+this process (``tests.support.cli``), and as a process of its own where its exit status is what
+a HEALTHCHECK reads, or where it must run without root's right to write to read-only files."""
 
 from __future__ import annotations
 
@@ -6,8 +8,8 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,16 +21,29 @@ from tests.fakes.bybit import FakeBybit
 from tests.fakes.http import free_port
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
+from tests.support.cli import FAST, LIQMAP, Result, clean_environ, run
 
-LIQMAP = str(Path(sys.executable).with_name("liqmap"))
 WRONG_TOKEN = "999999:WRONG-token-abcdefghijklmnopqrst"
 
 
 def doctor(
-    env: dict[str, str], cwd: Path, *args: str, verbose: bool = False, prefix: Sequence[str] = ()
+    env: dict[str, str],
+    cwd: Path,
+    *args: str,
+    verbose: bool = False,
+    busy_timeout: float | None = None,
+) -> Result:
+    tuning = replace(FAST, database_busy_timeout=busy_timeout)
+    return run([*(["-v"] if verbose else []), "doctor", *args], cwd, env, tuning)
+
+
+def doctor_process(
+    env: dict[str, str], cwd: Path, *args: str, prefix: Sequence[str] = ()
 ) -> subprocess.CompletedProcess[str]:
-    command = [*prefix, LIQMAP, *(["-v"] if verbose else []), "doctor", *args]
-    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+    """``liqmap doctor`` as a process of its own, run under ``prefix`` if given."""
+    command = [*prefix, LIQMAP, "doctor", *args]
+    return subprocess.run(command, env=clean_environ() | env, cwd=cwd, capture_output=True,
+                          text=True, timeout=60)  # fmt: skip
 
 
 def modes_bind() -> list[str] | None:
@@ -44,7 +59,7 @@ def modes_bind() -> list[str] | None:
     return prefix if probe.returncode == 0 else None
 
 
-def line(result: subprocess.CompletedProcess[str], name: str) -> str:
+def line(result: Result | subprocess.CompletedProcess[str], name: str) -> str:
     """The output line of check ``name``."""
     found = [text for text in result.stdout.splitlines() if text[6:].split(" ")[0] == name]
     assert len(found) == 1, result.stdout
@@ -70,8 +85,7 @@ def env(
     okx: FakeOkx, binance: FakeBinance, bybit: FakeBybit, tg: FakeTelegram, db_path: Path
 ) -> dict[str, str]:
     """Settings reaching every fake: all checks pass."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LIQMAP_", "TELEGRAM_"))}
-    return clean | {
+    return {
         "LIQMAP_OKX_URL": okx.url,
         "LIQMAP_BINANCE_URL": binance.url,
         "LIQMAP_BYBIT_URL": bybit.url,
@@ -156,9 +170,12 @@ def test_offline_makes_no_network_request(
 def test_offline_passes_without_a_token_or_a_database_yet(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    """What a container HEALTHCHECK sees before the first start has created the file."""
+    """What a container HEALTHCHECK sees before the first start has created the file: the
+    exit status of the process."""
     new = tmp_path / "new.db"
-    result = doctor(env | {"TELEGRAM_BOT_TOKEN": "", "LIQMAP_DB": str(new)}, tmp_path, "--offline")
+    result = doctor_process(
+        env | {"TELEGRAM_BOT_TOKEN": "", "LIQMAP_DB": str(new)}, tmp_path, "--offline"
+    )
     assert result.returncode == 0, result.stdout
     assert line(result, "database") == (
         f"ok    database  {new}: not there yet; liqmap run creates it at first start"
@@ -196,7 +213,7 @@ def test_a_locked_database_fails_as_locked(
     holder = sqlite3.connect(db_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        result = doctor(env, tmp_path, "--offline")
+        result = doctor(env, tmp_path, "--offline", busy_timeout=0.2)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -213,7 +230,7 @@ def test_a_read_only_database_fails_as_read_only(
     if prefix is None:
         pytest.skip("root writes to read-only files, and setpriv cannot drop that right here")
     db_path.chmod(0o444)
-    result = doctor(env, tmp_path, "--offline", prefix=prefix)
+    result = doctor_process(env, tmp_path, "--offline", prefix=prefix)
     assert result.returncode == 1
     assert line(result, "database").startswith(f"FAIL  database  {db_path}: read-only")
 

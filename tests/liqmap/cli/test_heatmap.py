@@ -1,9 +1,8 @@
-"""``liqmap heatmap`` as a user runs it: offline on CSV, live on fake OKX."""
+"""``liqmap heatmap`` as a user runs it: offline on CSV, live on fake OKX (in this process,
+through ``tests.support.cli``; what the offline heatmap imports is probed in test_map)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -47,20 +46,6 @@ def test_offline_heatmap_as_of_a_time_goes_to_the_default_file(tmp_path: Path) -
     assert lines[1].endswith(f" price bins of {close / 1000:.2f}"), "0.1% of the last close"
     assert lines[-1] == "chart: BTC-1d-heatmap.png"
     assert png_size((tmp_path / "BTC-1d-heatmap.png").read_bytes()) == (1280, 720)
-
-
-def test_offline_heatmap_imports_neither_ccxt_nor_telegram(tmp_path: Path) -> None:
-    code = (
-        "import sys\n"
-        "from liqmap.cli.main import main\n"
-        f"code = main(['heatmap', 'BTC', '--csv', {str(HOURLY)!r}, '--out', 'x.png'])\n"
-        "loaded = {m.split('.')[0] for m in sys.modules}\n"
-        "heavy = sorted(loaded & {'ccxt', 'telegram', 'apscheduler'})\n"
-        "print(code, heavy, file=sys.stderr)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=60)  # fmt: skip
-    assert result.stderr.strip().splitlines()[-1] == "0 []"
 
 
 def test_live_heatmap_against_the_fake_exchange(tmp_path: Path) -> None:

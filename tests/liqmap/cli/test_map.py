@@ -1,4 +1,6 @@
-"""``liqmap map`` and ``liqmap backtest`` as a user runs them: offline on CSV, live on fake OKX."""
+"""``liqmap map`` and ``liqmap backtest`` as a user runs them: offline on CSV, live on fake OKX
+(in this process, through ``tests.support.cli``); and what the offline commands import, in a
+process of their own."""
 
 from __future__ import annotations
 
@@ -16,8 +18,6 @@ from tests.fakes.okx import FakeOkx
 from tests.support.cli import run
 from tests.support.data import FIVE_MINUTE, HOURLY
 from tests.support.png import colour_pixels
-
-LIQMAP = str(Path(sys.executable).with_name("liqmap"))
 
 
 def test_offline_map_as_of_a_time_prints_json_for_other_tools(tmp_path: Path) -> None:
@@ -86,18 +86,20 @@ def test_offline_map_split_by_venue_sums_each_venue_under_its_rules(tmp_path: Pa
     assert colour_pixels(png, REALIZED_LONG) > 50, "the file's realized longs, drawn"
 
 
-def test_offline_map_imports_neither_ccxt_nor_telegram(tmp_path: Path) -> None:
+def test_offline_map_and_heatmap_import_neither_ccxt_nor_telegram(tmp_path: Path) -> None:
+    """A fresh process: the test process has imported everything already."""
     code = (
         "import sys\n"
         "from liqmap.cli.main import main\n"
-        f"code = main(['map', 'BTC', '--csv', {str(HOURLY)!r}, '--json'])\n"
+        f"codes = [main(['map', 'BTC', '--csv', {str(HOURLY)!r}, '--json']),\n"
+        f"         main(['heatmap', 'BTC', '--csv', {str(HOURLY)!r}, '--out', 'x.png'])]\n"
         "loaded = {m.split('.')[0] for m in sys.modules}\n"
         "heavy = sorted(loaded & {'ccxt', 'telegram', 'apscheduler'})\n"
-        "print(code, heavy, file=sys.stderr)\n"
+        "print(*codes, heavy, file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                             text=True, timeout=60)  # fmt: skip
-    assert result.stderr.strip().splitlines()[-1] == "0 []"
+    assert result.stderr.strip().splitlines()[-1] == "0 0 []"
 
 
 def test_live_map_against_the_fake_exchange(tmp_path: Path) -> None:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -30,6 +27,7 @@ from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
 from tests.support.bot_harness import ANN, running, say, serving, words
+from tests.support.cli import run
 
 pytestmark = pytest.mark.fixed_clock
 DATA = ("/api/v5/", "/fapi/", "/futures/", "/v5/market/kline", "/v5/market/open-interest")
@@ -184,21 +182,16 @@ async def test_a_subscription_to_all_alerts_once_when_the_market_nears_a_cluster
 
 def test_the_command_line_sums_the_exchanges_too(tmp_path: Path) -> None:
     with FakeOkx() as okx, FakeBinance() as binance, FakeBybit() as bybit:  # live, not still
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("LIQMAP_", "TELEGRAM_"))}
-        env |= {"LIQMAP_OKX_URL": okx.url, "LIQMAP_BINANCE_URL": binance.url,
-                "LIQMAP_BYBIT_URL": bybit.url, "LIQMAP_DB": str(tmp_path / "all.db")}  # fmt: skip
-        liqmap = str(Path(sys.executable).with_name("liqmap"))
-        result = subprocess.run([liqmap, "map", "BTC", "--exchange", "all", "--window", "1d",
-                                 "--json"], env=env, cwd=tmp_path, capture_output=True,
-                                text=True, timeout=120)  # fmt: skip
+        env = {"LIQMAP_OKX_URL": okx.url, "LIQMAP_BINANCE_URL": binance.url,
+               "LIQMAP_BYBIT_URL": bybit.url, "LIQMAP_DB": str(tmp_path / "all.db")}  # fmt: skip
+        result = run(["map", "BTC", "--exchange", "all", "--window", "1d", "--json"], tmp_path,
+                     env)  # fmt: skip
         assert result.returncode == 0, result.stderr
         data = json.loads(result.stdout)
         assert data["source"] == "okx+binance+bybit"
         assert [v["exchange"] for v in data["venues"]] == ["okx", "binance", "bybit"]
         assert all(v["share"] > 0.1 for v in data["venues"])
-        summary = subprocess.run([liqmap, "map", "all:BTC", "--window", "1d"], env=env,
-                                 cwd=tmp_path, capture_output=True, text=True,
-                                 timeout=120)  # fmt: skip
+        summary = run(["map", "all:BTC", "--window", "1d"], tmp_path, env)
         assert re.search(r"summed over exchanges: okx \d+%, binance \d+%, bybit \d+%",
                          summary.stdout)  # fmt: skip
         assert (tmp_path / "BTC-1d.png").is_file()

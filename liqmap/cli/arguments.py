@@ -1,0 +1,55 @@
+"""What the commands share on the command line: the shape of a command, argument types and the
+symbol arguments."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
+
+from liqmap.cli.tuning import Tuning
+from liqmap.config import Settings
+from liqmap.market.timeframes import STEPS, WINDOWS
+
+Command: TypeAlias = Callable[[argparse.Namespace, Settings, Tuning], Coroutine[Any, Any, int]]
+"""A command: its arguments, the settings and the tuning in; the exit status out."""
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""Where each command group adds its commands' parsers."""
+
+EXCHANGE_HELP = (
+    "exchange for bare symbols: okx, binance, bybit, or all for the three summed "
+    "(default LIQMAP_EXCHANGE)"
+)
+
+
+def symbol_arguments(parser: argparse.ArgumentParser) -> None:
+    """An instrument and its window: the arguments of ``map``, ``heatmap`` and ``fetch``."""
+    parser.add_argument("symbol", metavar="SYMBOL", help="e.g. BTC, BTC-USDT-SWAP, binance:ETH")
+    parser.add_argument("--exchange", help=EXCHANGE_HELP)
+    parser.add_argument("--window", choices=list(WINDOWS), default="7d", help="default 7d")
+    parser.add_argument("--step", choices=list(STEPS), help="candle step (default per window)")
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return seconds
+
+
+def iso_time(text: str) -> int:
+    """Milliseconds since the epoch of an ISO time (UTC unless it names its offset)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be an ISO time such as 2026-03-01T12:00, got {text!r}"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)

@@ -1,0 +1,69 @@
+"""``liqmap run``: the service, the Telegram bot and the scheduled jobs, until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from liqmap.cli.arguments import Commands
+from liqmap.cli.tuning import Tuning
+from liqmap.cli.wiring import clock_of, market_data, open_stores, stop_on_request
+from liqmap.config import Settings
+
+log = logging.getLogger("liqmap")
+
+
+def add_commands(commands: Commands) -> None:
+    """``run``."""
+    run = commands.add_parser(
+        "run",
+        help="the service: Telegram bot and alert jobs (needs TELEGRAM_BOT_TOKEN), until stopped",
+        description="Serve the Telegram bot and run the jobs (refresh maps, watch prices, "
+        "deliver alerts) until SIGINT or SIGTERM. Settings come from the environment and .env "
+        "(see .env.example).",
+    )
+    run.set_defaults(command=serve)
+
+
+async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) -> int:
+    """Serve until SIGINT or SIGTERM cancels this task; then close everything in order."""
+    from bot import log_scrub
+    from bot.alert_sender import TelegramAlertSender
+    from bot.app import build_application
+    from bot.deps import open_deps
+    from bot.runner import POLL_TIMEOUT_S, TELEGRAM_START_RETRY, polling
+    from jobs.scheduled.alert_jobs import AlertJobs
+    from jobs.scheduled.delivery import Delivery
+    from jobs.scheduled.recorder import recorder_for
+    from jobs.scheduled.scheduler import start_jobs
+
+    token = settings.require_token()
+    log_scrub.install(token)
+    stop_on_request(tuning)
+    poll_timeout = tuning.telegram_poll_timeout or POLL_TIMEOUT_S
+    start_retry = tuning.telegram_start_retry or TELEGRAM_START_RETRY
+    try:
+        with open_stores(settings, tuning) as stores:
+            async with market_data(settings, None, tuning) as market:
+                clock = clock_of(tuning)
+                recorder = recorder_for(settings, stores, clock)
+                deps = open_deps(settings, market, stores, clock, recorder.status)
+                bot = build_application(deps)
+                async with polling(bot, poll_timeout, start_retry) as application:
+                    delivery = Delivery(stores, TelegramAlertSender(application.bot), clock)
+                    jobs = AlertJobs(
+                        market, stores, deps.maps, delivery, clock, settings.refresh_seconds
+                    )
+                    scheduler = start_jobs(jobs, settings.refresh_seconds, settings.price_seconds)
+                    recorder.follow(market, settings.refresh_seconds)
+                    log.info("liqmap is running (database %s); stop with Ctrl-C", settings.db_path)
+                    try:
+                        await asyncio.Event().wait()
+                    finally:
+                        scheduler.shutdown(wait=False)
+                        await jobs.stop()
+                        await recorder.stop()
+    except asyncio.CancelledError:
+        log.info("liqmap stopped")
+    return 0
