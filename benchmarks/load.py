@@ -46,24 +46,25 @@ STALL_FILE = "LIQMAP_BENCH_STALL_FILE"
 
 def serve() -> int:
     """``liqmap run`` with a 10 ms ticker in its event loop, lateness written to a JSON file."""
-    from liqmap import cli
+    from liqmap.cli import main, run
+    from liqmap.cli.tuning import Tuning
 
-    run = cli._run
+    real = run.serve
     path = Path(os.environ[STALL_FILE])
 
-    async def measured(args: argparse.Namespace, settings: object) -> int:
+    async def measured(args: argparse.Namespace, settings: object, tuning: Tuning) -> int:
         lag = LoopLag(0.01)
         ticking = asyncio.create_task(lag.run())
         writing = asyncio.create_task(_keep_writing(lag, path))
         try:
-            return await run(args, settings)
+            return await real(args, settings, tuning)
         finally:
             ticking.cancel()
             writing.cancel()
             _write(lag, path)
 
-    cli._run = measured
-    return cli.main(["run"])
+    run.serve = measured
+    return main.main(["run"])
 
 
 async def _keep_writing(lag: LoopLag, path: Path) -> None:
@@ -136,7 +137,7 @@ class AlertRounds:
         self.processing: list[float] = []
         self._moved = 0.0
         self._alerts = 0
-        self._checks = 0
+        self.checks = 0
 
     @property
     def done(self) -> bool:
@@ -144,7 +145,7 @@ class AlertRounds:
 
     def go_away(self) -> None:
         self.tape.set_price(self.away)
-        self.state, self._checks = "away", self.okx.count(MARKS)
+        self.state, self.checks = "away", self.okx.count(MARKS)
 
     def step(self, elapsed: float) -> None:
         if self.state == "idle" and self.at and elapsed >= self.at[0]:
@@ -162,7 +163,7 @@ class AlertRounds:
                 self.latencies.append(at - self._moved)
                 self.processing.append(at - seen)
                 self.go_away()
-        elif self.state == "away" and self.okx.count(MARKS) >= self._checks + 2:
+        elif self.state == "away" and self.okx.count(MARKS) >= self.checks + 2:
             self.state = "idle"
 
     def alerts(self) -> list[dict]:
@@ -197,7 +198,7 @@ def load(args: argparse.Namespace) -> None:
             ask(tg, WATCHER, "/map BTC", method="sendPhoto")  # the 7d map the alerts watch
             rounds = AlertRounds(okx, dense_cluster(db), [f * args.seconds for f in args.moves])
             rounds.go_away()
-            wait(lambda: rounds.state == "away" and okx.count(MARKS) >= rounds._checks + 2)
+            wait(lambda: rounds.state == "away" and okx.count(MARKS) >= rounds.checks + 2)
             rounds.state = "idle"
             chats = range(100_001, 100_001 + args.chats)
             driver = rounds.driver = ChatLoad(tg, chats, args.commands, args.seconds, args.seed)

@@ -15,7 +15,8 @@ from liqmap.market.timeframes import STEPS, WINDOWS
 
 Command: TypeAlias = Callable[[argparse.Namespace, Settings, Tuning], Coroutine[Any, Any, int]]
 """A command: its arguments, the settings and the tuning in; the exit status out."""
-Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+# argparse names the type of add_subparsers' result only privately
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # noqa: SLF001
 """Where each command group adds its commands' parsers."""
 
 EXCHANGE_HELP = (

@@ -1109,10 +1109,9 @@ class FakeTelegram(FakeServer):
 
     # -- serving ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def _send(handler: Any, status: int, body: bytes, ctype: str) -> None:
+    def _send(self, handler: Any, status: int, body: bytes, ctype: str) -> None:
         try:
-            FakeServer._send(handler, status, body, ctype)
+            super()._send(handler, status, body, ctype)
         except OSError:
             handler.close_connection = True  # a long poll the client gave up on
 
