@@ -109,8 +109,11 @@ def words(message: dict) -> str:
     return message.get("plain") or ""
 
 
-async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> None:
+async def wait_until(
+    condition: Callable[[], bool], within: float = 10.0, what: str = "the condition"
+) -> None:
+    """Poll ``condition`` until it holds; AssertionError naming ``what`` after ``within`` s."""
     deadline = time.monotonic() + within
     while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.01)
