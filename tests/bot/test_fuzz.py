@@ -29,6 +29,7 @@ from tests.support.bot_harness import (
     ADMIN_GROUP,
     BOT,
     GROUP_OWNER,
+    idle,
     say,
     serving,
     wait_until,
@@ -268,15 +269,8 @@ async def test_hostile_messages_and_forged_presses_get_safe_answers_or_are_ignor
                 *(press_all(tally, tg, chat, rng) for chat, rng in presses.items())
             )
             # quiet: every update fetched and handled, so nothing more is on its way
-            processor = service.application.update_processor
             await wait_until(
-                lambda: (
-                    tg.pending_updates == 0
-                    and service.application.update_queue.empty()
-                    and processor.current_concurrent_updates == 0
-                ),
-                within=60,
-                what="the bot to finish",
+                lambda: idle(tg, service.application), within=60, what="the bot to finish"
             )
             tally.update()
         finally:
