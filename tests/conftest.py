@@ -9,9 +9,10 @@ module fixtures are computed once (``--dist loadscope``). A test running over fi
 fails by its name (``pytest-timeout``).
 
 ``LIQMAP_TEST_SIZE`` sets how big the heaviest tests run: unset (or ``ci``), sizes that fit in
-CI yet take every path under the same assertions (the fuzz draws a quarter of its messages, the
-backtest figures come from the first 1,200 hours of the hourly file); ``full``, full size (all
-2,400 fuzz messages and 900 presses, the whole four-month file). Any other value is refused.
+CI yet take every path under the same assertions (the fuzz draws a quarter of its messages and
+presses, the load test sends half its commands, the backtest figures come from the first 1,200
+hours of the hourly file); ``full``, full size (2,400 fuzz messages and 900 presses, 300
+commands, the whole four-month file). Any other value is refused.
 """
 
 from __future__ import annotations
