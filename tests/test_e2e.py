@@ -20,6 +20,8 @@ from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
 from tests.support.service import MARKS, Service, query, wait
 
+pytestmark = pytest.mark.slow
+
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
 ANN = 1001
 

@@ -42,7 +42,7 @@ from tests.support.bot_harness import (
     words,
 )
 
-pytestmark = pytest.mark.fixed_clock
+pytestmark = [pytest.mark.fixed_clock, pytest.mark.slow]
 
 BTC = "okx:BTC-USDT-SWAP"
 EXCHANGE_TIMEOUT_S = 0.4

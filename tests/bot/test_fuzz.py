@@ -37,6 +37,8 @@ from tests.support.bot_harness import (
 )
 from tests.support.size import sized
 
+pytestmark = pytest.mark.slow
+
 SEED = 20261125
 MESSAGES = sized(600, 2400)
 PRESSES = sized(240, 900)

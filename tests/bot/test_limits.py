@@ -36,6 +36,8 @@ from tests.support.bot_harness import (
     words,
 )
 
+pytestmark = pytest.mark.slow
+
 STALE = "This button no longer works; send /map again."
 
 

@@ -30,6 +30,8 @@ from tests.support.bot_harness import ADMIN, ADMIN_GROUP, say, serving, wait_unt
 from tests.support.chat_load import ChatLoad, LoopLag, percentile
 from tests.support.size import sized
 
+pytestmark = pytest.mark.slow
+
 BTC = "okx:BTC-USDT-SWAP"
 MARKS = "/api/v5/public/mark-price"
 WATCHER = 7001

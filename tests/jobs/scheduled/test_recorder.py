@@ -24,6 +24,8 @@ from tests.fakes.okx import FakeOkx
 from tests.support.fast import FAST_CCXT
 from tests.support.liquidation_venues import FEEDS, T0, FeedVenue, expected, liqs
 
+pytestmark = pytest.mark.slow
+
 RETRY = RetryPolicy(attempts=None, first_delay=0.01, factor=2.0, max_delay=0.05)
 """Endless, fast: a stream that was up longer than 0.05 s of the test clock was healthy."""
 FLUSH = 0.03

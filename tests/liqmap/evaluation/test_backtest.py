@@ -27,6 +27,8 @@ from liqmap.market.venue_split import scaled, venue_params, venue_slices
 from tests.support.data import HOURLY, hourly
 from tests.support.size import sized
 
+pytestmark = pytest.mark.slow
+
 HOUR = 3_600_000
 MEASURED_HOURS = sized(1200, None)
 """The hours of the file the backtest figures are measured on (None: all of them)."""
