@@ -2,6 +2,18 @@
 
 Fakes and adapters run on wall-clock time, except in tests marked ``fixed_clock``: there they
 all run on the ``clock`` fixture, stopped at ``NOON`` until a test moves it.
+
+The suite runs in as many worker processes as there are CPUs (``-n auto``; ``-n 0``: in this
+one), each test on its own free ports and ``tmp_path``. A module's tests share a worker, so its
+module fixtures are computed once (``--dist loadscope``), and modules are handed out in the
+order collected, those with a ``slow`` test first (``-m "not slow"`` leaves them out). A test
+running over five minutes fails by its name (``pytest-timeout``).
+
+``LIQMAP_TEST_SIZE`` sets how big the heaviest tests run: unset (or ``ci``), sizes that fit in
+CI yet take every path under the same assertions (the fuzz draws a quarter of its messages and
+presses, the load test sends half its commands, the backtest figures come from the first 1,200
+hours of the hourly file); ``full``, full size (2,400 fuzz messages and 900 presses, 300
+commands, the whole four-month file). Any other value is refused.
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ from tests.fakes.telegram import FakeTelegram
 from tests.support.bot_harness import ADMIN, ADMIN_GROUP, BOT, GROUP, GROUP_OWNER, running
 from tests.support.exchanges import EXCHANGES, Exchange, Fake
 from tests.support.fast import FAST_CCXT, FAST_RETRY
+from tests.support.size import VARIABLE, chosen_size
 
 NOON = int(datetime(2026, 11, 25, 12, 0, 30, tzinfo=UTC).timestamp() * 1000)
 """Where the ``clock`` fixture starts: inside a minute, an hour and a day, so nothing aligns."""
@@ -41,6 +54,25 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "fixed_clock: fake exchanges and adapters run on the clock fixture"
     )
+    config.addinivalue_line(
+        "markers", "slow: takes many seconds; its module is handed out first in a parallel run"
+    )
+    try:
+        chosen_size()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header() -> str:
+    return f"test size: {chosen_size()} ({VARIABLE}=full for full size)"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules with a test marked ``slow`` run first, each kept whole and in its place among
+    them: the workers take them on while there is plenty of short work left to even out the
+    end, instead of one finishing a long module while the other waits."""
+    slow = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow)
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,8 @@ from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
 from tests.support.service import MARKS, Service, query, wait
 
+pytestmark = pytest.mark.slow
+
 LIQMAP = str(Path(sys.executable).with_name("liqmap"))
 ANN = 1001
 
@@ -39,7 +41,7 @@ def service(tg: FakeTelegram, okx: FakeOkx, tmp_path: Path) -> Iterator[Service]
             "LIQMAP_OKX_URL": okx.url,
             "LIQMAP_DB": str(tmp_path / "e2e.db"),
             "LIQMAP_REFRESH_SECONDS": "2",
-            "LIQMAP_PRICE_SECONDS": "0.5",
+            "LIQMAP_PRICE_SECONDS": "0.2",  # lingering is counted in price checks, not seconds
             "PTB_TIMEDELTA": "1",
         },
         tmp_path,

@@ -6,7 +6,6 @@ taken off the allowlist, an error in a loop, a full disk) against the real bot.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from dataclasses import replace
 
@@ -28,12 +27,16 @@ from tests.support.bot_harness import (
     GROUP,
     GROUP_OWNER,
     MEMBER,
+    idle,
     press,
     running,
     say,
+    serving,
     wait_until,
     words,
 )
+
+pytestmark = pytest.mark.slow
 
 STALE = "This button no longer works; send /map again."
 
@@ -222,26 +225,28 @@ async def test_an_unexpected_error_in_a_loop_reaches_the_admins_once_with_a_coun
 
 
 async def test_a_full_disk_gives_short_answers_one_report_and_recovers(
-    tg: FakeTelegram, core: BotDeps, monkeypatch: pytest.MonkeyPatch
+    tg: FakeTelegram, settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await say(tg, ANN, "/start")
-    seen = core.stores.chats.seen
+    async with serving(settings, db) as service:
+        core = service.core
+        await say(tg, ANN, "/start")
+        seen = core.stores.chats.seen
 
-    def disk_full(*args: object) -> None:
-        # what every write answers on a full disk; every update starts with one
-        raise sqlite3.OperationalError("database or disk is full")
+        def disk_full(*args: object) -> None:
+            # what every write answers on a full disk; every update starts with one
+            raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(core.stores.chats, "seen", disk_full)
-    for chat in (BOB, CAROL, BOB, ANN):
-        (reply,) = await say(tg, chat, "/subscribe BTC")
-        assert words(reply).startswith("Sorry, something went wrong on my side.")
-    await wait_until(lambda: len(tg.sent(ADMIN)) == 1)
-    assert "database or disk is full" in words(tg.sent(ADMIN)[0])
-    monkeypatch.setattr(core.stores.chats, "seen", seen)  # room again
-    (ok,) = await say(tg, BOB, "/subscribe BTC")
-    assert "Subscribed to BTC-USDT-SWAP" in words(ok)
-    await asyncio.sleep(0.2)
-    assert len(tg.sent(ADMIN)) == 1, "one report for the whole flood"
+        monkeypatch.setattr(core.stores.chats, "seen", disk_full)
+        for chat in (BOB, CAROL, BOB, ANN):
+            (reply,) = await say(tg, chat, "/subscribe BTC")
+            assert words(reply).startswith("Sorry, something went wrong on my side.")
+        await wait_until(lambda: len(tg.sent(ADMIN)) == 1)
+        assert "database or disk is full" in words(tg.sent(ADMIN)[0])
+        monkeypatch.setattr(core.stores.chats, "seen", seen)  # room again
+        (ok,) = await say(tg, BOB, "/subscribe BTC")
+        assert "Subscribed to BTC-USDT-SWAP" in words(ok)
+        await wait_until(lambda: idle(tg, service.application), what="the bot to finish")
+        assert len(tg.sent(ADMIN)) == 1, "one report for the whole flood"
 
 
 async def test_the_database_thread_survives_a_statement_that_failed(core: BotDeps) -> None:

@@ -76,6 +76,8 @@ class FakeWsServer:
         self.handshakes = 0
         """Handshakes tried, refused ones included."""
         self.refused = 0
+        self.swallowed = 0
+        """Frames that reached a muted connection and were left unanswered (pings included)."""
         self._refusing: int | None = 0
         self._connections: dict[int, _Connection] = {}
         self._ids = itertools.count(1)
@@ -172,8 +174,9 @@ class FakeWsServer:
                 decoded.append(text)
         return decoded
 
-    async def wait_for(self, condition: Callable[[], bool], within: float = 4.0) -> None:
-        """Wait (in the test's event loop) until ``condition()`` holds."""
+    async def wait_for(self, condition: Callable[[], bool], within: float = 30.0) -> None:
+        """Wait (in the test's event loop) until ``condition()`` holds; a generous deadline, as
+        it only bounds how long a failing test takes to say so."""
         deadline = time.monotonic() + within
         while not condition():
             if time.monotonic() > deadline:
@@ -196,7 +199,7 @@ class FakeWsServer:
 
     def _call(self, coro: Any) -> Any:
         assert self._loop is not None, "server not started"
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=5)
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
 
     async def _serve(self, port: int) -> int:
         app = web.Application()
@@ -271,6 +274,8 @@ class FakeWsServer:
             if message.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
                 return
             if conn.muted:
+                with self._lock:
+                    self.swallowed += 1
                 continue
             if message.type == WSMsgType.PING:
                 await conn.ws.pong(message.data)

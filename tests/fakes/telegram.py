@@ -1013,7 +1013,7 @@ class FakeTelegram(FakeServer):
     async def wait_for(
         self,
         match: str | Callable[[dict[str, Any]], bool],
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 30.0,  # noqa: ASYNC109
         *,
         since: int = 0,
         ok: bool | None = None,
@@ -1033,7 +1033,7 @@ class FakeTelegram(FakeServer):
     def wait_for_sync(
         self,
         match: str | Callable[[dict[str, Any]], bool],
-        timeout: float = 10.0,
+        timeout: float = 30.0,
         *,
         since: int = 0,
         ok: bool | None = None,
@@ -1054,7 +1054,7 @@ class FakeTelegram(FakeServer):
         self,
         chat_id: int,
         count: int = 1,
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 30.0,  # noqa: ASYNC109
     ) -> list[dict[str, Any]]:
         """Wait until the bot has sent at least ``count`` messages to ``chat_id``; return
         all of them (oldest first)."""

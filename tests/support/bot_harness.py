@@ -109,8 +109,22 @@ def words(message: dict) -> str:
     return message.get("plain") or ""
 
 
-async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> None:
+def idle(tg: FakeTelegram, application: Application) -> bool:
+    """Every update the fake queued was fetched and handled, error handlers included: nothing
+    the bot does in answer is still on its way."""
+    return (
+        tg.pending_updates == 0
+        and application.update_queue.empty()
+        and application.update_processor.current_concurrent_updates == 0
+    )
+
+
+async def wait_until(
+    condition: Callable[[], bool], within: float = 30.0, what: str = "the condition"
+) -> None:
+    """Poll ``condition`` until it holds; AssertionError naming ``what`` after ``within`` s (a
+    generous deadline: it only bounds how long a failing test takes to say so)."""
     deadline = time.monotonic() + within
     while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.01)

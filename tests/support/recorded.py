@@ -3,19 +3,17 @@ market cache, its liquidations as recorded events with the spans watched."""
 
 from __future__ import annotations
 
-import functools
-
 from sqlite_utils import Database
 
 from liqmap.engine.ranges import Range
 from liqmap.engine.realized import Realized
-from liqmap.engine.series import Liquidations, OpenInterest
-from liqmap.exchanges.csv_source import CsvHistory, load_csv
+from liqmap.engine.series import OpenInterest
+from liqmap.exchanges.csv_source import CsvHistory
 from liqmap.market.instruments import Instrument
 from liqmap.market.timeframes import DAY_MS, HOUR_MS
 from storage.liquidations import RealizedStore
 from storage.market_cache import MarketCache
-from tests.support.data import HOURLY
+from tests.support.data import hourly
 
 FIRST, HOURS = 1200, 400
 """The slice of the hourly file the tests record: 400 hours from its 1,200th."""
@@ -28,18 +26,9 @@ MARKET_PATHS = (
 """Where the fake exchanges serve candles and open interest."""
 
 
-@functools.cache
 def hourly_slice() -> CsvHistory:
     """``HOURS`` hours of the file: its candles, open interest and liquidations."""
-    whole = load_csv(HOURLY)
-    rows = slice(FIRST, FIRST + HOURS)
-    liq = whole.liquidations
-    return CsvHistory(
-        "slice",
-        whole.candles[rows],
-        whole.open_interest[FIRST : FIRST + HOURS + 1],
-        Liquidations(liq.ts[rows], liq.long_usd[rows], liq.short_usd[rows]),
-    )
+    return hourly(FIRST, HOURS)
 
 
 def hour(history: CsvHistory, index: int) -> int:

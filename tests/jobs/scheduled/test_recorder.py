@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from tests.fakes.liquidation_ws import FakeBinanceWs, FakeBybitWs, FakeOkxWs, Fa
 from tests.fakes.okx import FakeOkx
 from tests.support.fast import FAST_CCXT
 from tests.support.liquidation_venues import FEEDS, T0, FeedVenue, expected, liqs
+
+pytestmark = pytest.mark.slow
 
 RETRY = RetryPolicy(attempts=None, first_delay=0.01, factor=2.0, max_delay=0.05)
 """Endless, fast: a stream that was up longer than 0.05 s of the test clock was healthy."""
@@ -74,15 +77,13 @@ class Recording:
         realized = self.stores.realized
         return await self.stores.run(realized.covered, self.venue.name, self.btc.native_id)
 
-    async def until_covered(self, spans: list) -> None:
+    async def until_covered(self, spans: list, within: float = 30.0) -> None:
         """Wait until the stored spans are ``spans``."""
-        found: list = []
-        for _ in range(400):
-            found = await self.covered()
-            if found == spans:
-                return
+        deadline = time.monotonic() + within
+        while (found := await self.covered()) != spans:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"covered {found}, expected {spans}")
             await asyncio.sleep(0.01)
-        raise AssertionError(f"covered {found}, expected {spans}")
 
 
 @pytest.fixture(params=list(FEEDS))
@@ -181,9 +182,10 @@ async def test_a_connection_gone_silent_ends_its_span_at_the_last_frame_heard(
         await rec.until_covered([(NOON, NOON + 10_000)])
         rec.fake.mute()
         # a pong already in flight when the connection went silent is stamped when it lands:
-        # let it land before the clock moves (or it would claim the silent time as heard), well
-        # within the keepalive, which notices the silence only a second or two later
-        await asyncio.sleep(0.3)
+        # let it land before the clock moves (or it would claim the silent time as heard). Once
+        # the client's next keepalive ping went unanswered, the pong to the one before it has
+        # landed; the keepalive gives up only a ping or two later
+        await rec.fake.wait_for(lambda: rec.fake.swallowed >= 1)
         rec.clock.advance(50_000)
         await rec.fake.wait_for(lambda: quick.status[name].reconnects == 1)
         rec.clock.advance(5_000)
@@ -279,12 +281,15 @@ async def test_the_recorder_follows_what_chats_subscribe_to(
 
                 await stores.run(stores.chats.unsubscribe, 7, "all:BTC")
                 await stores.run(stores.chats.subscribe, 7, "bybit:ETH", None)
+                # Bybit's new subscription counts from its acknowledgement (``since_ms``), not
+                # from the moment the fake took the request: the clock moves only after it
                 await fakes["okx"].wait_for(
                     lambda: (
                         fakes["bybit"].subscriptions() == {"allLiquidation.ETHUSDT"}
                         and fakes["okx"].connections == 0
                         and fakes["binance"].connections == 0
                         and rec.status["bybit"].connected
+                        and rec.status["bybit"].since_ms == NOON + 1_000
                     )
                 )
                 clock.advance(1_000)

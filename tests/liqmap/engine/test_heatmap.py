@@ -20,6 +20,7 @@ from liqmap.engine.heatmap import (
 from liqmap.engine.model import FIVE_TIERS, Formula, MarginRule, ModelParams, Tier, build_exposure
 from liqmap.engine.series import Candles, OpenInterest
 from liqmap.engine.snapshot import VenueData
+from tests.support.arrays import assert_close
 from tests.support.series import FIVE, MIN, candles, flat, oi_path
 
 
@@ -54,8 +55,8 @@ def column_maps(
 def assert_grids_equal(heatmap: Heatmap, long: np.ndarray, short: np.ndarray) -> None:
     scale = max(long.max(initial=0), short.max(initial=0))
     assert scale > 0
-    assert heatmap.long == pytest.approx(long, rel=1e-9, abs=1e-9 * scale)
-    assert heatmap.short == pytest.approx(short, rel=1e-9, abs=1e-9 * scale)
+    assert_close(heatmap.long, long, rel=1e-9, abs=1e-9 * scale)
+    assert_close(heatmap.short, short, rel=1e-9, abs=1e-9 * scale)
 
 
 PARAMS = {
@@ -95,8 +96,8 @@ def test_levels_taken_in_chunks_add_up_to_the_same_grid(monkeypatch: pytest.Monk
     whole = build_heatmap(bars, oi, columns=50)
     monkeypatch.setattr(heatmap_module, "CHUNK_LEVELS", 1000)  # 10 candles' levels at a time
     chunked = build_heatmap(bars, oi, columns=50)
-    assert chunked.long == pytest.approx(whole.long, rel=1e-12, abs=1e-6)
-    assert chunked.short == pytest.approx(whole.short, rel=1e-12, abs=1e-6)
+    assert_close(chunked.long, whole.long, rel=1e-12, abs=1e-6)
+    assert_close(chunked.short, whole.short, rel=1e-12, abs=1e-6)
 
 
 def test_a_level_lives_from_its_candle_until_the_wick_that_reaches_it() -> None:

@@ -1,4 +1,8 @@
-"""The walk-forward measurement: its statistics, and the figures on the shared hourly file."""
+"""The walk-forward measurement: its statistics, and the figures on the shared hourly file.
+
+The figures are measured on the file's first 1,200 hours (50 days: a week of warm-up, then
+774 hours to fit and 258 to check), the whole file with ``LIQMAP_TEST_SIZE=full``.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +24,16 @@ from liqmap.evaluation.backtest import (
 )
 from liqmap.exchanges.csv_source import CsvHistory, load_csv
 from liqmap.market.venue_split import scaled, venue_params, venue_slices
-from tests.support.data import HOURLY
+from tests.support.data import HOURLY, hourly
+from tests.support.size import sized
+
+pytestmark = pytest.mark.slow
 
 HOUR = 3_600_000
+MEASURED_HOURS = sized(1200, None)
+"""The hours of the file the backtest figures are measured on (None: all of them)."""
+AGGREGATE_HOURS = sized(200, 400)
+"""The hours the aggregate walk forward is checked on, against each venue's alone."""
 
 
 def test_ranks_share_ties() -> None:
@@ -84,8 +95,13 @@ def test_walk_forward_predicts_from_the_hours_before_only() -> None:
 
 
 @pytest.fixture(scope="module")
-def report() -> dict:
-    parts = backtest(load_csv(HOURLY))
+def measured() -> CsvHistory:
+    return hourly(0, MEASURED_HOURS)
+
+
+@pytest.fixture(scope="module")
+def report(measured: CsvHistory) -> dict:
+    parts = backtest(measured)
     return {part.name: part for part in parts}
 
 
@@ -122,7 +138,7 @@ def test_venue_slices_give_each_venue_its_rules_and_normalised_share() -> None:
 
 def test_the_aggregate_walk_forward_sums_each_venue_on_its_share(tmp_path: Path) -> None:
     part = tmp_path / "part.csv"
-    part.write_text("\n".join(HOURLY.read_text().splitlines()[:401]) + "\n")
+    part.write_text("\n".join(HOURLY.read_text().splitlines()[: AGGREGATE_HOURS + 1]) + "\n")
     history = load_csv(part)
     slices = venue_slices()
     summed = walk_forward(history, slices, lookback_hours=120, warmup_hours=48)
@@ -144,8 +160,8 @@ def test_the_aggregate_walk_forward_sums_each_venue_on_its_share(tmp_path: Path)
 
 
 @pytest.fixture(scope="module")
-def by_venue(report: dict) -> dict:
-    return {row.venue: row for row in venue_scores(load_csv(HOURLY))}
+def by_venue(measured: CsvHistory) -> dict:
+    return {row.venue: row for row in venue_scores(measured)}
 
 
 def test_the_backtest_measures_each_venue_and_the_aggregate(report: dict, by_venue: dict) -> None:

@@ -43,7 +43,7 @@ from tests.support.recorded import (
     record,
 )
 
-pytestmark = pytest.mark.fixed_clock
+pytestmark = [pytest.mark.fixed_clock, pytest.mark.slow]
 
 SIDES = ("long", "short", "naive_long", "naive_short")
 
