@@ -6,8 +6,9 @@ themselves are read from every message as the exchange sent it (``_Tapped.handle
 for two reasons found in ccxt 4.5.90: OKX's parser reads only the first of a message's
 ``details``, and a watch answers only a call already waiting, so messages read together from
 the socket would be lost between two calls. A message ccxt cannot digest is logged and
-counted, never allowed to stop ccxt's receive loop. Every frame heard (a liquidation, an
-answer to a ping) is a sign of life: ``last_heard_ms``.
+counted, never allowed to stop ccxt's receive loop. Every frame heard from the exchange (a
+liquidation, an answer to a ping) is a sign of life: ``last_heard_ms``; aiohttp's own notice
+that the connection closed or failed is not.
 
 Sizes become base coins and USD by the contract: ``qty × contract_size`` is base coins for
 a linear contract (USD = that × price) and USD for an inverse one (coins = USD / price).
@@ -24,6 +25,8 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from aiohttp import WSMsgType
 
 from liqmap.engine.clusters import LONG, SHORT
 from liqmap.engine.realized import SAMPLED_VENUES, Realized
@@ -44,6 +47,10 @@ PUBLIC_REST: dict[str, str] = {
 }
 """The public REST hosts (as in ``.env.example``): overriding REST with one of these does not
 call for a websocket override."""
+HEARD = frozenset({WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.PING, WSMsgType.PONG})
+"""Frames the exchange sent. ccxt's client also hands over aiohttp's CLOSING, CLOSED and ERROR
+notices, made on our side when the keepalive gives up on a silent connection: stamping those
+as heard would count the silence as watched."""
 
 
 def recordable(venue: str, rest_url: str | None, ws_url: str | None) -> bool:
@@ -195,7 +202,7 @@ class LiquidationStream:
                 def client(self, url: str) -> Any:
                     client = super().client(url)
                     if not getattr(client, "liqmap_tapped", False):
-                        client.handle_message = stream._frames(client.handle_message)
+                        client.handle_message = stream.tap_frames(client.handle_message)
                         client.liqmap_tapped = True
                     return client
 
@@ -232,13 +239,15 @@ class LiquidationStream:
         if self._failure is not None:
             raise self._failure
 
-    def _frames(self, handle: Callable[[Any], None]) -> Callable[[Any], None]:
-        """ccxt's frame handler (every frame: text, ping, pong, close), noting each as a sign
-        of life and skipping a text frame that looks like JSON but is not: ccxt 4.5.90 decodes
-        it inside its receive loop's callback, which would end the loop."""
+    def tap_frames(self, handle: Callable[[Any], None]) -> Callable[[Any], None]:
+        """ccxt's frame handler (every frame: text, ping, pong, close), noting each frame the
+        exchange sent as a sign of life (``HEARD``) and skipping a text frame that looks like
+        JSON but is not: ccxt 4.5.90 decodes it inside its receive loop's callback, which
+        would end the loop."""
 
         def handle_frame(frame: Any) -> None:
-            self.last_heard_ms = self._clock()
+            if frame.type in HEARD:
+                self.last_heard_ms = self._clock()
             try:
                 handle(frame)
             except ValueError:  # json's and orjson's JSONDecodeError

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
+from aiohttp import WSMessage, WSMsgType
 
 from liqmap.config import load_settings
 from liqmap.engine.realized import Realized
@@ -343,3 +344,26 @@ def test_the_fakes_refuse_what_the_venues_refuse() -> None:
         "id": 4,
     }
     assert (bybit_error["success"], bybit_error["op"]) == (False, "subscribe")
+
+
+@pytest.mark.parametrize(
+    ("kind", "heard"),
+    [
+        (WSMsgType.TEXT, True),
+        (WSMsgType.PING, True),
+        (WSMsgType.PONG, True),
+        (WSMsgType.CLOSE, False),  # ends the connection: no sign it stays live
+        (WSMsgType.CLOSING, False),  # aiohttp's own notices, made on our side, e.g. when the
+        (WSMsgType.CLOSED, False),  # keepalive gives up on a silent connection
+        (WSMsgType.ERROR, False),
+    ],
+)
+def test_only_what_the_exchange_sent_is_a_sign_of_life(kind: WSMsgType, heard: bool) -> None:
+    now = [1_000]
+    stream = LiquidationStream("bybit", clock=lambda: now[0])
+    handled: list[WSMessage] = []
+    tapped = stream.tap_frames(handled.append)
+    frame = WSMessage(kind, "{}" if kind is WSMsgType.TEXT else None, None)
+    tapped(frame)
+    assert handled == [frame]
+    assert stream.last_heard_ms == (1_000 if heard else None)
