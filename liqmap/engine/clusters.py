@@ -93,7 +93,7 @@ def _side(
     dense = smooth > background
     span_pct = abs((edges[-1] if side == SHORT else edges[0]) - price) / price * 100
     average_density = total / span_pct
-    clusters = []
+    bands: list[tuple[float, int, int, float]] = []
     above = usd > background
     for lo, hi in _runs(dense, rules.max_gap_bins):
         while lo < hi and not above[lo]:
@@ -103,9 +103,13 @@ def _side(
         band_usd = float(usd[lo:hi].sum())
         if hi - lo < rules.min_bins or band_usd < rules.min_share * total:
             continue
+        density = band_usd / ((float(edges[hi]) - float(edges[lo])) / price * 100)
+        bands.append((density, lo, hi, band_usd))
+    bands.sort(key=lambda band: -band[0])
+    clusters = []
+    for density, lo, hi, band_usd in bands[: rules.limit]:  # only the kept ones are described
         low, high = float(edges[lo]), float(edges[hi])
         center = float(np.average(centers[lo:hi], weights=usd[lo:hi]))
-        density = band_usd / ((high - low) / price * 100)
         near = high if side == LONG else low
         clusters.append(
             Cluster(
@@ -121,8 +125,7 @@ def _side(
                 key=f"{side}@{round(math.log(center) / _KEY_GRID)}",
             )
         )
-    clusters.sort(key=lambda c: -c.density)
-    return clusters[: rules.limit]
+    return clusters
 
 
 def _moving(values: np.ndarray, width: int, reduce: Callable[..., np.ndarray]) -> np.ndarray:
