@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from tests.support.service import MARKS, Service, query, wait
 
 pytestmark = pytest.mark.slow
 
-LIQMAP = str(Path(sys.executable).with_name("liqmap"))
 ANN = 1001
 
 

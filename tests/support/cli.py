@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 import pytest
 
@@ -47,9 +48,11 @@ def clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS)}
 
 
-def fast_process(args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[str]:
+def fast_process(
+    args: Sequence[str], cwd: Path, env: Mapping[str, str], output: IO[str] | int = subprocess.PIPE
+) -> subprocess.Popen[str]:
     """``liqmap ARGS`` as a process of its own, stopped by signals as the console script is,
-    with the fast tuning; stdout and stderr in one pipe."""
+    with the fast tuning; stdout and stderr together into ``output`` (a pipe by default)."""
     code = (
         "import sys\n"
         "from liqmap.cli.main import main\n"
@@ -59,7 +62,7 @@ def fast_process(args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> subp
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return subprocess.Popen(
         [sys.executable, "-c", code], cwd=cwd, env=clean_environ() | {**env, "PYTHONPATH": path},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=output, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 
 

@@ -1,17 +1,15 @@
-"""``liqmap run`` as a process, and the waits and queries its tests use."""
+"""``liqmap run`` as a process of its own, which a signal (SIGKILL too) can end, paced and
+retried as fast as the other tests' commands; and the waits and queries its tests use."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-LIQMAP = str(Path(sys.executable).with_name("liqmap"))
-"""The console script of the environment running the tests."""
+from tests.support.cli import fast_process
 
 MARKS = "/api/v5/public/mark-price"
 
@@ -32,12 +30,8 @@ class Service:
         self.log = cwd / "run.log"
 
     def start(self) -> None:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith(("LIQMAP_", "TELEGRAM_"))}
         with self.log.open("a") as out:
-            self.process = subprocess.Popen(
-                [LIQMAP, "run"], env=clean | self.env, cwd=self.cwd, stdout=out,
-                stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            self.process = fast_process(["run"], self.cwd, self.env, out)
 
     def kill(self, signum: int) -> int:
         assert self.process is not None
