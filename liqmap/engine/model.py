@@ -104,6 +104,9 @@ class ModelParams:
     """Remove levels a later candle's wick crossed (liquidated)."""
     close_on_oi_drop: bool = True
     """Shrink all open exposure proportionally when open interest falls."""
+    flows_in_coins: bool = False
+    """Read opening and closing from open interest in coins (USD over the price then), so a
+    move of price alone opens nothing; off: from the change of OI in USD (measured better)."""
     bin_pct: float = 0.1
     """Width of a price bin in percent of the current price."""
     range_pct: float = 25.0
@@ -187,7 +190,8 @@ class LiquidationMap:
 
 
 def oi_flows(candles: Candles, oi: OpenInterest) -> tuple[np.ndarray, np.ndarray]:
-    """Per candle: USD opened (>= 0) and the share of earlier exposure that survives closing.
+    """Per candle: open interest opened (>= 0, in OI's unit) and the share of earlier exposure
+    that survives closing.
 
     Snapshots are aligned to candles by time, not by exact stamps, so OI may come finer,
     coarser or offset from the candle grid (OKX stamps daily OI at 16:00 UTC). Time is cut
@@ -251,6 +255,18 @@ def oi_flows(candles: Candles, oi: OpenInterest) -> tuple[np.ndarray, np.ndarray
     return opened, keeps
 
 
+def in_coins(oi: OpenInterest, candles: Candles) -> OpenInterest:
+    """Open interest in coins: each snapshot's USD over the price at its time (the open of
+    the candle it falls in; the first open before the candles, the last close after them)."""
+    if not len(candles):
+        return oi
+    inside = np.searchsorted(candles.ts, oi.ts, side="right") - 1
+    candle = np.clip(inside, 0, len(candles) - 1)
+    after = oi.ts >= candles.ts[-1] + candles.step_ms
+    price = np.where(after, candles.close[-1], candles.open[candle])
+    return OpenInterest(oi.step_ms, oi.ts, oi.usd / price)
+
+
 def build_exposure(candles: Candles, oi: OpenInterest, params: ModelParams) -> Exposure:
     """Surviving liquidation levels after the last candle.
 
@@ -261,9 +277,11 @@ def build_exposure(candles: Candles, oi: OpenInterest, params: ModelParams) -> E
     n = len(candles)
     price = float(candles.close[-1]) if n else 0.0
     as_of = int(candles.ts[-1]) + candles.step_ms if n else 0
-    opened, keeps = oi_flows(candles, oi)
+    opened, keeps = oi_flows(candles, in_coins(oi, candles) if params.flows_in_coins else oi)
     rows = np.flatnonzero(opened > 0)
     entry = (candles.high[rows] + candles.low[rows] + candles.close[rows]) / 3
+    if params.flows_in_coins:
+        opened[rows] *= entry
 
     alive = opened[rows]
     if params.close_on_oi_drop and rows.size:

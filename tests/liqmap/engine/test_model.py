@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from liqmap.engine.model import (
     Tier,
     build_exposure,
     build_map,
+    in_coins,
     leverage_ladder,
     oi_flows,
 )
@@ -335,3 +337,41 @@ def test_the_array_model_equals_the_plain_python_loop(
     assert liq_map.long_by_band == pytest.approx(np.array(longs), rel=1e-9, abs=1e-6)
     assert liq_map.short_by_band == pytest.approx(np.array(shorts), rel=1e-9, abs=1e-6)
     assert liq_map.long_usd.sum() > 0 and liq_map.short_usd.sum() > 0
+
+
+def test_in_coins_a_move_of_price_alone_opens_nothing() -> None:
+    # 100 coins held throughout while the price steps from 100 to 110: OI in USD rises 10%
+    bars = [*flat(2), *flat(3, 110.0)]
+    oi = oi_path(10_000, 10_000, 11_000, 11_000, 11_000, 11_000)
+    no_sweep = replace(FIVE, sweep=False)
+    in_usd = build_exposure(candles(*bars), oi, no_sweep)
+    in_coins = build_exposure(candles(*bars), oi, replace(no_sweep, flows_in_coins=True))
+    assert in_usd.long_usd.sum() + in_usd.short_usd.sum() == pytest.approx(1_000)
+    assert in_coins.long_usd.sum() + in_coins.short_usd.sum() == 0
+
+
+def test_in_coins_what_opens_is_valued_at_the_candle_price() -> None:
+    # 100 coins more at a price of 110: $11,000 opened, half long, wherever it is read
+    bars = [*flat(2, 110.0), *flat(3, 110.0)]
+    oi = oi_path(11_000, 11_000, 22_000, 22_000, 22_000, 22_000)
+    exposure = build_exposure(candles(*bars), oi, replace(FIVE, flows_in_coins=True))
+    assert exposure.long_usd.sum() == pytest.approx(5_500)
+    assert exposure.short_usd.sum() == pytest.approx(5_500)
+
+
+def test_in_coins_a_fall_closes_by_the_coins_left() -> None:
+    # 100 coins open at 100; the price doubles and OI in USD stays flat: half the coins closed
+    bars = [*flat(2), *flat(3, 200.0)]
+    oi = oi_path(0, 10_000, 10_000, 10_000, 10_000, 10_000)
+    no_sweep = replace(FIVE, sweep=False)
+    assert build_exposure(candles(*bars), oi, no_sweep).long_usd.sum() == pytest.approx(5_000)
+    in_coins = build_exposure(candles(*bars), oi, replace(no_sweep, flows_in_coins=True))
+    assert in_coins.long_usd.sum() == pytest.approx(2_500)
+
+
+def test_in_coins_reads_each_snapshot_at_the_price_of_its_time() -> None:
+    bars = [(100, 105, 95, 102), (102, 110, 100, 108)]
+    oi = OpenInterest.from_rows(MIN, [[-MIN, 1_000], [0, 1_000], [MIN, 1_020], [2 * MIN, 1_080]])
+    coins = in_coins(oi, candles(*bars))
+    # before the first candle: its open; inside a candle: its open; after the last: its close
+    assert coins.usd == pytest.approx([10, 10, 10, 10])
