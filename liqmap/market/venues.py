@@ -35,6 +35,11 @@ class Venue:
     history_candle_page: int | None = None
     recent_candle_rows: int | None = None
     """The recent-candles endpoint serves only this many latest bars (OKX)."""
+    inverse_contract_usd: float | None = None
+    """What one inverse contract is worth in USD, where ccxt's market does not say it: a
+    Bybit inverse contract is 1 USD (Bybit help, "What is Inverse Contract?": 10,000
+    contracts are $10,000), but ccxt 4.5.90 takes an inverse market's ``contractSize`` from
+    ``lotSizeFilter.minOrderQty`` (``bybit.parse_market``)."""
 
     def earliest_oi(self, step: str, now: int) -> int | None:
         """Oldest time the exchange documents OI at ``step`` for, two steps of slack; None if
@@ -108,6 +113,7 @@ BYBIT = Venue(
     oi_both_sides=True,
     public_tiers=True,
     linear_formula=Formula.LINEAR_BYBIT,
+    inverse_contract_usd=1.0,
 )
 
 VENUES: dict[str, Venue] = {venue.name: venue for venue in (OKX, BINANCE, BYBIT)}

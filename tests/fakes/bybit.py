@@ -59,6 +59,9 @@ class BybitInstrument:
     delivery_time: int = 0
     status: str = "Trading"
     launch_time: int = 1585526400000
+    min_order_qty: str | None = None
+    """``lotSizeFilter.minOrderQty`` (and ``qtyStep``) when not the default: "1" USD contract
+    inverse, "0.001" linear. An inverse contract stays 1 USD whatever the minimum order is."""
 
     @property
     def inverse(self) -> bool:
@@ -66,6 +69,7 @@ class BybitInstrument:
 
     def wire(self) -> dict[str, Any]:
         inverse = self.inverse
+        min_qty = self.min_order_qty or ("1" if inverse else "0.001")
         return {
             "symbol": self.symbol,
             "contractType": self.contract_type,
@@ -81,8 +85,8 @@ class BybitInstrument:
             "lotSizeFilter": {
                 "maxOrderQty": "100000000" if inverse else "1190.000",
                 "maxMktOrderQty": "20000000" if inverse else "500.000",
-                "minOrderQty": "1" if inverse else "0.001",
-                "qtyStep": "1" if inverse else "0.001",
+                "minOrderQty": min_qty,
+                "qtyStep": min_qty,
                 "postOnlyMaxOrderQty": "100000000" if inverse else "1190.000",
                 "minNotionalValue": "1" if inverse else "5",
             },

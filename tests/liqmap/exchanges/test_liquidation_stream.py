@@ -265,6 +265,29 @@ async def test_bybit_buy_is_a_long_liquidated_and_inverse_sizes_are_dollars(
     assert stream.note == ""
 
 
+async def test_a_bybit_inverse_contract_is_one_dollar_whatever_its_minimum_order(
+    bybit: FakeBybit, adapter: Adapter
+) -> None:
+    """ccxt 4.5.90 sets an inverse market's contractSize from ``minOrderQty``; a Bybit inverse
+    contract is 1 USD (Bybit help, "What is Inverse Contract?"), so ``v`` is USD."""
+    btcusd = next(i for i in bybit.instruments if i.symbol == "BTCUSD")
+    btcusd.min_order_qty = "100"
+    with FakeBybitWs() as fake:
+        async with adapter(bybit=bybit.url) as market:
+            inverse = await market.instrument("bybit:BTCUSD")
+            client_size = market.client("bybit").market(inverse.symbol)["contractSize"]
+        stream = stream_to("bybit", fake, bybit.url)
+        try:
+            await stream.open([inverse])
+            fake.push(Liq("BTCUSD", "long", 62_500.0, 2_500, T0))
+            (row,) = await collect(fake, stream, 1)
+        finally:
+            await stream.close()
+    assert client_size == 100, "ccxt reads the minimum order as the contract"
+    assert inverse.contract_size == 1
+    assert (row.usd, row.amount) == (2_500, pytest.approx(0.04))
+
+
 async def test_bybit_pings_are_answered_as_bybit_does() -> None:
     """ccxt sends ``{"op":"ping"}``; Bybit answers ``ret_msg: pong`` (the keepalive's proof)."""
     import aiohttp
