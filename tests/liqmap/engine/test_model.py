@@ -335,3 +335,23 @@ def test_the_array_model_equals_the_plain_python_loop(
     assert liq_map.long_by_band == pytest.approx(np.array(longs), rel=1e-9, abs=1e-6)
     assert liq_map.short_by_band == pytest.approx(np.array(shorts), rel=1e-9, abs=1e-6)
     assert liq_map.long_usd.sum() > 0 and liq_map.short_usd.sum() > 0
+
+
+@pytest.mark.parametrize("formula", list(Formula))
+@pytest.mark.parametrize("side", ["long", "short"])
+def test_a_bankruptcy_price_becomes_the_trigger_price_of_the_same_position(
+    formula: Formula, side: str
+) -> None:
+    """Bankruptcy is the rule with no maintenance and no fee; the trigger comes back exactly
+    for the linear and inverse rules, within m/(L-1) of the price for Bybit's (entry as B)."""
+    rule = MarginRule(0.005, 0.0005 if formula is Formula.LINEAR else 0.0, formula)
+    broke = MarginRule(0.0, 0.0, formula)
+    entry, leverage = 60_000.0, np.array([3.0, 10.0, 50.0, 125.0])
+    factor = "long_factor" if side == "long" else "short_factor"
+    trigger = entry * getattr(rule, factor)(leverage)
+    bankruptcy = entry * getattr(broke, factor)(leverage)
+    found = np.array([rule.trigger_from_bankruptcy(side, b) for b in bankruptcy])
+    error = np.abs(found / trigger - 1)
+    bound = rule.maintenance / (leverage - 1) if formula is Formula.LINEAR_BYBIT else 1e-12
+    assert np.all(error <= bound)
+    assert np.all((found > bankruptcy) if side == "long" else (found < bankruptcy))
