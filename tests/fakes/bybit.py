@@ -140,6 +140,13 @@ def bybit_error(code: int, msg: str, status: int = 200) -> Fault:
     return Fault(status=status, body=body, content_type="application/json")
 
 
+IP_BAN = Fault(status=403, body="access too frequent", content_type="text/plain")
+"""What Bybit answers an IP over its limit: HTTP 403 "access too frequent", not the JSON
+envelope (v5 docs, Rate Limit Rules: "If you encounter the error "403, access too frequent",
+... terminate all HTTP sessions and wait for at least 10 minutes"). ccxt's bybit maps HTTP
+403 to RateLimitExceeded (``httpExceptions``); the body is not JSON, so ``handle_errors``
+leaves it to that map."""
+
 NOT_SUPPORTED_SYMBOLS = "Not supported symbols"
 """What Bybit's market endpoints say about a symbol they do not list (ccxt: BadSymbol)."""
 
