@@ -152,13 +152,16 @@ async def _fetch(
     """Fetch and store OI in ``ask``; where the answer began, if well after the ask's start.
 
     A settled range is covered from where the exchange's answer began: what came after is
-    final, what came before the exchange may have and not serve (a start cut short).
+    final, what came before the exchange may have and not serve (a start cut short). A row
+    of a period still running (OKX's moves until the period closes) is stored but not
+    covered, so the next sync asks for it again.
     """
     now = market.now()
     length = step_ms(oi_step)
     oi = await market.open_interest(inst, oi_step, *ask, progress=progress)
     first = int(oi.ts[0]) if len(oi) else None
-    last = int(oi.ts[-1]) if len(oi) else None
+    closed = oi.ts[oi.ts + length <= now]
+    last = int(closed[-1]) if len(closed) else None
     span = settled(ask, last, length, now)
     began = None
     if _started_late(ask, first, span, length):

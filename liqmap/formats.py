@@ -13,6 +13,11 @@ def utc(ts_ms: int) -> str:
     return datetime.fromtimestamp(int(ts_ms) / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def utc_clock(ts_ms: int) -> str:
+    """``07:55 UTC``: a time within the day."""
+    return datetime.fromtimestamp(int(ts_ms) / 1000, UTC).strftime("%H:%M UTC")
+
+
 def local_time(ts_ms: int, zone: tzinfo) -> str:
     """``2026-11-25 08:55 CET``: a time in a chat's zone."""
     return datetime.fromtimestamp(int(ts_ms) / 1000, zone).strftime("%Y-%m-%d %H:%M %Z")

@@ -187,7 +187,9 @@ async def _render(deps: BotDeps, inst: Instrument, stored: StoredMap) -> bytes:
     """The chart, with the liquidations recorded over its window where the recorder ran."""
     snapshot = stored.snapshot
     end = snapshot.as_of_ms
-    realized = await realized_view(deps.stores, inst, end - window_ms(snapshot.window), end)
+    realized = await realized_view(
+        deps.stores, deps.market, inst, end - window_ms(snapshot.window), end
+    )
     draw = functools.partial(
         render_png, snapshot.liq_map, snapshot.clusters, ChartLabels.of(snapshot), realized=realized
     )

@@ -39,5 +39,8 @@ async def status(update: Update, context: BotContext) -> None:
     ]
     streams = await stores.run(stores.realized.streams)
     recorder = recorder_lines(streams, deps.recorder, now)
-    text = status_text(now - deps.started_at_ms, len(watched), pending, maps, incidents, recorder)
+    text = status_text(
+        now - deps.started_at_ms, len(watched), pending, maps, incidents, recorder,
+        deps.market.bans(),
+    )  # fmt: skip
     await message.reply_text(text, parse_mode=ParseMode.HTML)

@@ -22,9 +22,11 @@ def status_text(
     maps: list[str],
     incidents: list[str],
     recorder: Sequence[str] = (),
+    bans: Mapping[str, str] | None = None,
 ) -> str:
     """``/status``: uptime, watched instruments, pending alerts, map ages, the recorder's
-    coverage per exchange, exchange errors."""
+    coverage per exchange, exchanges not called because they banned this IP, exchange
+    errors."""
     lines = [
         "<b>liqmap status</b>",
         f"up {ago(uptime_ms).removesuffix(' ago')}, {watched} watched instrument"
@@ -37,9 +39,13 @@ def status_text(
         *([escape(line) for line in recorder] or ["nothing recorded yet"]),
         "",
         "<b>Recent exchange errors</b>",
-        *([escape(line) for line in incidents] or ["none"]),
+        *([escape(line) for line in _banned(bans or {}) + incidents] or ["none"]),
     ]
     return clip_html("\n".join(lines), TEXT_LIMIT)
+
+
+def _banned(bans: Mapping[str, str]) -> list[str]:
+    return [f"{exchange}: {ban}" for exchange, ban in bans.items()]
 
 
 def recorder_lines(

@@ -117,7 +117,7 @@ class HeatmapService:
     async def _make(self, inst: Instrument, window: str) -> RenderedHeatmap:
         view = await compute_heatmap(self.market, self.stores, inst, window)
         end = view.heatmap.as_of_ms
-        realized = await realized_view(self.stores, inst, end - window_ms(window), end)
+        realized = await realized_view(self.stores, self.market, inst, end - window_ms(window), end)
         draw = functools.partial(render_heatmap_png, view.heatmap, view.labels, realized=realized)
         png = await asyncio.to_thread(draw)
         return RenderedHeatmap(view, png, self.clock())

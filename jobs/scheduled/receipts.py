@@ -37,7 +37,7 @@ class Receipts:
             except LiqmapError as exc:
                 log.warning("receipt of %s waits: %s", sweep.instrument, exc)
                 continue
-            view = await realized_view(self.stores, inst, sweep.start_ms, sweep.due_ms)
+            view = await realized_view(self.stores, self.market, inst, sweep.start_ms, sweep.due_ms)
             receipt = (
                 receipt_for(sweep, view.rows, view.covered, view.venues, view.sampled)
                 if view is not None

@@ -147,7 +147,7 @@ async def _live_snapshot(
                 market, stores, inst, args.window, args.step, ProgressLine(sys.stderr)
             )
             end = snapshot.as_of_ms
-            realized = await realized_view(stores, inst, end - window_ms(args.window), end)
+            realized = await realized_view(stores, market, inst, end - window_ms(args.window), end)
     return snapshot, realized
 
 
@@ -244,5 +244,5 @@ async def _live_heatmap(
                 market, stores, inst, args.window, args.step, ProgressLine(sys.stderr)
             )
             end = view.heatmap.as_of_ms
-            realized = await realized_view(stores, inst, end - window_ms(args.window), end)
+            realized = await realized_view(stores, market, inst, end - window_ms(args.window), end)
     return view.heatmap, view.labels, view.notes, realized

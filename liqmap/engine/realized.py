@@ -3,16 +3,21 @@
 Pure functions over recorded rows and the time ranges the recorder covered: sums in a price
 band and time span, per-candle totals, and how much of a span was watched. A span the
 recorder did not cover is unknown, never calm.
+
+Rows are stored at the price the venue published. OKX and Bybit publish the bankruptcy
+price, about one maintenance margin beyond the trigger price the map bins; ``at_trigger``
+turns a row into the trigger price under the instrument's margin rule when it is read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from liqmap.engine.clusters import LONG, SHORT
+from liqmap.engine.model import MarginRule
 from liqmap.engine.ranges import Range, merge, missing
 from liqmap.engine.series import Liquidations
 
@@ -29,6 +34,8 @@ class Realized:
     """The exchange's own id, e.g. ``BTC-USDT-SWAP`` (``Instrument.native_id``)."""
     side: str
     price: float
+    """As the venue published it (``BANKRUPTCY_PRICES``), or the trigger price once read
+    through ``at_trigger``."""
     amount: float
     """Size in base coins (BTC for BTC contracts)."""
     usd: float
@@ -43,6 +50,27 @@ class Realized:
     def key(self) -> EventKey:
         """What makes two records the same event (a re-sent message, a reconnect replay)."""
         return (self.exchange, self.instrument, self.ts, self.side, self.price, self.amount)
+
+
+BANKRUPTCY_PRICES: dict[str, str] = {
+    "okx": "bkPx, the bankruptcy price (OKX docs, liquidation-orders channel)",
+    "bybit": "p, the bankruptcy price (Bybit docs, All Liquidation)",
+}
+"""Venues whose feed gives a liquidation's bankruptcy price, and the field. Binance's
+``forceOrder`` gives ``ap``, the average price the liquidation order filled at: the market
+where the position was taken over, read as the trigger price."""
+
+
+def at_trigger(rows: Iterable[Realized], rule: MarginRule) -> list[Realized]:
+    """``rows`` of one instrument at their trigger price under ``rule`` (the map's margin
+    rule for the instrument): a bankruptcy price moves one maintenance margin towards the
+    entry, above it for a long and below it for a short; other prices stay."""
+    return [
+        replace(row, price=rule.trigger_from_bankruptcy(row.side, row.price))
+        if row.exchange in BANKRUPTCY_PRICES
+        else row
+        for row in rows
+    ]
 
 
 def unique(rows: Iterable[Realized]) -> list[Realized]:

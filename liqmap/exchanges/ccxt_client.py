@@ -20,6 +20,11 @@ class MalformedData(Exception):
     """The exchange answered with rows that are not valid market data."""
 
 
+class IpBanned(Exception):
+    """The exchange answered with the HTTP status that means this IP is banned
+    (``Venue.ip_ban_ms``)."""
+
+
 class ImplausibleData(MalformedData):
     """The exchange answered with well-formed but impossible data: an open interest beyond
     any market, a page many times larger than asked for."""
@@ -40,7 +45,8 @@ def new_client(
 
     class StrictJson(base_class):  # type: ignore[misc, valid-type]  # a ccxt class: untyped
         """Refuses a successful HTTP answer whose body is not JSON (ccxt reads it as empty),
-        and a page far larger than asked for (ccxt would parse it all, then cut it)."""
+        and a page far larger than asked for (ccxt would parse it all, then cut it); raises
+        ``IpBanned`` for an HTTP 403 where that is a ban."""
 
         def handle_errors(
             self,
@@ -53,6 +59,8 @@ def new_client(
             response: Any,
             *rest: Any,
         ) -> Any:
+            if code == 403 and venue.ip_ban_ms is not None:
+                raise IpBanned(f"{self.id} answered HTTP 403: {error_text(Exception(body), 80)}")
             if response is None and code is not None and code < 400:
                 raise ccxt.BadResponse(f"{self.id} answered with a body that is not JSON")
             _check_page_size(url, response)

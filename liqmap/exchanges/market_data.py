@@ -2,7 +2,8 @@
 
 One ccxt instance per exchange per process (ccxt rate-limits per instance). Network errors,
 rate limits and malformed or implausible answers are retried (``EXCHANGE_RETRY``); bad
-requests are not, and neither is anything else: a bug of ours surfaces at once.
+requests are not, and neither is anything else: a bug of ours surfaces at once. An IP ban
+(Bybit's HTTP 403) stops every call to that exchange for ``Venue.ip_ban_ms``.
 """
 
 from __future__ import annotations
@@ -27,8 +28,14 @@ from liqmap.errors import (
     UnknownInstrument,
     UnsupportedRequest,
 )
-from liqmap.exchanges.ccxt_client import ImplausibleData, MalformedData, error_text, new_client
-from liqmap.formats import utc
+from liqmap.exchanges.ccxt_client import (
+    ImplausibleData,
+    IpBanned,
+    MalformedData,
+    error_text,
+    new_client,
+)
+from liqmap.formats import utc, utc_clock
 from liqmap.market.instruments import ALL, Instrument, InstrumentBook, aggregate, parse_symbol
 from liqmap.market.timeframes import DAY_MS, MINUTE_MS, duration_text, floor_to, step_ms
 from liqmap.market.venues import VENUES, Venue
@@ -101,6 +108,7 @@ class MarketData:
         self._maintenance: dict[str, tuple[float | None, int]] = {}
         self._oi_floors: dict[tuple[str, str], tuple[int, int]] = {}
         self._gates: dict[str, RequestGate] = {}
+        self._banned_until: dict[str, int] = {}
         self.incidents: deque[Incident] = deque(maxlen=50)
         self._book_locks: dict[str, asyncio.Lock] = {}
 
@@ -439,6 +447,22 @@ class MarketData:
         """The ccxt instances open now, by exchange."""
         return MappingProxyType(self._clients)
 
+    def bans(self) -> dict[str, str]:
+        """Exchanges not called now because they banned this IP, and until when, by exchange:
+        ``IP banned by Bybit (HTTP 403), not called again until 12:10 UTC``."""
+        now = self.now()
+        return {
+            exchange: _ban_text(exchange, until)
+            for exchange, until in self._banned_until.items()
+            if now < until
+        }
+
+    def _check_ban(self, exchange: str) -> None:
+        """Raise ``ExchangeUnavailable`` while ``exchange`` bans this IP."""
+        ban = self.bans().get(exchange)
+        if ban is not None:
+            raise ExchangeUnavailable(exchange, ban)
+
     async def _call(
         self,
         exchange: str,
@@ -455,6 +479,7 @@ class MarketData:
         transient = _transient()
 
         async def attempt() -> T:
+            self._check_ban(exchange)
             await self._gates[exchange].turn()
             return parse(await fn(*args))
 
@@ -466,6 +491,11 @@ class MarketData:
 
         try:
             return await retry_call(attempt, self._retry, transient, retrying, sleep=self._sleep)
+        except IpBanned as exc:
+            until = self._banned_until[exchange] = self.now() + (VENUES[exchange].ip_ban_ms or 0)
+            log.warning("%s %s: %s; %s", exchange, name, exc, _ban_text(exchange, until))
+            self.incidents.append(Incident(self.now(), exchange, f"{name}: IP banned (HTTP 403)"))
+            raise ExchangeUnavailable(exchange, _ban_text(exchange, until)) from exc
         except ccxt.BadSymbol:
             raise UnknownInstrument(symbol or "?", exchange) from None
         except transient as exc:
@@ -635,6 +665,13 @@ def _failure_kind(exc: BaseException) -> str:
     if isinstance(exc, ImplausibleData):
         return "implausible data"
     return "malformed response"
+
+
+def _ban_text(exchange: str, until: int) -> str:
+    return (
+        f"IP banned by {exchange.capitalize()} (HTTP 403), not called again until "
+        f"{utc_clock(until)}"
+    )
 
 
 def _left_out(error: LiqmapError, asset: str) -> str:

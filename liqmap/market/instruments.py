@@ -131,6 +131,10 @@ def instrument_from_market(exchange: str, market: Mapping[str, Any]) -> Instrume
     if not all(fields):
         return None
     symbol, native_id, base, quote, settle = (str(value) for value in fields)
+    linear = bool(market.get("linear", settle == quote))
+    contract_size = float(market.get("contractSize") or 1.0)
+    if not linear:
+        contract_size = VENUES[exchange].inverse_contract_usd or contract_size
     return Instrument(
         exchange=exchange,
         symbol=symbol,
@@ -138,8 +142,8 @@ def instrument_from_market(exchange: str, market: Mapping[str, Any]) -> Instrume
         base=base,
         quote=quote,
         settle=settle,
-        contract_size=float(market.get("contractSize") or 1.0),
-        linear=bool(market.get("linear", settle == quote)),
+        contract_size=contract_size,
+        linear=linear,
         kind=kind,
         expiry_ms=int(market["expiry"]) if kind == "future" and market.get("expiry") else None,
         max_leverage=_max_leverage(market),

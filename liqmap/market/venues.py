@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from liqmap.engine.model import Formula
-from liqmap.market.timeframes import DAY_MS, STEPS
+from liqmap.market.timeframes import DAY_MS, MINUTE_MS, STEPS
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,16 @@ class Venue:
     history_candle_page: int | None = None
     recent_candle_rows: int | None = None
     """The recent-candles endpoint serves only this many latest bars (OKX)."""
+    ip_ban_ms: int | None = None
+    """An HTTP 403 means this IP is banned: no call for this long (Bybit: "If you encounter
+    the error "403, access too frequent" ... terminate all HTTP sessions and wait for at least
+    10 minutes", v5 docs, Rate Limit Rules). ccxt maps Bybit's 403 to RateLimitExceeded,
+    which would be retried at once."""
+    inverse_contract_usd: float | None = None
+    """What one inverse contract is worth in USD, where ccxt's market does not say it: a
+    Bybit inverse contract is 1 USD (Bybit help, "What is Inverse Contract?": 10,000
+    contracts are $10,000), but ccxt 4.5.90 takes an inverse market's ``contractSize`` from
+    ``lotSizeFilter.minOrderQty`` (``bybit.parse_market``)."""
 
     def earliest_oi(self, step: str, now: int) -> int | None:
         """Oldest time the exchange documents OI at ``step`` for, two steps of slack; None if
@@ -108,6 +118,8 @@ BYBIT = Venue(
     oi_both_sides=True,
     public_tiers=True,
     linear_formula=Formula.LINEAR_BYBIT,
+    ip_ban_ms=10 * MINUTE_MS,
+    inverse_contract_usd=1.0,
 )
 
 VENUES: dict[str, Venue] = {venue.name: venue for venue in (OKX, BINANCE, BYBIT)}

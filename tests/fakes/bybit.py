@@ -59,6 +59,9 @@ class BybitInstrument:
     delivery_time: int = 0
     status: str = "Trading"
     launch_time: int = 1585526400000
+    min_order_qty: str | None = None
+    """``lotSizeFilter.minOrderQty`` (and ``qtyStep``) when not the default: "1" USD contract
+    inverse, "0.001" linear. An inverse contract stays 1 USD whatever the minimum order is."""
 
     @property
     def inverse(self) -> bool:
@@ -66,6 +69,7 @@ class BybitInstrument:
 
     def wire(self) -> dict[str, Any]:
         inverse = self.inverse
+        min_qty = self.min_order_qty or ("1" if inverse else "0.001")
         return {
             "symbol": self.symbol,
             "contractType": self.contract_type,
@@ -81,8 +85,8 @@ class BybitInstrument:
             "lotSizeFilter": {
                 "maxOrderQty": "100000000" if inverse else "1190.000",
                 "maxMktOrderQty": "20000000" if inverse else "500.000",
-                "minOrderQty": "1" if inverse else "0.001",
-                "qtyStep": "1" if inverse else "0.001",
+                "minOrderQty": min_qty,
+                "qtyStep": min_qty,
                 "postOnlyMaxOrderQty": "100000000" if inverse else "1190.000",
                 "minNotionalValue": "1" if inverse else "5",
             },
@@ -135,6 +139,13 @@ def bybit_error(code: int, msg: str, status: int = 200) -> Fault:
     )
     return Fault(status=status, body=body, content_type="application/json")
 
+
+IP_BAN = Fault(status=403, body="access too frequent", content_type="text/plain")
+"""What Bybit answers an IP over its limit: HTTP 403 "access too frequent", not the JSON
+envelope (v5 docs, Rate Limit Rules: "If you encounter the error "403, access too frequent",
+... terminate all HTTP sessions and wait for at least 10 minutes"). ccxt's bybit maps HTTP
+403 to RateLimitExceeded (``httpExceptions``); the body is not JSON, so ``handle_errors``
+leaves it to that map."""
 
 NOT_SUPPORTED_SYMBOLS = "Not supported symbols"
 """What Bybit's market endpoints say about a symbol they do not list (ccxt: BadSymbol)."""

@@ -228,8 +228,16 @@ class FakeOkx(FakeServer):
         if self.oi_rows_kept is not None:
             latest = (now - offset) // step * step + offset
             oldest_kept = max(oldest_kept, latest - (self.oi_rows_kept - 1) * step)
-        rows = self.tape(inst.inst_id).open_interest(step, oldest_kept, end, offset)
+        tape = self.tape(inst.inst_id)
+        rows = tape.open_interest(step, oldest_kept, end, offset)
         rows = [r for r in rows if begin < r[0] < end and r[0] <= now][::-1][:limit]
+        if rows and rows[0][0] + step > now:
+            # The period still running is served with its latest figure, which moves until
+            # the period closes (issue 16: OKX's running period read as final; OKX's docs do
+            # not say which moment a row's figure is from).
+            ts, _, coins = rows[0]
+            usd = tape.open_interest_now()
+            rows[0] = (ts, usd, coins * usd / rows[0][1])
         data = [
             [str(ts), f"{coins / inst.ct_val:.2f}", f"{coins:.4f}", f"{usd:.2f}"]
             for ts, usd, coins in rows

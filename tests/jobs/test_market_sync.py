@@ -96,7 +96,8 @@ async def test_the_cache_keeps_what_the_exchange_forgets(
     assert week.oi_step == "5m"
     assert week.open_interest.ts[0] == first.start
     assert len(week.open_interest) == 7 * 288 + 1
-    assert okx.count(OI_PATH) == 0
+    (asked,) = okx.seen(OI_PATH)  # only the period still running, which may yet change
+    assert int(asked.query["begin"]) + 1 == week.open_interest.ts[-1]
     assert clock() - week.open_interest.ts[0] > 5 * DAY_MS
 
 
@@ -187,6 +188,26 @@ async def test_a_daily_map_from_okx_uses_its_16_utc_open_interest(
     assert {int(ts) % DAY_MS for ts in month.open_interest.ts} == {16 * HOUR_MS}
     snapshot = await compute_map(market, stores, inst, "30d", "1d")
     assert not snapshot.liq_map.is_empty
+
+
+async def test_the_running_oi_period_is_fetched_again_once_it_has_closed(
+    okx: FakeOkx, market: MarketData, stores: Stores, clock: Clock
+) -> None:
+    """OKX serves the 5m period still running with a figure that moves until it closes:
+    a sync inside the period must not keep that figure as the period's final one."""
+    inst = await market.instrument("BTC")
+    clock.advance(3 * MINUTE_MS)  # 12:03:30, inside the 12:00 period
+    running = await sync_window(market, stores, inst, "1d", "1m")
+    period = int(running.open_interest.ts[-1])
+    assert period == NOON - 30_000 and period + 5 * MINUTE_MS > clock()
+    final = okx.tape("BTC-USDT-SWAP").open_interest(5 * MINUTE_MS, period, period + 1)[0][1]
+    assert running.open_interest.usd[-1] != pytest.approx(final), "the fake's figure moves"
+
+    clock.advance(5 * MINUTE_MS)  # 12:08:30: the 12:00 period has closed
+    later = await sync_window(market, stores, inst, "1d", "1m")
+    at = int(np.searchsorted(later.open_interest.ts, period))
+    assert later.open_interest.ts[at] == period
+    assert later.open_interest.usd[at] == pytest.approx(final)
 
 
 async def test_a_failed_fetch_leaves_the_cache_consistent(

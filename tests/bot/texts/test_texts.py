@@ -125,3 +125,12 @@ def test_the_token_never_reaches_a_log() -> None:
     assert token not in record.getMessage() and "<token>" in record.getMessage()
     install(token)
     assert logging.getLogger("httpx").level == logging.WARNING
+
+
+def test_status_names_an_exchange_banning_this_ip_and_until_when() -> None:
+    from bot.texts.status import status_text
+
+    ban = "IP banned by Bybit (HTTP 403), not called again until 12:10 UTC"
+    text = status_text(60_000, 1, 0, [], [], bans={"bybit": ban})
+    assert text.split("Recent exchange errors</b>\n", 1)[1].splitlines() == [f"bybit: {ban}"]
+    assert status_text(60_000, 1, 0, [], []).endswith("Recent exchange errors</b>\nnone")

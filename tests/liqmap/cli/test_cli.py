@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 from importlib.metadata import version
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from liqmap.cli.progress import ProgressLine
+from tests.fakes.bybit import IP_BAN, FakeBybit
 from tests.fakes.okx import FakeOkx
 from tests.support.cli import LIQMAP, clean_environ, run
 
@@ -116,3 +118,13 @@ def test_progress_names_each_series_and_shows_every_tenth_once() -> None:
         "  binance BTCUSDT 1m candles: fetched 500/500 rows",
         "  okx BTC-USDT-SWAP 1m candles: fetched 500/1,000 rows",
     ], "under min_rows nothing; 150 is still the first tenth; a finished series starts again"
+
+
+def test_a_bybit_ip_ban_is_one_error_line_saying_until_when(
+    bybit: FakeBybit, env: dict[str, str], tmp_path: Path
+) -> None:
+    bybit.inject(IP_BAN, "/v5/market/instruments-info", times=None)
+    result = run(["price", "bybit:BTC"], tmp_path, env | {"LIQMAP_BYBIT_URL": bybit.url})
+    assert result.returncode == 1
+    banned = r"IP banned by Bybit \(HTTP 403\), not called again until \d\d:\d\d UTC"
+    assert re.fullmatch(f"error: bybit: {banned}", result.stderr.splitlines()[-1])

@@ -5,6 +5,7 @@ a HEALTHCHECK reads, or where it must run without root's right to write to read-
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from storage.database import open_database
 from storage.migrations import MIGRATIONS
 from tests.fakes.binance import FakeBinance
-from tests.fakes.bybit import FakeBybit
+from tests.fakes.bybit import IP_BAN, FakeBybit
 from tests.fakes.http import free_port
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
@@ -151,6 +152,19 @@ def test_an_unreachable_exchange_fails_alone(
     failed = [text for text in result.stdout.splitlines() if text.startswith("FAIL")]
     assert len(failed) == 1, result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_a_bybit_ip_ban_fails_the_bybit_check_saying_until_when(
+    bybit: FakeBybit, env: dict[str, str], tmp_path: Path
+) -> None:
+    bybit.inject(IP_BAN, "/v5/market/instruments-info", times=None)
+    result = doctor(env, tmp_path)
+    banned = r"IP banned by Bybit \(HTTP 403\), not called again until \d\d:\d\d UTC"
+    assert re.fullmatch(
+        f"FAIL  bybit     {banned} at {re.escape(bybit.url)}", line(result, "bybit")
+    )
+    asked = [tuple(sorted(r.query.items())) for r in bybit.seen()]
+    assert len(asked) == len(set(asked)), "one load of the markets, not retried"
 
 
 def test_offline_makes_no_network_request(

@@ -375,3 +375,23 @@ def test_in_coins_reads_each_snapshot_at_the_price_of_its_time() -> None:
     coins = in_coins(oi, candles(*bars))
     # before the first candle: its open; inside a candle: its open; after the last: its close
     assert coins.usd == pytest.approx([10, 10, 10, 10])
+
+
+@pytest.mark.parametrize("formula", list(Formula))
+@pytest.mark.parametrize("side", ["long", "short"])
+def test_a_bankruptcy_price_becomes_the_trigger_price_of_the_same_position(
+    formula: Formula, side: str
+) -> None:
+    """Bankruptcy is the rule with no maintenance and no fee; the trigger comes back exactly
+    for the linear and inverse rules, within m/(L-1) of the price for Bybit's (entry as B)."""
+    rule = MarginRule(0.005, 0.0005 if formula is Formula.LINEAR else 0.0, formula)
+    broke = MarginRule(0.0, 0.0, formula)
+    entry, leverage = 60_000.0, np.array([3.0, 10.0, 50.0, 125.0])
+    factor = "long_factor" if side == "long" else "short_factor"
+    trigger = entry * getattr(rule, factor)(leverage)
+    bankruptcy = entry * getattr(broke, factor)(leverage)
+    found = np.array([rule.trigger_from_bankruptcy(side, b) for b in bankruptcy])
+    error = np.abs(found / trigger - 1)
+    bound = rule.maintenance / (leverage - 1) if formula is Formula.LINEAR_BYBIT else 1e-12
+    assert np.all(error <= bound)
+    assert np.all((found > bankruptcy) if side == "long" else (found < bankruptcy))

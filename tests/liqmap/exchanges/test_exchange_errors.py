@@ -9,9 +9,12 @@ import pytest
 
 from liqmap.errors import ExchangeUnavailable, UnknownInstrument
 from liqmap.exchanges.market_data import MarketData
-from liqmap.market.timeframes import HOUR_MS, floor_to
+from liqmap.market.timeframes import HOUR_MS, MINUTE_MS, floor_to
 from liqmap.policies.retry import RetryPolicy
 from storage.stores import Stores
+from tests.conftest import Adapter
+from tests.fakes.bybit import IP_BAN, FakeBybit
+from tests.fakes.clock import Clock
 from tests.fakes.http import Fault, free_port
 from tests.fakes.okx import FakeOkx, okx_error
 from tests.support.fast import FAST_CCXT, FAST_RETRY
@@ -209,3 +212,31 @@ async def test_a_price_beyond_any_market_is_rejected_as_implausible(
         await _btc_hourly(market)
     assert str(caught.value) == "okx: implausible data"
     assert "candle price 1e+12 is beyond any market" in caplog.text
+
+
+@pytest.mark.fixed_clock
+async def test_a_bybit_ip_ban_stops_every_bybit_call_for_ten_minutes(
+    bybit: FakeBybit, adapter: Adapter, clock: Clock
+) -> None:
+    """Bybit's HTTP 403 is an IP ban ("wait for at least 10 minutes"): not retried, and no
+    call to Bybit at all until the ten minutes are over (the clock stands at 12:00:30)."""
+    banned = r"IP banned by Bybit \(HTTP 403\), not called again until 12:10 UTC"
+    async with adapter(bybit=bybit.url) as market:
+        inst = await market.instrument("bybit:BTCUSDT")
+        since = floor_to(market.now(), HOUR_MS) - 5 * HOUR_MS
+        bybit.inject(IP_BAN, "/v5/market/kline", times=None)
+        with pytest.raises(ExchangeUnavailable, match=f"^bybit: {banned}$"):
+            await market.candles(inst, "1h", since)
+        assert bybit.count("/v5/market/kline") == 1, "not retried"
+
+        bybit.clear_faults()
+        bybit.reset_log()
+        clock.advance(9 * MINUTE_MS)
+        with pytest.raises(ExchangeUnavailable, match=banned):
+            await market.prices([inst])
+        assert bybit.count() == 0
+        assert list(market.bans()) == ["bybit"]
+
+        clock.advance(MINUTE_MS)
+        assert len(await market.candles(inst, "1h", since)) == 5
+        assert market.bans() == {}

@@ -7,14 +7,20 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 from aiohttp import WSMessage, WSMsgType
 
+from jobs.on_demand.realized_view import realized_view
 from liqmap.config import load_settings
+from liqmap.engine.model import MarginRule
 from liqmap.engine.realized import Realized
 from liqmap.errors import ConfigError
 from liqmap.exchanges.liquidation_stream import LiquidationStream, StreamDown, recordable
 from liqmap.market.instruments import Instrument
+from liqmap.market.margins import params_for
+from liqmap.signals.receipts import Sweep, receipt_for
+from storage.stores import Stores
 from tests.conftest import Adapter
 from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import FakeBybit
@@ -103,6 +109,45 @@ async def test_each_venue_is_subscribed_in_its_own_words_and_read_in_full(feed: 
     ]
     assert [r.side for r in rows] == ["long", "short", "long"]
     assert feed.stream.skipped == 0 and feed.stream.last_heard_ms is not None
+
+
+WIRE_PRICE = {"okx": "bankruptcy", "binance": "trigger", "bybit": "bankruptcy"}
+"""What each feed's price is: OKX ``bkPx`` and Bybit ``p`` the bankruptcy price (their docs),
+Binance ``ap`` the average fill of the liquidation order, at the market that set it off."""
+
+
+@pytest.mark.parametrize("side", ["long", "short"])
+async def test_a_liquidation_at_a_map_level_counts_in_its_band_on_every_venue(
+    feed: Feed, side: str, adapter: Adapter, stores: Stores, request: pytest.FixtureRequest
+) -> None:
+    """A 50x position whose trigger price sits in a two-bin band (0.1% bins) is liquidated;
+    read back from the store as receipts read it, it lands in the band on every venue."""
+    rest = request.getfixturevalue(feed.venue.name)
+    async with adapter(**{feed.venue.name: rest.url}) as market:
+        rule = params_for(feed.btc, await market.maintenance_rate(feed.btc)).margin
+        factor = "long_factor" if side == "long" else "short_factor"
+        entry, leverage = 60_000.0, np.array([50.0])
+        trigger = float(entry * getattr(rule, factor)(leverage)[0])
+        broke = MarginRule(0.0, 0.0, rule.formula)
+        bankruptcy = float(entry * getattr(broke, factor)(leverage)[0])
+        wire = bankruptcy if WIRE_PRICE[feed.venue.name] == "bankruptcy" else trigger
+        assert abs(wire / trigger - 1) > 0.003 or wire == trigger, "B is bins away from T"
+
+        await feed.stream.open([feed.btc])
+        feed.fake.push(Liq(feed.venue.btc, side, wire, 2.0, T0))
+        rows = await feed.rows_after(1)
+        span = (T0 - 60_000, T0 + 60_000)
+        await stores.run(stores.realized.record, feed.venue.name, [feed.btc.native_id], rows, span)
+        view = await realized_view(stores, market, feed.btc, *span)
+
+    assert view is not None
+    low, high = trigger * 0.999, trigger * 1.001
+    sweep = Sweep(1, feed.btc.key, "", "", side, low, high, 1e6, trigger, T0, T0 - 1, False, "7d")
+    receipt = receipt_for(sweep, view.rows, view.covered, view.venues, view.sampled)
+    assert receipt.side_usd > 0
+    assert receipt.recorded_usd == receipt.side_usd, f"{view.rows[0].price} not in the band"
+    stored = stores.realized.between(feed.venue.name, feed.btc.native_id, *span)
+    assert [r.price for r in stored] == [pytest.approx(wire)], "stored as published"
 
 
 async def test_malformed_messages_are_skipped_and_counted_the_stream_goes_on(feed: Feed) -> None:
@@ -263,6 +308,29 @@ async def test_bybit_buy_is_a_long_liquidated_and_inverse_sizes_are_dollars(
     assert (long.side, long.amount, long.usd) == ("long", 0.003, pytest.approx(180.0))
     assert (short.side, short.amount, short.usd) == ("short", pytest.approx(0.04), 2_500)
     assert stream.note == ""
+
+
+async def test_a_bybit_inverse_contract_is_one_dollar_whatever_its_minimum_order(
+    bybit: FakeBybit, adapter: Adapter
+) -> None:
+    """ccxt 4.5.90 sets an inverse market's contractSize from ``minOrderQty``; a Bybit inverse
+    contract is 1 USD (Bybit help, "What is Inverse Contract?"), so ``v`` is USD."""
+    btcusd = next(i for i in bybit.instruments if i.symbol == "BTCUSD")
+    btcusd.min_order_qty = "100"
+    with FakeBybitWs() as fake:
+        async with adapter(bybit=bybit.url) as market:
+            inverse = await market.instrument("bybit:BTCUSD")
+            client_size = market.client("bybit").market(inverse.symbol)["contractSize"]
+        stream = stream_to("bybit", fake, bybit.url)
+        try:
+            await stream.open([inverse])
+            fake.push(Liq("BTCUSD", "long", 62_500.0, 2_500, T0))
+            (row,) = await collect(fake, stream, 1)
+        finally:
+            await stream.close()
+    assert client_size == 100, "ccxt reads the minimum order as the contract"
+    assert inverse.contract_size == 1
+    assert (row.usd, row.amount) == (2_500, pytest.approx(0.04))
 
 
 async def test_bybit_pings_are_answered_as_bybit_does() -> None:
