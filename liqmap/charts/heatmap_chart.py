@@ -6,18 +6,15 @@ be drawn in worker threads.
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import PowerNorm
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from liqmap.charts.map_chart import BACKGROUND, GRID, MUTED, PANEL, TEXT, ChartLabels
+from liqmap.charts.canvas import BACKGROUND, new_figure, to_png
+from liqmap.charts.map_chart import GRID, MUTED, PANEL, TEXT, ChartLabels
 from liqmap.engine.clusters import LONG, SHORT
 from liqmap.engine.heatmap import Heatmap
 from liqmap.engine.realized import RealizedView, by_cell
@@ -51,9 +48,7 @@ def render_heatmap_png(
 ) -> bytes:
     """The heatmap as PNG bytes, ``width_px`` wide at 16:9 (1280x720 by default), with the
     recorded liquidations as markers where they happened when ``realized`` is given."""
-    dpi = width_px / 12.8
-    figure = Figure(figsize=(12.8, 7.2), dpi=dpi, facecolor=BACKGROUND)
-    FigureCanvasAgg(figure)
+    figure = new_figure(width_px)
     axes = figure.add_axes((0.075, 0.115, 0.765, 0.755), facecolor=PANEL)
     title = (
         f"{labels.instrument} · {labels.exchange} · {labels.window} liquidation heatmap · "
@@ -72,7 +67,7 @@ def render_heatmap_png(
         )  # fmt: skip
         axes.set_xticks([])
         axes.set_yticks([])
-        return _png(figure, dpi)
+        return to_png(figure)
 
     ts, span = heatmap.ts, heatmap.column_ms
     start, end = (ts[0] - span) / DAY_MS, ts[-1] / DAY_MS
@@ -119,7 +114,7 @@ def render_heatmap_png(
     bar_axes.tick_params(colors=MUTED, labelsize=10.5)
     bar_axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: usd(v)))
     bar.set_label("liquidation USD per bin", color=MUTED, fontsize=12, labelpad=6)
-    return _png(figure, dpi)
+    return to_png(figure)
 
 
 def _mark_realized(axes: Axes, heatmap: Heatmap, realized: RealizedView) -> None:
@@ -138,8 +133,7 @@ def _mark_realized(axes: Axes, heatmap: Heatmap, realized: RealizedView) -> None
 
 def _realized_caption(realized: RealizedView) -> str:
     """Totals of the recorded liquidations and how much of the window was watched."""
-    longs = usd(realized.total(LONG)).replace("$", r"\$")
-    shorts = usd(realized.total(SHORT)).replace("$", r"\$")
+    longs, shorts = usd(realized.total(LONG)), usd(realized.total(SHORT))
     return f"realized liquidations: longs {longs} ▼  shorts {shorts} ▲  ·  {realized.coverage_text}"
 
 
@@ -171,9 +165,3 @@ def _price_range(heatmap: Heatmap) -> tuple[float, float]:
         max(float(heatmap.edges[0]), low * (1 - MARGIN_PCT / 100)),
         min(float(heatmap.edges[-1]), high * (1 + MARGIN_PCT / 100)),
     )
-
-
-def _png(figure: Figure, dpi: float) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", facecolor=BACKGROUND, dpi=dpi)
-    return buffer.getvalue()

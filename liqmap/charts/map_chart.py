@@ -5,24 +5,22 @@ Uses matplotlib's object API (no pyplot), so charts can be drawn in worker threa
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from liqmap.charts.canvas import BACKGROUND, new_figure, to_png
 from liqmap.engine.clusters import LONG, SHORT, Cluster
 from liqmap.engine.model import LiquidationMap
 from liqmap.engine.realized import RealizedView, by_price
 from liqmap.engine.snapshot import MapSnapshot
 from liqmap.formats import price_text, usd, utc
 
-BACKGROUND = "#0d1117"
 PANEL = "#161b22"
 TEXT = "#c9d1d9"
 MUTED = "#8b949e"
@@ -79,9 +77,7 @@ def render_png(
     """The chart as PNG bytes, ``width_px`` wide at 16:9 (1280x720 by default), with the
     recorded liquidations of the window as markers when ``realized`` is given and a labelled
     vertical line at each of ``marks``."""
-    dpi = width_px / 12.8
-    figure = Figure(figsize=(12.8, 7.2), dpi=dpi, facecolor=BACKGROUND)
-    FigureCanvasAgg(figure)
+    figure = new_figure(width_px)
     rect = (0.075, 0.2, 0.83, 0.69) if realized is None else (0.075, 0.275, 0.83, 0.615)
     axes = figure.add_axes(rect, facecolor=PANEL)
     when = utc(liq_map.as_of_ms)
@@ -106,7 +102,7 @@ def render_png(
         )
         axes.set_xticks([])
         axes.set_yticks([])
-        return _png(figure, dpi)  # fmt: skip
+        return to_png(figure)
 
     low, high = _visible_range(liq_map, [mark[0] for mark in marks])
     edges, price = liq_map.edges, liq_map.price
@@ -158,7 +154,7 @@ def render_png(
     legend = axes.legend(title="leverage", loc="upper left", fontsize=10, title_fontsize=10,
                          facecolor=PANEL, edgecolor=GRID, labelcolor=TEXT)  # fmt: skip
     legend.get_title().set_color(MUTED)
-    return _png(figure, dpi)
+    return to_png(figure)
 
 
 def _style(axes: Axes) -> None:
@@ -225,17 +221,12 @@ def _mark_realized(
             sizes = MARKER_AREA * np.sqrt(found[side][at] / largest) + 6
             strip.scatter(liq_map.centers[at], np.full(at.sum(), y), s=sizes, marker=marker,
                           color=color, edgecolors=BACKGROUND, linewidths=0.5)  # fmt: skip
-    longs, shorts = _plain(usd(realized.total(LONG))), _plain(usd(realized.total(SHORT)))
+    longs, shorts = usd(realized.total(LONG)), usd(realized.total(SHORT))
     strip.set_xlabel(
         f"price   ·   realized liquidations: longs {longs} ▼  shorts {shorts} ▲   ·   "
         f"{realized.coverage_text}",
         color=MUTED, fontsize=12,
     )  # fmt: skip
-
-
-def _plain(text: str) -> str:
-    """``text`` with its dollar signs kept from starting matplotlib mathtext."""
-    return text.replace("$", r"\$")
 
 
 def _steps(
@@ -268,9 +259,3 @@ def _visible_range(liq_map: LiquidationMap, marked: Sequence[float] = ()) -> tup
     )
     margin = price * MARK_MARGIN_PCT / 100
     return min([low, *(at - margin for at in marked)]), max([high, *(at + margin for at in marked)])
-
-
-def _png(figure: Figure, dpi: float) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", facecolor=BACKGROUND, dpi=dpi)
-    return buffer.getvalue()

@@ -73,3 +73,9 @@ def test_recorded_liquidations_are_marked_where_and_when_they_happened() -> None
     assert colour_pixels(marked, colours["short"]) == colour_pixels(plain, colours["short"]), (
         "an event after the last column is not drawn"
     )
+
+
+def test_labels_with_dollars_and_tex_specials_are_drawn_as_written() -> None:
+    candles, oi = market(minutes=600, seed=2)
+    labels = ChartLabels("$BTC^$", "x", "1d", (("a$}$", 0.5), ("c_d^", 0.5)))
+    assert png_size(render_heatmap_png(build_heatmap(candles, oi), labels)) == (1280, 720)

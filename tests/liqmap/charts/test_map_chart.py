@@ -9,6 +9,8 @@ from benchmarks.synthetic import market
 from liqmap.charts.map_chart import ChartLabels, render_png
 from liqmap.engine.clusters import find_clusters
 from liqmap.engine.model import LiquidationMap, build_map
+from tests.support.clusters import cluster
+from tests.support.maps import hand_map
 from tests.support.png import colour_pixels, png_size
 
 LABELS = ChartLabels("BTC-USDT-SWAP", "okx", "7d")
@@ -73,3 +75,15 @@ def test_recorded_liquidations_are_drawn_by_side_under_the_map() -> None:
     assert colour_pixels(only_longs, REALIZED_LONG) > 50
     assert colour_pixels(only_longs, REALIZED_SHORT) == 0
     assert colour_pixels(both, REALIZED_SHORT) > 50
+
+
+def test_two_clusters_a_side_list_two_dollar_amounts_without_mathtext() -> None:
+    """Issue 16: two ``$`` in one footer line were read as mathtext and the chart crashed."""
+    liq_map = hand_map({230: 4e5, 231: 4e5, 200: 9e5, 201: 9e5}, {270: 5e5, 271: 5e5})
+    clusters = [
+        cluster("long", 98.0, 98.2, 8e5, 1.8),
+        cluster("long", 95.0, 95.2, 1.8e6, 4.8),
+        cluster("short", 102.0, 102.2, 1e6, 2.0),
+    ]
+    png = render_png(liq_map, clusters, ChartLabels("$BTC$ ^_\\", "$x$", "7d", (("a$b$", 1.0),)))
+    assert png_size(png) == (1280, 720)
