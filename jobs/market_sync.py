@@ -22,7 +22,8 @@ LATE_STEPS = 2
 
 @dataclass(frozen=True)
 class MarketWindow:
-    """Candles and open interest of one instrument over a window ending at the last close."""
+    """Candles and open interest of one instrument over a window ending at the last close,
+    from ``since`` (the window's ``start`` unless a warm-up was asked for)."""
 
     instrument: Instrument
     window: str
@@ -32,6 +33,7 @@ class MarketWindow:
     end: int
     candles: Candles
     open_interest: OpenInterest
+    since: int
     notes: tuple[str, ...] = ()
     """What the user should know about the data, e.g. a coarser OI step than hoped for."""
 
@@ -43,8 +45,12 @@ async def sync_window(
     window: str,
     step: str,
     progress: Progress | None = None,
+    warmup_ms: int = 0,
 ) -> MarketWindow:
     """Fetch what the cache lacks of ``window`` at ``step``, store it, return the window.
+
+    ``warmup_ms`` more before the window are fetched too, as far back as the exchange
+    documents open interest (a heatmap builds its first column from them).
 
     Candles and open interest are fetched and stored range by range; each range is
     written in one transaction, so a failure leaves the cache consistent. Open interest
@@ -56,19 +62,20 @@ async def sync_window(
     length = step_ms(step)
     end = floor_to(now, length)
     start = end - window_ms(window)
-    for gap in missing(await stores.run(cache.covered, inst, CANDLES, step), start, end):
+    venue = VENUES[inst.exchange]
+    since = min(start, venue.oi_start(start - warmup_ms, step, now))
+    for gap in missing(await stores.run(cache.covered, inst, CANDLES, step), since, end):
         candles = await market.candles(inst, step, *gap, progress=progress)
         last = int(candles.ts[-1]) if len(candles) else None
         await stores.run(cache.store_candles, inst, step, candles, settled(gap, last, length, now))
 
-    venue = VENUES[inst.exchange]
     covered = {s: await stores.run(cache.covered, inst, OPEN_INTEREST, s) for s in venue.oi_steps}
-    steps = oi_steps(venue, step, start, now, covered.__getitem__)
+    steps = oi_steps(venue, step, since, now, covered.__getitem__)
     notes: list[str] = []
     for oi_step in steps:
         last_resort = oi_step == steps[-1]
         shortfall = await _fill_open_interest(
-            market, stores, inst, oi_step, start, last_resort, progress
+            market, stores, inst, oi_step, since, last_resort, progress
         )
         if shortfall is None or last_resort:
             break
@@ -84,8 +91,9 @@ async def sync_window(
         oi_step=oi_step,
         start=start,
         end=end,
-        candles=await stores.run(cache.candles, inst, step, start, end),
-        open_interest=await stores.run(cache.open_interest, inst, oi_step, start, oi_end),
+        candles=await stores.run(cache.candles, inst, step, since, end),
+        open_interest=await stores.run(cache.open_interest, inst, oi_step, since, oi_end),
+        since=since,
         notes=tuple(notes),
     )
 

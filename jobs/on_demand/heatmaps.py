@@ -41,11 +41,15 @@ async def compute_heatmap(
     step: str | None = None,
     progress: Progress | None = None,
 ) -> HeatmapView:
-    """Sync the window (each exchange of an aggregate at once), then build the heatmap in a
-    worker thread. An aggregate left without some exchange says which in its notes."""
+    """Sync the window and a warm-up of the same length before it (each exchange of an
+    aggregate at once), then build the heatmap in a worker thread: its first column holds
+    what was open at the window's start. An aggregate left without some exchange says which
+    in its notes."""
     step = step or DEFAULT_STEP[window]
-    parts, notes = await sync_venues(market, stores, inst, window, step, progress)
-    heatmap, shares = await asyncio.to_thread(build_aggregate_heatmap, parts)
+    length = window_ms(window)
+    parts, notes = await sync_venues(market, stores, inst, window, step, progress, length)
+    build = functools.partial(build_aggregate_heatmap, parts, window_ms=length)
+    heatmap, shares = await asyncio.to_thread(build)
     if inst.is_aggregate:
         source = "+".join(part.exchange for part in parts)
         labels = ChartLabels(

@@ -76,16 +76,18 @@ async def sync_venues(
     window: str,
     step: str,
     progress: Progress | None = None,
+    warmup_ms: int = 0,
 ) -> tuple[list[VenueData], tuple[str, ...]]:
-    """Sync each exchange of ``inst`` at once (just itself unless an aggregate): their data
-    and model parameters, and the notes, which name each exchange left out and why.
+    """Sync each exchange of ``inst`` at once (just itself unless an aggregate), with
+    ``warmup_ms`` before the window: their data and model parameters, and the notes, which
+    name each exchange left out and why.
 
     An exchange that fails is left out; if all fail, the first error is raised.
     """
     members = inst.members if inst.is_aggregate else (inst,)
 
     async def venue(member: Instrument) -> tuple[VenueData, tuple[str, ...]]:
-        data = await sync_window(market, stores, member, window, step, progress)
+        data = await sync_window(market, stores, member, window, step, progress, warmup_ms)
         params = params_for(member, await market.maintenance_rate(member))
         return VenueData(member.exchange, data.candles, data.open_interest, params), data.notes
 

@@ -6,18 +6,17 @@ be drawn in worker threads.
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import PowerNorm
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from liqmap.charts.map_chart import BACKGROUND, GRID, MUTED, PANEL, TEXT, ChartLabels
+from liqmap.charts.canvas import BACKGROUND, new_figure, to_png
+from liqmap.charts.map_chart import GRID, MUTED, PANEL, TEXT, ChartLabels
+from liqmap.charts.ticks import usd_ticks
 from liqmap.engine.clusters import LONG, SHORT
 from liqmap.engine.heatmap import Heatmap
 from liqmap.engine.realized import RealizedView, by_cell
@@ -36,11 +35,17 @@ wash out the rest."""
 DATE_FORMATS = ["%Y", "%b", "%b %d", "%H:%M", "%H:%M", "%S.%f"]
 ZERO_FORMATS = ["", "%Y", "%b %d", "%b %d", "%H:%M", "%H:%M"]
 """Ticks read ``Mar 14`` for days and ``12:00`` within a day, midnight as its date."""
+AXES = (0.075, 0.16, 0.765, 0.71)
+"""Where the heatmap sits in the figure: room under it for the time axis and the caption."""
 MARGIN_PCT = 4.0
 """The price axis shows the path's range plus this much each side (within the grid)."""
 REALIZED_MARKERS = ((LONG, "v", "#7ee787"), (SHORT, "^", "#ff7b72"))
-MARKER_AREA = 140.0
-"""Area in points² of the largest recorded cell's marker; the others scale by USD."""
+REALIZED_SLOTS = (64, 30)
+"""Recorded liquidations are summed into this grid of slots (time, price) over the visible
+chart, one marker per slot and side at the slot's middle, so markers stand apart."""
+MARKER_AREA = 100.0
+"""Area in points² of the fullest slot's marker (the others scale by USD): narrower than a
+slot (about 11 by 13 points), so neighbours never touch."""
 
 
 def render_heatmap_png(
@@ -51,10 +56,18 @@ def render_heatmap_png(
 ) -> bytes:
     """The heatmap as PNG bytes, ``width_px`` wide at 16:9 (1280x720 by default), with the
     recorded liquidations as markers where they happened when ``realized`` is given."""
-    dpi = width_px / 12.8
-    figure = Figure(figsize=(12.8, 7.2), dpi=dpi, facecolor=BACKGROUND)
-    FigureCanvasAgg(figure)
-    axes = figure.add_axes((0.075, 0.115, 0.765, 0.755), facecolor=PANEL)
+    return to_png(draw_heatmap(heatmap, labels, width_px, realized))
+
+
+def draw_heatmap(
+    heatmap: Heatmap,
+    labels: ChartLabels,
+    width_px: int = 1280,
+    realized: RealizedView | None = None,
+) -> Figure:
+    """The heatmap's figure, as ``render_heatmap_png`` saves it."""
+    figure = new_figure(width_px)
+    axes = figure.add_axes(AXES, facecolor=PANEL)
     title = (
         f"{labels.instrument} · {labels.exchange} · {labels.window} liquidation heatmap · "
         f"{utc(heatmap.as_of_ms)}"
@@ -72,7 +85,7 @@ def render_heatmap_png(
         )  # fmt: skip
         axes.set_xticks([])
         axes.set_yticks([])
-        return _png(figure, dpi)
+        return figure
 
     ts, span = heatmap.ts, heatmap.column_ms
     start, end = (ts[0] - span) / DAY_MS, ts[-1] / DAY_MS
@@ -99,13 +112,12 @@ def render_heatmap_png(
     )
     times = (ts - span / 2) / DAY_MS
     axes.plot(times, heatmap.close, color=PRICE_LINE, linewidth=1.1)
-    if realized is not None:
-        _mark_realized(axes, heatmap, realized)
     axes.set_xlim(start, end)
     axes.set_ylim(low, high)
     _axes_scales(axes)
     if realized is not None:
-        axes.set_xlabel(f"time (UTC)   ·   {_realized_caption(realized)}")
+        _mark_realized(axes, heatmap, realized)
+        figure.text(0.075, 0.05, _realized_caption(realized), color=MUTED, fontsize=11.5)
     axes.annotate(
         price_text(last), (end, last), xytext=(4, 0), textcoords="offset points",
         color=BACKGROUND, fontsize=10.5, fontweight="bold", va="center", ha="left",
@@ -113,33 +125,39 @@ def render_heatmap_png(
         bbox={"boxstyle": "square,pad=0.2", "facecolor": PRICE_LINE, "linewidth": 0},
     )  # fmt: skip
 
-    bar_axes = figure.add_axes((0.9, 0.115, 0.012, 0.755))
+    bar_axes = figure.add_axes((0.9, AXES[1], 0.012, AXES[3]))
     bar = figure.colorbar(image, cax=bar_axes, extend="max")
     bar.outline.set_edgecolor(GRID)
     bar_axes.tick_params(colors=MUTED, labelsize=10.5)
-    bar_axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: usd(v)))
+    bar_axes.yaxis.set_major_formatter(usd_ticks())
     bar.set_label("liquidation USD per bin", color=MUTED, fontsize=12, labelpad=6)
-    return _png(figure, dpi)
+    return figure
 
 
 def _mark_realized(axes: Axes, heatmap: Heatmap, realized: RealizedView) -> None:
-    """Recorded liquidations summed per cell, at the cell's time and price, sized by USD
-    (longs ▼, shorts ▲)."""
-    found = by_cell(realized.rows, heatmap.ts, heatmap.column_ms, heatmap.edges)
+    """Recorded liquidations over the columns summed per slot of ``REALIZED_SLOTS`` across the
+    shown time and price, a marker at each slot's middle sized by USD (longs ▼, shorts ▲)."""
+    start, end = (float(x) for x in axes.get_xlim())
+    low, high = (float(y) for y in axes.get_ylim())
+    columns, rows = REALIZED_SLOTS
+    first = int(heatmap.ts[0] - heatmap.column_ms)
+    span = -(-(int(heatmap.ts[-1]) - first) // columns)
+    ends = first + span * np.arange(1, columns + 1, dtype=np.int64)
+    found = by_cell(realized.rows, ends, span, np.linspace(low, high, rows + 1))
     largest = max(float(found[side].max(initial=0)) for side, _, _ in REALIZED_MARKERS)
-    times = (heatmap.ts - heatmap.column_ms / 2) / DAY_MS
+    times = start + (end - start) * (np.arange(columns) + 0.5) / columns
+    prices = low + (high - low) * (np.arange(rows) + 0.5) / rows
     for side, marker, color in REALIZED_MARKERS:
-        column, bin_ = np.nonzero(found[side])
+        column, row = np.nonzero(found[side])
         if len(column):
-            sizes = MARKER_AREA * np.sqrt(found[side][column, bin_] / largest) + 5
-            axes.scatter(times[column], heatmap.centers[bin_], s=sizes, marker=marker,
+            sizes = (MARKER_AREA - 5) * np.sqrt(found[side][column, row] / largest) + 5
+            axes.scatter(times[column], prices[row], s=sizes, marker=marker,
                          color=color, edgecolors=BACKGROUND, linewidths=0.6, zorder=4)  # fmt: skip
 
 
 def _realized_caption(realized: RealizedView) -> str:
     """Totals of the recorded liquidations and how much of the window was watched."""
-    longs = usd(realized.total(LONG)).replace("$", r"\$")
-    shorts = usd(realized.total(SHORT)).replace("$", r"\$")
+    longs, shorts = usd(realized.total(LONG)), usd(realized.total(SHORT))
     return f"realized liquidations: longs {longs} ▼  shorts {shorts} ▲  ·  {realized.coverage_text}"
 
 
@@ -171,9 +189,3 @@ def _price_range(heatmap: Heatmap) -> tuple[float, float]:
         max(float(heatmap.edges[0]), low * (1 - MARGIN_PCT / 100)),
         min(float(heatmap.edges[-1]), high * (1 + MARGIN_PCT / 100)),
     )
-
-
-def _png(figure: Figure, dpi: float) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", facecolor=BACKGROUND, dpi=dpi)
-    return buffer.getvalue()

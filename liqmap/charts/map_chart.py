@@ -5,31 +5,35 @@ Uses matplotlib's object API (no pyplot), so charts can be drawn in worker threa
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.legend_handler import HandlerTuple
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
+from liqmap.charts.canvas import BACKGROUND, new_figure, to_png
+from liqmap.charts.ticks import usd_ticks
 from liqmap.engine.clusters import LONG, SHORT, Cluster
 from liqmap.engine.model import LiquidationMap
 from liqmap.engine.realized import RealizedView, by_price
 from liqmap.engine.snapshot import MapSnapshot
 from liqmap.formats import price_text, usd, utc
 
-BACKGROUND = "#0d1117"
 PANEL = "#161b22"
 TEXT = "#c9d1d9"
 MUTED = "#8b949e"
 GRID = "#30363d"
-LONG_SHADES = ("#1b5e20", "#2e7d32", "#43a047", "#66bb6a", "#a5d6a7")
-SHORT_SHADES = ("#7f1d1d", "#b91c1c", "#e53935", "#ef5350", "#f4a5a5")
+LONG_SHADES = ("#0b4a3a", "#137f4a", "#4bb543", "#a5da3c", "#f1f59a")
+SHORT_SHADES = ("#6e1131", "#b8213b", "#ee5a3a", "#fa9e55", "#ffdca0")
+"""Leverage bands, lowest first: each step changes lightness and hue, so the five read apart
+(CIELAB distance at least 25 between any two of a side)."""
 FOOTNOTE = "estimated relative intensity, not exact positions"
+CLUSTER_NOTE = "L1, S1 …: clusters densest first (USD per 1% of price), % from price"
 MIN_SPAN_PCT = 3.0
 MAX_SPAN_PCT = 20.0
 SHOWN_CLUSTERS = 3
@@ -37,8 +41,12 @@ REALIZED_LONG = "#d2ffd9"
 REALIZED_SHORT = "#ffd6d3"
 MARK_MARGIN_PCT = 0.5
 """Room left beside a marked price at the chart's edge."""
-MARKER_AREA = 260.0
-"""Area in points² of the marker of the largest recorded bin; the others scale by USD."""
+REALIZED_SLOTS = 56
+"""Recorded liquidations are summed into this many slots across the visible prices, one
+marker per slot and side at the slot's middle, so markers stand apart instead of merging."""
+MARKER_AREA = 180.0
+"""Area in points² of the marker of the fullest slot (the others scale by USD): narrower
+than a slot (about 13.7 points), so neighbours never touch."""
 
 Mark = tuple[float, str, str]
 """A price to mark with a vertical line: price, label and colour."""
@@ -79,10 +87,20 @@ def render_png(
     """The chart as PNG bytes, ``width_px`` wide at 16:9 (1280x720 by default), with the
     recorded liquidations of the window as markers when ``realized`` is given and a labelled
     vertical line at each of ``marks``."""
-    dpi = width_px / 12.8
-    figure = Figure(figsize=(12.8, 7.2), dpi=dpi, facecolor=BACKGROUND)
-    FigureCanvasAgg(figure)
-    rect = (0.075, 0.2, 0.83, 0.69) if realized is None else (0.075, 0.275, 0.83, 0.615)
+    return to_png(draw_map(liq_map, clusters, labels, width_px, realized, marks))
+
+
+def draw_map(
+    liq_map: LiquidationMap,
+    clusters: list[Cluster],
+    labels: ChartLabels,
+    width_px: int = 1280,
+    realized: RealizedView | None = None,
+    marks: Sequence[Mark] = (),
+) -> Figure:
+    """The chart's figure, as ``render_png`` saves it."""
+    figure = new_figure(width_px)
+    rect = (0.075, 0.2, 0.83, 0.65) if realized is None else (0.075, 0.275, 0.83, 0.575)
     axes = figure.add_axes(rect, facecolor=PANEL)
     when = utc(liq_map.as_of_ms)
     figure.suptitle(
@@ -91,7 +109,7 @@ def render_png(
     )  # fmt: skip
     figure.text(0.075, 0.012, FOOTNOTE, color=MUTED, fontsize=10.5, style="italic")
     if labels.shares:
-        figure.text(0.5, 0.915, labels.shares_text, color=MUTED, fontsize=12, ha="center")
+        figure.text(0.905, 0.9, labels.shares_text, color=MUTED, fontsize=12, ha="right")
     _style(axes)
     if liq_map.is_empty:
         axes.text(
@@ -106,7 +124,7 @@ def render_png(
         )
         axes.set_xticks([])
         axes.set_yticks([])
-        return _png(figure, dpi)  # fmt: skip
+        return figure
 
     low, high = _visible_range(liq_map, [mark[0] for mark in marks])
     edges, price = liq_map.edges, liq_map.price
@@ -117,15 +135,13 @@ def render_png(
         (SHORT_SHADES, liq_map.short_by_band, above),
     ):
         base = np.zeros(len(liq_map.centers))
-        for band, (label, color) in enumerate(zip(liq_map.bands, shades, strict=True)):
-            values = np.where(side, by_band[band], 0.0)
+        for values_by_band, color in zip(by_band, shades, strict=True):
+            values = np.where(side, values_by_band, 0.0)
             if values[shown].any():
                 steps = _steps(edges, base, base + values, shown)
                 axes.add_collection(
-                    PolyCollection([steps], facecolors=color, linewidths=0,
-                                   label=label if shades is LONG_SHADES else None),
-                    autolim=False,
-                )  # fmt: skip
+                    PolyCollection([steps], facecolors=color, linewidths=0), autolim=False
+                )
             base = base + values
     tallest = float(np.max(np.where(below, liq_map.long_usd, liq_map.short_usd)[shown]))
     axes.set_ylim(0, tallest * 1.22 if tallest > 0 else 1)
@@ -140,7 +156,7 @@ def render_png(
     )
     cumulative.set_ylim(0, top * 1.15 if top > 0 else 1)
     cumulative.tick_params(colors=MUTED, labelsize=11)
-    cumulative.yaxis.set_major_formatter(FuncFormatter(lambda v, _: usd(v)))
+    cumulative.yaxis.set_major_formatter(usd_ticks())
     cumulative.set_ylabel("cumulative USD from price", color=MUTED, fontsize=12)
     for spine in cumulative.spines.values():
         spine.set_visible(False)
@@ -155,10 +171,23 @@ def render_png(
                   color=color, fontsize=12, fontweight="bold", va="top")  # fmt: skip
     if realized is not None:
         _mark_realized(figure, axes, liq_map, realized, low, high)
-    legend = axes.legend(title="leverage", loc="upper left", fontsize=10, title_fontsize=10,
-                         facecolor=PANEL, edgecolor=GRID, labelcolor=TEXT)  # fmt: skip
+    _leverage_legend(axes, liq_map.bands)
+    return figure
+
+
+def _leverage_legend(axes: Axes, bands: Sequence[str]) -> None:
+    """One row above the map, outside it: each band's long and short shade with its label."""
+    handles = [
+        (Patch(facecolor=long, linewidth=0), Patch(facecolor=short, linewidth=0))
+        for long, short in zip(LONG_SHADES, SHORT_SHADES, strict=True)
+    ]
+    legend = axes.legend(
+        handles, bands, title="leverage (longs | shorts)", loc="lower left",
+        bbox_to_anchor=(0.0, 1.0), ncol=len(bands), frameon=False, fontsize=10.5,
+        title_fontsize=10.5, alignment="left", labelcolor=TEXT, handlelength=2.6,
+        borderaxespad=0.3, handler_map={tuple: HandlerTuple(ndivide=None, pad=0.15)},
+    )  # fmt: skip
     legend.get_title().set_color(MUTED)
-    return _png(figure, dpi)
 
 
 def _style(axes: Axes) -> None:
@@ -168,13 +197,17 @@ def _style(axes: Axes) -> None:
     for spine in axes.spines.values():
         spine.set_color(GRID)
     axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: price_text(v)))
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _: usd(v)))
+    axes.yaxis.set_major_formatter(usd_ticks())
     axes.set_ylabel("liquidations per 0.1% of price (USD)", color=MUTED, fontsize=12)
     axes.set_xlabel("price", color=MUTED, fontsize=12)
 
 
 def _mark_clusters(figure: Figure, axes: Axes, clusters: list[Cluster], tallest: float) -> None:
-    """Shade the densest bands, tag them L1.. / S1.., and list them under the chart."""
+    """Shade the densest bands, tag them L1.. / S1.. with their distance from price, and list
+    them under the chart, with what the tags mean."""
+    if clusters:
+        figure.text(0.905, 0.012, CLUSTER_NOTE, color=MUTED, fontsize=10.5, ha="right")
+    left, right = axes.get_xlim()
     for row, side in enumerate((LONG, SHORT)):
         mine = [c for c in clusters if c.side == side][:SHOWN_CLUSTERS]
         color = "#3fb950" if side == LONG else "#f85149"
@@ -182,8 +215,11 @@ def _mark_clusters(figure: Figure, axes: Axes, clusters: list[Cluster], tallest:
         for rank, cluster in enumerate(mine, start=1):
             tag = f"{'L' if side == LONG else 'S'}{rank}"
             axes.axvspan(cluster.low, cluster.high, color=color, alpha=0.16, linewidth=0)
-            axes.text((cluster.low + cluster.high) / 2, tallest * (1.12 - 0.06 * rank), tag,
-                      color=color, fontsize=12, fontweight="bold", ha="center")  # fmt: skip
+            middle = (cluster.low + cluster.high) / 2
+            if left <= middle <= right:
+                axes.text(middle, tallest * (1.12 - 0.06 * rank),
+                          f"{tag} {cluster.distance_pct:+.1f}%", color=color, fontsize=12,
+                          fontweight="bold", ha="center")  # fmt: skip
             listed.append(
                 f"{tag} {price_text(cluster.low)}-{price_text(cluster.high)} "
                 f"{usd(cluster.usd)} ({cluster.distance_pct:+.1f}%)"
@@ -201,8 +237,9 @@ def _mark_realized(
     low: float,
     high: float,
 ) -> None:
-    """Recorded liquidations of the window per price bin, in a strip under the map (longs ▼,
-    shorts ▲, sized by USD), and their totals with the share of the window watched."""
+    """Recorded liquidations of the window in a strip under the map (longs ▼, shorts ▲, one
+    marker per slot of ``REALIZED_SLOTS``, sized by USD), and under it their totals with the
+    share of the window watched."""
     strip = figure.add_axes((0.075, 0.2, 0.83, 0.06), facecolor=PANEL, sharex=axes)
     _style(strip)
     axes.tick_params(labelbottom=False)
@@ -213,29 +250,26 @@ def _mark_realized(
     strip.grid(False)
     strip.text(-0.005, 0.5, "realized", transform=strip.transAxes, ha="right", va="center",
                color=MUTED, fontsize=10.5)  # fmt: skip
-    found = by_price(realized.rows, liq_map.edges)
-    shown = (liq_map.centers >= low) & (liq_map.centers <= high)
-    largest = max(float(found[side][shown].max(initial=0)) for side in (LONG, SHORT))
+    slots = np.linspace(low, high, REALIZED_SLOTS + 1)
+    middles = (slots[:-1] + slots[1:]) / 2
+    found = by_price(realized.rows, slots)
+    largest = max(float(found[side].max(initial=0)) for side in (LONG, SHORT))
     for side, marker, color, y in (
         (LONG, "v", REALIZED_LONG, 0.3),
         (SHORT, "^", REALIZED_SHORT, 0.7),
     ):
-        at = shown & (found[side] > 0)
+        at = found[side] > 0
         if at.any():
-            sizes = MARKER_AREA * np.sqrt(found[side][at] / largest) + 6
-            strip.scatter(liq_map.centers[at], np.full(at.sum(), y), s=sizes, marker=marker,
+            sizes = (MARKER_AREA - 6) * np.sqrt(found[side][at] / largest) + 6
+            strip.scatter(middles[at], np.full(at.sum(), y), s=sizes, marker=marker,
                           color=color, edgecolors=BACKGROUND, linewidths=0.5)  # fmt: skip
-    longs, shorts = _plain(usd(realized.total(LONG))), _plain(usd(realized.total(SHORT)))
-    strip.set_xlabel(
-        f"price   ·   realized liquidations: longs {longs} ▼  shorts {shorts} ▲   ·   "
+    longs, shorts = usd(realized.total(LONG)), usd(realized.total(SHORT))
+    figure.text(
+        0.075, 0.118,
+        f"realized liquidations: longs {longs} ▼  shorts {shorts} ▲   ·   "
         f"{realized.coverage_text}",
-        color=MUTED, fontsize=12,
+        color=MUTED, fontsize=11.5,
     )  # fmt: skip
-
-
-def _plain(text: str) -> str:
-    """``text`` with its dollar signs kept from starting matplotlib mathtext."""
-    return text.replace("$", r"\$")
 
 
 def _steps(
@@ -268,9 +302,3 @@ def _visible_range(liq_map: LiquidationMap, marked: Sequence[float] = ()) -> tup
     )
     margin = price * MARK_MARGIN_PCT / 100
     return min([low, *(at - margin for at in marked)]), max([high, *(at + margin for at in marked)])
-
-
-def _png(figure: Figure, dpi: float) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", facecolor=BACKGROUND, dpi=dpi)
-    return buffer.getvalue()

@@ -204,8 +204,9 @@ def _heatmap_summary(heatmap: Heatmap, labels: ChartLabels) -> list[str]:
 def _csv_heatmap(
     args: argparse.Namespace,
 ) -> tuple[Heatmap, ChartLabels, tuple[str, ...], RealizedView | None]:
-    """The heatmap of the file's window, the notes on it, and the file's realized
-    liquidations over it."""
+    """The heatmap of the file's window, built with a warm-up of the window's length before
+    it where the file has one, the notes on it, and the file's realized liquidations over
+    the window."""
     from liqmap.charts.map_chart import ChartLabels
     from liqmap.engine.heatmap import build_aggregate_heatmap, build_heatmap
     from liqmap.exchanges.csv_source import load_csv
@@ -214,13 +215,15 @@ def _csv_heatmap(
 
     label, by_venue = _csv_symbol(args)
     history = load_csv(args.csv)
-    candles, oi = history.window(window_ms(args.window), args.at)
-    realized = history.realized(candles)
+    length = window_ms(args.window)
+    realized = history.realized(history.window(length, args.at)[0])
+    candles, oi = history.window(2 * length, args.at)
     if not by_venue:
         labels = ChartLabels(label, history.name, args.window)
-        return build_heatmap(candles, oi), labels, (), realized
+        return build_heatmap(candles, oi, window_ms=length), labels, (), realized
     slices = venue_slices()
-    heatmap, shares = build_aggregate_heatmap(split_history(candles, oi, slices))
+    parts = split_history(candles, oi, slices)
+    heatmap, shares = build_aggregate_heatmap(parts, window_ms=length)
     labels = ChartLabels(
         label, history.name, args.window, tuple((v.exchange, v.share) for v in shares)
     )

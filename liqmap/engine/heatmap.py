@@ -97,8 +97,13 @@ def build_heatmap(
     columns: int | None = None,
     edges: np.ndarray | None = None,
     times: np.ndarray | None = None,
+    window_ms: int | None = None,
 ) -> Heatmap:
     """The map after each column's candle, binned on one price grid.
+
+    ``window_ms``: the columns cover only the last ``window_ms`` up to the last close; the
+    candles before are a warm-up, so the first column holds what was open then rather than
+    starting empty.
 
     ``columns``: at most this many, one every ``ceil(candles / columns)`` candles ending at
     the last (default ``MAX_COLUMNS``). ``times`` instead gives the columns' times (ms,
@@ -112,17 +117,18 @@ def build_heatmap(
     not. With OI at the candle step (or finer) every column equals its own map exactly.
     """
     params = params or ModelParams()
-    if columns is not None and times is not None:
-        raise ValueError("give the number of columns or their times, not both")
+    if times is not None and (columns is not None or window_ms is not None):
+        raise ValueError("give the columns' times, or their number and window, not both")
     closes = candles.ts + candles.step_ms
+    shown = in_window(candles, window_ms)
     if times is None:
-        times = column_times(closes, MAX_COLUMNS if columns is None else columns)
+        times = column_times(shown.ts + shown.step_ms, MAX_COLUMNS if columns is None else columns)
     else:
         times = np.asarray(times, dtype=np.int64)
         if np.any(np.diff(times) <= 0):
             raise ValueError("column times must increase")
     if edges is None:
-        edges = default_edges(candles, params)
+        edges = default_edges(shown, params)
     at = np.searchsorted(closes, times, side="right") - 1
     bins = len(edges) - 1
     long = np.zeros((len(times), bins))
@@ -145,6 +151,14 @@ def price_edges(low: float, high: float, price: float, bin_pct: float) -> np.nda
     width = max(price * bin_pct / 100, (top - bottom) / (MAX_BINS - 1))
     first = math.floor(bottom / width)
     return width * np.arange(first, max(math.ceil(top / width), first + 1) + 1)
+
+
+def in_window(candles: Candles, window_ms: int | None) -> Candles:
+    """The candles closed within ``window_ms`` before the last close (all if None)."""
+    if window_ms is None or not len(candles):
+        return candles
+    last_close = int(candles.ts[-1]) + candles.step_ms
+    return candles.between(last_close - window_ms, last_close)
 
 
 def default_edges(candles: Candles, params: ModelParams) -> np.ndarray:
@@ -186,18 +200,21 @@ def sum_heatmaps(heatmaps: Sequence[Heatmap]) -> Heatmap:
 
 
 def build_aggregate_heatmap(
-    parts: Sequence[VenueData], columns: int | None = None
+    parts: Sequence[VenueData], columns: int | None = None, window_ms: int | None = None
 ) -> tuple[Heatmap, tuple[VenueShare, ...]]:
     """Several exchanges' heatmaps on one set of columns and price bins, summed in USD, and
     each exchange's share of the latest column.
 
     The columns stand at the union of the exchanges' candle closes (at most ``columns``,
-    default ``MAX_COLUMNS``); the bins span every exchange's range at the median last close.
-    One part gives exactly its own ``build_heatmap``.
+    default ``MAX_COLUMNS``), within ``window_ms`` of the last (the earlier candles are a
+    warm-up, as in ``build_heatmap``); the bins span every exchange's range over those
+    columns at the median last close. One part gives exactly its own ``build_heatmap``.
     """
     closes = np.unique(np.concatenate([p.candles.ts + p.candles.step_ms for p in parts]))
+    if window_ms is not None and len(closes):
+        closes = closes[closes > closes[-1] - window_ms]
     times = column_times(closes, MAX_COLUMNS if columns is None else columns)
-    listed = [p.candles for p in parts if len(p.candles)]
+    listed = [c for c in (in_window(p.candles, window_ms) for p in parts) if len(c)]
     if listed:
         low = min(float(c.low.min()) for c in listed)
         high = max(float(c.high.max()) for c in listed)

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from benchmarks.synthetic import market
-from liqmap.charts.heatmap_chart import render_heatmap_png
+from liqmap.charts.heatmap_chart import draw_heatmap, render_heatmap_png
 from liqmap.charts.map_chart import ChartLabels
 from liqmap.engine.heatmap import Heatmap, build_heatmap
+from liqmap.engine.realized import Realized, RealizedView
 from tests.support.png import png_size
 
 LABELS = ChartLabels("BTC-USDT-SWAP", "okx", "7d")
@@ -73,3 +74,49 @@ def test_recorded_liquidations_are_marked_where_and_when_they_happened() -> None
     assert colour_pixels(marked, colours["short"]) == colour_pixels(plain, colours["short"]), (
         "an event after the last column is not drawn"
     )
+
+
+def test_labels_with_dollars_and_tex_specials_are_drawn_as_written() -> None:
+    candles, oi = market(minutes=600, seed=2)
+    labels = ChartLabels("$BTC^$", "x", "1d", (("a$}$", 0.5), ("c_d^", 0.5)))
+    assert png_size(render_heatmap_png(build_heatmap(candles, oi), labels)) == (1280, 720)
+
+
+def _day_with_realized() -> tuple[Heatmap, RealizedView]:
+    candles, oi = market(minutes=1440, seed=5)
+    heatmap = build_heatmap(candles, oi)
+    rows = tuple(
+        Realized("okx", "X", side, float(candles.close[i]) * (1 + sign / 400), 1.0, 1e5, ts)
+        for i, ts in enumerate(candles.ts.tolist())
+        for side, sign in (("long", -1), ("short", 1))
+    )
+    return heatmap, RealizedView(rows, 0, int(heatmap.as_of_ms), 1.0, ())
+
+
+def test_the_colour_bar_reads_whole_amounts() -> None:
+    candles, oi = market(minutes=1440, seed=5)
+    figure = draw_heatmap(build_heatmap(candles, oi), LABELS)
+    figure.canvas.draw()
+    ticks = [t.get_text() for t in figure.axes[-1].get_yticklabels()]
+    assert any(t.startswith("$") for t in ticks)
+    assert not any(".0K" in t or ".0M" in t for t in ticks), ticks
+
+
+def test_the_time_label_and_the_realized_caption_stand_apart() -> None:
+    heatmap, realized = _day_with_realized()
+    figure = draw_heatmap(heatmap, LABELS, realized=realized)
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    (caption,) = [t for t in figure.texts if t.get_text().startswith("realized liquidations")]
+    label = figure.axes[0].xaxis.label
+    assert label.get_text() == "time (UTC)"
+    assert not label.get_window_extent(renderer).overlaps(caption.get_window_extent(renderer))
+
+
+def test_realized_markers_stand_apart() -> None:
+    heatmap, realized = _day_with_realized()
+    figure = draw_heatmap(heatmap, LABELS, realized=realized)
+    for scatter in figure.axes[0].collections:
+        at = scatter.get_offset_transform().transform(scatter.get_offsets())
+        widest = np.sqrt(scatter.get_sizes().max()) * figure.dpi / 72
+        gaps = np.linalg.norm(at[:, None] - at[None], axis=-1) + np.eye(len(at)) * 1e9
+        assert len(at) > 10 and gaps.min() > widest

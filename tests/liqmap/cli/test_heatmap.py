@@ -3,12 +3,14 @@ through ``tests.support.cli``; what the offline heatmap imports is probed in tes
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from liqmap.charts.heatmap_chart import REALIZED_MARKERS
 from liqmap.exchanges.csv_source import load_csv
+from liqmap.market.timeframes import DAY_MS, MINUTE_MS
 from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.http import Fault
@@ -56,6 +58,10 @@ def test_live_heatmap_against_the_fake_exchange(tmp_path: Path) -> None:
         lines = result.stdout.splitlines()
         assert lines[0] == "ETH-USDT-SWAP (okx) 1d liquidation heatmap"
         assert ": 1,440 columns x " in lines[1], "a column per 1m candle"
+        asked = [int(r.query["before"]) + 1 for r in okx.seen("/api/v5/market/")
+                 if "before" in r.query]  # fmt: skip
+        day_before = time.time() * 1000 - 2 * DAY_MS + MINUTE_MS
+        assert min(asked) <= day_before, "the window's candles and a day's warm-up before it"
         assert lines[-1] == "chart: ETH-USDT-SWAP-1d-heatmap.png"
         assert png_size((tmp_path / "ETH-USDT-SWAP-1d-heatmap.png").read_bytes()) == (1280, 720)
         tiers = okx.seen("/api/v5/public/position-tiers")

@@ -259,3 +259,17 @@ def test_a_band_says_where_it_is_from_the_price() -> None:
     assert band.position(100.0) == "2.0% below"
     assert band.position(90.0) == "5.6% above"
     assert band.position(96.0) == "price inside"
+
+
+def test_a_warm_up_before_the_window_fills_the_first_column() -> None:
+    """Issue 16: exposure opened before the window shows from the first column on."""
+    bars = [(100.0, 100.5, 99.5, 100.0)] * 120
+    oi = oi_path(*[1e6 + 1e5 * min(i, 60) for i in range(121)])
+    history = candles(*bars)
+    warmed = build_heatmap(history, oi, window_ms=60 * MIN)
+    cold = build_heatmap(history[60:], oi[60:])
+    assert len(warmed.ts) == len(cold.ts) == 60
+    assert np.array_equal(warmed.ts, cold.ts)
+    assert cold.is_empty, "no OI opens within the window"
+    assert warmed.total[0].sum() > 0
+    assert warmed.total[0].sum() == pytest.approx(warmed.total[-1].sum())
