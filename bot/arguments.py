@@ -1,11 +1,48 @@
-"""What a trader types after a command: a symbol, a window, ``all`` for every exchange."""
+"""What a trader types after a command, read by pure parsers: a request, or a ``Refusal``.
+
+Each parser takes the words after the command (any text at all) and never raises: what it
+cannot use becomes a ``Refusal`` whose reason, with the command's usage, is the one-line answer
+(``bot.texts.common.refused``).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from liqmap.market.instruments import ALL
 from liqmap.market.timeframes import WINDOWS
+from liqmap.signals.screener import DEFAULT_TOP, MAX_TOP
 
 DEFAULT_WINDOW = "7d"
+MAX_DIGITS = 6
+"""Longer whole numbers are refused before ``int`` sees them (it refuses over 4,300 digits)."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Arguments a command cannot use: why, in a few words (empty: the usage says it all)."""
+
+    reason: str = ""
+
+
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """``text`` as a whole number from ``low`` to ``high``; None for anything else.
+
+    Only ASCII digits count: ``str.isdigit`` also accepts superscripts such as ``²``, which
+    ``int`` refuses, and ``int`` reads other scripts' digits (``٣``) a trader never meant.
+    """
+    if not (text.isascii() and text.isdecimal()) or len(text) > MAX_DIGITS:
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+def top_count(args: list[str]) -> int | Refusal:
+    """``N`` of ``/top [N]``: ``DEFAULT_TOP`` when not given, else 1 to ``MAX_TOP``."""
+    if not args:
+        return DEFAULT_TOP
+    count = whole_number(args[0], 1, MAX_TOP) if len(args) == 1 else None
+    return Refusal() if count is None else count
 
 
 def symbol_and_window(args: list[str]) -> tuple[str, str] | None:

@@ -6,6 +6,7 @@ from html import escape
 
 from telegram.constants import CallbackQueryLimit, MessageLimit
 
+from bot.arguments import Refusal
 from bot.texts.html import clip_html
 from liqmap.errors import ExchangeError
 from liqmap.market.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, WINDOWS
@@ -97,6 +98,12 @@ def help_text() -> str:
 
 def usage(command: str) -> str:
     return f"Usage: {escape(USAGE[command])}"
+
+
+def refused(command: str, refusal: Refusal) -> str:
+    """The answer to arguments a command cannot use, on one line: why, then its usage."""
+    reason = " ".join(refusal.reason.split())
+    return f"{clip_html(escape(reason), 200)}. {usage(command)}" if reason else usage(command)
 
 
 def problem(message: str) -> str:
