@@ -45,6 +45,23 @@ def top_count(args: list[str]) -> int | Refusal:
     return Refusal() if count is None else count
 
 
+@dataclass(frozen=True)
+class Unfollow:
+    """What ``/unsubscribe`` stops: one symbol as typed (``all:BTC`` summed), or None: all."""
+
+    symbol: str | None
+
+
+def unfollow(args: list[str]) -> Unfollow | Refusal:
+    """``/unsubscribe BTC``, ``BTC all`` (the summed one) or ``all`` (every subscription)."""
+    symbols, every = aggregate_of(args)
+    if not symbols and every:
+        return Unfollow(None)
+    if len(symbols) != 1 or len(args) > 2:
+        return Refusal()
+    return Unfollow(f"{ALL}:{symbols[0]}" if every else symbols[0])
+
+
 def symbol_and_window(args: list[str]) -> tuple[str, str] | None:
     """``BTC``, ``BTC 7d``, ``7d BTC`` or ``BTC 7d all`` (every exchange summed: ``all:BTC``);
     None when that is not what was typed."""

@@ -7,11 +7,11 @@ from telegram import Update
 from telegram.constants import ParseMode
 
 from bot.access import authorized, may_change
-from bot.arguments import aggregate_of
+from bot.arguments import Refusal, aggregate_of, unfollow
 from bot.context import BotContext
 from bot.deps import BotDeps
 from bot.known_chats import known_chat
-from bot.texts.common import ADMINS_ONLY, usage
+from bot.texts.common import ADMINS_ONLY, refused, usage
 from bot.texts.subscriptions import building_on, not_subscribed, stopped, stopped_all, subscribed
 from bot.updates import message_of
 from liqmap.market.instruments import ALL, Instrument
@@ -54,11 +54,10 @@ async def subscribe(update: Update, context: BotContext) -> None:
 
 @authorized
 async def unsubscribe(update: Update, context: BotContext) -> None:
-    message, args = message_of(update), context.args or []
-    if len(args) == 2 and ALL in (args[0].lower(), args[1].lower()):
-        args = [f"{ALL}:{aggregate_of(args)[0][0]}"]
-    if len(args) != 1:
-        await message.reply_text(usage("unsubscribe"))
+    message = message_of(update)
+    target = unfollow(context.args or [])
+    if isinstance(target, Refusal):
+        await message.reply_text(refused("unsubscribe", target), parse_mode=ParseMode.HTML)
         return
     if not await may_change(update, context):
         await message.reply_text(ADMINS_ONLY)
@@ -66,13 +65,13 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     deps = context.deps
     chat_id = message.chat.id
     chats = deps.stores.chats
-    if args[0].lower() == "all":
+    if target.symbol is None:
         gone = await deps.stores.run(chats.unsubscribe, chat_id)
         await message.reply_text(stopped_all(gone))
         return
-    key = _subscribed_key(await deps.stores.run(chats.subscriptions, chat_id), args[0])
+    key = _subscribed_key(await deps.stores.run(chats.subscriptions, chat_id), target.symbol)
     if key is None:
-        key = (await deps.market.instrument(args[0])).key
+        key = (await deps.market.instrument(target.symbol)).key
     if await deps.stores.run(chats.unsubscribe, chat_id, key):
         await message.reply_text(stopped(key))
     else:
