@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from liqmap.market.instruments import ALL
 from liqmap.market.timeframes import WINDOWS
+from liqmap.signals.chat_settings import SettingError, parse_distance
+from liqmap.signals.growing_clusters import BUILDING
 from liqmap.signals.screener import DEFAULT_TOP, MAX_TOP
 
 DEFAULT_WINDOW = "7d"
@@ -43,6 +45,56 @@ def top_count(args: list[str]) -> int | Refusal:
         return DEFAULT_TOP
     count = whole_number(args[0], 1, MAX_TOP) if len(args) == 1 else None
     return Refusal() if count is None else count
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a subscription is set to: its own alert distance (None: the chat's) and whether
+    building-cluster alerts are on."""
+
+    distance_pct: float | None = None
+    building: bool = False
+
+    def within(self, default_pct: float) -> float:
+        """The distance alerts come within: its own, else the chat's ``default_pct``."""
+        return default_pct if self.distance_pct is None else self.distance_pct
+
+
+@dataclass(frozen=True)
+class Follow:
+    """What ``/subscribe`` asks: a symbol as typed, and what to set; None keeps what an existing
+    subscription has (a new one starts from ``Setup()``)."""
+
+    symbol: str
+    distance_pct: float | None = None
+    building: bool | None = None
+
+    def applied(self, setup: Setup) -> Setup:
+        """``setup`` with what was asked changed, the rest kept."""
+        return Setup(
+            setup.distance_pct if self.distance_pct is None else self.distance_pct,
+            setup.building if self.building is None else self.building,
+        )
+
+
+def follow_request(args: list[str]) -> Follow | Refusal:
+    """``/subscribe BTC [all] [0.8%] [building [on|off]]``."""
+    words, every = aggregate_of(args)
+    if len(words) < len(args) - 1:
+        return Refusal()
+    building: bool | None = None
+    lowered = [word.lower() for word in words]
+    if lowered[-2:] in ([BUILDING, "on"], [BUILDING, "off"]):
+        building, words = lowered[-1] == "on", words[:-2]
+    elif lowered[-1:] == [BUILDING]:
+        building, words = True, words[:-1]
+    if not 1 <= len(words) <= 2:
+        return Refusal()
+    try:
+        distance = parse_distance(words[1]) if len(words) == 2 else None
+    except SettingError as exc:
+        return Refusal(str(exc))
+    return Follow(f"{ALL}:{words[0]}" if every else words[0], distance, building)
 
 
 @dataclass(frozen=True)

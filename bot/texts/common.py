@@ -24,8 +24,8 @@ USAGE = {
     "accuracy": "/accuracy SYMBOL [all] — e.g. /accuracy BTC, /accuracy BTC all",
     "stop": "/stop SYMBOL long|short PRICE — e.g. /stop BTC long 61500",
     "subscribe": (
-        "/subscribe SYMBOL [all] [DISTANCE%] [building] — e.g. /subscribe BTC 0.8, "
-        "/subscribe BTC 0.8 building"
+        "/subscribe SYMBOL [all] [DISTANCE%] [building [off]] — e.g. /subscribe BTC 0.8, "
+        "/subscribe BTC 0.8 building (again: changes only what it names)"
     ),
     "top": f"/top [N] — the N (1–{MAX_TOP}) most urgent clusters, e.g. /top, /top 10",
     "unsubscribe": "/unsubscribe SYMBOL [all] | all — e.g. /unsubscribe BTC",
