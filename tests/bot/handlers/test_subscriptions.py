@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.deps import BotDeps
 from tests.fakes.telegram import FakeTelegram
-from tests.support.bot_harness import ANN, GROUP, GROUP_OWNER, MEMBER, press, say, words
+from tests.support.bot_harness import ADMIN, ANN, GROUP, GROUP_OWNER, MEMBER, press, say, words
 
 BTC = "okx:BTC-USDT-SWAP"
 
@@ -66,3 +66,20 @@ async def test_the_map_button_keeps_the_settings_of_a_subscription(
         "Already subscribed to BTC-USDT-SWAP: alerts within 0.8%, building alerts on."
     )
     assert setup_of(core, GROUP) == (0.8, True)
+
+
+async def test_a_restricted_member_gets_the_answers_a_member_gets(
+    tg: FakeTelegram, core: BotDeps
+) -> None:
+    """Telegram answers getChatMember for a restricted member with ChatMemberRestricted, which
+    python-telegram-bot must parse to tell that it is no administrator."""
+    tg.set_member_status(GROUP, MEMBER, "restricted")
+    for command in ("/subscribe BTC", "/settings distance 2", "/unsubscribe all"):
+        (refused,) = await say(tg, GROUP, command, user_id=MEMBER)
+        assert words(refused) == (
+            "Only group administrators can change subscriptions and settings here."
+        ), command
+    (listing,) = await say(tg, GROUP, "/list", user_id=MEMBER)
+    assert words(listing).startswith("No subscriptions yet.")
+    assert core.stores.chats.subscriptions(GROUP) == []
+    assert tg.sent(ADMIN) == [], "no error report"
