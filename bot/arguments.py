@@ -1,11 +1,117 @@
-"""What a trader types after a command: a symbol, a window, ``all`` for every exchange."""
+"""What a trader types after a command, read by pure parsers: a request, or a ``Refusal``.
+
+Each parser takes the words after the command (any text at all) and never raises: what it
+cannot use becomes a ``Refusal`` whose reason, with the command's usage, is the one-line answer
+(``bot.texts.common.refused``).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from liqmap.market.instruments import ALL
 from liqmap.market.timeframes import WINDOWS
+from liqmap.signals.chat_settings import SettingError, parse_distance
+from liqmap.signals.growing_clusters import BUILDING
+from liqmap.signals.screener import DEFAULT_TOP, MAX_TOP
 
 DEFAULT_WINDOW = "7d"
+MAX_DIGITS = 6
+"""Longer whole numbers are refused before ``int`` sees them (it refuses over 4,300 digits)."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Arguments a command cannot use: why, in a few words (empty: the usage says it all)."""
+
+    reason: str = ""
+
+
+def whole_number(text: str, low: int, high: int) -> int | None:
+    """``text`` as a whole number from ``low`` to ``high``; None for anything else.
+
+    Only ASCII digits count: ``str.isdigit`` also accepts superscripts such as ``²``, which
+    ``int`` refuses, and ``int`` reads other scripts' digits (``٣``) a trader never meant.
+    """
+    if not (text.isascii() and text.isdecimal()) or len(text) > MAX_DIGITS:
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+def top_count(args: list[str]) -> int | Refusal:
+    """``N`` of ``/top [N]``: ``DEFAULT_TOP`` when not given, else 1 to ``MAX_TOP``."""
+    if not args:
+        return DEFAULT_TOP
+    count = whole_number(args[0], 1, MAX_TOP) if len(args) == 1 else None
+    return Refusal() if count is None else count
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a subscription is set to: its own alert distance (None: the chat's) and whether
+    building-cluster alerts are on."""
+
+    distance_pct: float | None = None
+    building: bool = False
+
+    def within(self, default_pct: float) -> float:
+        """The distance alerts come within: its own, else the chat's ``default_pct``."""
+        return default_pct if self.distance_pct is None else self.distance_pct
+
+
+@dataclass(frozen=True)
+class Follow:
+    """What ``/subscribe`` asks: a symbol as typed, and what to set; None keeps what an existing
+    subscription has (a new one starts from ``Setup()``)."""
+
+    symbol: str
+    distance_pct: float | None = None
+    building: bool | None = None
+
+    def applied(self, setup: Setup) -> Setup:
+        """``setup`` with what was asked changed, the rest kept."""
+        return Setup(
+            setup.distance_pct if self.distance_pct is None else self.distance_pct,
+            setup.building if self.building is None else self.building,
+        )
+
+
+def follow_request(args: list[str]) -> Follow | Refusal:
+    """``/subscribe BTC [all] [0.8%] [building [on|off]]``."""
+    words, every = aggregate_of(args)
+    if len(words) < len(args) - 1:
+        return Refusal()
+    building: bool | None = None
+    lowered = [word.lower() for word in words]
+    if lowered[-2:] in ([BUILDING, "on"], [BUILDING, "off"]):
+        building, words = lowered[-1] == "on", words[:-2]
+    elif lowered[-1:] == [BUILDING]:
+        building, words = True, words[:-1]
+    if not 1 <= len(words) <= 2:
+        return Refusal()
+    try:
+        distance = parse_distance(words[1]) if len(words) == 2 else None
+    except SettingError as exc:
+        return Refusal(str(exc))
+    return Follow(f"{ALL}:{words[0]}" if every else words[0], distance, building)
+
+
+@dataclass(frozen=True)
+class Unfollow:
+    """What ``/unsubscribe`` stops: one symbol as typed (``all:BTC`` summed), or None: all."""
+
+    symbol: str | None
+
+
+def unfollow(args: list[str]) -> Unfollow | Refusal:
+    """``/unsubscribe BTC``, ``BTC all`` (the summed one) or ``all`` (every subscription)."""
+    symbols, every = aggregate_of(args)
+    if not symbols and every:
+        return Unfollow(None)
+    if len(symbols) != 1 or len(args) > 2:
+        return Refusal()
+    return Unfollow(f"{ALL}:{symbols[0]}" if every else symbols[0])
 
 
 def symbol_and_window(args: list[str]) -> tuple[str, str] | None:

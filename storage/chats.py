@@ -148,7 +148,8 @@ class ChatStore:
             )
 
     def subscribe(self, chat_id: int, instrument: str, distance_pct: float | None) -> bool:
-        """Subscribe (or change the distance); True when the subscription is new.
+        """Subscribe, or give an existing subscription its own distance (None keeps the one
+        it has); True when the subscription is new.
 
         Raises ``LimitReached`` when the chat follows all it may, or a new instrument would
         take the service past the instruments it watches.
@@ -160,7 +161,7 @@ class ChatStore:
             self.db.execute(
                 "INSERT INTO subscriptions (chat_id, instrument, distance_pct, created_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT(chat_id, instrument) "
-                "DO UPDATE SET distance_pct = excluded.distance_pct",
+                "DO UPDATE SET distance_pct = coalesce(excluded.distance_pct, distance_pct)",
                 [chat_id, instrument, distance_pct, self.clock()],
             )
         return not existed

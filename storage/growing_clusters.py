@@ -48,6 +48,14 @@ class BuildingStore:
                     [chat_id, instrument],
                 )
 
+    def watching(self, chat_id: int, instrument: str) -> bool:
+        """Whether the chat's subscription to ``instrument`` opted in."""
+        row = self.db.execute(
+            "SELECT 1 FROM building_watch WHERE chat_id = ? AND instrument = ?",
+            [chat_id, instrument],
+        ).fetchone()
+        return row is not None
+
     def watches(self, instrument: str) -> dict[int, BuildingWatch]:
         """The memory of every chat that opted in for ``instrument``."""
         rows = self.db.execute(

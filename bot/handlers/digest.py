@@ -8,12 +8,13 @@ from telegram import Update
 from telegram.constants import ParseMode
 
 from bot.access import authorized, may_change
+from bot.arguments import Refusal
 from bot.context import BotContext
 from bot.known_chats import known_chat
-from bot.texts.common import ADMINS_ONLY, usage
+from bot.texts.common import ADMINS_ONLY, refused, usage
 from bot.texts.settings import digest_saved
 from bot.updates import message_of
-from liqmap.signals.chat_settings import parse_clock
+from liqmap.signals.chat_settings import SettingError, parse_clock
 
 
 @authorized
@@ -30,7 +31,11 @@ async def digest_command(update: Update, context: BotContext) -> None:
     if not await may_change(update, context):
         await message.reply_text(ADMINS_ONLY)
         return
-    digest_at = None if args == ["off"] else parse_clock(args[1])
+    try:
+        digest_at = None if args == ["off"] else parse_clock(args[1])
+    except SettingError as exc:
+        await message.reply_text(refused("digest", Refusal(str(exc))), parse_mode=ParseMode.HTML)
+        return
     changed = replace(chat.settings, digest_at=digest_at)
     await deps.stores.run(deps.stores.chats.save_settings, chat.id, changed)
     await message.reply_text(digest_saved(changed), parse_mode=ParseMode.HTML)

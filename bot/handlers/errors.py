@@ -2,8 +2,8 @@
 
 Known errors never get here: ``bot.access.authorized`` answers them. What does is a change
 of the chat (blocked, moved), Telegram failing (logged), or unexpected: logged with its
-traceback, told to the user briefly, and reported to the admin chats once per distinct error
-per 10 minutes.
+traceback, told to the user briefly, and reported to the admin chats once per fault (its type and
+the line that raised it) per 10 minutes.
 """
 
 from __future__ import annotations

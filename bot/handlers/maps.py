@@ -23,7 +23,7 @@ from bot.keyboards.maps import REFRESH, SUBSCRIBE, map_keyboard, parse_press
 from bot.known_chats import chat_zone, known_chat
 from bot.texts.common import ADMINS_ONLY_ANSWER, STALE_BUTTON, loading, usage
 from bot.texts.maps import REFRESHING, clusters_text, map_caption
-from bot.texts.subscriptions import already_subscribed, subscribed_button
+from bot.texts.subscriptions import already_subscribed_button, subscribed_button
 from bot.updates import chat_of, message_of, query_of
 from jobs.on_demand.maps import MapAnswer
 from jobs.on_demand.realized_view import realized_view
@@ -153,12 +153,13 @@ async def _subscribe_from_button(update: Update, context: BotContext, inst: Inst
         return
     deps = context.deps
     chat_id = chat_of(update).id
-    if await follow(deps, chat_id, inst, None):
-        chat = await known_chat(deps, chat_id)
-        distance = chat.settings.alert_distance_pct
+    before, after = await follow(deps, chat_id, inst)
+    chat = await known_chat(deps, chat_id)
+    distance = after.within(chat.settings.alert_distance_pct)
+    if before is None:
         await query.answer(subscribed_button(inst.native_id, distance))
     else:
-        await query.answer(already_subscribed(inst.native_id))
+        await query.answer(already_subscribed_button(inst.native_id, distance, after.building))
 
 
 @contextlib.asynccontextmanager

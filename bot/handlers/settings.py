@@ -6,12 +6,13 @@ from telegram import Update
 from telegram.constants import ParseMode
 
 from bot.access import authorized, may_change
+from bot.arguments import Refusal
 from bot.context import BotContext
 from bot.known_chats import known_chat
-from bot.texts.common import ADMINS_ONLY, usage
+from bot.texts.common import ADMINS_ONLY, refused, usage
 from bot.texts.settings import saved, settings_text
 from bot.updates import message_of
-from liqmap.signals.chat_settings import change_setting
+from liqmap.signals.chat_settings import SettingError, change_setting
 
 
 @authorized
@@ -28,6 +29,10 @@ async def settings_command(update: Update, context: BotContext) -> None:
     if not await may_change(update, context):
         await message.reply_text(ADMINS_ONLY)
         return
-    changed = change_setting(chat.settings, args[0], args[1])
+    try:
+        changed = change_setting(chat.settings, args[0], args[1])
+    except SettingError as exc:
+        await message.reply_text(refused("settings", Refusal(str(exc))), parse_mode=ParseMode.HTML)
+        return
     await deps.stores.run(deps.stores.chats.save_settings, chat.id, changed)
     await message.reply_text(saved(changed), parse_mode=ParseMode.HTML)

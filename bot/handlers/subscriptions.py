@@ -7,58 +7,76 @@ from telegram import Update
 from telegram.constants import ParseMode
 
 from bot.access import authorized, may_change
-from bot.arguments import aggregate_of
+from bot.arguments import Follow, Refusal, Setup, follow_request, unfollow
 from bot.context import BotContext
 from bot.deps import BotDeps
 from bot.known_chats import known_chat
-from bot.texts.common import ADMINS_ONLY, usage
-from bot.texts.subscriptions import building_on, not_subscribed, stopped, stopped_all, subscribed
+from bot.texts.common import ADMINS_ONLY, refused
+from bot.texts.subscriptions import (
+    already_subscribed,
+    building_on,
+    not_subscribed,
+    stopped,
+    stopped_all,
+    subscribed,
+    updated,
+)
 from bot.updates import message_of
-from liqmap.market.instruments import ALL, Instrument
-from liqmap.signals.chat_settings import parse_distance
-from liqmap.signals.growing_clusters import BUILDING
+from liqmap.market.instruments import Instrument
 from storage.chats import Subscription
 
 
-async def follow(deps: BotDeps, chat_id: int, inst: Instrument, distance: float | None) -> bool:
-    """Subscribe a chat (command and button alike); True if new. The store enforces the
-    per-chat and service-wide limits (``LimitReached``)."""
-    chats = deps.stores.chats
-    return await deps.stores.run(chats.subscribe, chat_id, inst.key, distance)
+async def follow(
+    deps: BotDeps, chat_id: int, inst: Instrument, request: Follow | None = None
+) -> tuple[Setup | None, Setup]:
+    """Subscribe a chat, or change of an existing subscription only what ``request`` asks
+    (command and button alike: the button asks nothing); the setup before (None: new) and
+    after. The store enforces the per-chat and service-wide limits (``LimitReached``)."""
+    stores, key = deps.stores, inst.key
+    request = request or Follow(key)
+    sub = await stores.run(stores.chats.subscription, chat_id, key)
+    building = sub is not None and await stores.run(stores.building.watching, chat_id, key)
+    new = await stores.run(stores.chats.subscribe, chat_id, key, request.distance_pct)
+    before = None if new or sub is None else Setup(sub.distance_pct, building)
+    after = request.applied(before or Setup())
+    if after.building != (before or Setup()).building:
+        await stores.run(stores.building.set, chat_id, key, after.building)
+    return before, after
 
 
 @authorized
 async def subscribe(update: Update, context: BotContext) -> None:
     message = message_of(update)
-    args, every = aggregate_of(context.args or [])
-    building = bool(args) and args[-1].lower() == BUILDING
-    args = args[:-1] if building else args
-    if not 1 <= len(args) <= 2:
-        await message.reply_text(usage("subscribe"))
+    request = follow_request(context.args or [])
+    if isinstance(request, Refusal):
+        await message.reply_text(refused("subscribe", request), parse_mode=ParseMode.HTML)
         return
     if not await may_change(update, context):
         await message.reply_text(ADMINS_ONLY)
         return
     deps = context.deps
-    distance = parse_distance(args[1]) if len(args) == 2 else None
-    inst = await deps.market.instrument(f"{ALL}:{args[0]}" if every else args[0])
-    new = await follow(deps, message.chat.id, inst, distance)
-    await deps.stores.run(deps.stores.building.set, message.chat.id, inst.key, building)
-    chat = await known_chat(deps, message.chat.id)
-    within = distance if distance is not None else chat.settings.alert_distance_pct
-    text = subscribed(inst.native_id, inst.exchange, within, chat.settings.min_strength, new)
-    if building:
-        text += "\n" + building_on(inst.native_id)
+    inst = await deps.market.instrument(request.symbol)
+    before, after = await follow(deps, message.chat.id, inst, request)
+    settings = (await known_chat(deps, message.chat.id)).settings
+    label, exchange = inst.native_id, inst.exchange
+    if before is None:
+        within = after.within(settings.alert_distance_pct)
+        text = subscribed(label, exchange, within, settings.min_strength)
+    elif before == after:
+        text = already_subscribed(label, exchange, after, settings.alert_distance_pct)
+    else:
+        text = updated(label, exchange, before, after, settings.alert_distance_pct)
+    if after.building and (before is None or not before.building):
+        text += "\n" + building_on(label)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 @authorized
 async def unsubscribe(update: Update, context: BotContext) -> None:
-    message, args = message_of(update), context.args or []
-    if len(args) == 2 and ALL in (args[0].lower(), args[1].lower()):
-        args = [f"{ALL}:{aggregate_of(args)[0][0]}"]
-    if len(args) != 1:
-        await message.reply_text(usage("unsubscribe"))
+    message = message_of(update)
+    target = unfollow(context.args or [])
+    if isinstance(target, Refusal):
+        await message.reply_text(refused("unsubscribe", target), parse_mode=ParseMode.HTML)
         return
     if not await may_change(update, context):
         await message.reply_text(ADMINS_ONLY)
@@ -66,13 +84,13 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
     deps = context.deps
     chat_id = message.chat.id
     chats = deps.stores.chats
-    if args[0].lower() == "all":
+    if target.symbol is None:
         gone = await deps.stores.run(chats.unsubscribe, chat_id)
         await message.reply_text(stopped_all(gone))
         return
-    key = _subscribed_key(await deps.stores.run(chats.subscriptions, chat_id), args[0])
+    key = _subscribed_key(await deps.stores.run(chats.subscriptions, chat_id), target.symbol)
     if key is None:
-        key = (await deps.market.instrument(args[0])).key
+        key = (await deps.market.instrument(target.symbol)).key
     if await deps.stores.run(chats.unsubscribe, chat_id, key):
         await message.reply_text(stopped(key))
     else:

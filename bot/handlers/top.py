@@ -12,6 +12,7 @@ from telegram import Update
 from telegram.constants import ChatAction, ParseMode
 
 from bot.access import authorized
+from bot.arguments import Refusal, top_count
 from bot.busy import charge, showing
 from bot.context import BotContext
 from bot.deps import BotDeps
@@ -19,7 +20,7 @@ from bot.handlers.maps import send_map
 from bot.keyboards.common import offered
 from bot.keyboards.top import top_keyboard, top_press
 from bot.known_chats import known_chat
-from bot.texts.common import STALE_BUTTON, loading, usage
+from bot.texts.common import STALE_BUTTON, loading, refused
 from bot.texts.top import largest_unknown, top_text
 from bot.updates import message_of, query_of
 from liqmap.errors import ExchangeError, InstrumentError, LimitReached, UnsupportedRequest
@@ -33,7 +34,6 @@ from liqmap.signals.screener import (
     hourly_range_pct,
     most_urgent,
     nearest_dense,
-    top_count,
 )
 from storage.snapshots import StoredMap
 
@@ -42,8 +42,8 @@ from storage.snapshots import StoredMap
 async def top_command(update: Update, context: BotContext) -> None:
     message = message_of(update)
     count = top_count(context.args or [])
-    if count is None:
-        await message.reply_text(usage("top"))
+    if isinstance(count, Refusal):
+        await message.reply_text(refused("top", count), parse_mode=ParseMode.HTML)
         return
     deps = context.deps
     chat_id = message.chat.id

@@ -6,6 +6,7 @@ from html import escape
 
 from telegram.constants import CallbackQueryLimit, MessageLimit
 
+from bot.arguments import Refusal
 from bot.texts.html import clip_html
 from liqmap.errors import ExchangeError
 from liqmap.market.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, WINDOWS
@@ -23,8 +24,8 @@ USAGE = {
     "accuracy": "/accuracy SYMBOL [all] — e.g. /accuracy BTC, /accuracy BTC all",
     "stop": "/stop SYMBOL long|short PRICE — e.g. /stop BTC long 61500",
     "subscribe": (
-        "/subscribe SYMBOL [all] [DISTANCE%] [building] — e.g. /subscribe BTC 0.8, "
-        "/subscribe BTC 0.8 building"
+        "/subscribe SYMBOL [all] [DISTANCE%] [building [off]] — e.g. /subscribe BTC 0.8, "
+        "/subscribe BTC 0.8 building (again: changes only what it names)"
     ),
     "top": f"/top [N] — the N (1–{MAX_TOP}) most urgent clusters, e.g. /top, /top 10",
     "unsubscribe": "/unsubscribe SYMBOL [all] | all — e.g. /unsubscribe BTC",
@@ -97,6 +98,12 @@ def help_text() -> str:
 
 def usage(command: str) -> str:
     return f"Usage: {escape(USAGE[command])}"
+
+
+def refused(command: str, refusal: Refusal) -> str:
+    """The answer to arguments a command cannot use, on one line: why, then its usage."""
+    reason = " ".join(refusal.reason.split())
+    return f"{clip_html(escape(reason), 200)}. {usage(command)}" if reason else usage(command)
 
 
 def problem(message: str) -> str:

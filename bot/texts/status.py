@@ -85,7 +85,8 @@ def recorder_lines(
 
 
 def error_report(chat_id: int | None, trace: str, count: int) -> str:
-    """An unexpected error for the admin chats: where, how often, and its traceback's end."""
+    """An unexpected error for the admin chats: where, how often, and its traceback's end (the
+    latest of ``count`` errors of one fault, whose messages may differ)."""
     times = "" if count == 1 else f" ({count} times in the last 10 min)"
     where = chat_id if chat_id is not None else "?"
     head = f"⚠️ <b>error</b> in chat {where}{times}\n"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import tzinfo
 from html import escape
 
+from bot.arguments import Setup
 from bot.standings import Standing
 from bot.texts.common import TEXT_LIMIT, USAGE
 from bot.texts.html import clip_html
@@ -22,24 +23,59 @@ def subscribed_button(label: str, distance_pct: float) -> str:
     return f"Subscribed to {label}: alerts within {distance_pct:g}%."
 
 
-def already_subscribed(label: str) -> str:
-    return f"Already subscribed to {label}."
-
-
-def subscribed(label: str, exchange: str, within: float, strength: float, new: bool) -> str:
-    head = "🔔 Subscribed to" if new else "Updated"
+def already_subscribed_button(label: str, distance_pct: float, building: bool) -> str:
     return (
-        f"{head} <b>{escape(label)}</b> on {escape(exchange)}: I will alert when price comes "
-        f"within {within:g}% of a cluster at least {strength:g}× denser than average. /list "
-        "shows all; /settings changes the defaults."
+        f"Already subscribed to {label}: alerts within {distance_pct:g}%, "
+        f"building alerts {_on(building)}."
+    )
+
+
+def subscribed(label: str, exchange: str, within: float, strength: float) -> str:
+    return (
+        f"🔔 Subscribed to <b>{escape(label)}</b> on {escape(exchange)}: I will alert when price "
+        f"comes within {within:g}% of a cluster at least {strength:g}× denser than average. "
+        "/list shows all; /settings changes the defaults."
+    )
+
+
+def already_subscribed(label: str, exchange: str, setup: Setup, default_pct: float) -> str:
+    """``/subscribe`` again, asking nothing new: nothing changes, and it says what is set."""
+    return (
+        f"Already subscribed to <b>{escape(label)}</b> on {escape(exchange)}: alerts within "
+        f"{_distance(setup, default_pct)}, building alerts {_on(setup.building)}. To change "
+        f"them: /subscribe {escape(label)} DISTANCE% [building [off]], or /list."
+    )
+
+
+def updated(label: str, exchange: str, before: Setup, after: Setup, default_pct: float) -> str:
+    """Exactly what ``/subscribe`` changed of an existing subscription, and what it kept."""
+    distance = _change(_distance(before, default_pct), _distance(after, default_pct))
+    building = _change(_on(before.building), _on(after.building))
+    return (
+        f"Updated <b>{escape(label)}</b> on {escape(exchange)}: alerts within {distance}; "
+        f"building alerts {building}."
     )
 
 
 def building_on(label: str) -> str:
     return (
         f"📈 Also when a cluster within {NEAR_PCT:g}% of price builds fast around "
-        f"{escape(label)} (send /subscribe again without <code>building</code> to stop that)."
+        f"{escape(label)} (<code>/subscribe {escape(label)} building off</code> stops that)."
     )
+
+
+def _distance(setup: Setup, default_pct: float) -> str:
+    if setup.distance_pct is None:
+        return f"{default_pct:g}% (the chat's default)"
+    return f"{setup.distance_pct:g}%"
+
+
+def _on(building: bool) -> str:
+    return "on" if building else "off"
+
+
+def _change(before: str, after: str) -> str:
+    return f"{after} (unchanged)" if before == after else f"{before} → {after}"
 
 
 def stopped_all(count: int) -> str:

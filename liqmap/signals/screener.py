@@ -78,12 +78,3 @@ def hourly_range_pct(candles: Candles, hours: int = RANGE_HOURS) -> float | None
 def most_urgent(ranked: list[Ranked], count: int) -> list[Ranked]:
     """The ``count`` nearest in hourly ranges (then in percent), most urgent first."""
     return sorted(ranked, key=lambda r: (r.hours, r.distance_pct))[:count]
-
-
-def top_count(args: list[str]) -> int | None:
-    """``N`` of ``/top [N]`` (default ``DEFAULT_TOP``); None unless 1 to ``MAX_TOP``."""
-    if not args:
-        return DEFAULT_TOP
-    if len(args) != 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= MAX_TOP:
-        return None
-    return int(args[0])

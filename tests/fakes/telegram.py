@@ -1644,10 +1644,15 @@ class FakeTelegram(FakeServer):
                 can_pin_messages=True,
             )
         elif status == "restricted":
+            # every field of ChatMemberRestricted but the optional tag, as python-telegram-bot
+            # 22.8 (Bot API 10.0) requires them: its ChatMemberRestricted.__init__
+            # (telegram/_chatmember.py) raises TypeError without can_react_to_messages
+            # ("versionadded:: 22.8"), so a reply without it fails as no real group does
             member.update(
                 is_member=True,
                 until_date=0,
                 can_edit_tag=False,
+                can_react_to_messages=True,
                 **dict.fromkeys(
                     (
                         "can_change_info",

@@ -468,6 +468,8 @@ async def test_chat_members_admins_and_chat() -> None:
             owner = await client.get_chat_member(GROUP, 7)
             admin = await client.get_chat_member(GROUP, 8)
             member = await client.get_chat_member(GROUP, 9)
+            fake.set_member_status(GROUP, 9, "restricted")
+            restricted = await client.get_chat_member(GROUP, 9)
             fake.set_member_status(GROUP, 9, "kicked")
             kicked = await client.get_chat_member(GROUP, 9)
             admins = await client.get_chat_administrators(GROUP)
@@ -477,6 +479,7 @@ async def test_chat_members_admins_and_chat() -> None:
     assert owner.status == ChatMemberStatus.OWNER
     assert admin.status == ChatMemberStatus.ADMINISTRATOR
     assert member.status == ChatMemberStatus.MEMBER
+    assert restricted.status == ChatMemberStatus.RESTRICTED, "every field PTB requires is there"
     assert kicked.status == ChatMemberStatus.BANNED
     assert sorted(a.user.id for a in admins) == [7, 8]
     assert (chat.title, chat.type) == ("Desk", "group")

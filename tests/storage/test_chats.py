@@ -43,6 +43,8 @@ def test_subscribe_twice_updates_and_unsubscribe(db: Database) -> None:
     assert chats.subscribe(1, BTC, None) is True
     assert chats.subscribe(1, BTC, 2.0) is False
     assert chats.subscription(1, BTC).distance_pct == 2.0
+    assert chats.subscribe(1, BTC, None) is False
+    assert chats.subscription(1, BTC).distance_pct == 2.0, "None keeps the distance it has"
     assert chats.unsubscribe(1, ETH) == 0
     assert chats.unsubscribe(1, BTC) == 1
     chats.subscribe(1, BTC, None)

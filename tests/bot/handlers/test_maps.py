@@ -258,6 +258,9 @@ async def test_the_allowlist_refuses_others_once_and_logs_it(
         ("/subscribe BTC 1e99", "distance must be between 0.05% and 20%"),
         ("/subscribe BTC lots", "distance must be a number, got 'lots'"),
         ("/unsubscribe", "Usage: /unsubscribe SYMBOL [all] | all"),
+        ("/unsubscribe all all", "Usage: /unsubscribe SYMBOL [all] | all"),
+        ("/unsubscribe ALL all", "Usage: /unsubscribe SYMBOL [all] | all"),
+        ("/unsubscribe BTC ETH", "Usage: /unsubscribe SYMBOL [all] | all"),
         ("/settings distance", "Usage: /settings"),
         ("/settings cooldown 99999", "cooldown must be whole minutes from 0 to 1440"),
         ("/settings quiet 25:00-99:00", "quiet hours look like 23:00-07:00"),
@@ -274,6 +277,7 @@ async def test_bad_input_gets_a_short_answer_and_the_bot_keeps_working(
     assert len(words(reply)) < 400
     (help_,) = await say(tg, ANN, "/help")
     assert "Commands" in words(help_)
+    assert tg.sent(ADMIN) == [], "no error report"
 
 
 # -- exchange and Telegram failures ----------------------------------------------------------

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from bot.arguments import Refusal, top_count
 from bot.deps import BotDeps
 from liqmap.engine.series import Candles
-from liqmap.signals.screener import hourly_range_pct, top_count
+from liqmap.signals.screener import hourly_range_pct
 from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
-from tests.support.bot_harness import ANN, BOB, press, say, words
+from tests.support.bot_harness import ADMIN, ANN, BOB, press, say, words
 
 
 def buttons(message: dict) -> list[tuple[str, str]]:
@@ -72,14 +73,16 @@ async def test_top_screens_the_watchlist_and_its_button_sends_the_map(
     assert forged["params"]["text"] == "This button no longer works; send /map again."
 
 
-@pytest.mark.parametrize("args", ["0", "11", "abc", "2 3", "-1"])
+@pytest.mark.parametrize("args", ["0", "11", "abc", "2 3", "-1", "²", "1²", "٣", "9" * 5000])
 async def test_bad_n_gets_the_usage(tg: FakeTelegram, core: BotDeps, args: str) -> None:
     (reply,) = await say(tg, ANN, f"/top {args}")
     assert words(reply).startswith("Usage: /top [N]")
+    assert tg.sent(ADMIN) == [], "no error report"
 
 
 def test_top_count_and_the_hourly_range() -> None:
-    assert [top_count(a) for a in ([], ["10"], ["1"], ["11"], ["x"])] == [5, 10, 1, None, None]
+    counts = [top_count(a) for a in ([], ["10"], ["1"], ["01"], ["11"], ["x"], ["²"], ["٣"])]
+    assert counts == [5, 10, 1, 1, Refusal(), Refusal(), Refusal(), Refusal()]
     hour = 3_600_000
     rows = [
         [ts, 100.0, high, low, 100.0, 1.0]
