@@ -444,8 +444,10 @@ class FakeBybit(FakeServer):
                     "highPrice24h": num(max([r[2] for r in day] + [last])),
                     "lowPrice24h": num(min([r[3] for r in day] + [last])),
                     "prevPrice1h": num(first),
-                    "openInterest": f"{oi_usd if i.inverse else oi_coins:.4f}",
-                    "openInterestValue": f"{oi_coins if i.inverse else oi_usd:.2f}",
+                    # both sides, as Bybit counts open interest (see _oi_row): the size in
+                    # coins (USD contracts for inverse) and its value in the settle coin
+                    "openInterest": f"{2 * (oi_usd if i.inverse else oi_coins):.4f}",
+                    "openInterestValue": f"{2 * (oi_coins if i.inverse else oi_usd):.2f}",
                     "turnover24h": num(sum(r[5] * r[4] for r in day)),
                     "volume24h": num(sum(r[5] for r in day)),
                     "fundingRate": "" if i.delivery_time else "0.0001",

@@ -407,10 +407,8 @@ BYBIT = ExchangeSpec(
     price_stamped=False,
     marks_without_eth=_bybit_marks_without_eth,
     price_paths_without_a_mark=("/v5/market/tickers",),
-    rate_limited=(
-        bybit_error(10006, "Too many visits!", 200),
-        bybit_error(10006, "Too many visits!", 403),
-    ),
+    # an HTTP 403 is an IP ban, not a rate limit to retry (test_exchange_errors.py)
+    rate_limited=(bybit_error(10006, "Too many visits!", 200),),
     unknown_at_exchange=bybit_error(10001, NOT_SUPPORTED_SYMBOLS),
     bad_parameter=lambda text: bybit_error(10001, text),
     bad_parameter_text="params error: {} invalid",

@@ -601,3 +601,22 @@ async def test_bybit_open_interest_counts_one_side(
     tape = bybit.tape(symbol).open_interest(HOUR_MS, since, floor_to(NOW, HOUR_MS))
     assert len(oi) == 48
     assert oi.usd.tolist() == pytest.approx([usd for _, usd, _ in tape], rel=1e-9)
+
+
+@only("bybit")
+@pytest.mark.parametrize("symbol", ["BTCUSDT", "BTCUSD"])
+async def test_the_fake_bybit_tickers_count_open_interest_on_both_sides_as_its_history_does(
+    exchange: Exchange, symbol: str
+) -> None:
+    """The tickers' ``openInterest`` is the figure the open-interest endpoint publishes: both
+    sides. Serving one side there would let code that read it as Bybit documents pass."""
+    bybit = exchange.fake
+    category = "linear" if symbol.endswith("USDT") else "inverse"
+    ticker = get_json(f"{bybit.url}{TICKERS}?category={category}&symbol={symbol}")[1]
+    query = f"category={category}&symbol={symbol}&intervalTime=5min&limit=1"
+    history = get_json(f"{bybit.url}{OPEN_INTEREST}?{query}")[1]["result"]["list"][0]
+    item = ticker["result"]["list"][0]
+    assert float(item["openInterest"]) == pytest.approx(float(history["openInterest"]), rel=1e-6)
+    assert float(history["singleOpenInterest"]) == pytest.approx(
+        float(item["openInterest"]) / 2, rel=1e-6
+    )
