@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,11 +19,13 @@ from liqmap.config import Settings
 from liqmap.errors import LiqmapError
 from liqmap.exchanges.market_data import MarketData
 from liqmap.formats import strict_json, utc
+from liqmap.market.instruments import ALL
 from liqmap.market.timeframes import DAY_MS
 
 if TYPE_CHECKING:
     from liqmap.evaluation.backtest import PartScore, SideScore
-    from storage.stores import Stores
+    from liqmap.market.instruments import Instrument
+    from storage.liquidations import StreamCoverage
 
 
 def add_commands(commands: Commands) -> None:
@@ -109,29 +112,25 @@ async def _db_backtest(args: argparse.Namespace, settings: Settings, tuning: Tun
         MIN_HOURS,
         MIN_SIDE_HOURS,
         LiveAccuracy,
-        NothingRecorded,
     )
 
     found: list[LiveAccuracy] = []
     with open_stores(settings, tuning) as stores:
+        streams = await stores.run(stores.realized.streams)
+        if not [s for s in streams if args.exchange in (None, ALL, s.exchange)]:
+            raise LiqmapError(
+                f"no liquidations recorded in {settings.db_path}: `liqmap run` records them"
+            )
         async with market_data(settings, args.exchange, tuning) as market:
-            symbols = args.db or await _recorded_symbols(market, stores, args.exchange)
-            if not symbols:
-                raise LiqmapError(
-                    f"no liquidations recorded in {settings.db_path}: `liqmap run` records them"
-                )
+            symbols = args.db or await _recorded_symbols(market, streams, args.exchange)
+            watched = {(s.exchange, s.instrument) for s in streams}
             for symbol in symbols:
-                inst = await market.instrument(symbol)
-                for subject in (*inst.members, inst):
+                for subject in _recorded(await market.instrument(symbol), watched):
                     print(f"scoring {subject.key} against its recorded liquidations...",
                           file=sys.stderr)  # fmt: skip
-                    try:
-                        found.append(
-                            await live_accuracy(market, stores, subject, ProgressLine(sys.stderr))
-                        )
-                    except NothingRecorded:
-                        if subject is inst:
-                            raise
+                    found.append(
+                        await live_accuracy(market, stores, subject, ProgressLine(sys.stderr))
+                    )
     if args.json:
         print(strict_json({
             "db": str(settings.db_path), "min_hours": MIN_HOURS, "min_side_hours": MIN_SIDE_HOURS,
@@ -164,12 +163,25 @@ async def _db_backtest(args: argparse.Namespace, settings: Settings, tuning: Tun
     return 0
 
 
-async def _recorded_symbols(market: MarketData, stores: Stores, exchange: str | None) -> list[str]:
-    """Every instrument recorded (on ``exchange`` only, if given); with ``all``, the sum over
-    exchanges of each asset recorded."""
-    from liqmap.market.instruments import ALL
+def _recorded(inst: Instrument, watched: set[tuple[str, str]]) -> list[Instrument]:
+    """The venues of ``inst`` the recorder watched, then ``inst`` itself; ``NothingRecorded``,
+    before any line of progress, where it watched none."""
+    from liqmap.evaluation.live_accuracy import NothingRecorded
 
-    streams = await stores.run(stores.realized.streams)
+    def recorded(subject: Instrument) -> bool:
+        members = subject.members or (subject,)
+        return any((m.exchange, m.native_id) in watched for m in members)
+
+    if not recorded(inst):
+        raise NothingRecorded(f"no liquidations recorded for {inst} yet")
+    return [subject for subject in (*inst.members, inst) if recorded(subject)]
+
+
+async def _recorded_symbols(
+    market: MarketData, streams: Sequence[StreamCoverage], exchange: str | None
+) -> list[str]:
+    """Every instrument of ``streams`` (on ``exchange`` only, if given); with ``all``, the
+    sum over exchanges of each asset recorded."""
     keys = [f"{s.exchange}:{s.instrument}" for s in streams if exchange in (None, ALL, s.exchange)]
     if exchange != ALL:
         return keys

@@ -13,13 +13,18 @@ from importlib.metadata import version
 from liqmap.cli import backtest, doctor, maps, market, record, run
 from liqmap.cli.arguments import Command
 from liqmap.cli.tuning import Tuning
-from liqmap.config import load_settings
-from liqmap.errors import ConfigError, LiqmapError
+from liqmap.config import Settings, load_settings
+from liqmap.errors import ConfigError, ExchangeError, LiqmapError
 
 log = logging.getLogger("liqmap")
 
 CHATTY_LOGGERS = ("httpx", "httpcore", "ccxt", "asyncio", "matplotlib", "apscheduler")
 """Libraries whose records below a warning are left out."""
+SERVICES = ("run", "record")
+"""The commands that keep running: their log says each retry, as a service's should."""
+REQUEST_LOG = ("liqmap.exchanges.market_data", ("retrying", "_call"))
+"""The exchange adapter's lines on one request failing (a retry, then the outcome): the
+other commands' error line says what they would, so they show only under ``-v``."""
 
 
 def main(argv: Sequence[str] | None = None, tuning: Tuning | None = None) -> int:
@@ -29,7 +34,7 @@ def main(argv: Sequence[str] | None = None, tuning: Tuning | None = None) -> int
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a usage error: argparse has said why
         return int(exit_.code or 0)
-    with _logging_to_stderr(args.verbose):
+    with _logging_to_stderr(args.verbose, quiet_requests=args.command_name not in SERVICES):
         return _exit_status(args, tuning or Tuning())
 
 
@@ -57,7 +62,13 @@ def _exit_status(args: argparse.Namespace, tuning: Tuning) -> int:
         if args.command_name == "doctor":  # it reports bad settings as a check, not a stop
             return asyncio.run(doctor.checkup(args, tuning))
         command: Command = args.command
-        return asyncio.run(command(args, load_settings(), tuning))
+        settings = load_settings()
+        try:
+            return asyncio.run(command(args, settings, tuning))
+        except ExchangeError as exc:
+            for failure in exc.failures:
+                print(f"error: {failure}{_at_url(settings, failure.exchange)}", file=sys.stderr)
+            return 1
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -72,13 +83,27 @@ def _exit_status(args: argparse.Namespace, tuning: Tuning) -> int:
         return 1
 
 
+def _at_url(settings: Settings, exchange: str) -> str:
+    """`` at URL`` where the exchange's address is set, as doctor says it."""
+    url = settings.exchange_urls.get(exchange)
+    return f" at {url}" if url else ""
+
+
+def _not_a_request_line(record: logging.LogRecord) -> bool:
+    name, functions = REQUEST_LOG
+    return not (record.name == name and record.funcName in functions)
+
+
 @contextlib.contextmanager
-def _logging_to_stderr(verbose: bool) -> Iterator[None]:
+def _logging_to_stderr(verbose: bool, quiet_requests: bool) -> Iterator[None]:
     """Records of INFO and up (DEBUG with ``-v``) to stderr while the command runs, the chatty
-    libraries' from WARNING; put back as they were afterwards."""
+    libraries' from WARNING, and without ``-v`` none of ``REQUEST_LOG`` if ``quiet_requests``;
+    put back as they were afterwards."""
     root = logging.getLogger()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if quiet_requests and not verbose:
+        handler.addFilter(_not_a_request_line)
     chatty = [logging.getLogger(name) for name in CHATTY_LOGGERS]
     levels = [(logger, logger.level) for logger in (root, *chatty)]
     root.addHandler(handler)
