@@ -53,9 +53,14 @@ class CsvHistory:
         and the OI snapshots over the same span."""
         at = self.end_ms if at_ms is None else at_ms
         first = int(self.candles.ts[0])
-        if not first < at <= self.end_ms:
+        if at > self.end_ms or at < first:
             raise UnsupportedRequest(
                 f"{self.name} covers {utc(first)} to {utc(self.end_ms)}; {utc(at)} is outside it"
+            )
+        if at < first + self.step_ms:
+            raise UnsupportedRequest(
+                f"no bar of {self.name} closes by {utc(at)}: its bars close from "
+                f"{utc(first + self.step_ms)} to {utc(self.end_ms)}"
             )
         start = at - length_ms
         candles = self.candles.between(start, at - self.step_ms + 1)
