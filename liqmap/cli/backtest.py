@@ -7,7 +7,7 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,10 +20,11 @@ from liqmap.errors import LiqmapError
 from liqmap.exchanges.market_data import MarketData
 from liqmap.formats import strict_json, utc
 from liqmap.market.instruments import ALL
-from liqmap.market.timeframes import DAY_MS
+from liqmap.market.timeframes import DAY_MS, HOUR_MS, step_name
 
 if TYPE_CHECKING:
     from liqmap.evaluation.backtest import PartScore, SideScore
+    from liqmap.exchanges.csv_source import CsvHistory
     from liqmap.market.instruments import Instrument
     from storage.liquidations import StreamCoverage
 
@@ -60,6 +61,7 @@ async def backtest_command(args: argparse.Namespace, settings: Settings, tuning:
     if args.exchange is not None:
         raise LiqmapError("--exchange works with --db only: a CSV file holds its own venues")
     history = load_csv(args.csv)
+    _check_scorable(history)
     print(f"walking forward through {history.name} ({len(history.candles):,} bars)...",
           file=sys.stderr)  # fmt: skip
     parts = backtest(history)
@@ -71,9 +73,11 @@ async def backtest_command(args: argparse.Namespace, settings: Settings, tuning:
         print(strict_json({"file": history.name, "parts": as_dict(parts), "venues": rows,
                            "venue_split": split}))  # fmt: skip
         return 0
-    print(f"{history.name}: map before each hour vs that hour's realized liquidations")
+    bars = _Bars(step_name(history.step_ms))
+    print(f"{history.name}: map before each {bars.one} vs that {bars.unit}'s realized "
+          "liquidations")  # fmt: skip
     for part in parts:
-        _print_part(f"{part.name}: {part.hours:,} hours", part)
+        _print_part(f"{part.name}: {bars.count(part.hours)}", part, bars.unit)
     print(f"\nby venue: partial (cluster lift); all = the venues summed, {split}")
     print(f"{'':10}{'fit long':>16}{'fit short':>16}{'check long':>16}{'check short':>16}")
     for row in venues:
@@ -82,7 +86,45 @@ async def backtest_command(args: argparse.Namespace, settings: Settings, tuning:
     return 0
 
 
-def _print_part(heading: str, part: PartScore) -> None:
+def _check_scorable(history: CsvHistory) -> None:
+    """Refuse, before the long walk, a file with no liquidation to score against or too few
+    bars to score any after the warm-up."""
+    from liqmap.evaluation.backtest import WARMUP_HOURS, first_hour
+
+    liquidations = history.liquidations
+    if not (liquidations.long_usd.any() or liquidations.short_usd.any()):
+        raise LiqmapError(
+            f"{history.name} records no liquidations (its liquidation columns are all zero): "
+            "the backtest has nothing to measure the map against"
+        )
+    needed = first_hour(history.step_ms, WARMUP_HOURS + DAY_MS / HOUR_MS)
+    if len(history.candles) < needed:
+        raise LiqmapError(
+            f"{history.name} has {len(history.candles):,} bars of "
+            f"{step_name(history.step_ms)}: the backtest needs {needed:,} (a week to build the "
+            "map, then a day to score)"
+        )
+
+
+@dataclass(frozen=True)
+class _Bars:
+    """How the text names a file's bars: hours, or bars of their step."""
+
+    step: str
+
+    @property
+    def unit(self) -> str:
+        return "hour" if self.step == "1h" else "bar"
+
+    @property
+    def one(self) -> str:
+        return "hour" if self.step == "1h" else f"{self.step} bar"
+
+    def count(self, n: int) -> str:
+        return f"{n:,} hours" if self.step == "1h" else f"{n:,} bars of {self.step}"
+
+
+def _print_part(heading: str, part: PartScore, unit: str = "hour") -> None:
     """The model's and the naive map's figures of both sides over one set of hours."""
     print(
         f"\n{heading}, {utc(part.start_ms)} -> {utc(part.end_ms)}\n"
@@ -94,7 +136,7 @@ def _print_part(heading: str, part: PartScore) -> None:
         ("excursion only", "baseline"),
         ("partial", "partial"),
         ("cluster lift", "lift"),
-        ("entered hours", "entered_hours"),
+        (f"entered {unit}s", "entered_hours"),
     ):
         cells = [
             getattr(getattr(part, side), field)
