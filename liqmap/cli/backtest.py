@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from liqmap.cli.arguments import EXCHANGE_HELP, Commands
+from liqmap.cli.arguments import EXCHANGE_HELP, Commands, exchange_name
 from liqmap.cli.progress import ProgressLine
 from liqmap.cli.tuning import Tuning
 from liqmap.cli.wiring import market_data, open_stores
@@ -45,7 +45,7 @@ def add_commands(commands: Commands) -> None:
         "--db", nargs="*", metavar="SYMBOL",
         help="the liquidations recorded in LIQMAP_DB, of these symbols (default: all recorded)",
     )  # fmt: skip
-    backtest.add_argument("--exchange", help=f"with --db: {EXCHANGE_HELP}")
+    backtest.add_argument("--exchange", type=exchange_name, help=f"with --db: {EXCHANGE_HELP}")
     backtest.add_argument("--json", action="store_true", help="print the figures as JSON")
     backtest.set_defaults(command=backtest_command)
 

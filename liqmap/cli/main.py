@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from importlib.metadata import version
+from typing import NoReturn
 
 from liqmap.cli import backtest, doctor, maps, market, record, run
 from liqmap.cli.arguments import Command
@@ -41,7 +42,7 @@ def main(argv: Sequence[str] | None = None, tuning: Tuning | None = None) -> int
 def build_parser() -> argparse.ArgumentParser:
     """Every command's arguments. ``parse_args`` names the command (``command_name``) and holds
     the function that runs it (``command``), except for doctor, which loads its settings itself."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="liqmap",
         description="Liquidation maps for crypto derivatives, their clusters, and alerts.",
     )
@@ -53,6 +54,24 @@ def build_parser() -> argparse.ArgumentParser:
     for group in (run, maps, backtest, market, record, doctor):
         group.add_commands(commands)
     return parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error is one line (the commands' parsers are of the
+    same class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{_one_line(f'{self.prog}: error: {message}')}; see {self.prog} -h\n")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with every line break and run of blanks read as one space: a message that
+    echoes what was typed stays one line."""
+    return " ".join(text.split())
+
+
+def _say(text: str) -> None:
+    print(_one_line(text), file=sys.stderr)
 
 
 def _exit_status(args: argparse.Namespace, tuning: Tuning) -> int:
@@ -67,19 +86,19 @@ def _exit_status(args: argparse.Namespace, tuning: Tuning) -> int:
             return asyncio.run(command(args, settings, tuning))
         except ExchangeError as exc:
             for failure in exc.failures:
-                print(f"error: {failure}{_at_url(settings, failure.exchange)}", file=sys.stderr)
+                _say(f"error: {failure}{_at_url(settings, failure.exchange)}")
             return 1
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        _say(f"configuration error: {exc}")
         return 2
     except LiqmapError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}")
         return 1
     except (KeyboardInterrupt, asyncio.CancelledError):
         return 130
     except Exception:
         log.exception("liqmap stopped on an unexpected error")
-        print("error: unexpected failure; the log above has the details", file=sys.stderr)
+        _say("error: unexpected failure; the log above has the details")
         return 1
 
 
