@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class LiqmapError(Exception):
     """Base of every error the product reports to a user."""
@@ -48,6 +50,11 @@ class ExchangeError(LiqmapError):
         self.detail = detail
         super().__init__(f"{exchange}: {detail}")
 
+    @property
+    def failures(self) -> tuple[ExchangeError, ...]:
+        """Each exchange's own error: this one alone, or those of every venue of a sum."""
+        return (self,)
+
 
 class ExchangeUnavailable(ExchangeError):
     """The exchange could not be reached or kept failing after retries."""
@@ -55,6 +62,18 @@ class ExchangeUnavailable(ExchangeError):
 
 class ExchangeRejected(ExchangeError):
     """The exchange refused the request; retrying would not help."""
+
+
+class EveryExchangeFailed(ExchangeError):
+    """Every exchange of a sum failed: reads as the first, and holds them all."""
+
+    def __init__(self, errors: Sequence[ExchangeError]) -> None:
+        super().__init__(errors[0].exchange, errors[0].detail)
+        self.errors = tuple(errors)
+
+    @property
+    def failures(self) -> tuple[ExchangeError, ...]:
+        return self.errors
 
 
 class LimitReached(LiqmapError):

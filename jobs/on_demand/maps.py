@@ -10,7 +10,7 @@ from typing import TypeVar
 from jobs.market_sync import sync_window
 from jobs.on_demand.memo import Shared
 from liqmap.engine.snapshot import MapSnapshot, VenueData, build_aggregate_snapshot, build_snapshot
-from liqmap.errors import ExchangeError
+from liqmap.errors import EveryExchangeFailed, ExchangeError
 from liqmap.exchanges.market_data import MarketData, Progress
 from liqmap.market.instruments import Instrument
 from liqmap.market.margins import params_for
@@ -100,7 +100,7 @@ async def each_venue(
     fetch: Callable[[Instrument], Awaitable[tuple[T, tuple[str, ...]]]],
 ) -> tuple[list[T], list[str]]:
     """``fetch`` every exchange's member at once: what those that answered gave, in order, and
-    the notes, each exchange that failed named with why. If all failed, the first error."""
+    the notes, each exchange that failed named with why. If all failed, their errors."""
     results = await asyncio.gather(*(fetch(m) for m in members), return_exceptions=True)
     found: list[T] = []
     notes: list[str] = []
@@ -115,7 +115,7 @@ async def each_venue(
             found.append(result[0])
             notes.extend(result[1])
     if not found:
-        raise failures[0]
+        raise failures[0] if len(failures) == 1 else EveryExchangeFailed(failures)
     return found, notes
 
 

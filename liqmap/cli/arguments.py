@@ -11,7 +11,9 @@ from typing import Any, TypeAlias
 
 from liqmap.cli.tuning import Tuning
 from liqmap.config import Settings
+from liqmap.market.instruments import ALL
 from liqmap.market.timeframes import STEPS, WINDOWS
+from liqmap.market.venues import VENUES
 
 Command: TypeAlias = Callable[[argparse.Namespace, Settings, Tuning], Coroutine[Any, Any, int]]
 """A command: its arguments, the settings and the tuning in; the exit status out."""
@@ -28,9 +30,19 @@ EXCHANGE_HELP = (
 def symbol_arguments(parser: argparse.ArgumentParser) -> None:
     """An instrument and its window: the arguments of ``map``, ``heatmap`` and ``fetch``."""
     parser.add_argument("symbol", metavar="SYMBOL", help="e.g. BTC, BTC-USDT-SWAP, binance:ETH")
-    parser.add_argument("--exchange", help=EXCHANGE_HELP)
+    parser.add_argument("--exchange", type=exchange_name, help=EXCHANGE_HELP)
     parser.add_argument("--window", choices=list(WINDOWS), default="7d", help="default 7d")
     parser.add_argument("--step", choices=list(STEPS), help="candle step (default per window)")
+
+
+def exchange_name(text: str) -> str:
+    """An exchange of ``--exchange``: a venue's name, or ``all``, in any case."""
+    name = text.strip().lower()
+    if name not in (*VENUES, ALL):
+        raise argparse.ArgumentTypeError(
+            f"must be one of {', '.join([*VENUES, ALL])}, got {text!r}"
+        )
+    return name
 
 
 def positive_seconds(text: str) -> float:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from liqmap.cli.arguments import EXCHANGE_HELP, Commands
+from liqmap.cli.arguments import EXCHANGE_HELP, Commands, exchange_name
 from liqmap.cli.progress import ProgressLine
 from liqmap.cli.tuning import Tuning
 from liqmap.cli.wiring import market_data, open_stores
@@ -18,11 +19,14 @@ from liqmap.config import Settings
 from liqmap.errors import LiqmapError
 from liqmap.exchanges.market_data import MarketData
 from liqmap.formats import strict_json, utc
-from liqmap.market.timeframes import DAY_MS
+from liqmap.market.instruments import ALL
+from liqmap.market.timeframes import DAY_MS, HOUR_MS, step_name
 
 if TYPE_CHECKING:
     from liqmap.evaluation.backtest import PartScore, SideScore
-    from storage.stores import Stores
+    from liqmap.exchanges.csv_source import CsvHistory
+    from liqmap.market.instruments import Instrument
+    from storage.liquidations import StreamCoverage
 
 
 def add_commands(commands: Commands) -> None:
@@ -41,7 +45,7 @@ def add_commands(commands: Commands) -> None:
         "--db", nargs="*", metavar="SYMBOL",
         help="the liquidations recorded in LIQMAP_DB, of these symbols (default: all recorded)",
     )  # fmt: skip
-    backtest.add_argument("--exchange", help=f"with --db: {EXCHANGE_HELP}")
+    backtest.add_argument("--exchange", type=exchange_name, help=f"with --db: {EXCHANGE_HELP}")
     backtest.add_argument("--json", action="store_true", help="print the figures as JSON")
     backtest.set_defaults(command=backtest_command)
 
@@ -57,6 +61,7 @@ async def backtest_command(args: argparse.Namespace, settings: Settings, tuning:
     if args.exchange is not None:
         raise LiqmapError("--exchange works with --db only: a CSV file holds its own venues")
     history = load_csv(args.csv)
+    _check_scorable(history)
     print(f"walking forward through {history.name} ({len(history.candles):,} bars)...",
           file=sys.stderr)  # fmt: skip
     parts = backtest(history)
@@ -68,9 +73,11 @@ async def backtest_command(args: argparse.Namespace, settings: Settings, tuning:
         print(strict_json({"file": history.name, "parts": as_dict(parts), "venues": rows,
                            "venue_split": split}))  # fmt: skip
         return 0
-    print(f"{history.name}: map before each hour vs that hour's realized liquidations")
+    bars = _Bars(step_name(history.step_ms))
+    print(f"{history.name}: map before each {bars.one} vs that {bars.unit}'s realized "
+          "liquidations")  # fmt: skip
     for part in parts:
-        _print_part(f"{part.name}: {part.hours:,} hours", part)
+        _print_part(f"{part.name}: {bars.count(part.hours)}", part, bars.unit)
     print(f"\nby venue: partial (cluster lift); all = the venues summed, {split}")
     print(f"{'':10}{'fit long':>16}{'fit short':>16}{'check long':>16}{'check short':>16}")
     for row in venues:
@@ -79,7 +86,45 @@ async def backtest_command(args: argparse.Namespace, settings: Settings, tuning:
     return 0
 
 
-def _print_part(heading: str, part: PartScore) -> None:
+def _check_scorable(history: CsvHistory) -> None:
+    """Refuse, before the long walk, a file with no liquidation to score against or too few
+    bars to score any after the warm-up."""
+    from liqmap.evaluation.backtest import WARMUP_HOURS, first_hour
+
+    liquidations = history.liquidations
+    if not (liquidations.long_usd.any() or liquidations.short_usd.any()):
+        raise LiqmapError(
+            f"{history.name} records no liquidations (its liquidation columns are all zero): "
+            "the backtest has nothing to measure the map against"
+        )
+    needed = first_hour(history.step_ms, WARMUP_HOURS + DAY_MS / HOUR_MS)
+    if len(history.candles) < needed:
+        raise LiqmapError(
+            f"{history.name} has {len(history.candles):,} bars of "
+            f"{step_name(history.step_ms)}: the backtest needs {needed:,} (a week to build the "
+            "map, then a day to score)"
+        )
+
+
+@dataclass(frozen=True)
+class _Bars:
+    """How the text names a file's bars: hours, or bars of their step."""
+
+    step: str
+
+    @property
+    def unit(self) -> str:
+        return "hour" if self.step == "1h" else "bar"
+
+    @property
+    def one(self) -> str:
+        return "hour" if self.step == "1h" else f"{self.step} bar"
+
+    def count(self, n: int) -> str:
+        return f"{n:,} hours" if self.step == "1h" else f"{n:,} bars of {self.step}"
+
+
+def _print_part(heading: str, part: PartScore, unit: str = "hour") -> None:
     """The model's and the naive map's figures of both sides over one set of hours."""
     print(
         f"\n{heading}, {utc(part.start_ms)} -> {utc(part.end_ms)}\n"
@@ -91,7 +136,7 @@ def _print_part(heading: str, part: PartScore) -> None:
         ("excursion only", "baseline"),
         ("partial", "partial"),
         ("cluster lift", "lift"),
-        ("entered hours", "entered_hours"),
+        (f"entered {unit}s", "entered_hours"),
     ):
         cells = [
             getattr(getattr(part, side), field)
@@ -109,29 +154,25 @@ async def _db_backtest(args: argparse.Namespace, settings: Settings, tuning: Tun
         MIN_HOURS,
         MIN_SIDE_HOURS,
         LiveAccuracy,
-        NothingRecorded,
     )
 
     found: list[LiveAccuracy] = []
     with open_stores(settings, tuning) as stores:
+        streams = await stores.run(stores.realized.streams)
+        if not [s for s in streams if args.exchange in (None, ALL, s.exchange)]:
+            raise LiqmapError(
+                f"no liquidations recorded in {settings.db_path}: `liqmap run` records them"
+            )
         async with market_data(settings, args.exchange, tuning) as market:
-            symbols = args.db or await _recorded_symbols(market, stores, args.exchange)
-            if not symbols:
-                raise LiqmapError(
-                    f"no liquidations recorded in {settings.db_path}: `liqmap run` records them"
-                )
+            symbols = args.db or await _recorded_symbols(market, streams, args.exchange)
+            watched = {(s.exchange, s.instrument) for s in streams}
             for symbol in symbols:
-                inst = await market.instrument(symbol)
-                for subject in (*inst.members, inst):
+                for subject in _recorded(await market.instrument(symbol), watched):
                     print(f"scoring {subject.key} against its recorded liquidations...",
                           file=sys.stderr)  # fmt: skip
-                    try:
-                        found.append(
-                            await live_accuracy(market, stores, subject, ProgressLine(sys.stderr))
-                        )
-                    except NothingRecorded:
-                        if subject is inst:
-                            raise
+                    found.append(
+                        await live_accuracy(market, stores, subject, ProgressLine(sys.stderr))
+                    )
     if args.json:
         print(strict_json({
             "db": str(settings.db_path), "min_hours": MIN_HOURS, "min_side_hours": MIN_SIDE_HOURS,
@@ -164,12 +205,25 @@ async def _db_backtest(args: argparse.Namespace, settings: Settings, tuning: Tun
     return 0
 
 
-async def _recorded_symbols(market: MarketData, stores: Stores, exchange: str | None) -> list[str]:
-    """Every instrument recorded (on ``exchange`` only, if given); with ``all``, the sum over
-    exchanges of each asset recorded."""
-    from liqmap.market.instruments import ALL
+def _recorded(inst: Instrument, watched: set[tuple[str, str]]) -> list[Instrument]:
+    """The venues of ``inst`` the recorder watched, then ``inst`` itself; ``NothingRecorded``,
+    before any line of progress, where it watched none."""
+    from liqmap.evaluation.live_accuracy import NothingRecorded
 
-    streams = await stores.run(stores.realized.streams)
+    def recorded(subject: Instrument) -> bool:
+        members = subject.members or (subject,)
+        return any((m.exchange, m.native_id) in watched for m in members)
+
+    if not recorded(inst):
+        raise NothingRecorded(f"no liquidations recorded for {inst} yet")
+    return [subject for subject in (*inst.members, inst) if recorded(subject)]
+
+
+async def _recorded_symbols(
+    market: MarketData, streams: Sequence[StreamCoverage], exchange: str | None
+) -> list[str]:
+    """Every instrument of ``streams`` (on ``exchange`` only, if given); with ``all``, the
+    sum over exchanges of each asset recorded."""
     keys = [f"{s.exchange}:{s.instrument}" for s in streams if exchange in (None, ALL, s.exchange)]
     if exchange != ALL:
         return keys

@@ -9,17 +9,23 @@ import logging
 import sys
 from collections.abc import Iterator, Sequence
 from importlib.metadata import version
+from typing import NoReturn
 
 from liqmap.cli import backtest, doctor, maps, market, record, run
 from liqmap.cli.arguments import Command
 from liqmap.cli.tuning import Tuning
-from liqmap.config import load_settings
-from liqmap.errors import ConfigError, LiqmapError
+from liqmap.config import Settings, load_settings
+from liqmap.errors import ConfigError, ExchangeError, LiqmapError
 
 log = logging.getLogger("liqmap")
 
 CHATTY_LOGGERS = ("httpx", "httpcore", "ccxt", "asyncio", "matplotlib", "apscheduler")
 """Libraries whose records below a warning are left out."""
+SERVICES = ("run", "record")
+"""The commands that keep running: their log says each retry, as a service's should."""
+REQUEST_LOG = ("liqmap.exchanges.market_data", ("retrying", "_call"))
+"""The exchange adapter's lines on one request failing (a retry, then the outcome): the
+other commands' error line says what they would, so they show only under ``-v``."""
 
 
 def main(argv: Sequence[str] | None = None, tuning: Tuning | None = None) -> int:
@@ -29,14 +35,14 @@ def main(argv: Sequence[str] | None = None, tuning: Tuning | None = None) -> int
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help, --version, or a usage error: argparse has said why
         return int(exit_.code or 0)
-    with _logging_to_stderr(args.verbose):
+    with _logging_to_stderr(args.verbose, quiet_requests=args.command_name not in SERVICES):
         return _exit_status(args, tuning or Tuning())
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Every command's arguments. ``parse_args`` names the command (``command_name``) and holds
     the function that runs it (``command``), except for doctor, which loads its settings itself."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="liqmap",
         description="Liquidation maps for crypto derivatives, their clusters, and alerts.",
     )
@@ -50,6 +56,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error is one line (the commands' parsers are of the
+    same class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{_one_line(f'{self.prog}: error: {message}')}; see {self.prog} -h\n")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with every line break and run of blanks read as one space: a message that
+    echoes what was typed stays one line."""
+    return " ".join(text.split())
+
+
+def _say(text: str) -> None:
+    print(_one_line(text), file=sys.stderr)
+
+
 def _exit_status(args: argparse.Namespace, tuning: Tuning) -> int:
     """0 done; 1 an error, said in one line (or a failed check); 2 bad configuration;
     130 interrupted."""
@@ -57,28 +81,48 @@ def _exit_status(args: argparse.Namespace, tuning: Tuning) -> int:
         if args.command_name == "doctor":  # it reports bad settings as a check, not a stop
             return asyncio.run(doctor.checkup(args, tuning))
         command: Command = args.command
-        return asyncio.run(command(args, load_settings(), tuning))
+        settings = load_settings()
+        try:
+            return asyncio.run(command(args, settings, tuning))
+        except ExchangeError as exc:
+            for failure in exc.failures:
+                _say(f"error: {failure}{_at_url(settings, failure.exchange)}")
+            return 1
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        _say(f"configuration error: {exc}")
         return 2
     except LiqmapError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}")
         return 1
     except (KeyboardInterrupt, asyncio.CancelledError):
         return 130
     except Exception:
         log.exception("liqmap stopped on an unexpected error")
-        print("error: unexpected failure; the log above has the details", file=sys.stderr)
+        _say("error: unexpected failure; the log above has the details")
         return 1
 
 
+def _at_url(settings: Settings, exchange: str) -> str:
+    """`` at URL`` where the exchange's address is set, as doctor says it."""
+    url = settings.exchange_urls.get(exchange)
+    return f" at {url}" if url else ""
+
+
+def _not_a_request_line(record: logging.LogRecord) -> bool:
+    name, functions = REQUEST_LOG
+    return not (record.name == name and record.funcName in functions)
+
+
 @contextlib.contextmanager
-def _logging_to_stderr(verbose: bool) -> Iterator[None]:
+def _logging_to_stderr(verbose: bool, quiet_requests: bool) -> Iterator[None]:
     """Records of INFO and up (DEBUG with ``-v``) to stderr while the command runs, the chatty
-    libraries' from WARNING; put back as they were afterwards."""
+    libraries' from WARNING, and without ``-v`` none of ``REQUEST_LOG`` if ``quiet_requests``;
+    put back as they were afterwards."""
     root = logging.getLogger()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if quiet_requests and not verbose:
+        handler.addFilter(_not_a_request_line)
     chatty = [logging.getLogger(name) for name in CHATTY_LOGGERS]
     levels = [(logger, logger.level) for logger in (root, *chatty)]
     root.addHandler(handler)

@@ -96,40 +96,25 @@ def _write_chart(out: Path, png: bytes) -> None:
 
 def _csv_snapshot(args: argparse.Namespace) -> tuple[MapSnapshot, RealizedView | None]:
     """The map of the file's window, and the file's realized liquidations over it."""
+    from liqmap.cli.offline import offline_window
     from liqmap.engine.model import ModelParams
     from liqmap.engine.snapshot import build_aggregate_snapshot, build_snapshot
-    from liqmap.exchanges.csv_source import load_csv
-    from liqmap.market.timeframes import step_name, window_ms
+    from liqmap.market.timeframes import step_name
     from liqmap.market.venue_split import split_history, split_note, venue_slices
 
-    label, by_venue = _csv_symbol(args)
-    history = load_csv(args.csv)
-    candles, oi = history.window(window_ms(args.window), args.at)
+    found = offline_window(args)
+    history, candles, oi = found.history, found.candles, found.open_interest
     step = step_name(history.step_ms)
-    if by_venue:
+    if found.by_venue:
         slices = venue_slices()
         parts = split_history(candles, oi, slices)
-        notes = (split_note(slices),)
-        snapshot = build_aggregate_snapshot(label, args.window, step, parts, notes)
+        notes = (*found.notes, split_note(slices))
+        snapshot = build_aggregate_snapshot(found.label, found.window, step, parts, notes)
         return replace(snapshot, source=history.name), history.realized(candles)
-    snapshot = build_snapshot(label, history.name, args.window, step, candles, oi, ModelParams())
+    snapshot = build_snapshot(
+        found.label, history.name, found.window, step, candles, oi, ModelParams(), found.notes
+    )
     return snapshot, history.realized(candles)
-
-
-def _csv_symbol(args: argparse.Namespace) -> tuple[str, bool]:
-    """The label of a CSV map, and whether its summed open interest is split by venue
-    (``--exchange all`` or ``all:BTC``): no other exchange applies to a file."""
-    from liqmap.market.instruments import ALL, parse_symbol
-
-    if args.step:
-        raise LiqmapError("--step does not apply to --csv: the file has its own")
-    if args.exchange not in (None, ALL):
-        raise LiqmapError(
-            "--exchange does not apply to --csv: the file has its own, except --exchange all "
-            "to split its summed open interest by venue"
-        )
-    query = parse_symbol(args.symbol, args.exchange or "okx")
-    return query.text, query.exchange == ALL
 
 
 async def _live_snapshot(
@@ -208,26 +193,25 @@ def _csv_heatmap(
     it where the file has one, the notes on it, and the file's realized liquidations over
     the window."""
     from liqmap.charts.map_chart import ChartLabels
+    from liqmap.cli.offline import offline_window
     from liqmap.engine.heatmap import build_aggregate_heatmap, build_heatmap
-    from liqmap.exchanges.csv_source import load_csv
     from liqmap.market.timeframes import window_ms
     from liqmap.market.venue_split import split_history, split_note, venue_slices
 
-    label, by_venue = _csv_symbol(args)
-    history = load_csv(args.csv)
-    length = window_ms(args.window)
-    realized = history.realized(history.window(length, args.at)[0])
+    found = offline_window(args)
+    history, length = found.history, window_ms(args.window)
+    realized = history.realized(found.candles)
     candles, oi = history.window(2 * length, args.at)
-    if not by_venue:
-        labels = ChartLabels(label, history.name, args.window)
-        return build_heatmap(candles, oi, window_ms=length), labels, (), realized
+    if not found.by_venue:
+        labels = ChartLabels(found.label, history.name, found.window)
+        return build_heatmap(candles, oi, window_ms=length), labels, found.notes, realized
     slices = venue_slices()
     parts = split_history(candles, oi, slices)
     heatmap, shares = build_aggregate_heatmap(parts, window_ms=length)
     labels = ChartLabels(
-        label, history.name, args.window, tuple((v.exchange, v.share) for v in shares)
+        found.label, history.name, found.window, tuple((v.exchange, v.share) for v in shares)
     )
-    return heatmap, labels, (split_note(slices),), realized
+    return heatmap, labels, (*found.notes, split_note(slices)), realized
 
 
 async def _live_heatmap(

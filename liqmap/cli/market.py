@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from liqmap.cli.arguments import EXCHANGE_HELP, Commands, symbol_arguments
+from liqmap.cli.arguments import EXCHANGE_HELP, Commands, exchange_name, symbol_arguments
 from liqmap.cli.progress import ProgressLine
 from liqmap.cli.tuning import Tuning
 from liqmap.cli.wiring import market_data, open_stores
@@ -31,7 +31,7 @@ def add_commands(commands: Commands) -> None:
 
     price = commands.add_parser("price", help="print current prices (mark, else last)")
     price.add_argument("symbols", nargs="+", metavar="SYMBOL")
-    price.add_argument("--exchange", help=EXCHANGE_HELP)
+    price.add_argument("--exchange", type=exchange_name, help=EXCHANGE_HELP)
     price.set_defaults(command=print_prices)
 
 

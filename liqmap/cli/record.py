@@ -8,7 +8,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from liqmap.cli.arguments import EXCHANGE_HELP, Commands, positive_seconds
+from liqmap.cli.arguments import EXCHANGE_HELP, Commands, exchange_name, positive_seconds
 from liqmap.cli.tuning import Tuning
 from liqmap.cli.wiring import clock_of, market_data, open_stores, stop_on_request
 from liqmap.config import Settings
@@ -31,7 +31,7 @@ def add_commands(commands: Commands) -> None:
         "with the time spans watched; a line per batch; until SIGINT, SIGTERM or --for.",
     )
     record.add_argument("symbols", nargs="+", metavar="SYMBOL", help="e.g. BTC, all:ETH")
-    record.add_argument("--exchange", help=EXCHANGE_HELP)
+    record.add_argument("--exchange", type=exchange_name, help=EXCHANGE_HELP)
     record.add_argument(
         "--for", dest="seconds", type=positive_seconds, metavar="SECONDS",
         help="stop after this many seconds",

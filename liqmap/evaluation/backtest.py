@@ -89,6 +89,10 @@ class History(Protocol):
     def liquidations(self) -> Liquidations: ...
 
 
+WARMUP_HOURS = 168
+"""The week of bars a walk forward only builds the map from, before it scores any."""
+
+
 def first_hour(step_ms: int, warmup_hours: float) -> int:
     """Index of the first candle a walk forward scores: the warm-up only builds the map."""
     return max(1, round(warmup_hours * HOUR_MS / step_ms))
@@ -98,7 +102,7 @@ def walk_forward(
     history: History,
     params: ModelParams | Sequence[VenueSlice],
     lookback_hours: float = 720,
-    warmup_hours: float = 168,
+    warmup_hours: float = WARMUP_HOURS,
     clusters: bool = True,
     hours: np.ndarray | None = None,
 ) -> WalkForward:
@@ -123,7 +127,7 @@ def walk_forward_venues(
     parts: Sequence[VenueData],
     realized: Liquidations,
     lookback_hours: float = 720,
-    warmup_hours: float = 168,
+    warmup_hours: float = WARMUP_HOURS,
     clusters: bool = True,
     hours: np.ndarray | None = None,
 ) -> WalkForward:

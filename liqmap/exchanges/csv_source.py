@@ -12,6 +12,7 @@ from liqmap.engine.clusters import LONG, SHORT
 from liqmap.engine.realized import Realized, RealizedView
 from liqmap.engine.series import Candles, Liquidations, OpenInterest
 from liqmap.errors import DataFormatError, UnsupportedRequest
+from liqmap.exchanges.market_data import MAX_OPEN_INTEREST_USD, MAX_PRICE
 from liqmap.formats import utc
 
 COLUMNS = (
@@ -25,6 +26,8 @@ COLUMNS = (
     "oi_open",
     "oi_close",
 )
+LAST_TIME_MS = 32_503_680_000_000
+"""3000-01-01: a later timestamp is not one in milliseconds."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,14 @@ class CsvHistory:
         and the OI snapshots over the same span."""
         at = self.end_ms if at_ms is None else at_ms
         first = int(self.candles.ts[0])
-        if not first < at <= self.end_ms:
+        if at > self.end_ms or at < first:
             raise UnsupportedRequest(
                 f"{self.name} covers {utc(first)} to {utc(self.end_ms)}; {utc(at)} is outside it"
+            )
+        if at < first + self.step_ms:
+            raise UnsupportedRequest(
+                f"no bar of {self.name} closes by {utc(at)}: its bars close from "
+                f"{utc(first + self.step_ms)} to {utc(self.end_ms)}"
             )
         start = at - length_ms
         candles = self.candles.between(start, at - self.step_ms + 1)
@@ -134,7 +142,20 @@ def _numbers(name: str, line: int, row: dict[str, str]) -> list[float]:
         impossible = value <= 0 if column.startswith("price") else value < 0
         if not np.isfinite(value) or impossible:
             raise DataFormatError(f"{name} line {line}: {column} is not a valid number ({raw!r})")
+        _check_plausible(f"{name} line {line}", column, value, raw)
         values.append(value)
     if not values[3] <= min(values[1], values[4]) <= max(values[1], values[4]) <= values[2]:
         raise DataFormatError(f"{name} line {line}: price_low/high do not bound open and close")
     return values
+
+
+def _check_plausible(where: str, column: str, value: float, raw: str | None) -> None:
+    """Refuse what the exchanges' answers may not hold either: a price or USD figure beyond
+    any market, a timestamp that is not a whole millisecond before the year 3000."""
+    if column == "timestamp" and not (value.is_integer() and value < LAST_TIME_MS):
+        raise DataFormatError(f"{where}: timestamp {raw} is not a time in milliseconds")
+    if column.startswith("price") and value > MAX_PRICE:
+        raise DataFormatError(f"{where}: {column} of {value:.3g} is beyond any market")
+    usd = column.endswith("_usd") or column.startswith("oi_")
+    if usd and value > MAX_OPEN_INTEREST_USD:
+        raise DataFormatError(f"{where}: {column} of {value:.3g} USD is beyond any market")

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from liqmap.engine.series import Candles, OpenInterest
 from liqmap.errors import (
+    EveryExchangeFailed,
     ExchangeError,
     ExchangeRejected,
     ExchangeUnavailable,
@@ -151,7 +152,7 @@ class MarketData:
         if not members:
             down = [exc for exc in found.values() if isinstance(exc, ExchangeError)]
             if down:
-                raise down[0]
+                raise down[0] if len(down) == 1 else EveryExchangeFailed(down)
             raise UnknownInstrument(asset, ALL)
         missing = [
             (venue, _left_out(result, asset))

@@ -106,8 +106,8 @@ async def test_db_text_scores_each_venue_and_their_sum(
         (["backtest"], "one of the arguments --csv --db is required"),
         (["backtest", "--csv", "x.csv", "--exchange", "okx"], "--exchange works with --db only"),
         (["backtest", "--db"], "no liquidations recorded in "),
-        (["backtest", "--db", "ETH"], "no liquidations recorded for ETH-USDT-SWAP on okx yet"),
-        (["backtest", "--db", "NOPE"], "unknown instrument NOPE on okx"),
+        (["backtest", "--db", "ETH"], "no liquidations recorded in "),
+        (["backtest", "--db", "BTC", "--exchange", "all"], "no liquidations recorded in "),
     ],
 )  # fmt: skip
 def test_bad_db_requests_get_a_short_answer(
@@ -118,3 +118,26 @@ def test_bad_db_requests_get_a_short_answer(
     assert result.returncode in (1, 2)
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+    if "--db" in args:
+        assert okx.count() == 0, "an empty database is told before any exchange is asked"
+
+
+@pytest.mark.parametrize(
+    ("symbol", "message"),
+    [
+        ("ETH", "error: no liquidations recorded for ETH-USDT-SWAP on okx yet"),
+        ("NOPE", "error: unknown instrument NOPE on okx"),
+    ],
+)
+async def test_a_symbol_not_recorded_gets_a_short_answer(
+    tmp_path: Path, okx: FakeOkx, adapter: Adapter, symbol: str, message: str
+) -> None:
+    history = hourly_slice()
+    async with adapter(okx=okx.url) as market:
+        inst = await market.instrument("BTC")
+    db = open_database(tmp_path / "live.db")
+    record(db, inst, history, (hour(history, 0), end_of(history)))
+    db.close()
+    env = {"LIQMAP_DB": str(tmp_path / "live.db"), "LIQMAP_OKX_URL": okx.url}
+    result = run(["backtest", "--db", symbol], tmp_path, env)
+    assert (result.returncode, result.stderr) == (1, f"{message}\n")

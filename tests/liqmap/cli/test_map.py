@@ -201,3 +201,80 @@ def test_backtest_prints_model_and_naive_figures_per_part(tmp_path: Path) -> Non
     assert [line.split()[0] for line in venues[2:]] == ["binance", "bybit", "okx", "all"]
     assert "n/a" in text.stdout, "no cluster entered: no lift"
     assert not re.search(r"\bnan\b", text.stdout)
+
+
+def tiny_file(tmp_path: Path, name: str = "btc_tiny.csv", rows: int = 4) -> Path:
+    """The first ``rows`` five-minute bars of the Binance file."""
+    path = tmp_path / name
+    path.write_text("\n".join(FIVE_MINUTE.read_text().splitlines()[: rows + 1]) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["map", "XYZ123"], "XYZ123 is not named in btc_agg_1h_2025-12_2026-03.csv: a history "
+         "file holds no symbol, so its name says whose it is (e.g. btc_1h.csv)"),
+        (["heatmap", "eth"], "ETH is not named in btc_agg_1h_2025-12_2026-03.csv: a history "
+         "file holds no symbol, so its name says whose it is (e.g. btc_1h.csv)"),
+        (["map", "binance:BTC"], "binance:BTC: --csv reads no exchange, only the file; give "
+         "BTC, or all:BTC to split its open interest by venue"),
+        (["heatmap", "BTC-USDT-SWAP"], "--csv takes the file's asset, such as BTC, not "
+         "BTC-USDT-SWAP"),
+        (["map", "BTC", "--at", "2025-12-04T06:30"], "no bar of btc_agg_1h_2025-12_2026-03.csv "
+         "closes by 2025-12-04 06:30 UTC: its bars close from 2025-12-04 07:00 UTC to "
+         "2026-04-01 00:00 UTC"),
+    ],
+)  # fmt: skip
+def test_offline_refuses_what_the_file_cannot_answer_in_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = run([*args, "--csv", str(HOURLY)], tmp_path)
+    assert (result.returncode, result.stderr) == (1, f"error: {message}\n")
+
+
+@pytest.mark.parametrize("command", ["map", "heatmap"])
+def test_offline_names_the_window_the_file_covers(tmp_path: Path, command: str) -> None:
+    tiny = tiny_file(tmp_path)
+    result = run([command, "BTC", "--csv", str(tiny), "--window", "30d"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("BTC (btc_tiny.csv) 20m ")
+    assert "note: btc_tiny.csv covers only 20 minutes of the 30d window, from 2026-05-25 " \
+        "15:55 UTC" in result.stdout  # fmt: skip
+    assert (tmp_path / f"BTC-20m{'-heatmap' if command == 'heatmap' else ''}.png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (None, "btc_binance_5m_2026-05-25_06-08.csv records no liquidations (its liquidation "
+         "columns are all zero): the backtest has nothing to measure the map against"),
+        (4, "btc_tiny.csv has 4 bars of 5m: the backtest needs 2,304 (a week to build the "
+         "map, then a day to score)"),
+    ],
+)  # fmt: skip
+def test_backtest_refuses_a_file_it_cannot_score_at_once(
+    tmp_path: Path, rows: int | None, message: str
+) -> None:
+    path = FIVE_MINUTE if rows is None else tiny_file(tmp_path, rows=rows)
+    if rows is not None:  # give the tiny file liquidations: only its length is wrong
+        header, *lines = path.read_text().splitlines()
+        path.write_text("\n".join([header, *(line.replace(",0,0,0,", ",5,7,12,") for line in
+                                             lines)]) + "\n")  # fmt: skip
+    result = run(["backtest", "--csv", str(path)], tmp_path)
+    assert (result.returncode, result.stderr) == (1, f"error: {message}\n")
+
+
+def test_backtest_names_the_bar_step_of_the_file(tmp_path: Path) -> None:
+    header, *rows = HOURLY.read_text().splitlines()[:401]
+    start = int(rows[0].split(",")[0])
+    half_hours = [f"{start + i * 1_800_000}{row[row.index(',') :]}" for i, row in enumerate(rows)]
+    path = tmp_path / "btc_30m.csv"
+    path.write_text("\n".join([header, *half_hours]) + "\n")
+    result = run(["backtest", "--csv", str(path)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        "btc_30m.csv: map before each 30m bar vs that bar's realized liquidations\n"
+    )
+    assert "\ncheck: 16 bars of 30m, " in result.stdout, "400 bars, 336 of warm-up, a quarter"
+    assert "\nentered bars " in result.stdout and "hour" not in result.stdout

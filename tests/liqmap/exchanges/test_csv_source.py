@@ -74,6 +74,16 @@ ROW = "{ts},x,100,101,99,100.5,10,20,30,1000,1001"
          "liquidation_long_usd is not a valid number ('-1')"),
         ([ROW.format(ts=0), "60000,x,100,101,99,100,1,1,2,5"], HEADER,
          "oi_close is not a valid number (None)"),
+        ([ROW.format(ts=0), "60000,x,100,101,99,100,1,1,2,1e30,5"], HEADER,
+         "bad.csv line 3: oi_open of 1e+30 USD is beyond any market"),
+        ([ROW.format(ts=0), "60000,x,100,2e9,99,100,1,1,2,5,5"], HEADER,
+         "bad.csv line 3: price_high of 2e+09 is beyond any market"),
+        ([ROW.format(ts=0), "60000,x,100,101,99,100,1,3e13,2,5,5"], HEADER,
+         "bad.csv line 3: liquidation_short_usd of 3e+13 USD is beyond any market"),
+        ([ROW.format(ts=0), ROW.format(ts="1e20")], HEADER,
+         "bad.csv line 3: timestamp 1e20 is not a time in milliseconds"),
+        ([ROW.format(ts=0), ROW.format(ts="60000.5")], HEADER,
+         "bad.csv line 3: timestamp 60000.5 is not a time in milliseconds"),
     ],
 )  # fmt: skip
 def test_bad_files_are_named_with_line_and_column(
