@@ -60,6 +60,11 @@ class ExchangeUnavailable(ExchangeError):
     """The exchange could not be reached or kept failing after retries."""
 
 
+class BannedByExchange(ExchangeUnavailable):
+    """The exchange banned this IP: it is not called until the ban ends (the detail says
+    when)."""
+
+
 class ExchangeRejected(ExchangeError):
     """The exchange refused the request; retrying would not help."""
 

@@ -149,7 +149,7 @@ async def check_exchange(market: MarketData, name: str, url: str | None = None) 
         inst = await market.instrument(f"{name}:BTC")
         price = (await market.prices([inst])).get(inst.key)
     except ExchangeError as exc:
-        return CheckResult(name, False, f"{exc.detail} at {url}" if url else exc.detail)
+        return CheckResult(name, False, f"{exc.detail} at {url or VENUES[name].default_url}")
     except LiqmapError as exc:
         return CheckResult(name, False, str(exc))
     if price is None:

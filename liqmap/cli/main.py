@@ -15,7 +15,8 @@ from liqmap.cli import backtest, doctor, maps, market, record, run
 from liqmap.cli.arguments import Command
 from liqmap.cli.tuning import Tuning
 from liqmap.config import Settings, load_settings
-from liqmap.errors import ConfigError, ExchangeError, LiqmapError
+from liqmap.errors import BannedByExchange, ConfigError, ExchangeError, LiqmapError
+from liqmap.market.venues import VENUES
 
 log = logging.getLogger("liqmap")
 
@@ -23,7 +24,7 @@ CHATTY_LOGGERS = ("httpx", "httpcore", "ccxt", "asyncio", "matplotlib", "apsched
 """Libraries whose records below a warning are left out."""
 SERVICES = ("run", "record")
 """The commands that keep running: their log says each retry, as a service's should."""
-REQUEST_LOG = ("liqmap.exchanges.market_data", ("retrying", "_call"))
+REQUEST_LOG = "liqmap.exchanges.market_data.requests"
 """The exchange adapter's lines on one request failing (a retry, then the outcome): the
 other commands' error line says what they would, so they show only under ``-v``."""
 
@@ -86,7 +87,8 @@ def _exit_status(args: argparse.Namespace, tuning: Tuning) -> int:
             return asyncio.run(command(args, settings, tuning))
         except ExchangeError as exc:
             for failure in exc.failures:
-                _say(f"error: {failure}{_at_url(settings, failure.exchange)}")
+                where = "" if isinstance(failure, BannedByExchange) else _at_url(settings, failure)
+                _say(f"error: {failure}{where}")
             return 1
     except ConfigError as exc:
         _say(f"configuration error: {exc}")
@@ -102,15 +104,15 @@ def _exit_status(args: argparse.Namespace, tuning: Tuning) -> int:
         return 1
 
 
-def _at_url(settings: Settings, exchange: str) -> str:
-    """`` at URL`` where the exchange's address is set, as doctor says it."""
-    url = settings.exchange_urls.get(exchange)
+def _at_url(settings: Settings, failure: ExchangeError) -> str:
+    """`` at URL``: the exchange's address as set, else where ccxt reaches it by default."""
+    venue = VENUES.get(failure.exchange)
+    url = settings.exchange_urls.get(failure.exchange) or (venue.default_url if venue else "")
     return f" at {url}" if url else ""
 
 
 def _not_a_request_line(record: logging.LogRecord) -> bool:
-    name, functions = REQUEST_LOG
-    return not (record.name == name and record.funcName in functions)
+    return record.name != REQUEST_LOG
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from liqmap.engine.series import Candles, OpenInterest
 from liqmap.errors import (
+    BannedByExchange,
     EveryExchangeFailed,
     ExchangeError,
     ExchangeRejected,
@@ -44,6 +45,8 @@ from liqmap.policies.request_gate import RequestGate
 from liqmap.policies.retry import RetryPolicy, retry_call
 
 log = logging.getLogger(__name__)
+request_log = logging.getLogger(f"{__name__}.requests")
+"""One request's retries and outcome: the error a caller raises says the same in one line."""
 T = TypeVar("T")
 
 Progress = Callable[[str, int, int], None]
@@ -462,7 +465,7 @@ class MarketData:
         """Raise ``ExchangeUnavailable`` while ``exchange`` bans this IP."""
         ban = self.bans().get(exchange)
         if ban is not None:
-            raise ExchangeUnavailable(exchange, ban)
+            raise BannedByExchange(exchange, ban)
 
     async def _call(
         self,
@@ -486,7 +489,7 @@ class MarketData:
 
         def retrying(exc: BaseException, delay: float) -> None:
             kind, text = _failure_kind(exc), error_text(exc, 120)
-            log.warning(
+            request_log.warning(
                 "%s %s failed (%s: %s), retrying in %.1fs", exchange, name, kind, text, delay
             )
 
@@ -494,14 +497,14 @@ class MarketData:
             return await retry_call(attempt, self._retry, transient, retrying, sleep=self._sleep)
         except IpBanned as exc:
             until = self._banned_until[exchange] = self.now() + (VENUES[exchange].ip_ban_ms or 0)
-            log.warning("%s %s: %s; %s", exchange, name, exc, _ban_text(exchange, until))
+            request_log.warning("%s %s: %s; %s", exchange, name, exc, _ban_text(exchange, until))
             self.incidents.append(Incident(self.now(), exchange, f"{name}: IP banned (HTTP 403)"))
-            raise ExchangeUnavailable(exchange, _ban_text(exchange, until)) from exc
+            raise BannedByExchange(exchange, _ban_text(exchange, until)) from exc
         except ccxt.BadSymbol:
             raise UnknownInstrument(symbol or "?", exchange) from None
         except transient as exc:
             kind = _failure_kind(exc)
-            log.warning("%s %s failed for good: %s", exchange, name, error_text(exc))
+            request_log.warning("%s %s failed for good: %s", exchange, name, error_text(exc))
             self.incidents.append(Incident(self.now(), exchange, f"{name}: {kind}"))
             raise ExchangeUnavailable(exchange, kind) from exc
         except ccxt.BaseError as exc:

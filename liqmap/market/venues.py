@@ -20,6 +20,8 @@ class Venue:
     candle_page: int
     oi_page: int
     oi_steps: tuple[str, ...]
+    hostname: str = ""
+    """What ccxt puts for ``{hostname}`` in ``rest_origin`` by default."""
     oi_retention_ms: int | None = None
     """The exchange documents OI history only this far back, whatever the step."""
     oi_in_usd: bool = True
@@ -45,6 +47,11 @@ class Venue:
     Bybit inverse contract is 1 USD (Bybit help, "What is Inverse Contract?": 10,000
     contracts are $10,000), but ccxt 4.5.90 takes an inverse market's ``contractSize`` from
     ``lotSizeFilter.minOrderQty`` (``bybit.parse_market``)."""
+
+    @property
+    def default_url(self) -> str:
+        """Where ccxt sends this exchange's requests unless ``LIQMAP_<EXCHANGE>_URL`` is set."""
+        return self.rest_origin.replace("{hostname}", self.hostname)
 
     def earliest_oi(self, step: str, now: int) -> int | None:
         """Oldest time the exchange documents OI at ``step`` for, two steps of slack; None if
@@ -85,6 +92,7 @@ OKX = Venue(
     name="okx",
     ccxt_id="okx",
     rest_origin="https://{hostname}",
+    hostname="www.okx.com",
     market_types=("swap", "future"),
     candle_page=300,
     history_candle_page=300,
@@ -110,6 +118,7 @@ BYBIT = Venue(
     name="bybit",
     ccxt_id="bybit",
     rest_origin="https://api.{hostname}",
+    hostname="bybit.com",
     market_types=("linear", "inverse"),
     candle_page=1000,
     oi_page=200,

@@ -3,13 +3,16 @@ venue that failed, each with its URL; the retries are logged only under ``-v``."
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from liqmap.exchanges.ccxt_client import new_client
 from liqmap.market.venues import VENUES
 from tests.fakes.http import free_port
-from tests.support.cli import run
+from tests.support.cli import FAST, run
 
 COMMANDS = (["map", "BTC"], ["heatmap", "BTC"], ["fetch", "BTC"], ["price", "BTC"])
 
@@ -73,3 +76,34 @@ def test_a_service_still_logs_each_retry_as_a_warning(
     retries = [line for line in result.stderr.splitlines() if " WARNING " in line]
     assert len(retries) == 4, "three retries and the failure, as `liqmap run` logs them"
     assert result.stderr.endswith(f"\nerror: okx: not reachable at {closed}\n")
+
+
+def test_without_an_address_set_the_line_names_where_ccxt_goes_by_default(
+    closed: str, tmp_path: Path
+) -> None:
+    """No ``LIQMAP_OKX_URL``: the line names OKX's own address. ccxt's ``hostname`` option
+    sends the requests to the closed port instead, so nothing leaves this machine."""
+    port = closed.rsplit(":", 1)[1]
+    tuning = replace(FAST, ccxt_config={**FAST.ccxt_config, "hostname": f"127.0.0.1:{port}"})
+    result = run(["map", "BTC"], tmp_path, {"LIQMAP_DB": str(tmp_path / "down.db")}, tuning)
+    assert result.returncode == 1
+    assert result.stderr == "error: okx: not reachable at https://www.okx.com\n"
+
+
+@pytest.mark.parametrize("name", list(VENUES))
+def test_each_venue_s_default_address_is_where_its_ccxt_client_sends_requests(name: str) -> None:
+    venue = VENUES[name]
+    client = new_client(venue, None, {})
+    try:
+        origins = {client.implode_hostname(url) for url in _urls(client.urls["api"])}
+        assert any(url.startswith(venue.default_url) for url in origins), origins
+    finally:
+        asyncio.run(client.close())
+
+
+def _urls(table: object) -> list[str]:
+    if isinstance(table, str):
+        return [table]
+    if isinstance(table, dict):
+        return [url for value in table.values() for url in _urls(value)]
+    return []
