@@ -4,7 +4,6 @@ the daily digest."""
 from __future__ import annotations
 
 from html import escape
-from zoneinfo import ZoneInfo
 
 from bot.texts.common import CAPTION_LIMIT, TEXT_LIMIT, span_text
 from bot.texts.html import clip_html
@@ -14,6 +13,7 @@ from liqmap.signals.digest import Digest
 from liqmap.signals.growing_clusters import BUILDING
 from liqmap.signals.proximity import RECEIPT, SWEPT, Alert
 from liqmap.signals.receipts import Receipt
+from liqmap.signals.time_zones import zone_or_utc
 
 MEANING = {
     LONG: "Long liquidations below could accelerate a drop if price reaches them.",
@@ -105,7 +105,7 @@ def receipt_text(head: str, side: str, band: str, estimated: float, receipt: Rec
 
 def digest_text(digest: Digest) -> str:
     """The daily digest: nearest clusters per subscription, then the last 24 hours."""
-    zone = ZoneInfo(digest.tz)
+    zone = zone_or_utc(digest.tz)
     lines = [f"☀️ <b>Daily digest</b> · {local_time(digest.made_at, zone)}"]
     if not digest.watched:
         lines.append("No maps yet: /subscribe BTC to see its nearest clusters here.")

@@ -18,12 +18,9 @@ def saved(settings: ChatSettings) -> str:
 
 
 def settings_text(settings: ChatSettings) -> str:
-    quiet = f"{settings.quiet} {escape(settings.tz)}" if settings.quiet else "off"
-    digest = (
-        f"{clock_text(settings.digest_at)} {escape(settings.tz)}"
-        if settings.digest_at is not None
-        else "off"
-    )
+    zone = escape(settings.zone.key)
+    quiet = f"{settings.quiet} {zone}" if settings.quiet else "off"
+    digest = f"{clock_text(settings.digest_at)} {zone}" if settings.digest_at is not None else "off"
     return "\n".join(
         [
             "<b>Alert settings of this chat</b>",
@@ -34,12 +31,21 @@ def settings_text(settings: ChatSettings) -> str:
             f"cooldown: {settings.cooldown_minutes} min "
             f"(at most one alert per symbol in this time; 0–{MAX_COOLDOWN_MINUTES})",
             f"quiet: {quiet} (alerts then arrive silently)",
-            f"tz: {escape(settings.tz)} (quiet hours, the digest and times shown)",
+            _zone_line(settings),
             f"digest: {digest} (/digest on 08:00 | off)",
             "",
             escape(USAGE["settings"]),
         ]
     )
+
+
+def _zone_line(settings: ChatSettings) -> str:
+    if not settings.zone_known:
+        return (
+            f"tz: {escape(settings.tz)} is not a time zone the bot knows, so UTC is used; "
+            "set yours, e.g. /settings tz Europe/Berlin"
+        )
+    return f"tz: {escape(settings.tz)} (quiet hours, the digest and times shown)"
 
 
 def clock_text(minute_of_day: int) -> str:
@@ -50,7 +56,7 @@ def digest_saved(settings: ChatSettings) -> str:
     if settings.digest_at is None:
         return "Daily digest off."
     return (
-        f"Daily digest at {clock_text(settings.digest_at)} {escape(settings.tz)}: each "
+        f"Daily digest at {clock_text(settings.digest_at)} {escape(settings.zone.key)}: each "
         "subscription's nearest clusters, what was swept and the alerts of the last 24 h. "
         "Change the zone with /settings tz Europe/Berlin."
     )

@@ -48,4 +48,4 @@ class Digests:
                 watched.append(Watched.of(stored.snapshot))
         swept, alerts = await run(self.store.sent_since, chat.id, now - SPAN_MS)
         silent = in_quiet_hours(chat.settings, now)
-        return Digest(now, chat.settings.tz, tuple(watched), tuple(swept), alerts, silent)
+        return Digest(now, chat.settings.zone.key, tuple(watched), tuple(swept), alerts, silent)

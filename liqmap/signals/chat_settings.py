@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import functools
 import math
 import re
 from dataclasses import dataclass, replace
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from liqmap.errors import LiqmapError
+from liqmap.signals.time_zones import is_zone, zone_names, zone_or_utc
 
 MIN_DISTANCE_PCT, MAX_DISTANCE_PCT = 0.05, 20.0
 MAX_STRENGTH = 100.0
@@ -50,13 +50,20 @@ class ChatSettings:
     quiet: QuietHours | None = None
     """Alerts in these hours arrive silently."""
     tz: str = "UTC"
-    """The chat's IANA time zone: quiet hours, the digest and the times shown are local."""
+    """The chat's IANA time zone: quiet hours, the digest and the times shown are local.
+    A stored name tzdata does not ship counts as UTC (``zone``)."""
     digest_at: int | None = None
     """The daily digest's local minute after midnight; None when off."""
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.tz)
+        """The zone of ``tz``, UTC when tzdata ships no such zone."""
+        return zone_or_utc(self.tz)
+
+    @property
+    def zone_known(self) -> bool:
+        """Whether ``tz`` is a zone tzdata ships (else UTC stands in)."""
+        return is_zone(self.tz)
 
 
 SETTING_NAMES = ("distance", "strength", "cooldown", "quiet", "tz")
@@ -121,19 +128,15 @@ def parse_clock(text: str) -> int:
 
 
 def parse_zone(text: str) -> str:
-    """An IANA time zone name such as ``Europe/Berlin`` (any case), or close matches."""
-    names = {name.lower(): name for name in _zones()}
+    """An IANA time zone name such as ``Europe/Berlin`` (any case) that tzdata ships, or close
+    matches."""
+    names = {name.lower(): name for name in zone_names()}
     wanted = text.strip().lower()[:64]
     if wanted in names:
         return names[wanted]
     close = [names[c] for c in difflib.get_close_matches(wanted, names, 3, 0.7)]
     hint = f"Did you mean {' or '.join(close)}?" if close else "Try e.g. Europe/Berlin."
     raise SettingError(f"unknown time zone {text[:64]!r}. {hint}")
-
-
-@functools.cache
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones() | {"UTC"})
 
 
 def _number(text: str, name: str) -> float:

@@ -32,6 +32,26 @@ async def test_tz_setting_close_matches_and_local_captions(
         assert "Data to 2026-11-25 13:00 CET" in words(heat)
 
 
+async def test_tz_takes_only_zones_tzdata_ships_and_shows_a_stored_stranger_as_utc(
+    tg: FakeTelegram, settings: Settings, db: Database, clock: Clock
+) -> None:
+    async with running(settings, db, clock) as core:
+        for name in ("localtime", "Factory", "posixrules"):
+            (refused,) = await say(tg, ANN, f"/settings tz {name}")
+            assert words(refused).startswith(f"unknown time zone '{name}'. Try e.g. Europe/")
+            assert "\n" not in words(refused), "one line: why, then the usage"
+        assert core.stores.chats.get(ANN).settings.tz == "UTC"
+        (saved,) = await say(tg, ANN, "/settings tz Asia/Tokyo")
+        assert "tz: Asia/Tokyo" in words(saved)
+        await say(tg, ANN, "/digest on 08:00")
+        db.execute("UPDATE chats SET tz = 'localtime' WHERE id = ?", [ANN])  # saved before
+        (shown,) = await say(tg, ANN, "/settings")
+        assert "digest: 08:00 UTC" in words(shown)
+        assert "tz: localtime is not a time zone the bot knows, so UTC is used" in words(shown)
+        (photo,) = await say(tg, ANN, "/map BTC")
+        assert "Data to 2026-11-25 12:00 UTC" in words(photo)
+
+
 async def test_digest_on_and_off(
     tg: FakeTelegram, settings: Settings, db: Database, clock: Clock
 ) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+import zoneinfo
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +17,7 @@ from bot.texts.settings import settings_text
 from liqmap.signals.chat_settings import ChatSettings, QuietHours, SettingError, change_setting
 from liqmap.signals.digest import Digest, Level, Watched, due_day
 from liqmap.signals.proximity import SWEPT, Alert, in_quiet_hours
+from liqmap.signals.time_zones import NOT_PLACES, load_zone, zone_names
 
 BASE = ChatSettings()
 
@@ -34,6 +40,59 @@ def test_a_misspelt_zone_gets_close_matches() -> None:
         change_setting(BASE, "tz", "europe/berln")
     with pytest.raises(SettingError, match=r"unknown time zone 'Mars/Olympus'\. Try e\.g\."):
         change_setting(BASE, "tz", "Mars/Olympus")
+
+
+@pytest.mark.parametrize("name", ["localtime", "Factory", "factory", "posixrules", "zone.tab"])
+def test_tz_refuses_what_is_no_place(name: str) -> None:
+    with pytest.raises(SettingError, match=rf"unknown time zone '{name}'"):
+        change_setting(BASE, "tz", name)
+
+
+def test_the_zones_are_tzdatas_list_but_for_what_is_no_place() -> None:
+    listed = set(resources.files("tzdata").joinpath("zones").read_text().split())
+    assert zone_names() == listed - NOT_PLACES
+    assert {"UTC", "Etc/UTC", "Europe/Kyiv", "Europe/Kiev", "America/New_York"} <= zone_names()
+
+
+@pytest.fixture
+def host_zones(tmp_path: Path) -> Iterator[Path]:
+    """A host zone directory of our making, the only one zoneinfo searches meanwhile."""
+    zoneinfo.reset_tzpath(to=[str(tmp_path)])
+    caches = (zoneinfo.ZoneInfo.clear_cache, load_zone.cache_clear)
+    for clear in caches:
+        clear()
+    yield tmp_path
+    zoneinfo.reset_tzpath()
+    for clear in caches:
+        clear()
+
+
+def test_zones_come_from_tzdata_never_the_hosts_files(host_zones: Path) -> None:
+    tokyo = resources.files("tzdata").joinpath("zoneinfo", "Asia", "Tokyo")
+    for name in ("Europe/Berlin", "Mars/Olympus"):  # the host's Berlin is Tokyo's, and Mars
+        (host_zones / name).parent.mkdir(exist_ok=True)
+        with tokyo.open("rb") as src, (host_zones / name).open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+    assert "Mars/Olympus" in zoneinfo.available_timezones()
+    with pytest.raises(SettingError, match="unknown time zone 'Mars/Olympus'"):
+        change_setting(BASE, "tz", "Mars/Olympus")
+    berlin = change_setting(BASE, "tz", "Europe/Berlin")
+    assert datetime.fromtimestamp(ms(2026, 11, 25, 12) / 1000, berlin.zone).hour == 13
+    assert berlin.zone is berlin.zone, "loaded once"
+
+
+def test_a_stored_zone_tzdata_lacks_counts_as_utc() -> None:
+    mars = ChatSettings(quiet=QuietHours(12 * 60, 13 * 60), tz="Mars/Olympus", digest_at=12 * 60)
+    assert not mars.zone_known and mars.zone.key == "UTC"
+    assert in_quiet_hours(mars, ms(2026, 11, 25, 12, 30))
+    assert due_day(mars, ms(2026, 11, 25, 12)) == "2026-11-25"
+    assert "tz: Mars/Olympus is not a time zone the bot knows, so UTC is used" in settings_text(
+        mars
+    )
+    made = ms(2026, 11, 25, 12)
+    assert "Daily digest</b> · 2026-11-25 12:00 UTC" in digest_text(
+        Digest(made, "localtime", (), (), 0, False)
+    ), "a digest queued before the rule"
 
 
 def test_quiet_hours_are_the_chats_local_hours() -> None:
