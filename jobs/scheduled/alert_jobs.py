@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 
 from jobs.on_demand.maps import MapService
+from jobs.scheduled.chat_guard import ChatGuard
 from jobs.scheduled.delivery import Delivery, DeliveryReport
 from jobs.scheduled.digests import Digests
 from jobs.scheduled.receipts import Receipts
@@ -45,10 +46,11 @@ class AlertJobs:
         self.market = market
         self.stores = stores
         self.clock = clock
-        self.map_refresh = Refresh(market, stores, maps, clock, refresh_ms, sleep)
-        self.price_watch = PriceWatch(market, stores, clock, refresh_ms)
-        self.receipts = Receipts(market, stores, clock)
-        self.digests = Digests(stores, clock)
+        guard = ChatGuard()  # what was logged of each chat's bad row, so it is not every round
+        self.map_refresh = Refresh(market, stores, maps, clock, refresh_ms, guard, sleep)
+        self.price_watch = PriceWatch(market, stores, clock, refresh_ms, guard)
+        self.receipts = Receipts(market, stores, clock, guard)
+        self.digests = Digests(stores, clock, guard)
         self.delivery = delivery
         self.wake_delivery: Callable[[], None] = lambda: None
         self._running: set[asyncio.Task[object]] = set()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from jobs.on_demand.realized_view import realized_view
 from jobs.scheduled.alert_timing import ALERT_TTL_MS
+from jobs.scheduled.chat_guard import ChatGuard
 from liqmap.errors import LiqmapError
 from liqmap.exchanges.market_data import MarketData
 from liqmap.market.instruments import Instrument
@@ -18,12 +19,16 @@ log = logging.getLogger(__name__)
 
 
 class Receipts:
-    """One pass over the sweeps whose receipt is due."""
+    """One pass over the sweeps whose receipt is due; one chat's bad row skips that chat's
+    receipts alone (``guard``)."""
 
-    def __init__(self, market: MarketData, stores: Stores, clock: Callable[[], int]) -> None:
+    def __init__(
+        self, market: MarketData, stores: Stores, clock: Callable[[], int], guard: ChatGuard
+    ) -> None:
         self.market = market
         self.stores = stores
         self.clock = clock
+        self.guard = guard
 
     async def run(self) -> int:
         """Make the receipts of sweeps that have settled and queue them (once each; at most
@@ -43,11 +48,12 @@ class Receipts:
                 if view is not None
                 else Receipt(0.0, 0.0, 1.0, 0.0, _venues(inst), ())
             )
-            queue, silent = await self._may_tell(sweep)
-            now = self.clock()
-            if await run(self.stores.sweeps.settle, sweep_id, sweep, receipt, queue, silent,
-                         now, ALERT_TTL_MS) and queue:  # fmt: skip
-                queued += 1
+            with self.guard.step(log, sweep.chat_id):
+                queue, silent = await self._may_tell(sweep)
+                now = self.clock()
+                if await run(self.stores.sweeps.settle, sweep_id, sweep, receipt, queue, silent,
+                             now, ALERT_TTL_MS) and queue:  # fmt: skip
+                    queued += 1
         return queued
 
     async def _may_tell(self, sweep: Sweep) -> tuple[bool, bool]:
@@ -55,6 +61,7 @@ class Receipts:
         chat = await self.stores.run(self.stores.chats.get, sweep.chat_id)
         if chat is None:
             return False, False
+        self.guard.zone(chat)
         now = self.clock()
         last = await self.stores.run(
             self.stores.sweeps.last_receipt_at, sweep.chat_id, sweep.instrument

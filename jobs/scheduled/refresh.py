@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from jobs.on_demand.maps import MapService
 from jobs.scheduled.alert_timing import ALERT_TTL_MS, MIN_STALE_MS
+from jobs.scheduled.chat_guard import ChatGuard
 from liqmap.errors import LiqmapError
 from liqmap.exchanges.market_data import MarketData
 from liqmap.signals.growing_clusters import REFRESHES, check_building
@@ -32,7 +33,8 @@ class Refreshed:
 
 
 class Refresh:
-    """One pass over the watched instruments, spread over the refresh interval."""
+    """One pass over the watched instruments, spread over the refresh interval; in the
+    building detector, one chat's bad row skips that chat alone (``guard``)."""
 
     def __init__(
         self,
@@ -41,6 +43,7 @@ class Refresh:
         maps: MapService,
         clock: Callable[[], int],
         refresh_ms: int,
+        guard: ChatGuard,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.market = market
@@ -48,6 +51,7 @@ class Refresh:
         self.maps = maps
         self.clock = clock
         self.refresh_ms = refresh_ms
+        self.guard = guard
         self.sleep = sleep
 
     async def run(self) -> Refreshed:
@@ -85,7 +89,10 @@ class Refresh:
         subject = Subject(key, stored.snapshot.label, stored.snapshot.source, ALERT_WINDOW)
         now, checks = self.clock(), []
         for chat, subscription in await stores.run(stores.chats.subscribers, key):
-            if chat.id in watches:
+            if chat.id not in watches:
+                continue
+            with self.guard.step(log, chat.id):
+                self.guard.zone(chat)
                 watch, alerts = check_building(watches[chat.id], frames, now, chat.settings,
                                                subject)  # fmt: skip
                 checks.append(Built(chat.id, watch, [] if subscription.muted(now) else alerts))

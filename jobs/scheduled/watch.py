@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 
 from jobs.scheduled.alert_timing import ALERT_TTL_MS, MIN_STALE_MS
+from jobs.scheduled.chat_guard import ChatGuard
 from liqmap.errors import LiqmapError
 from liqmap.exchanges.market_data import MarketData, Price
 from liqmap.market.instruments import Instrument
@@ -23,15 +24,21 @@ STALE_AFTER_REFRESHES = 3
 
 class PriceWatch:
     """One pass over the watched instruments' current prices; remembers each instrument's
-    price check between passes."""
+    price check between passes; one chat's bad row skips that chat alone (``guard``)."""
 
     def __init__(
-        self, market: MarketData, stores: Stores, clock: Callable[[], int], refresh_ms: int
+        self,
+        market: MarketData,
+        stores: Stores,
+        clock: Callable[[], int],
+        refresh_ms: int,
+        guard: ChatGuard,
     ) -> None:
         self.market = market
         self.stores = stores
         self.clock = clock
         self.refresh_ms = refresh_ms
+        self.guard = guard
         self._price_checks: dict[str, PriceCheck] = {}
 
     async def run(self) -> int:
@@ -77,18 +84,20 @@ class PriceWatch:
         watches = await stores.run(stores.alerts.watches, inst.key)
         checks = []
         for chat, subscription in await stores.run(stores.chats.subscribers, inst.key):
-            watch, alerts = check(
-                watches.get(chat.id, Watch()),
-                snapshot.clusters,
-                price,
-                now,
-                subscription.distance(chat.settings),
-                chat.settings,
-                subject,
-            )
-            if subscription.muted(now):
-                alerts = []  # muted: the detector moves on, its alerts are dropped
-            checks.append(Checked(chat.id, watch, alerts))
+            with self.guard.step(log, chat.id):
+                self.guard.zone(chat)
+                watch, alerts = check(
+                    watches.get(chat.id, Watch()),
+                    snapshot.clusters,
+                    price,
+                    now,
+                    subscription.distance(chat.settings),
+                    chat.settings,
+                    subject,
+                )
+                if subscription.muted(now):
+                    alerts = []  # muted: the detector moves on, its alerts are dropped
+                checks.append(Checked(chat.id, watch, alerts))
         return await stores.run(stores.alerts.record, inst.key, checks, stored.id, ALERT_TTL_MS)
 
     async def _watched(self) -> list[Instrument]:
