@@ -103,7 +103,10 @@ def usage(command: str) -> str:
 def refused(command: str, refusal: Refusal) -> str:
     """The answer to arguments a command cannot use, on one line: why, then its usage."""
     reason = " ".join(refusal.reason.split())
-    return f"{clip_html(escape(reason), 200)}. {usage(command)}" if reason else usage(command)
+    if not reason:
+        return usage(command)
+    stop = "" if reason[-1] in ".?!" else "."
+    return f"{clip_html(escape(reason), 200)}{stop} {usage(command)}"
 
 
 def problem(message: str) -> str:

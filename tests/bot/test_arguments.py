@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -154,3 +155,15 @@ async def test_the_real_handlers_answer_arbitrary_arguments_briefly(
         if "Usage: /" in answer:
             assert "\n" not in answer and len(answer) < 600, (text, answer)
     assert tg.sent(ADMIN) == [] and tg.sent(ADMIN_GROUP) == [], "no error report"
+
+
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        ("No such zone", "No such zone. Usage: /settings"),
+        ("Try e.g. Europe/Berlin.", "Try e.g. Europe/Berlin. Usage: /settings"),
+        ("Did you mean UTC?", "Did you mean UTC? Usage: /settings"),
+    ],
+)
+def test_a_refusal_ends_its_reason_once_before_the_usage(reason: str, said: str) -> None:
+    assert refused("settings", Refusal(reason)).startswith(said)
