@@ -41,8 +41,10 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
     from bot.runner import POLL_TIMEOUT_S, TELEGRAM_START_RETRY, polling, stop_updates
     from jobs.scheduled.alert_jobs import AlertJobs
     from jobs.scheduled.delivery import Delivery
+    from jobs.scheduled.heartbeat import keep_beating
     from jobs.scheduled.recorder import recorder_for
     from jobs.scheduled.scheduler import start_jobs
+    from storage.heartbeat import heartbeat_path
 
     token = settings.require_token()
     log_scrub.install(token)
@@ -52,9 +54,11 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
     try:
         async with contextlib.AsyncExitStack() as stack:
             stores = stack.enter_context(open_stores(settings, tuning))
+            clock = clock_of(tuning)
+            beating = asyncio.create_task(keep_beating(heartbeat_path(settings.db_path), clock))
+            stack.push_async_callback(_finish, beating)
             stack.callback(log.info, "stopping: exchanges closed")
             market = await stack.enter_async_context(market_data(settings, None, tuning))
-            clock = clock_of(tuning)
             recorder = recorder_for(settings, stores, clock)
             deps = open_deps(settings, market, stores, clock, recorder.status)
             bot = build_application(deps)
@@ -63,6 +67,13 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
             jobs = AlertJobs(market, stores, deps.maps, delivery, clock, settings.refresh_seconds)
             scheduler = start_jobs(jobs, settings.refresh_seconds, settings.price_seconds)
             recorder.follow(market, settings.refresh_seconds)
+            if settings.metrics_address is not None:
+                from jobs.metrics import Sources, serving_metrics
+
+                sources = Sources(stores, market, deps.maps, deps.fair_use, delivery,
+                                  recorder.status, clock)  # fmt: skip
+                host, port = settings.metrics_address
+                await stack.enter_async_context(serving_metrics(host, port, sources))
             log.info("liqmap is running (database %s); stop with Ctrl-C", settings.db_path)
             try:
                 await asyncio.Event().wait()
@@ -77,3 +88,9 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
     except asyncio.CancelledError:
         log.info("liqmap stopped")
     return 0
+
+
+async def _finish(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait until it has let go."""
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

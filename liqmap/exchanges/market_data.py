@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -111,6 +111,10 @@ class MarketData:
         self._gates: dict[str, RequestGate] = {}
         self._banned_until: dict[str, int] = {}
         self.incidents: deque[Incident] = deque(maxlen=50)
+        self.requests: Counter[str] = Counter()
+        """Calls made to each exchange since the start, retries included."""
+        self.errors: Counter[str] = Counter()
+        """Of those, the ones that failed (retried or not)."""
         self._book_locks: dict[str, asyncio.Lock] = {}
 
     async def __aenter__(self) -> MarketData:
@@ -469,7 +473,12 @@ class MarketData:
         async def attempt() -> T:
             self._check_ban(exchange)
             await self._gates[exchange].turn()
-            return parse(await fn(*args))
+            self.requests[exchange] += 1
+            try:
+                return parse(await fn(*args))
+            except Exception:
+                self.errors[exchange] += 1
+                raise
 
         def retrying(exc: BaseException, delay: float) -> None:
             kind, text = _failure_kind(exc), error_text(exc, 120)
