@@ -38,15 +38,18 @@ def env(tg: FakeTelegram, okx: FakeOkx, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def test_the_service_beats_while_it_runs_and_clears_the_heartbeat_when_it_stops(
+def test_the_service_beats_while_it_runs_clears_the_heartbeat_and_logs_at_its_level(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     beat = heartbeat_path(tmp_path / "run.db")
-    with Liqmap(["run"], tmp_path, env, replace(FAST, clock=Clock(NOON))) as liqmap:
+    quiet = env | {"LIQMAP_LOG_LEVEL": "warning"}
+    with Liqmap(["run"], tmp_path, quiet, replace(FAST, clock=Clock(NOON))) as liqmap:
         liqmap.until(lambda: beat.exists() and beat.read_text() == f"{NOON}\n", "a heartbeat")
         result = liqmap.stop()
     assert result.returncode == 0, result.stderr
     assert not beat.exists(), "a stopped service leaves no heartbeat to judge"
+    assert "liqmap is running" not in result.stderr, "INFO is below LIQMAP_LOG_LEVEL"
+    assert "WARNING jobs.scheduled.recorder" in result.stderr, "WARNING is not"
 
 
 def scrape(port: int) -> dict[str, float]:
