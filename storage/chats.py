@@ -51,6 +51,13 @@ class Migration:
 
     dropped: tuple[str, ...] = ()
     """The supergroup's own subscriptions that did not fit under the cap beside the group's."""
+    settings_replaced: bool = False
+    """The supergroup had settings of its own, replaced by the group's."""
+
+    @property
+    def news(self) -> bool:
+        """Whether the supergroup lost something it had set and should be told."""
+        return bool(self.dropped) or self.settings_replaced
 
 
 class ChatStore:
@@ -141,10 +148,13 @@ class ChatStore:
         old group's settings and subscriptions win, and the supergroup's own subscriptions fill
         what room the cap leaves; the rest are dropped and returned.
         """
-        dropped: list[str] = []
+        moved = Migration()
         with self.db.atomic():
-            if self.get(old_id) is not None and self.get(new_id) is not None:
+            old, new = self.get(old_id), self.get(new_id)
+            if old is not None and new is not None:
                 dropped = self._fold_into(old_id, new_id)
+                own = new.settings not in (old.settings, ChatSettings())
+                moved = Migration(tuple(dropped), settings_replaced=own)
             self.db.execute("UPDATE chats SET id = ? WHERE id = ?", [new_id, old_id])
             for table in ("outbox", "sweeps"):
                 self.db.execute(
@@ -158,7 +168,7 @@ class ChatStore:
                 "UPDATE OR IGNORE digests SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
             )
             self.db.execute("DELETE FROM digests WHERE chat_id = ?", [old_id])
-        return Migration(tuple(dropped))
+        return moved
 
     def _fold_into(self, old_id: int, new_id: int) -> list[str]:
         """Give the old group the supergroup's subscriptions it lacks, within the cap, then

@@ -106,6 +106,7 @@ def test_moving_into_a_chat_that_already_exists_merges_within_the_cap(db: Databa
     moved = chats.migrate(-10, -10010)
 
     assert moved == Migration(dropped=(SOL,)), "the newest of its own did not fit"
+    assert moved.news and not moved.settings_replaced, "the supergroup had set none of its own"
     assert chats.get(-10) is None
     chat = chats.get(-10010)
     assert chat is not None and (chat.kind, chat.title, chat.active) == ("supergroup", "new", True)

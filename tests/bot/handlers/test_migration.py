@@ -35,6 +35,7 @@ async def test_a_known_supergroup_merges_within_the_cap_and_hears_what_was_dropp
     # commands in the supergroup were processed before the migration message
     await say(tg, SUPER, f"/subscribe@{BOT} ETH", **owner)
     await say(tg, SUPER, f"/subscribe@{BOT} SOL", **owner)
+    await say(tg, SUPER, f"/settings@{BOT} cooldown 5", **owner)
     before = len(tg.sent(SUPER))
 
     tg.migrate_group(GROUP, SUPER)
@@ -42,6 +43,7 @@ async def test_a_known_supergroup_merges_within_the_cap_and_hears_what_was_dropp
     (told,) = (await tg.wait_for_sent(SUPER, before + 1, timeout=20))[before:]
     assert "follows at most 2 symbols" in words(told)
     assert f"were dropped: {SOL}." in words(told)
+    assert "settings made here before the move were replaced by the group's" in words(told)
     chats = capped.stores.chats
     await wait_until(lambda: chats.get(GROUP) is None, what="the old group gone")
     subs = chats.subscriptions(SUPER)
@@ -50,3 +52,4 @@ async def test_a_known_supergroup_merges_within_the_cap_and_hears_what_was_dropp
     chat = chats.get(SUPER)
     assert chat is not None and chat.kind == "supergroup"
     assert (chat.settings.tz, chat.settings.digest_at) == ("Europe/Berlin", 8 * 60)
+    assert chat.settings.cooldown_minutes == 30, "the group's, not the 5 set here"
