@@ -47,12 +47,20 @@ async def polling(
         try:
             yield application
         finally:
-            await updater.stop()
-            await application.stop()
+            await stop_updates(application)
             if application.post_shutdown is not None:
                 await application.post_shutdown(application)
     finally:
         await application.shutdown()
+
+
+async def stop_updates(application: Application) -> None:
+    """Stop polling Telegram and wait for the updates being handled (once; later calls do
+    nothing); the bot can still send until ``polling`` exits."""
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()
+    if application.running:
+        await application.stop()
 
 
 async def _initialize(application: Application, retry: RetryPolicy) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from liqmap.engine.ranges import Range, missing, settled
@@ -11,13 +12,17 @@ from liqmap.exchanges.market_data import MarketData, Progress
 from liqmap.formats import utc
 from liqmap.market.fetch_plan import oi_steps
 from liqmap.market.instruments import Instrument
-from liqmap.market.timeframes import floor_to, step_ms, window_ms
+from liqmap.market.timeframes import DAY_MS, floor_to, step_ms, window_ms
 from liqmap.market.venues import VENUES
 from storage.market_cache import CANDLES, OPEN_INTEREST
 from storage.stores import Stores
 
+log = logging.getLogger(__name__)
+
 LATE_STEPS = 2
 """An answer starting more than this many steps after the asked start did not reach it."""
+OI_FLOOR_MEMORY_MS = DAY_MS
+"""How long a learned start of an exchange's OI history is trusted before asking again."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,8 @@ async def _fill_open_interest(
     Only the gap at the window's start can be cut short by how far back the exchange keeps
     history. Unless this step is the last resort, one page there is asked first, and if the
     exchange answers short the rest is not fetched; what it lacks is learned
-    (``MarketData.learn_oi_floor``) and not asked for again for a while. A hole later on is
+    (``MarketCache.learn_oi_floor``, kept across restarts) and not asked for again for a
+    day. A hole later on is
     final, as for candles.
     """
     now = market.now()
@@ -124,7 +130,7 @@ async def _fill_open_interest(
         asks: list[Range] = [(gap_start, gap_end)]
         leading = gap_start <= start
         if leading:
-            floor = market.oi_floor(inst, oi_step)
+            floor = await _oi_floor(market, stores, inst, oi_step)
             if floor is not None and floor > gap_start:
                 if not last_resort:
                     return _short_of(inst, oi_step, floor)
@@ -140,13 +146,20 @@ async def _fill_open_interest(
                 when = utc(ask[0])
                 return f"{inst.exchange} refused {oi_step} open interest from {when}: {exc.detail}"
             if short and leading and index == 0:
-                market.learn_oi_floor(inst, oi_step, short)
+                log.info("%s keeps %s open interest of %s only from %s", inst.exchange,
+                         oi_step, inst.native_id, utc(short))  # fmt: skip
+                await stores.run(stores.cache.learn_oi_floor, inst, oi_step, short, market.now())
                 if not last_resort:
                     return _short_of(inst, oi_step, short)
     covered = await stores.run(stores.cache.covered, inst, OPEN_INTEREST, oi_step)
     if missing(covered, start, start + 1):
-        return _short_of(inst, oi_step, market.oi_floor(inst, oi_step))
+        return _short_of(inst, oi_step, await _oi_floor(market, stores, inst, oi_step))
     return None
+
+
+async def _oi_floor(market: MarketData, stores: Stores, inst: Instrument, step: str) -> int | None:
+    since = market.now() - OI_FLOOR_MEMORY_MS
+    return await stores.run(stores.cache.oi_floor, inst, step, since)
 
 
 async def _fetch(

@@ -20,6 +20,7 @@ from liqmap.policies.fair_use import SubscriptionLimits
 TELEGRAM_API_URL = "https://api.telegram.org"
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 MAX_COUNT = 100_000
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 T = TypeVar("T")
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
@@ -45,6 +46,11 @@ class Settings:
     """Instruments one chat may subscribe to."""
     maps_per_minute: int = 6
     """Map computations one chat, and one user, may ask for a minute (stored maps are free)."""
+    log_level: str = "INFO"
+    """The least severe log records written (``-v`` writes DEBUG whatever this says)."""
+    metrics_address: tuple[str, int] | None = None
+    """Where ``liqmap run`` serves Prometheus metrics (host "" means every interface); None:
+    no endpoint."""
 
     @property
     def access(self) -> Access:
@@ -121,6 +127,8 @@ def _parse(values: Mapping[str, str]) -> Settings:
         max_watched=checked(_count, "LIQMAP_MAX_WATCHED", 150),
         max_subscriptions=checked(_count, "LIQMAP_MAX_SUBSCRIPTIONS", 30),
         maps_per_minute=checked(_count, "LIQMAP_MAPS_PER_MINUTE", 6),
+        log_level=checked(_log_level, "LIQMAP_LOG_LEVEL", "INFO"),
+        metrics_address=checked(_listen_address, "LIQMAP_METRICS_PORT", None),
     )
     if problems:
         raise ConfigError("\n".join(problems))
@@ -164,6 +172,20 @@ def _ws_url(raw: str) -> str:
     except ValueError:
         raise ValueError("has a port that is not a number from 1 to 65535") from None
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _log_level(raw: str) -> str:
+    name = raw.upper()
+    if name not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return name
+
+
+def _listen_address(raw: str) -> tuple[str, int]:
+    host, _, port = raw.rpartition(":")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError("must be a port from 1 to 65535, or HOST:PORT such as 127.0.0.1:9464")
+    return host.strip("[]"), int(port)
 
 
 def _exchange(raw: str) -> str:

@@ -45,6 +45,21 @@ class Subscription:
         return self.muted_until is not None and now < self.muted_until
 
 
+@dataclass(frozen=True)
+class Migration:
+    """What moving a group into its supergroup left behind."""
+
+    dropped: tuple[str, ...] = ()
+    """The supergroup's own subscriptions that did not fit under the cap beside the group's."""
+    settings_replaced: bool = False
+    """The supergroup had settings of its own, replaced by the group's."""
+
+    @property
+    def news(self) -> bool:
+        """Whether the supergroup lost something it had set and should be told."""
+        return bool(self.dropped) or self.settings_replaced
+
+
 class ChatStore:
     """Read and write chats and subscriptions, within the access rule and the limits.
 
@@ -125,27 +140,59 @@ class ChatStore:
             )
         return cursor.rowcount > 0
 
-    def migrate(self, old_id: int, new_id: int) -> None:
-        """A group became a supergroup: move the chat, its subscriptions and pending alerts."""
+    def migrate(self, old_id: int, new_id: int) -> Migration:
+        """A group became a supergroup: move the chat, its settings, subscriptions (with their
+        building alerts), digests and pending alerts to the new id.
+
+        When the supergroup is known already (a command there came before the migration), the
+        old group's settings and subscriptions win, and the supergroup's own subscriptions fill
+        what room the cap leaves; the rest are dropped and returned.
+        """
+        moved = Migration()
         with self.db.atomic():
-            if self.get(new_id) is None:
-                self.db.execute("UPDATE chats SET id = ? WHERE id = ?", [new_id, old_id])
-            else:
+            old, new = self.get(old_id), self.get(new_id)
+            if old is not None and new is not None:
+                dropped = self._fold_into(old_id, new_id)
+                own = new.settings not in (old.settings, ChatSettings())
+                moved = Migration(tuple(dropped), settings_replaced=own)
+            self.db.execute("UPDATE chats SET id = ? WHERE id = ?", [new_id, old_id])
+            for table in ("outbox", "sweeps"):
                 self.db.execute(
-                    "INSERT OR IGNORE INTO subscriptions (chat_id, instrument, distance_pct, "
-                    "created_at, muted_until) SELECT ?, instrument, distance_pct, created_at, "
-                    "muted_until "
-                    "FROM subscriptions WHERE chat_id = ?",
+                    f"UPDATE {table} SET chat_id = ? WHERE chat_id = ? AND state = 'pending'",
                     [new_id, old_id],
                 )
-                self.db.execute("DELETE FROM chats WHERE id = ?", [old_id])
-            self.db.execute(
-                "UPDATE outbox SET chat_id = ? WHERE chat_id = ? AND sent_at IS NULL",
-                [new_id, old_id],
-            )
             self.db.execute(
                 "UPDATE OR REPLACE alert_state SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
             )
+            self.db.execute(
+                "UPDATE OR IGNORE digests SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
+            )
+            self.db.execute("DELETE FROM digests WHERE chat_id = ?", [old_id])
+        return moved
+
+    def _fold_into(self, old_id: int, new_id: int) -> list[str]:
+        """Give the old group the supergroup's subscriptions it lacks, within the cap, then
+        drop the supergroup's row (it keeps its name and kind); the ones over the cap."""
+        old = {s.instrument for s in self.subscriptions(old_id)}
+        own = sorted(
+            (s for s in self.subscriptions(new_id) if s.instrument not in old),
+            key=lambda s: (s.created_at, s.instrument),
+        )
+        room = max(0, self.limits.per_chat - len(old))
+        dropped = [s.instrument for s in own[room:]]
+        for instrument in (*old, *dropped):
+            self.db.execute(
+                "DELETE FROM subscriptions WHERE chat_id = ? AND instrument = ?",
+                [new_id, instrument],
+            )
+        self.db.execute("UPDATE subscriptions SET chat_id = ? WHERE chat_id = ?", [old_id, new_id])
+        self.db.execute(
+            "UPDATE chats SET (kind, title, active) = (SELECT n.kind, n.title, "
+            "max(n.active, chats.active) FROM chats n WHERE n.id = ?) WHERE id = ?",
+            [new_id, old_id],
+        )
+        self.db.execute("DELETE FROM chats WHERE id = ?", [new_id])
+        return sorted(dropped)
 
     def subscribe(self, chat_id: int, instrument: str, distance_pct: float | None) -> bool:
         """Subscribe, or give an existing subscription its own distance (None keeps the one

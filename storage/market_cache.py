@@ -46,6 +46,25 @@ class MarketCache:
     ) -> None:
         self._store(inst, OPEN_INTEREST, step, oi.rows(), span)
 
+    def oi_floor(self, inst: Instrument, step: str, learned_since_ms: int) -> int | None:
+        """Where the exchange's OI history of ``inst`` at ``step`` starts, if learned since
+        ``learned_since_ms``."""
+        row = self.db.execute(
+            "SELECT floor_ts FROM oi_floors WHERE exchange = ? AND instrument = ? AND step = ? "
+            "AND learned_at >= ?",
+            [inst.exchange, inst.native_id, step, learned_since_ms],
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def learn_oi_floor(self, inst: Instrument, step: str, floor_ms: int, now_ms: int) -> None:
+        """Remember that the exchange serves OI of ``inst`` at ``step`` only from ``floor_ms``."""
+        with self.db.atomic():
+            self.db.execute(
+                "INSERT OR REPLACE INTO oi_floors (exchange, instrument, step, floor_ts, "
+                "learned_at) VALUES (?, ?, ?, ?, ?)",
+                [inst.exchange, inst.native_id, step, floor_ms, now_ms],
+            )
+
     def candles(self, inst: Instrument, step: str, start: int, end: int) -> Candles:
         """Cached candles with open time in ``[start, end)``."""
         return Candles.from_rows(step_ms(step), self._rows(inst, CANDLES, step, start, end))

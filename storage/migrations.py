@@ -248,6 +248,22 @@ def building_alerts(db: Database) -> None:
     )
 
 
+def open_interest_floors(db: Database) -> None:
+    """Where an exchange's OI history was found to start, so a restart does not ask again."""
+    db.execute(
+        """
+        CREATE TABLE oi_floors (
+            exchange TEXT NOT NULL,
+            instrument TEXT NOT NULL,
+            step TEXT NOT NULL,
+            floor_ts INTEGER NOT NULL,
+            learned_at INTEGER NOT NULL,
+            PRIMARY KEY (exchange, instrument, step)
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -260,4 +276,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     subscription_mutes,
     building_alerts,
     chat_zones_and_digests,
+    open_interest_floors,
 ]

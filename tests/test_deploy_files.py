@@ -12,6 +12,7 @@ import pytest
 
 from liqmap.cli.main import build_parser
 from liqmap.cli.run import serve
+from storage.heartbeat import HEARTBEAT_SECONDS, STALE_AFTER_S
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -156,6 +157,29 @@ def test_compose_builds_the_image_with_env_file_and_a_volume_for_data() -> None:
     assert target == volume
     assert name in yaml.safe_load(text)["volumes"]
     assert service["environment"]["LIQMAP_DB"].startswith(f"{volume}/")
+
+
+def test_compose_rotates_the_log() -> None:
+    import yaml
+
+    service = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["liqmap"]
+    logging = service["logging"]
+    assert logging["driver"] == "json-file"
+    size = re.fullmatch(r"(\d+)([kmg])", logging["options"]["max-size"])
+    assert size is not None, "a size docker reads: a number and k, m or g"
+    files = logging["options"]["max-file"]
+    assert isinstance(files, str) and int(files) >= 2, "a string: docker rejects a number"
+
+
+def test_the_health_check_gives_the_heartbeat_time() -> None:
+    """A stalled service fails the check only after several beats were missed, and the first
+    check after a start comes after the first beat."""
+    options = only(dockerfile(), "HEALTHCHECK").partition(" CMD ")[0]
+    start = re.search(r"--start-period=(\d+)([sm])", options)
+    assert start is not None
+    seconds = int(start.group(1)) * (60 if start.group(2) == "m" else 1)
+    assert seconds >= HEARTBEAT_SECONDS
+    assert STALE_AFTER_S >= 3 * HEARTBEAT_SECONDS
 
 
 def test_service_stop_timeouts_agree() -> None:

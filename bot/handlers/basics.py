@@ -11,6 +11,7 @@ from bot.access import authorized
 from bot.context import BotContext
 from bot.deep_links import parse_map_parameter
 from bot.handlers.maps import send_map
+from bot.migration import follow_migration
 from bot.texts.common import SEND_A_COMMAND, START, UNKNOWN_COMMAND, help_text
 from bot.updates import message_of
 
@@ -59,12 +60,19 @@ async def plain_text(update: Update, context: BotContext) -> None:
 
 
 async def migrated(update: Update, context: BotContext) -> None:
-    """A group became a supergroup: its chat id changed."""
+    """A group became a supergroup: its chat id changed (told in both chats; the first
+    message to arrive moves it, the second finds nothing left to move)."""
     message = update.effective_message
-    if message is not None and message.migrate_to_chat_id:
-        stores = context.deps.stores
-        await stores.run(stores.chats.migrate, message.chat.id, message.migrate_to_chat_id)
-        log.info("chat %s moved to %s", message.chat.id, message.migrate_to_chat_id)
+    if message is None:
+        return
+    if message.migrate_to_chat_id:
+        await follow_migration(
+            context.bot, context.deps, message.chat.id, message.migrate_to_chat_id
+        )
+    elif message.migrate_from_chat_id:
+        await follow_migration(
+            context.bot, context.deps, message.migrate_from_chat_id, message.chat.id
+        )
 
 
 async def membership(update: Update, context: BotContext) -> None:

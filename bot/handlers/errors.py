@@ -18,6 +18,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Te
 from bot.access import tell
 from bot.context import BotContext
 from bot.log_scrub import scrub
+from bot.migration import follow_migration
 from bot.texts.common import SOMETHING_WRONG
 from bot.texts.status import error_report
 
@@ -33,8 +34,7 @@ async def on_error(update: object, context: BotContext) -> None:
         log.info("chat %s blocked the bot: marked inactive", chat.id)
         return
     if isinstance(error, ChatMigrated) and chat is not None:
-        await deps.stores.run(deps.stores.chats.migrate, chat.id, error.new_chat_id)
-        log.info("chat %s moved to %s", chat.id, error.new_chat_id)
+        await follow_migration(context.bot, deps, chat.id, error.new_chat_id)
         return
     if isinstance(error, NetworkError) and not isinstance(error, BadRequest):
         # Telegram itself failing (5xx, timeout, unreachable): no bug of ours to report, and

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -142,6 +143,9 @@ class MapService:
         self.fresh_ms = fresh_ms
         self.clock = clock or market.now
         self._computing: Shared[tuple[str, str], StoredMap] = Shared()
+        self.computed = 0
+        self.compute_seconds = 0.0
+        """Maps computed since the start, and the seconds they took (fetch, build, store)."""
 
     async def would_compute(self, inst: Instrument, window: str, refresh: bool = False) -> bool:
         """Whether ``get`` would compute now rather than answer from the store."""
@@ -175,5 +179,9 @@ class MapService:
         return await self._computing.run((inst.key, window), lambda: self._compute(inst, window))
 
     async def _compute(self, inst: Instrument, window: str) -> StoredMap:
+        started = time.perf_counter()
         snapshot = await compute_map(self.market, self.stores, inst, window)
-        return await self.stores.run(self.stores.snapshots.save, inst.key, snapshot, self.clock())
+        stored = await self.stores.run(self.stores.snapshots.save, inst.key, snapshot, self.clock())
+        self.computed += 1
+        self.compute_seconds += time.perf_counter() - started
+        return stored

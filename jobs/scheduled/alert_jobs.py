@@ -105,9 +105,12 @@ class AlertJobs:
         with self._tracked():
             return await self.stores.run(prune_storage, self.stores, self.clock())
 
-    async def stop(self) -> None:
-        """Cancel whatever job is running and wait until it has let go."""
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Let the running jobs finish for up to ``grace_s``, cancel what still runs, and wait
+        until it has let go."""
         tasks = [task for task in self._running if not task.done()]
+        if tasks and grace_s > 0:
+            await asyncio.wait(tasks, timeout=grace_s)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

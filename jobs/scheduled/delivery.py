@@ -164,6 +164,11 @@ class Delivery:
                 return file_id
         return None
 
+    @property
+    def unrecorded(self) -> int:
+        """Alerts Telegram took that are not yet marked sent: a restart would send them again."""
+        return len(self._unrecorded)
+
     async def _record_sent(self, row_id: int, sent_at: int) -> None:
         try:
             await self.stores.run(self.outbox.mark_sent, row_id, sent_at)

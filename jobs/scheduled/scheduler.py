@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from jobs.scheduled.alert_jobs import AlertJobs
+
+log = logging.getLogger(__name__)
 
 DELIVER_SECONDS = 1.0
 """Pending alerts are retried this often; new ones are delivered at once."""
@@ -26,19 +31,23 @@ def start_jobs(jobs: AlertJobs, refresh_seconds: float, price_seconds: float) ->
     scheduler = AsyncIOScheduler(timezone=UTC)
     now = datetime.now(UTC)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60, "next_run_time": now}
+    every = {
+        "refresh": (jobs.refresh, refresh_seconds),
+        "watch": (jobs.watch, price_seconds),
+        "deliver": (jobs.deliver, DELIVER_SECONDS),
+        "settle": (jobs.settle, SETTLE_SECONDS),
+        "digest": (jobs.digest, DIGEST_SECONDS),
+    }
+    for name, (run, seconds) in every.items():
+        scheduler.add_job(
+            _quiet_when_cancelled(name, run), IntervalTrigger(seconds=seconds), id=name,
+            name=name, **common,
+        )  # fmt: skip
     scheduler.add_job(
-        jobs.refresh, IntervalTrigger(seconds=refresh_seconds), id="refresh", **common
-    )
-    scheduler.add_job(jobs.watch, IntervalTrigger(seconds=price_seconds), id="watch", **common)
-    scheduler.add_job(
-        jobs.deliver, IntervalTrigger(seconds=DELIVER_SECONDS), id="deliver", **common
-    )
-    scheduler.add_job(jobs.settle, IntervalTrigger(seconds=SETTLE_SECONDS), id="settle", **common)
-    scheduler.add_job(jobs.digest, IntervalTrigger(seconds=DIGEST_SECONDS), id="digest", **common)
-    scheduler.add_job(
-        jobs.prune,
+        _quiet_when_cancelled("prune", jobs.prune),
         IntervalTrigger(seconds=PRUNE_SECONDS),
         id="prune",
+        name="prune",
         **(common | {"next_run_time": now + timedelta(minutes=1)}),
     )
 
@@ -50,3 +59,19 @@ def start_jobs(jobs: AlertJobs, refresh_seconds: float, price_seconds: float) ->
     jobs.wake_delivery = wake_delivery
     scheduler.start()
     return scheduler
+
+
+def _quiet_when_cancelled(
+    name: str, run: Callable[[], Awaitable[object]]
+) -> Callable[[], Awaitable[object]]:
+    """The job, ending with a log line instead of APScheduler's traceback when
+    ``AlertJobs.stop`` cancels it at shutdown."""
+
+    async def job() -> object:
+        try:
+            return await run()
+        except asyncio.CancelledError:
+            log.info("%s job cancelled at shutdown", name)
+            return None
+
+    return job

@@ -19,7 +19,7 @@ from typing import TextIO
 from liqmap.checks import CheckResult
 from liqmap.cli.arguments import Commands
 from liqmap.cli.tuning import Tuning
-from liqmap.cli.wiring import market_data
+from liqmap.cli.wiring import clock_of, market_data
 from liqmap.config import Settings, load_settings
 from liqmap.errors import ConfigError, ExchangeError, LiqmapError
 from liqmap.exchanges.market_data import MarketData
@@ -44,7 +44,8 @@ def add_commands(commands: Commands) -> None:
     doctor.add_argument(
         "--offline",
         action="store_true",
-        help="check only the configuration and the database, without network (a HEALTHCHECK)",
+        help="check only the configuration, the database and the running service's heartbeat, "
+        "without network (a HEALTHCHECK)",
     )
 
 
@@ -71,9 +72,11 @@ def _quiet_retries(quiet: bool) -> Iterator[None]:
 async def run_doctor(offline: bool, out: TextIO, tuning: Tuning) -> bool:
     """Run every check in order, print a line for each and a summary; True if all passed.
 
-    ``offline`` runs only the configuration and database checks (no network).
+    ``offline`` runs only the configuration, database and service (its heartbeat) checks, no
+    network.
     """
     from storage.health import BUSY_TIMEOUT_S, check_database
+    from storage.heartbeat import check_heartbeat, heartbeat_path
 
     results: list[CheckResult] = []
     token = ""
@@ -96,6 +99,7 @@ async def run_doctor(offline: bool, out: TextIO, tuning: Tuning) -> bool:
     busy_timeout_s = tuning.database_busy_timeout or BUSY_TIMEOUT_S
     database = asyncio.to_thread(check_database, settings.db_path, busy_timeout_s)
     report(await _guarded("database", database))
+    report(check_heartbeat(heartbeat_path(settings.db_path), clock_of(tuning)()))
     if not offline:
         from bot.health import check_telegram
 

@@ -83,6 +83,8 @@ def _exit_status(args: argparse.Namespace, tuning: Tuning) -> int:
             return asyncio.run(doctor.checkup(args, tuning))
         command: Command = args.command
         settings = load_settings()
+        if not args.verbose:
+            logging.getLogger().setLevel(settings.log_level)
         try:
             return asyncio.run(command(args, settings, tuning))
         except ExchangeError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 
 from liqmap.cli.arguments import Commands
@@ -12,6 +13,10 @@ from liqmap.cli.wiring import clock_of, market_data, open_stores, stop_on_reques
 from liqmap.config import Settings
 
 log = logging.getLogger("liqmap")
+
+STOP_GRACE_S = 2.0
+"""At a stop, how long running jobs (a delivery under way) may finish before they are
+cancelled."""
 
 
 def add_commands(commands: Commands) -> None:
@@ -27,16 +32,19 @@ def add_commands(commands: Commands) -> None:
 
 
 async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) -> int:
-    """Serve until SIGINT or SIGTERM cancels this task; then close everything in order."""
+    """Serve until SIGINT or SIGTERM cancels this task; then stop in order, quietly: no new
+    updates, the jobs (a moment to finish, then cancelled), the exchanges, the database."""
     from bot import log_scrub
     from bot.alert_sender import TelegramAlertSender
     from bot.app import build_application
     from bot.deps import open_deps
-    from bot.runner import POLL_TIMEOUT_S, TELEGRAM_START_RETRY, polling
+    from bot.runner import POLL_TIMEOUT_S, TELEGRAM_START_RETRY, polling, stop_updates
     from jobs.scheduled.alert_jobs import AlertJobs
     from jobs.scheduled.delivery import Delivery
+    from jobs.scheduled.heartbeat import keep_beating
     from jobs.scheduled.recorder import recorder_for
     from jobs.scheduled.scheduler import start_jobs
+    from storage.heartbeat import heartbeat_path
 
     token = settings.require_token()
     log_scrub.install(token)
@@ -44,26 +52,45 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
     poll_timeout = tuning.telegram_poll_timeout or POLL_TIMEOUT_S
     start_retry = tuning.telegram_start_retry or TELEGRAM_START_RETRY
     try:
-        with open_stores(settings, tuning) as stores:
-            async with market_data(settings, None, tuning) as market:
-                clock = clock_of(tuning)
-                recorder = recorder_for(settings, stores, clock)
-                deps = open_deps(settings, market, stores, clock, recorder.status)
-                bot = build_application(deps)
-                async with polling(bot, poll_timeout, start_retry) as application:
-                    delivery = Delivery(stores, TelegramAlertSender(application.bot), clock)
-                    jobs = AlertJobs(
-                        market, stores, deps.maps, delivery, clock, settings.refresh_seconds
-                    )
-                    scheduler = start_jobs(jobs, settings.refresh_seconds, settings.price_seconds)
-                    recorder.follow(market, settings.refresh_seconds)
-                    log.info("liqmap is running (database %s); stop with Ctrl-C", settings.db_path)
-                    try:
-                        await asyncio.Event().wait()
-                    finally:
-                        scheduler.shutdown(wait=False)
-                        await jobs.stop()
-                        await recorder.stop()
+        async with contextlib.AsyncExitStack() as stack:
+            stores = stack.enter_context(open_stores(settings, tuning))
+            clock = clock_of(tuning)
+            beating = asyncio.create_task(keep_beating(heartbeat_path(settings.db_path), clock))
+            stack.push_async_callback(_finish, beating)
+            stack.callback(log.info, "stopping: exchanges closed")
+            market = await stack.enter_async_context(market_data(settings, None, tuning))
+            recorder = recorder_for(settings, stores, clock)
+            deps = open_deps(settings, market, stores, clock, recorder.status)
+            bot = build_application(deps)
+            application = await stack.enter_async_context(polling(bot, poll_timeout, start_retry))
+            delivery = Delivery(stores, TelegramAlertSender(application.bot), clock)
+            jobs = AlertJobs(market, stores, deps.maps, delivery, clock, settings.refresh_seconds)
+            scheduler = start_jobs(jobs, settings.refresh_seconds, settings.price_seconds)
+            recorder.follow(market, settings.refresh_seconds)
+            if settings.metrics_address is not None:
+                from jobs.metrics import Sources, serving_metrics
+
+                sources = Sources(stores, market, deps.maps, deps.fair_use, delivery,
+                                  recorder.status, clock)  # fmt: skip
+                host, port = settings.metrics_address
+                await stack.enter_async_context(serving_metrics(host, port, sources))
+            log.info("liqmap is running (database %s); stop with Ctrl-C", settings.db_path)
+            try:
+                await asyncio.Event().wait()
+            finally:
+                log.info("stopping: no new updates")
+                await stop_updates(application)
+                scheduler.pause()  # no new runs; its shutdown would cancel the running ones
+                await jobs.stop(STOP_GRACE_S)
+                scheduler.shutdown(wait=False)
+                await recorder.stop()
+                log.info("stopping: jobs stopped")
     except asyncio.CancelledError:
         log.info("liqmap stopped")
     return 0
+
+
+async def _finish(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait until it has let go."""
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

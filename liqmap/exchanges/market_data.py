@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -37,7 +37,7 @@ from liqmap.exchanges.ccxt_client import (
     error_text,
     new_client,
 )
-from liqmap.formats import utc, utc_clock
+from liqmap.formats import utc_clock
 from liqmap.market.instruments import ALL, Instrument, InstrumentBook, aggregate, parse_symbol
 from liqmap.market.timeframes import DAY_MS, MINUTE_MS, duration_text, floor_to, step_ms
 from liqmap.market.venues import VENUES, Venue
@@ -54,8 +54,6 @@ Progress = Callable[[str, int, int], None]
 pages; what is fetched reads like ``okx BTC-USDT-SWAP 5m candles``."""
 
 MARKETS_RETRY_MS = 10 * MINUTE_MS
-OI_FLOOR_MEMORY_MS = DAY_MS
-"""How long a learned start of an exchange's OI history is trusted before asking again."""
 MAX_MAINTENANCE_RATE = 0.1
 """No exchange's first margin tier asks 10% or more: a larger figure is not a rate."""
 
@@ -110,10 +108,13 @@ class MarketData:
         self._clients: dict[str, Any] = {}
         self._books: dict[str, tuple[InstrumentBook, int]] = {}
         self._maintenance: dict[str, tuple[float | None, int]] = {}
-        self._oi_floors: dict[tuple[str, str], tuple[int, int]] = {}
         self._gates: dict[str, RequestGate] = {}
         self._banned_until: dict[str, int] = {}
         self.incidents: deque[Incident] = deque(maxlen=50)
+        self.requests: Counter[str] = Counter()
+        """Calls made to each exchange since the start, retries included."""
+        self.errors: Counter[str] = Counter()
+        """Of those, the ones that failed (retried or not)."""
         self._book_locks: dict[str, asyncio.Lock] = {}
 
     async def __aenter__(self) -> MarketData:
@@ -277,19 +278,6 @@ class MarketData:
         if not need_usd:
             rows = await self._value_in_usd(inst, step, rows)
         return OpenInterest.from_rows(length, [(ts, usd) for ts, usd, _ in rows])
-
-    def oi_floor(self, inst: Instrument, step: str) -> int | None:
-        """Where the exchange's OI history of ``inst`` at ``step`` was lately found to start."""
-        learned = self._oi_floors.get((inst.key, step))
-        if learned is None or self.now() - learned[1] > OI_FLOOR_MEMORY_MS:
-            return None
-        return learned[0]
-
-    def learn_oi_floor(self, inst: Instrument, step: str, ts_ms: int) -> None:
-        """Remember that the exchange serves OI of ``inst`` at ``step`` only from ``ts_ms``."""
-        log.info("%s keeps %s open interest of %s only from %s", inst.exchange, step,
-                 inst.native_id, utc(ts_ms))  # fmt: skip
-        self._oi_floors[(inst.key, step)] = (ts_ms, self.now())
 
     async def _candle_rows(
         self, inst: Instrument, step: str, since: int, end: int, progress: Progress | None
@@ -485,7 +473,12 @@ class MarketData:
         async def attempt() -> T:
             self._check_ban(exchange)
             await self._gates[exchange].turn()
-            return parse(await fn(*args))
+            self.requests[exchange] += 1
+            try:
+                return parse(await fn(*args))
+            except Exception:
+                self.errors[exchange] += 1
+                raise
 
         def retrying(exc: BaseException, delay: float) -> None:
             kind, text = _failure_kind(exc), error_text(exc, 120)

@@ -34,6 +34,8 @@ class FairUse:
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
         self._buckets: dict[str, _Bucket] = {}
+        self.refused = 0
+        """Computations refused since the start."""
 
     def __len__(self) -> int:
         """How many keys are remembered."""
@@ -44,6 +46,7 @@ class FairUse:
         levels = {key: self._level(key, now_ms) for key in keys}
         short = [1 - level for level in levels.values() if level < 1]
         if short:
+            self.refused += 1
             return max(short) * MINUTE_MS / self.per_minute / 1000
         for key, level in levels.items():
             self._buckets[key] = _Bucket(level - 1, now_ms)

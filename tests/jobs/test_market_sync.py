@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from jobs.market_sync import sync_window
+from jobs.market_sync import MarketWindow, sync_window
 from liqmap.errors import ExchangeUnavailable, UnsupportedRequest
 from liqmap.exchanges.market_data import MarketData
 from liqmap.market.fetch_plan import oi_steps
 from liqmap.market.timeframes import DAY_MS, HOUR_MS, MINUTE_MS
 from liqmap.market.venues import Venue
+from storage.database import open_database
 from storage.market_cache import CANDLES, OPEN_INTEREST
 from storage.stores import Stores
-from tests.conftest import NOON
+from tests.conftest import NOON, Adapter
 from tests.fakes.clock import Clock
 from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx, okx_error
@@ -126,6 +129,36 @@ async def test_a_week_at_5m_falls_back_to_hourly_oi_when_okx_answers_short_and_s
     assert len(oi_requests(okx, "1H")) == 1
 
 
+async def test_what_okx_lacks_is_remembered_across_a_restart_for_a_day(
+    okx: FakeOkx, adapter: Adapter, tmp_path: Path, clock: Clock
+) -> None:
+    path = tmp_path / "restart.db"
+
+    async def sync() -> MarketWindow:
+        db = open_database(path)
+        stores = Stores(db, clock)
+        try:
+            async with adapter(okx=okx.url) as market:
+                inst = await market.instrument("BTC")
+                return await sync_window(market, stores, inst, "7d", "5m")
+        finally:
+            stores.close()
+            db.close()
+
+    week = await sync()
+    assert week.oi_step == "1h" and len(oi_requests(okx, "5m")) == 1
+    clock.advance(HOUR_MS)
+    okx.reset_log()
+    again = await sync()  # a new adapter and stores over the same database
+    assert again.oi_step == "1h" and again.notes == week.notes
+    assert oi_requests(okx, "5m") == [], "what OKX lacks is not asked for again"
+
+    clock.advance(DAY_MS)
+    okx.reset_log()
+    await sync()
+    assert len(oi_requests(okx, "5m")) == 1, "after a day OKX is asked again"
+
+
 async def test_a_week_at_5m_uses_5m_oi_where_okx_keeps_it(
     okx: FakeOkx, market: MarketData, stores: Stores
 ) -> None:
@@ -159,7 +192,7 @@ async def test_a_hole_later_in_the_window_is_not_a_refusal(
     okx.inject(empty, OI_PATH)  # OKX published nothing for those three hours
     window = await sync_window(market, stores, inst, "1d", "5m")
     assert window.oi_step == "5m" and window.notes == ()
-    assert market.oi_floor(inst, "5m") is None
+    assert stores.cache.oi_floor(inst, "5m", 0) is None
 
 
 async def test_the_newest_listing_maps_what_there_is_and_says_so(

@@ -23,6 +23,17 @@ def test_defaults_match_design(tmp_path: Path) -> None:
     assert settings.price_seconds == 15
     assert settings.allowed_chats == frozenset()
     assert settings.admin_chats == frozenset()
+    assert settings.log_level == "INFO"
+    assert settings.metrics_address is None, "no metrics endpoint unless asked for"
+
+
+def test_log_level_and_the_metrics_address_are_read() -> None:
+    settings = load_settings(
+        {"LIQMAP_LOG_LEVEL": "warning", "LIQMAP_METRICS_PORT": "9464"}, env_file=None
+    )
+    assert (settings.log_level, settings.metrics_address) == ("WARNING", ("", 9464))
+    local = load_settings({"LIQMAP_METRICS_PORT": "127.0.0.1:9464"}, env_file=None)
+    assert local.metrics_address == ("127.0.0.1", 9464)
 
 
 def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
@@ -64,6 +75,13 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ("LIQMAP_MAX_WATCHED", "0", "LIQMAP_MAX_WATCHED must be a whole number from 1 to 100,000"),
         ("LIQMAP_MAPS_PER_MINUTE", "2.5", "LIQMAP_MAPS_PER_MINUTE must be a whole number"),
         ("LIQMAP_MAX_SUBSCRIPTIONS", "1e9", "LIQMAP_MAX_SUBSCRIPTIONS must be a whole number"),
+        (
+            "LIQMAP_LOG_LEVEL",
+            "verbose",
+            "LIQMAP_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'verbose'",
+        ),
+        ("LIQMAP_METRICS_PORT", "0", "LIQMAP_METRICS_PORT must be a port from 1 to 65535"),
+        ("LIQMAP_METRICS_PORT", "host:", "LIQMAP_METRICS_PORT must be a port from 1 to 65535"),
     ],
 )
 def test_bad_values_name_variable_and_value(
@@ -131,6 +149,8 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         "LIQMAP_MAX_WATCHED": "150",
         "LIQMAP_MAX_SUBSCRIPTIONS": "30",
         "LIQMAP_MAPS_PER_MINUTE": "6",
+        "LIQMAP_LOG_LEVEL": "INFO",
+        "LIQMAP_METRICS_PORT": "",
     }
     assert assignments == expected
     settings = load_settings(assignments, env_file=None)

@@ -11,11 +11,13 @@ from liqmap.errors import LimitReached
 from liqmap.policies.access import Access
 from liqmap.policies.fair_use import SubscriptionLimits
 from liqmap.signals.chat_settings import ChatSettings, QuietHours
-from storage.chats import ChatStore
+from storage.chats import ChatStore, Migration
 from storage.database import open_database
+from storage.growing_clusters import BuildingStore
 from tests.fakes.clock import Clock
 
 BTC, ETH = "okx:BTC-USDT-SWAP", "okx:ETH-USDT-SWAP"
+SOL, DOGE = "okx:SOL-USDT-SWAP", "okx:DOGE-USDT-SWAP"
 
 
 def test_everything_survives_a_restart(tmp_path: Path) -> None:
@@ -83,15 +85,37 @@ def test_a_group_moving_to_a_supergroup_keeps_its_subscriptions(db: Database) ->
     assert db.execute("SELECT chat_id FROM outbox").fetchone()[0] == -10010
 
 
-def test_moving_into_a_chat_that_already_exists_merges(db: Database) -> None:
-    chats = ChatStore(db, Clock(1_000))
+def test_moving_into_a_chat_that_already_exists_merges_within_the_cap(db: Database) -> None:
+    clock = Clock(1_000)
+    chats = ChatStore(db, clock, limits=SubscriptionLimits(per_chat=3, watched=10))
+    building = BuildingStore(db, clock)
     chats.seen(-10, "group", "old")
-    chats.subscribe(-10, BTC, None)
+    chats.save_settings(-10, ChatSettings(0.4, 3.0, 10, tz="Europe/Berlin", digest_at=480))
+    chats.subscribe(-10, BTC, 0.5)
+    building.set(-10, BTC, True)
+    chats.subscribe(-10, DOGE, None)
+    db.execute("INSERT INTO digests (chat_id, day, outbox_id) VALUES (-10, '2026-01-02', 1)")
+    # a command in the supergroup was processed before the migration message
     chats.seen(-10010, "supergroup", "new")
+    chats.subscribe(-10010, BTC, 2.0)
+    clock.advance(1)
     chats.subscribe(-10010, ETH, None)
-    chats.migrate(-10, -10010)
+    clock.advance(1)
+    chats.subscribe(-10010, SOL, None)
+
+    moved = chats.migrate(-10, -10010)
+
+    assert moved == Migration(dropped=(SOL,)), "the newest of its own did not fit"
+    assert moved.news and not moved.settings_replaced, "the supergroup had set none of its own"
     assert chats.get(-10) is None
-    assert [s.instrument for s in chats.subscriptions(-10010)] == [BTC, ETH]
+    chat = chats.get(-10010)
+    assert chat is not None and (chat.kind, chat.title, chat.active) == ("supergroup", "new", True)
+    assert chat.settings == ChatSettings(0.4, 3.0, 10, tz="Europe/Berlin", digest_at=480)
+    subs = chats.subscriptions(-10010)
+    assert [(s.instrument, s.distance_pct) for s in subs] == [(BTC, 0.5), (DOGE, None), (ETH, None)]
+    assert building.watching(-10010, BTC), "the building flag it set came along"
+    assert chats.migrate(-10, -10010) == Migration(), "a second message changes nothing"
+    assert db.execute("SELECT chat_id, day FROM digests").fetchall() == [(-10010, "2026-01-02")]
 
 
 def test_a_refused_chat_gets_one_refusal(db: Database) -> None:

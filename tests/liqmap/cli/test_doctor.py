@@ -15,10 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from liqmap.market.timeframes import MINUTE_MS
 from storage.database import open_database
+from storage.heartbeat import beat, heartbeat_path
 from storage.migrations import MIGRATIONS
+from tests.conftest import NOON
 from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import IP_BAN, FakeBybit
+from tests.fakes.clock import Clock
 from tests.fakes.http import free_port
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
@@ -129,7 +133,7 @@ def test_a_missing_token_fails_the_telegram_check_only(env: dict[str, str], tmp_
     assert line(result, "telegram") == (
         "FAIL  telegram  TELEGRAM_BOT_TOKEN is not set (liqmap run needs it)"
     )
-    assert result.stdout.splitlines()[-1] == "1 of 6 checks failed"
+    assert result.stdout.splitlines()[-1] == "1 of 7 checks failed"
 
 
 def test_an_unreachable_telegram_is_told_apart_from_a_rejected_token(
@@ -177,7 +181,9 @@ def test_offline_makes_no_network_request(
 ) -> None:
     result = doctor(env, tmp_path, "--offline")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert [text.split()[1] for text in result.stdout.splitlines()[:-1]] == ["config", "database"]
+    checks = [text.split()[1] for text in result.stdout.splitlines()[:-1]]
+    assert checks == ["config", "database", "service"]
+    assert line(result, "service") == "ok    service   no heartbeat: liqmap run is not running here"
     assert okx.count() == binance.count() == bybit.count() == tg.count() == 0
 
 
@@ -195,6 +201,22 @@ def test_offline_passes_without_a_token_or_a_database_yet(
         f"ok    database  {new}: not there yet; liqmap run creates it at first start"
     )
     assert not new.exists()
+
+
+def test_offline_fails_when_the_service_stalled_saying_how_long_ago_it_beat(
+    env: dict[str, str], db_path: Path, tmp_path: Path
+) -> None:
+    """A ``liqmap run`` whose event loop hangs stops beating: the container turns unhealthy."""
+    beat(heartbeat_path(db_path), NOON - 5 * MINUTE_MS)
+    stalled = run(["doctor", "--offline"], tmp_path, env, replace(FAST, clock=Clock(NOON)))
+    assert stalled.returncode == 1
+    assert line(stalled, "service") == (
+        "FAIL  service   liqmap run last beat 300 s ago (stalled: more than 90 s); restart it"
+    )
+    beat(heartbeat_path(db_path), NOON - 20_000)
+    alive = run(["doctor", "--offline"], tmp_path, env, replace(FAST, clock=Clock(NOON)))
+    assert alive.returncode == 0, alive.stdout
+    assert line(alive, "service") == "ok    service   liqmap run beat 20 s ago"
 
 
 def test_bad_configuration_is_a_failed_check_not_a_crash(

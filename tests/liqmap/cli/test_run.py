@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.http import free_port
+from tests.fakes.http import Fault, free_port
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
 from tests.support.cli import Liqmap, fast_process, run
+from tests.support.service import MARKS, wait
 
 ANN = 1001
 
@@ -54,6 +55,40 @@ def test_run_serves_the_bot_and_stops_on_sigterm(
         .fetchall()
     )
     assert rows == [(ANN, "okx:BTC-USDT-SWAP", 0.8)]
+
+
+def test_sigterm_during_a_watch_run_stops_quietly_and_in_order(
+    tg: FakeTelegram, okx: FakeOkx, tmp_path: Path
+) -> None:
+    env = {
+        "TELEGRAM_BOT_TOKEN": tg.token,
+        "TELEGRAM_API_URL": tg.url,
+        "LIQMAP_OKX_URL": okx.url,
+        "LIQMAP_DB": str(tmp_path / "run.db"),
+        "LIQMAP_PRICE_SECONDS": "0.2",
+    }
+    process = fast_process(["run"], tmp_path, env)
+    try:
+        tg.user_sends(ANN, "/subscribe BTC 0.8")
+        tg.wait_for_sync(lambda c: c["method"] == "sendMessage" and c["ok"], timeout=60)
+        # OKX holds its price answers: the next watch run waits on one
+        okx.inject(Fault(delay=20.0), MARKS, times=None)
+        held = okx.count(MARKS)
+        wait(lambda: okx.count(MARKS) > held, "a watch run waiting on OKX")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "Traceback" not in output and "CancelledError" not in output, output
+    assert "liqmap stopped" in output
+    ours = [line.split(" liqmap: ")[-1] for line in output.splitlines() if " liqmap: " in line]
+    assert ours[-4:] == [
+        "stopping: no new updates",
+        "stopping: jobs stopped",
+        "stopping: exchanges closed",
+        "liqmap stopped",
+    ], output
+    assert "watch job cancelled at shutdown" in output
 
 
 def test_run_waits_for_an_unreachable_telegram_and_still_stops_cleanly(tmp_path: Path) -> None:
