@@ -248,6 +248,11 @@ def building_alerts(db: Database) -> None:
     )
 
 
+def outbox_attempts(db: Database) -> None:
+    """When a row's send began: a row left ``sending`` by a crash may have reached the chat."""
+    db.execute("ALTER TABLE outbox ADD COLUMN attempted_at INTEGER")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -260,4 +265,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     subscription_mutes,
     building_alerts,
     chat_zones_and_digests,
+    outbox_attempts,
 ]
