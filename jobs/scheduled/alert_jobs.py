@@ -104,11 +104,13 @@ class AlertJobs:
             return await self.stores.run(prune_storage, self.stores, self.clock())
 
     async def stop(self) -> None:
-        """Cancel whatever job is running and wait until it has let go."""
+        """Cancel whatever job is running and wait until it has let go; then write what
+        delivery could not write yet."""
         tasks = [task for task in self._running if not task.done()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.delivery.close()
 
     def _wake_if(self, queued: int) -> int:
         """Wake delivery when a run queued something; the count, passed through."""
