@@ -5,26 +5,42 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import httpx
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.keyboards.subscriptions import alert_keyboard
 from bot.texts.alerts import alert_text, digest_text
-from jobs.scheduled.delivery import ChatBlocked, ChatMoved, DeliveryRejected, RetryLater
+from jobs.scheduled.delivery import (
+    AnswerLost,
+    ChatBlocked,
+    ChatMoved,
+    DeliveryRejected,
+    RetryLater,
+)
 from liqmap.signals.digest import Digest
 from liqmap.signals.proximity import Alert
 
 log = logging.getLogger(__name__)
 
 NETWORK_RETRY_S = 5.0
+SEND_READ_TIMEOUT_S = 30.0
+"""How long a send waits for Telegram's answer. Past it nobody knows whether the chat got the
+message (the Bot API takes no idempotency key), so it is set where only a lost answer goes:
+Telegram answers a send within a second when well, and python-telegram-bot's default of 5 s
+is a general figure, not Telegram's bound; an answer 8 s late gave a second copy. 30 s holds
+one of delivery's 20 slots at most that long, far inside the 15 minutes an alert may wait."""
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+"""Transport failures before the request left: Telegram cannot have the message."""
 
 
 class TelegramAlertSender:
     """Sends an alert as a photo with caption (or text without a chart), silently if asked."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, read_timeout: float = SEND_READ_TIMEOUT_S) -> None:
         self.bot = bot
+        self.read_timeout = read_timeout
 
     async def send(
         self, chat_id: int, alert: Alert | Digest, chart: bytes | str | None
@@ -64,12 +80,12 @@ class TelegramAlertSender:
         if chart is None:
             await self.bot.send_message(
                 chat_id, caption, parse_mode=ParseMode.HTML, disable_notification=silent,
-                reply_markup=markup,
+                reply_markup=markup, read_timeout=self.read_timeout,
             )  # fmt: skip
             return None
         sent = await self.bot.send_photo(
             chat_id, chart, caption=caption, parse_mode=ParseMode.HTML, disable_notification=silent,
-            reply_markup=markup,
+            reply_markup=markup, read_timeout=self.read_timeout,
         )  # fmt: skip
         return sent.photo[-1].file_id if sent.photo else None
 
@@ -83,4 +99,8 @@ def _mapped(exc: Exception) -> Exception:
         wait = exc.retry_after
         seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
         return RetryLater(seconds, "rate limited by Telegram")
+    cause = exc.__cause__
+    if isinstance(cause, httpx.TransportError) and not isinstance(cause, NOT_SENT):
+        # the request may have reached Telegram (a read timeout, a cut connection)
+        return AnswerLost(NETWORK_RETRY_S, f"no answer: {type(cause).__name__} {exc}")
     return RetryLater(NETWORK_RETRY_S, f"network: {exc}")

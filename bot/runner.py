@@ -40,11 +40,11 @@ async def polling(
     try:
         if application.post_init is not None:
             await application.post_init(application)
-        await application.start()
-        await updater.start_polling(
-            timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1
-        )
         try:
+            await application.start()
+            await updater.start_polling(
+                timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1
+            )
             yield application
         finally:
             await stop_updates(application)

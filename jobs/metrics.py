@@ -31,13 +31,14 @@ from liqmap.exchanges.market_data import MarketData
 from liqmap.market.timeframes import DAY_MS
 from liqmap.policies.fair_use import FairUse
 from storage.metrics import OutboxFigures, outbox_figures, watched_spans
+from storage.outbox import EXPIRED, FAILED, PENDING, SENDING, SENT, UNCONFIRMED
 from storage.stores import Stores
 
 log = logging.getLogger(__name__)
 
 SCRAPE_TIMEOUT_S = 5.0
 """A scrape waits this long for the event loop; a loop that hangs fails the scrape."""
-OUTBOX_STATES = ("pending", "sent", "failed", "expired")
+OUTBOX_STATES = (PENDING, SENDING, SENT, FAILED, EXPIRED, UNCONFIRMED)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Figures:
     now_ms: int
     outbox: OutboxFigures
     unrecorded: int
+    sent_again: int
     requests: dict[str, int]
     errors: dict[str, int]
     refused: int
@@ -81,6 +83,7 @@ async def read_figures(sources: Sources) -> Figures:
         now_ms=now,
         outbox=outbox,
         unrecorded=sources.delivery.unrecorded,
+        sent_again=sources.delivery.sent_again,
         requests=dict(sources.market.requests),
         errors=dict(sources.market.errors),
         refused=sources.fair_use.refused,
@@ -95,13 +98,19 @@ def metrics_of(figures: Figures) -> Iterator[Metric]:
     """The metrics of one reading (names and meanings: docs/deployment.md)."""
     alerts = GaugeMetricFamily(
         "liqmap_alerts",
-        "Outbox rows by state: pending (queued), sent, failed, expired (finished ones are "
-        "pruned after a week)",
+        "Outbox rows by state: pending (queued), sending, sent, failed, expired, unconfirmed "
+        "(may not have arrived; finished ones are pruned after a week)",
         labels=["state"],
     )
     for state in OUTBOX_STATES:
         alerts.add_metric([state], figures.outbox.by_state.get(state, 0))
     yield alerts
+    yield CounterMetricFamily(
+        "liqmap_alerts_sent_again",
+        "Alerts sent again though the chat may have had them (an answer lost, a send cut off "
+        "by a stop): possible duplicates since the start",
+        value=figures.sent_again,
+    )
     yield GaugeMetricFamily(
         "liqmap_alerts_unrecorded",
         "Alerts Telegram took that are not yet marked sent: a restart would send them twice",

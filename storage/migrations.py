@@ -264,6 +264,11 @@ def open_interest_floors(db: Database) -> None:
     )
 
 
+def outbox_attempts(db: Database) -> None:
+    """When a row's send began: a row left ``sending`` by a crash may have reached the chat."""
+    db.execute("ALTER TABLE outbox ADD COLUMN attempted_at INTEGER")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -277,4 +282,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     building_alerts,
     chat_zones_and_digests,
     open_interest_floors,
+    outbox_attempts,
 ]

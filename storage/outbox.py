@@ -1,7 +1,10 @@
 """The alert outbox: alerts are written here first and marked sent only once Telegram took them.
 
-Rows move from ``pending`` to ``sent``, ``failed`` (the chat is gone or refused) or
-``expired`` (too old to be worth sending after an outage).
+Rows move from ``pending`` to ``sending`` (committed before the send, with the time) and on to
+``sent``, back to ``pending`` (to be tried again), ``failed`` (the chat is gone or refused) or
+``unconfirmed`` (it may or may not have arrived, and is not sent again); ``pending`` rows
+too old to be worth sending after an outage become ``expired``. A row still ``sending`` when
+the service starts was cut off by a crash, or went out without its ``sent`` being written.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from liqmap.signals.digest import DIGEST, Digest, Level, Watched
 from liqmap.signals.proximity import Alert
 from liqmap.signals.receipts import Receipt
 
-PENDING, SENT, FAILED, EXPIRED = "pending", "sent", "failed", "expired"
+PENDING, SENDING, SENT = "pending", "sending", "sent"
+FAILED, EXPIRED, UNCONFIRMED = "failed", "expired", "unconfirmed"
+UNFINISHED = (PENDING, SENDING)
+"""States of rows that may still go out: their maps are kept, they are not pruned."""
 
 
 @dataclass(frozen=True)
@@ -37,26 +43,42 @@ class Outbox:
         self.db = db
 
     def pending(self) -> int:
-        """Alerts not yet delivered."""
-        row = self.db.execute("SELECT count(*) FROM outbox WHERE state = ?", [PENDING]).fetchone()
+        """Alerts not yet delivered (waiting, or being sent)."""
+        row = self.db.execute(
+            "SELECT count(*) FROM outbox WHERE state IN (?, ?)", list(UNFINISHED)
+        ).fetchone()
         return int(row[0])
 
     def due(self, now_ms: int, limit: int = 1000) -> list[Outgoing]:
         """Pending alerts whose time has come, oldest first."""
-        rows = self.db.execute(
-            "SELECT id, chat_id, kind, payload, snapshot_id, attempts, expires_at FROM outbox "
-            "WHERE state = ? AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            [PENDING, now_ms, limit],
-        ).fetchall()
-        return [Outgoing(row[0], row[1], message(row[2], row[3]), *row[4:]) for row in rows]
+        return self._select("state = ? AND next_attempt_at <= ?", [PENDING, now_ms], limit)
+
+    def in_flight(self) -> list[Outgoing]:
+        """Rows marked ``sending``, oldest first: at start, the sends a crash cut off (or whose
+        ``sent`` could not be written)."""
+        return self._select("state = ?", [SENDING], 1_000_000)
+
+    def begin(self, row_id: int, now_ms: int) -> None:
+        """Mark the row ``sending``, committed before it is handed to Telegram."""
+        self._update(row_id, "state = ?, attempted_at = ?", [SENDING, now_ms])
 
     def mark_sent(self, row_id: int, now_ms: int) -> None:
         self._update(row_id, "state = ?, sent_at = ?, attempts = attempts + 1", [SENT, now_ms])
 
     def retry(self, row_id: int, at_ms: int, error: str) -> None:
         self._update(
-            row_id, "next_attempt_at = ?, attempts = attempts + 1, error = ?", [at_ms, error[:300]]
+            row_id,
+            "state = ?, next_attempt_at = ?, attempts = attempts + 1, error = ?",
+            [PENDING, at_ms, error[:300]],
         )
+
+    def requeue(self, row_id: int) -> None:
+        """A row cut off while sending goes back to ``pending``, due as it was."""
+        self._update(row_id, "state = ?", [PENDING])
+
+    def unconfirm(self, row_id: int, error: str) -> None:
+        """It may have reached the chat or not; it is not sent again."""
+        self._update(row_id, "state = ?, error = ?", [UNCONFIRMED, error[:300]])
 
     def fail(self, row_id: int, error: str) -> None:
         self._update(row_id, "state = ?, attempts = attempts + 1, error = ?", [FAILED, error[:300]])
@@ -65,18 +87,26 @@ class Outbox:
         self._update(row_id, "state = ?", [EXPIRED])
 
     def prune(self, created_before_ms: int) -> int:
-        """Delete rows no longer pending (sent, failed, expired) created before
+        """Delete finished rows (sent, failed, expired, unconfirmed) created before
         ``created_before_ms``; how many went."""
         with self.db.atomic():
             cursor = self.db.execute(
-                "DELETE FROM outbox WHERE state != ? AND created_at < ?",
-                [PENDING, created_before_ms],
+                "DELETE FROM outbox WHERE state NOT IN (?, ?) AND created_at < ?",
+                [*UNFINISHED, created_before_ms],
             )
         return cursor.rowcount
 
     def counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT state, count(*) FROM outbox GROUP BY state").fetchall()
         return {state: int(count) for state, count in rows}
+
+    def _select(self, where: str, values: list, limit: int) -> list[Outgoing]:
+        rows = self.db.execute(
+            "SELECT id, chat_id, kind, payload, snapshot_id, attempts, expires_at FROM outbox "
+            f"WHERE {where} ORDER BY id LIMIT ?",
+            [*values, limit],
+        ).fetchall()
+        return [Outgoing(row[0], row[1], message(row[2], row[3]), *row[4:]) for row in rows]
 
     def _update(self, row_id: int, assignments: str, values: list) -> None:
         with self.db.atomic():

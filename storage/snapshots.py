@@ -143,14 +143,14 @@ class SnapshotStore:
         return [Freshness(*row) for row in rows]
 
     def prune(self, keep: int = KEPT_MAPS) -> int:
-        """Keep the ``keep`` latest snapshots per instrument and window, and those pending
+        """Keep the ``keep`` latest snapshots per instrument and window, and those unsent
         alerts still need for their chart; how many went."""
         with self.db.atomic():
             cursor = self.db.execute(
                 "DELETE FROM snapshots WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() "
                 "OVER (PARTITION BY instrument, window ORDER BY computed_at DESC, id DESC) AS n "
                 "FROM snapshots) WHERE n > ?) AND id NOT IN (SELECT snapshot_id FROM outbox "
-                "WHERE state = 'pending' AND snapshot_id IS NOT NULL)",
+                "WHERE state IN ('pending', 'sending') AND snapshot_id IS NOT NULL)",
                 [keep],
             )
         return cursor.rowcount
@@ -161,7 +161,7 @@ class SnapshotStore:
         with self.db.atomic():
             cursor = self.db.execute(
                 "DELETE FROM snapshots WHERE computed_at < ? AND id NOT IN (SELECT snapshot_id "
-                "FROM outbox WHERE state = 'pending' AND snapshot_id IS NOT NULL)",
+                "FROM outbox WHERE state IN ('pending', 'sending') AND snapshot_id IS NOT NULL)",
                 [computed_before_ms],
             )
         return cursor.rowcount

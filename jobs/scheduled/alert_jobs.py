@@ -107,13 +107,14 @@ class AlertJobs:
 
     async def stop(self, grace_s: float = 0.0) -> None:
         """Let the running jobs finish for up to ``grace_s``, cancel what still runs, and wait
-        until it has let go."""
+        until it has let go; then write what delivery could not write yet."""
         tasks = [task for task in self._running if not task.done()]
         if tasks and grace_s > 0:
             await asyncio.wait(tasks, timeout=grace_s)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.delivery.close()
 
     def _wake_if(self, queued: int) -> int:
         """Wake delivery when a run queued something; the count, passed through."""

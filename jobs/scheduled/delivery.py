@@ -1,4 +1,9 @@
-"""Deliver the outbox to chats: each alert once, marked sent only after the chat got it.
+"""Deliver the outbox to chats: marked ``sending`` before, ``sent`` only after the chat got it.
+
+Telegram takes no idempotency key, so when its answer is lost (a timeout after the request
+went out, or a crash before the answer was written) nobody knows whether the chat got the
+message. Alerts are then sent again (at least once: a duplicate only then); digests and
+receipts are not: they are marked ``unconfirmed`` and logged at WARNING.
 
 The transport is behind ``AlertSender`` (the bot implements it for Telegram), so this job
 knows nothing of Telegram. A chart for an alert is rendered once per map and then re-sent by
@@ -17,8 +22,8 @@ from typing import Protocol
 
 from liqmap.charts.map_chart import ChartLabels, render_png
 from liqmap.policies.retry import RetryPolicy
-from liqmap.signals.digest import Digest
-from liqmap.signals.proximity import Alert
+from liqmap.signals.digest import DIGEST, Digest
+from liqmap.signals.proximity import RECEIPT, Alert
 from storage.outbox import Outgoing
 from storage.stores import Stores
 
@@ -52,6 +57,15 @@ class RetryLater(Exception):
         self.seconds = seconds
 
 
+class AnswerLost(RetryLater):
+    """The message went out but Telegram's answer did not come back: the chat may have it."""
+
+
+NOT_SENT_AGAIN = frozenset({DIGEST, RECEIPT})
+"""Kinds never sent twice: one that may have arrived is marked ``unconfirmed`` instead. The
+others (the alerts) are sent again, since a missed alert costs more than a repeated one."""
+
+
 class DeliveryRejected(Exception):
     """The transport refused this alert for good."""
 
@@ -70,6 +84,7 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     expired: int = 0
+    unconfirmed: int = 0
 
 
 class Delivery:
@@ -88,20 +103,24 @@ class Delivery:
         self.sender = sender
         self.clock = clock
         self._slots = asyncio.Semaphore(concurrency)
+        self._resumed = False
         self._unrecorded: dict[int, int] = {}
-        """Rows the chat got whose ``sent`` could not be written (a full disk), with when:
-        never sent again, written as soon as the database takes it (lost on a restart, when
-        such an alert may go out once more)."""
+        """Rows the chat got whose ``sent`` could not be written (a full disk), with when.
+        They stay ``sending`` in the database, so nothing sends them again here; ``sent`` is
+        written as soon as the database takes it (each run, and ``close``)."""
+        self.sent_again = 0
+        """Alerts sent again since the start though the chat may have had them (an answer
+        lost, or a send cut off by a stop): each a possible duplicate."""
 
     async def run(self) -> DeliveryReport:
         report = DeliveryReport()
+        if not self._resumed:
+            await self._resume(report)
         await self._record_unrecorded()
         now = self.clock()
         by_map: dict[int | None, list[Outgoing]] = {}
         run = self.stores.run
         for row in await run(self.outbox.due, now):
-            if row.id in self._unrecorded:
-                continue
             if row.expires_at is not None and row.expires_at < now:
                 await run(self.outbox.expire, row.id)
                 log.info("alert %s to chat %s expired unsent", row.id, row.chat_id)
@@ -125,11 +144,37 @@ class Delivery:
             await asyncio.gather(*(self._deliver(row, chart, report) for row in rows))
         return report
 
+    async def close(self) -> None:
+        """Write the ``sent`` the database would not take yet, if it takes it now."""
+        await self._record_unrecorded()
+
+    async def _resume(self, report: DeliveryReport) -> None:
+        """Settle the rows a crash left ``sending``: alerts are sent again, the others are
+        marked ``unconfirmed``."""
+        for row in await self.stores.run(self.outbox.in_flight):
+            what = f"{row.alert.kind} {row.id} to chat {row.chat_id}"
+            if row.alert.kind in NOT_SENT_AGAIN:
+                await self.stores.run(self.outbox.unconfirm, row.id, "cut off while sending")
+                log.warning("%s was being sent when the service stopped; it may not have "
+                            "arrived and is not sent again", what)  # fmt: skip
+                report.unconfirmed += 1
+            else:
+                await self.stores.run(self.outbox.requeue, row.id)
+                self.sent_again += 1
+                log.warning("%s was being sent when the service stopped; sending it again "
+                            "(the chat may get it twice)", what)  # fmt: skip
+        self._resumed = True
+
     async def _deliver(
         self, row: Outgoing, chart: bytes | str | None, report: DeliveryReport
     ) -> str | None:
         run = self.stores.run
         async with self._slots:
+            try:
+                await run(self.outbox.begin, row.id, self.clock())
+            except Exception as exc:
+                log.warning("alert %s to chat %s not begun (%s); later", row.id, row.chat_id, exc)
+                return None
             try:
                 file_id = await self.sender.send(row.chat_id, row.alert, chart)
             except ChatBlocked:
@@ -139,17 +184,13 @@ class Delivery:
                 report.failed += 1
             except ChatMoved as moved:
                 await run(self.chats.migrate, row.chat_id, moved.new_chat_id)
+                await run(self.outbox.requeue, row.id)
                 log.info(
                     "chat %s moved to %s; alert %s follows", row.chat_id, moved.new_chat_id, row.id
                 )
                 report.retried += 1
             except RetryLater as later:
-                delay = max(later.seconds, DELIVERY_RETRY.delay(row.attempts))
-                await run(self.outbox.retry, row.id, self.clock() + int(delay * 1000), str(later))
-                log.warning(
-                    "alert %s to chat %s not sent (%s); retrying", row.id, row.chat_id, later
-                )
-                report.retried += 1
+                await self._later(row, later, report)
             except DeliveryRejected as refused:
                 await run(self.outbox.fail, row.id, str(refused))
                 log.warning("alert %s to chat %s refused: %s", row.id, row.chat_id, refused)
@@ -169,12 +210,28 @@ class Delivery:
         """Alerts Telegram took that are not yet marked sent: a restart would send them again."""
         return len(self._unrecorded)
 
+    async def _later(self, row: Outgoing, later: RetryLater, report: DeliveryReport) -> None:
+        """Try again later, unless the message may have arrived and is not sent twice."""
+        if isinstance(later, AnswerLost) and row.alert.kind in NOT_SENT_AGAIN:
+            await self.stores.run(self.outbox.unconfirm, row.id, str(later))
+            log.warning("%s %s to chat %s may not have arrived (%s); not sent again",
+                        row.alert.kind, row.id, row.chat_id, later)  # fmt: skip
+            report.unconfirmed += 1
+            return
+        if isinstance(later, AnswerLost):
+            self.sent_again += 1
+        delay = max(later.seconds, DELIVERY_RETRY.delay(row.attempts))
+        at = self.clock() + int(delay * 1000)
+        await self.stores.run(self.outbox.retry, row.id, at, str(later))
+        log.warning("alert %s to chat %s not sent (%s); retrying", row.id, row.chat_id, later)
+        report.retried += 1
+
     async def _record_sent(self, row_id: int, sent_at: int) -> None:
         try:
             await self.stores.run(self.outbox.mark_sent, row_id, sent_at)
         except Exception:
             self._unrecorded[row_id] = sent_at
-            log.exception("alert %s delivered but not marked sent; not sent again", row_id)
+            log.exception("alert %s delivered but not marked sent; left sending", row_id)
 
     async def _record_unrecorded(self) -> None:
         for row_id, sent_at in list(self._unrecorded.items()):

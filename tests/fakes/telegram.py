@@ -108,6 +108,8 @@ _STRING_PARAMS = frozenset(
 _COMMAND = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,64})?")
 _MESSAGE_METHODS = ("send", "edit", "copy", "forward")
 """Calls that ``max_per_second`` counts: the ones that put messages into chats."""
+_HELD_METHODS = ("sendMessage", "sendPhoto")
+"""The calls whose answer ``hold_answers`` can hold back."""
 _BOT_COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _BUTTON_ACTIONS = (
     "url",
@@ -608,6 +610,13 @@ class _BotRoutes(dict):
 
 
 @dataclass
+class _Hold:
+    seconds: float
+    when: Callable[[dict[str, Any]], bool]
+    times: int
+
+
+@dataclass
 class FakeTelegram(FakeServer):
     """The Bot API of one bot. See the module docstring; every control is thread-safe."""
 
@@ -694,6 +703,9 @@ class FakeTelegram(FakeServer):
         self._window: deque[float] = deque()
         self._throttled = 0
         self._next_query = 1
+        self._holds: list[_Hold] = []
+        self._held = 0
+        self._releases = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -903,6 +915,35 @@ class FakeTelegram(FakeServer):
         with 429 and ``parameters.retry_after``."""
         with self._cond:
             self._limits.append([times, retry_after, method])
+
+    def hold_answers(
+        self,
+        seconds: float,
+        when: Callable[[dict[str, Any]], bool] = lambda record: True,
+        times: int = 1,
+    ) -> None:
+        """The next ``times`` messages sendMessage or sendPhoto puts into a chat for which
+        ``when(record)`` is true (``record`` as ``sent`` gives it) are in the chat at once, but
+        the HTTP answer waits ``seconds`` (or until ``release_answers`` or ``stop``).
+
+        The network, not Telegram, at work: the request reached Telegram, which acted on it,
+        and its answer is late or lost. The Bot API's send methods take no idempotency key
+        (https://core.telegram.org/bots/api#sendmessage lists every parameter), so the bot
+        cannot ask whether such a message arrived, and a retry is a second message."""
+        with self._cond:
+            self._holds.append(_Hold(seconds, when, times))
+
+    def release_answers(self) -> None:
+        """Answer every held call now."""
+        with self._cond:
+            self._releases += 1
+            self._cond.notify_all()
+
+    @property
+    def held(self) -> int:
+        """Answers being held back right now."""
+        with self._cond:
+            return self._held
 
     def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
         """What getChatMember answers for the user (one of ``MEMBER_STATUSES``)."""
@@ -1142,6 +1183,9 @@ class FakeTelegram(FakeServer):
                 with self._cond:
                     self._admit(method)
                     result = handler(params, files)
+                    hold = self._hold_for(method)
+                if hold is not None:
+                    self._hold(*hold)
             status, body = 200, {"ok": True, "result": result}
         except ApiError as exc:
             status, body = exc.code, exc.body()
@@ -1205,6 +1249,29 @@ class FakeTelegram(FakeServer):
                 self._throttled += 1
                 raise self._too_many(1)
             self._window.append(now)
+
+    def _hold_for(self, method: str) -> tuple[float, int] | None:
+        """Until when (monotonic) to hold the answer to the message just sent, if a hold takes
+        it, and the releases so far (a later one ends the hold)."""
+        if method not in _HELD_METHODS:
+            return None
+        for hold in self._holds:
+            if hold.when(self._copy_record(self._sent[-1])):
+                hold.times -= 1
+                if hold.times <= 0:
+                    self._holds.remove(hold)
+                self._held += 1  # counted with the message, so a test seeing one sees both
+                return time.monotonic() + hold.seconds, self._releases
+        return None
+
+    def _hold(self, deadline: float, releases: int) -> None:
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._closing or self._releases != releases
+                or time.monotonic() >= deadline,
+                timeout=max(0.0, deadline - time.monotonic()),
+            )  # fmt: skip
+            self._held -= 1
 
     @staticmethod
     def _too_many(retry_after: int) -> ApiError:

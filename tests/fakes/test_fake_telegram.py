@@ -29,6 +29,7 @@ from telegram.error import (
     InvalidToken,
     NetworkError,
     RetryAfter,
+    TimedOut,
 )
 from telegram.ext import (
     AIORateLimiter,
@@ -436,6 +437,23 @@ async def test_server_errors_raise_network_error(tg: FakeTelegram, bot: Bot) -> 
     await bot.send_message(PRIVATE, "after the outage")
     assert [s["text"] for s in tg.sent(PRIVATE)] == ["after the outage"]
     assert tg.count(tg.path("sendMessage")) == 3
+
+
+async def test_a_held_answer_comes_late_or_never_but_the_message_is_in_the_chat(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    tg.hold_answers(30.0, when=lambda record: record["text"] == "late", times=1)
+    late = asyncio.create_task(bot.send_message(PRIVATE, "late", read_timeout=20))
+    await tg.wait_for_sent(PRIVATE, 1)
+    assert tg.held == 1 and not late.done()
+    await bot.send_message(PRIVATE, "not held")
+    tg.release_answers()
+    assert (await late).text == "late"
+    tg.hold_answers(30.0)
+    with pytest.raises(TimedOut):
+        await bot.send_message(PRIVATE, "lost", read_timeout=0.2)
+    tg.release_answers()
+    assert [s["text"] for s in tg.sent(PRIVATE)] == ["late", "not held", "lost"]
 
 
 # -- encodings, members, logging, waiting ----------------------------------------------------------

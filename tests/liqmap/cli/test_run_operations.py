@@ -76,6 +76,9 @@ def test_the_metrics_endpoint_reads_the_running_service(
             'liqmap_alerts{state="pending"}',
             'liqmap_alerts{state="sent"}',
             'liqmap_alerts{state="failed"}',
+            'liqmap_alerts{state="sending"}',
+            'liqmap_alerts{state="unconfirmed"}',
+            "liqmap_alerts_sent_again_total",
             "liqmap_alerts_unrecorded",
             "liqmap_delivery_lag_seconds",
             "liqmap_maps_refused_total",
@@ -102,3 +105,17 @@ def test_the_metrics_endpoint_reads_the_running_service(
     okx = 'liqmap_exchange_requests_total{exchange="okx"}'
     assert after[okx] > before.get(okx, 0)
     assert after['liqmap_exchange_errors_total{exchange="okx"}'] == 0
+
+
+def test_a_stop_while_polling_starts_is_quiet(
+    env: dict[str, str], tg: FakeTelegram, tmp_path: Path
+) -> None:
+    """Stopped while python-telegram-bot retries its first deleteWebhook (Telegram said 429):
+    the Application had started, so it is stopped before it is shut down (it raised
+    "This Application is still running!")."""
+    tg.rate_limit(times=1, retry_after=30, method="deleteWebhook")
+    with Liqmap(["run"], tmp_path, env) as liqmap:
+        liqmap.until(lambda: tg.throttled >= 1, "the first deleteWebhook refused")
+        result = liqmap.stop()
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
