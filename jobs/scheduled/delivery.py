@@ -183,8 +183,8 @@ class Delivery:
                 log.info("chat %s blocked the bot: marked inactive", row.chat_id)
                 report.failed += 1
             except ChatMoved as moved:
+                await run(self.outbox.requeue, row.id)  # pending, so the move takes it along
                 await run(self.chats.migrate, row.chat_id, moved.new_chat_id)
-                await run(self.outbox.requeue, row.id)
                 log.info(
                     "chat %s moved to %s; alert %s follows", row.chat_id, moved.new_chat_id, row.id
                 )
