@@ -68,6 +68,10 @@ ADMINS_ONLY = "Only group administrators can change subscriptions and settings h
 SOMETHING_WRONG = "Sorry, something went wrong on my side. It is logged; please try again."
 ADMINS_ONLY_ANSWER = "Only group administrators can do this here."
 STALE_BUTTON = "This button no longer works; send /map again."
+SLOW_DOWN = (
+    "Many commands in this group at once: I answer again in a minute, and keep sending the "
+    "alerts. Repeating a command within 10 seconds gets one answer."
+)
 UNKNOWN_COMMAND = "I don't know that command. /help lists them."
 SEND_A_COMMAND = "Send a command, e.g. /map BTC. /help lists them."
 START = INTRO + "\n\nTry /map BTC, then /subscribe BTC. /help lists every command."
