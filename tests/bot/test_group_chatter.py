@@ -106,3 +106,28 @@ async def test_chatter_past_the_share_gets_one_notice_and_the_alert_keeps_its_pl
         clock.advance(60_000)
         (again,) = await say(tg, GROUP, "/help", user_id=MEMBER)
         assert "Commands" in words(again), "answered again once the minute has passed"
+
+
+async def test_an_alert_finding_the_groups_minute_full_waits_in_the_outbox_not_at_telegram(
+    tg: FakeTelegram, settings: Settings, db: Database, clock: Clock
+) -> None:
+    async with serving(settings, db, clock) as service:
+        for n in range(40):
+            tg.user_sends(GROUP, f"/help {n}", user_id=MEMBER)
+        await wait_until(lambda: idle(tg, service.application), what="the bot to handle them")
+        stores = service.core.stores
+
+        def queue(alerts: int) -> None:
+            with stores.db.conn:
+                for _ in range(alerts):
+                    enqueue(stores.db, GROUP, BTC, ALERT, None, clock(), ALERT_TTL_MS)
+
+        await stores.run(queue, 7)
+        report = await service.jobs.deliver()
+        assert (report.sent, report.retried) == (6, 1), "14 answers and 6 alerts fill the minute"
+        assert len(tg.sent(GROUP)) == 20 and tg.throttled == 0, "the seventh never reached Telegram"
+        clock.advance(59_000)
+        assert (await service.jobs.deliver()).sent == 0, "not yet due"
+        clock.advance(1_000)
+        assert (await service.jobs.deliver()).sent == 1, "the first answer left the minute"
+        assert tg.throttled == 0
