@@ -44,6 +44,12 @@ class _Group:
             self.sent.popleft()
         self.answered = {c: t for c, t in self.answered.items() if now_ms - t < repeat_ms}
 
+    def quiet(self, now_ms: int, repeat_ms: int) -> bool:
+        """Nothing left to remember."""
+        self.forget(now_ms, repeat_ms)
+        noticed = self.noticed_at is not None and now_ms - self.noticed_at < MINUTE_MS
+        return not (self.sent or self.answered or noticed)
+
     @property
     def answers(self) -> int:
         return sum(1 for _, alert in self.sent if not alert)
@@ -94,7 +100,16 @@ class GroupBudget:
             return Verdict.SLOW_DOWN
         return Verdict.DROP
 
+    @property
+    def groups(self) -> int:
+        """Groups remembered: those with a message, an answer or a notice in the last minute
+        (and any asked since the last new one)."""
+        return len(self._groups)
+
     def _group(self, chat_id: int, now_ms: int) -> _Group:
+        if chat_id not in self._groups:  # a new one: forget the groups gone quiet
+            for quiet in [c for c, g in self._groups.items() if g.quiet(now_ms, self.repeat_ms)]:
+                del self._groups[quiet]
         group = self._groups.setdefault(chat_id, _Group())
         group.forget(now_ms, self.repeat_ms)
         return group

@@ -44,3 +44,14 @@ def test_alerts_may_use_what_answers_left_and_answers_keep_the_last_for_the_noti
     assert budget.ask(A, "/start", 0) is Verdict.SLOW_DOWN, "one left: the notice, no answer"
     assert budget.ask(A, "/list", 0) is Verdict.DROP
     assert budget.alert_wait_ms(A, 0) == 60_000
+
+
+def test_groups_gone_quiet_are_forgotten() -> None:
+    budget = GroupBudget()
+    for chat in range(-100, 0):
+        budget.ask(chat, "/help", 0)
+    assert budget.groups == 100
+    budget.alert_wait_ms(A, 30_000)
+    assert budget.groups == 101, "a new one; the others asked within the minute"
+    budget.ask(-5000, "/help", 60_000)
+    assert budget.groups == 2, "A (its alert) and the new one; the rest went quiet"
