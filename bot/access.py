@@ -1,7 +1,8 @@
 """The one gate every command and button passes, as freqtrade's ``authorized_only``.
 
-It applies the access rule, notes the chat, claims the chat's turn at the exchanges, and turns
-known errors into short replies (a pop-up for a button). Unexpected errors go on to
+It applies the access rule, keeps a group's answers within their share of the group's
+minute, notes the chat, claims the chat's turn at the exchanges, and turns known errors into
+short replies (a pop-up for a button). Unexpected errors go on to
 ``bot.handlers.errors.on_error``.
 """
 
@@ -17,9 +18,17 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest, TelegramError
 
 from bot.context import BotContext
-from bot.texts.common import ANSWER_LIMIT, REFUSAL, TEXT_LIMIT, exchange_down, problem
+from bot.texts.common import (
+    ANSWER_LIMIT,
+    REFUSAL,
+    SLOW_DOWN,
+    TEXT_LIMIT,
+    exchange_down,
+    problem,
+)
 from bot.texts.html import clip_html, plain
 from liqmap.errors import ExchangeError, LiqmapError
+from liqmap.policies.group_budget import Verdict
 from liqmap.policies.request_gate import CLAIM, Claim, Urgency
 
 log = logging.getLogger(__name__)
@@ -48,6 +57,8 @@ def authorized(handler: Handler) -> Handler:
                 await update.effective_message.reply_text(REFUSAL)
             return
         CLAIM.set(Claim(Urgency.ON_DEMAND, f"chat:{chat.id}"))
+        if chat.type != ChatType.PRIVATE and not await _within_share(update, context, chat.id):
+            return
         await stores.run(stores.chats.seen, chat.id, chat.type, chat.title or chat.username)
         try:
             await handler(update, context)
@@ -57,6 +68,37 @@ def authorized(handler: Handler) -> Handler:
             await tell(update, context, problem(str(exc)))
 
     return guarded
+
+
+async def _within_share(update: Update, context: BotContext, chat_id: int) -> bool:
+    """Whether a group's command (or button) is answered: not the same one again within
+    seconds, and within the answers' share of the group's minute, past which one notice goes
+    out. What is not answered is counted (``GroupBudget.verdicts``) and logged."""
+    deps = context.deps
+    asked = _asked(update)
+    verdict = deps.group_budget.ask(chat_id, asked, deps.clock())
+    if verdict is Verdict.ANSWER:
+        return True
+    log.debug("group %s: %r not answered (%s)", chat_id, asked, verdict.value)
+    if verdict is Verdict.SLOW_DOWN:
+        log.info("group %s: past its share of answers this minute; slowing down", chat_id)
+        await tell(update, context, SLOW_DOWN)
+    elif update.callback_query is not None:
+        await update.callback_query.answer()
+    return False
+
+
+def _asked(update: Update) -> str:
+    """Who asked what: the same user sending the same command (or pressing the same button)
+    again asks the same."""
+    user = update.effective_user.id if update.effective_user is not None else 0
+    if update.callback_query is not None:
+        return f"{user} button {update.callback_query.data}"
+    message = update.effective_message
+    words = (message.text or "").split() if message is not None else []
+    if words:
+        words[0] = words[0].partition("@")[0].lower()  # /HELP@bot is /help
+    return " ".join([str(user), *words])
 
 
 async def tell(update: Update, context: BotContext, text: str) -> None:

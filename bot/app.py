@@ -68,7 +68,9 @@ def build_application(deps: BotDeps) -> BotApplication:
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(FairRateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(
+            FairRateLimiter(deps.group_budget, deps.clock, max_retries=RATE_LIMIT_RETRIES)
+        )
         .concurrent_updates(True)
         .context_types(CONTEXT_TYPES)
         .job_queue(JobQueue[BotContext]())  # what PTB makes by default, for this context

@@ -14,6 +14,7 @@ from jobs.scheduled.recorder import RecorderStatus
 from liqmap.config import Settings
 from liqmap.exchanges.market_data import MarketData
 from liqmap.policies.fair_use import FairUse
+from liqmap.policies.group_budget import GroupBudget
 from storage.stores import Stores
 
 
@@ -34,6 +35,9 @@ class BotDeps:
     reports: ReportThrottle
     recorder: Mapping[str, RecorderStatus] = field(default_factory=dict)
     """The liquidation recorder's live state per exchange, where ``liqmap run`` records."""
+    group_budget: GroupBudget = field(default_factory=GroupBudget)
+    """Each group's minute of messages: answers to commands within their share, alerts the
+    rest (``bot.access`` and ``bot.rate_limit``)."""
 
 
 def open_deps(

@@ -10,6 +10,7 @@ from bot.arguments import Refusal
 from bot.texts.html import clip_html
 from liqmap.errors import ExchangeError
 from liqmap.market.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, WINDOWS
+from liqmap.policies.group_budget import REPEAT_MS
 from liqmap.signals.screener import MAX_TOP
 
 CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)
@@ -68,6 +69,10 @@ ADMINS_ONLY = "Only group administrators can change subscriptions and settings h
 SOMETHING_WRONG = "Sorry, something went wrong on my side. It is logged; please try again."
 ADMINS_ONLY_ANSWER = "Only group administrators can do this here."
 STALE_BUTTON = "This button no longer works; send /map again."
+SLOW_DOWN = (
+    "Many commands in this group at once: I answer again in a minute, and keep sending the "
+    f"alerts. Repeating a command within {REPEAT_MS // 1000} seconds gets one answer."
+)
 UNKNOWN_COMMAND = "I don't know that command. /help lists them."
 SEND_A_COMMAND = "Send a command, e.g. /map BTC. /help lists them."
 START = INTRO + "\n\nTry /map BTC, then /subscribe BTC. /help lists every command."

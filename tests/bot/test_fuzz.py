@@ -23,6 +23,7 @@ from telegram.ext import AIORateLimiter
 
 import bot.app
 from liqmap.config import Settings
+from liqmap.policies.group_budget import GroupBudget
 from tests.fakes.telegram import FakeTelegram
 from tests.support.bot_harness import (
     ADMIN,
@@ -238,9 +239,10 @@ async def press_all(tally: Tally, tg: FakeTelegram, chat: int, rng: random.Rando
 # -- the test ----------------------------------------------------------------------------------
 
 
-def unlimited(max_retries: int) -> AIORateLimiter:
-    """Telegram's flood limits are not what is fuzzed here (tests/bot/test_load.py keeps them):
-    without them the answers come as fast as the bot makes them."""
+def unlimited(groups: GroupBudget, clock: Callable[[], int], max_retries: int) -> AIORateLimiter:
+    """Telegram's flood limits are not what is fuzzed here (tests/bot/test_load.py keeps them,
+    tests/bot/test_group_chatter.py those of a group): without them the answers come as fast
+    as the bot makes them."""
     return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=max_retries)
 
 
@@ -258,7 +260,10 @@ async def test_hostile_messages_and_forged_presses_get_safe_answers_or_are_ignor
     owed_to_groups = sum(expected(t, False) for texts in groups.values() for t in texts)
     presses = {chat: random.Random(f"{SEED}:{chat}") for chat in PRESSERS}
 
+    tg.group_per_minute = None
     async with serving(settings, db) as service:
+        service.core.group_budget = GroupBudget(per_minute=MESSAGES, answer_share=MESSAGES,
+                                                repeat_ms=0)  # fmt: skip
         tally = Tally(tg)
         reading = asyncio.create_task(tally.run())
         try:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from tests.fakes.group_limit import GroupLimit, is_message
 from tests.fakes.http import FakeServer, Fault, Request
 
 DEFAULT_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstu"
@@ -629,6 +630,9 @@ class FakeTelegram(FakeServer):
     """chat id -> user ids: the first is the chat's "creator", the rest "administrator"."""
     max_per_second: int | None = None
     """Answer 429 (retry_after=1) to send*/edit* calls beyond this many in any 1 s window."""
+    group_per_minute: int | None = 20
+    """Answer 429 to a message into a group (or supergroup) beyond this many in a rolling
+    minute of ``clock``, as Telegram does (``tests/fakes/group_limit.py``); None: no limit."""
     latency: float = 0.0
     """Seconds every call except getUpdates takes before it is answered."""
     check_markup: bool = True
@@ -701,6 +705,7 @@ class FakeTelegram(FakeServer):
         self._actions: list[tuple[int, str]] = []
         self._limits: list[list[Any]] = []
         self._window: deque[float] = deque()
+        self._group_limit = GroupLimit()
         self._throttled = 0
         self._next_query = 1
         self._holds: list[_Hold] = []
@@ -1182,7 +1187,11 @@ class FakeTelegram(FakeServer):
                     time.sleep(self.latency)
                 with self._cond:
                     self._admit(method)
+                    group = self._group_of(method, params)
+                    self._admit_to_group(group)
                     result = handler(params, files)
+                    if group is not None:
+                        self._group_limit.note(group, self.clock())
                     hold = self._hold_for(method)
                 if hold is not None:
                     self._hold(*hold)
@@ -1272,6 +1281,23 @@ class FakeTelegram(FakeServer):
                 timeout=max(0.0, deadline - time.monotonic()),
             )  # fmt: skip
             self._held -= 1
+
+    def _group_of(self, method: str, params: dict[str, Any]) -> int | None:
+        """The group a message goes to, for the per-group limit."""
+        chat_id = params.get("chat_id")
+        if self.group_per_minute is None or not is_message(method) or not isinstance(chat_id, int):
+            return None
+        chat = self._chats.get(chat_id)
+        kind = chat["type"] if chat is not None else "group" if chat_id < 0 else "private"
+        return chat_id if kind in ("group", "supergroup") else None
+
+    def _admit_to_group(self, group: int | None) -> None:
+        if group is None or self.group_per_minute is None:
+            return
+        retry_after = self._group_limit.retry_after(group, self.clock(), self.group_per_minute)
+        if retry_after is not None:
+            self._throttled += 1
+            raise self._too_many(retry_after)
 
     @staticmethod
     def _too_many(retry_after: int) -> ApiError:

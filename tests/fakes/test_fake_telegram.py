@@ -43,6 +43,7 @@ from telegram.ext import (
     filters,
 )
 
+from tests.fakes.clock import Clock
 from tests.fakes.http import Fault
 from tests.fakes.telegram import DEFAULT_TOKEN, FakeTelegram, api_error, png_bytes
 
@@ -425,6 +426,33 @@ async def test_rate_limit_without_limiter_and_throughput_cap() -> None:
     refused = [r for r in results if isinstance(r, RetryAfter)]
     assert len(refused) == 3
     assert len(capped.sent(PRIVATE)) == 5
+
+
+async def test_a_group_gets_20_messages_a_rolling_minute_then_429_with_retry_after() -> None:
+    """Bots FAQ: no more than 20 messages a minute to the same group (tests/fakes/group_limit)."""
+    clock = Clock()
+    with FakeTelegram(clock=lambda: clock() / 1000) as fake:
+        async with Bot(fake.token, base_url=fake.base_url) as client:
+            for n in range(20):
+                await client.send_message(GROUP, f"m{n}")
+                await client.send_chat_action(GROUP, "typing")  # not a message
+                clock.advance(1_000)
+            with pytest.raises(RetryAfter) as exc:
+                await client.send_photo(GROUP, png_bytes())
+            assert exc.value.retry_after == dtm.timedelta(seconds=40)
+            (refused,) = fake.calls_of("sendPhoto", ok=False)
+            assert refused["status"] == 429
+            assert refused["description"] == "Too Many Requests: retry after 40"
+            for n in range(25):
+                await client.send_message(PRIVATE, f"p{n}")  # private chats are not groups
+            clock.advance(40_000)
+            await client.send_message(GROUP, "the first left the minute")
+            with pytest.raises(RetryAfter):
+                await client.send_message(GROUP, "but only the first")
+            fake.group_per_minute = None
+            await client.send_message(GROUP, "no limit")
+    assert len(fake.sent(GROUP)) == 22
+    assert fake.throttled == 2
 
 
 async def test_server_errors_raise_network_error(tg: FakeTelegram, bot: Bot) -> None:
