@@ -248,6 +248,20 @@ def building_alerts(db: Database) -> None:
     )
 
 
+def map_budgets(db: Database) -> None:
+    """The map budgets (per chat, per user, service-wide), so a restart forgets none."""
+    db.execute(
+        """
+        CREATE TABLE map_budgets (
+            key TEXT PRIMARY KEY,
+            tokens REAL NOT NULL,
+            at_ms INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX map_budgets_by_time ON map_budgets(at_ms)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -260,4 +274,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     subscription_mutes,
     building_alerts,
     chat_zones_and_digests,
+    map_budgets,
 ]

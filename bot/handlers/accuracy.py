@@ -43,7 +43,7 @@ async def _accuracy(
     costs the chat and the user one of their fair-use budget."""
     if not deps.accuracy.would_compute(inst):
         return await deps.accuracy.get(inst)
-    charge(update, deps)
+    await charge(update, deps)
     async with showing(context.bot, chat_of(update).id, ChatAction.TYPING):
         return await deps.accuracy.get(inst)
 

@@ -143,7 +143,7 @@ async def _charge(
     """A map that must be computed costs the chat and the user one of their budget; past
     it, ``LimitReached`` says when to try again. Stored maps cost nothing."""
     if await deps.maps.would_compute(inst, window, refresh):
-        charge(update, deps)
+        await charge(update, deps)
 
 
 async def _subscribe_from_button(update: Update, context: BotContext, inst: Instrument) -> None:
