@@ -10,7 +10,8 @@ from storage.stores import Stores
 
 
 class MapBudgets:
-    """Charges new maps to their keys and the service; every grant is written through."""
+    """Charges new maps to their keys and the service; each request's buckets are written
+    through, granted or not (a refusal can mark a chat as asking again)."""
 
     def __init__(self, policy: FairUse, stores: Stores, clock: Callable[[], int]) -> None:
         self.policy = policy
@@ -26,7 +27,5 @@ class MapBudgets:
         """One new map for ``keys`` (and the service); None if granted, else the wait."""
         now = self.clock()
         refusal = self.policy.take(keys, now)
-        if refusal is None:
-            buckets = self.policy.buckets(keys)
-            await self.stores.run(self.stores.budgets.save, buckets, now)
+        await self.stores.run(self.stores.budgets.save, self.policy.buckets(keys), now)
         return refusal
