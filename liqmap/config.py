@@ -45,7 +45,7 @@ class Settings:
     """Instruments one chat may subscribe to."""
     maps_per_minute: int = 6
     """Map computations one chat, and one user, may ask for a minute (stored maps are free)."""
-    maps_per_minute_total: int = 20
+    maps_per_minute_total: int = 10
     """Map computations all chats together may ask for a minute: what OKX's request pace
     serves beside the refreshes (``docs/architecture.md`` §6)."""
 
@@ -124,7 +124,7 @@ def _parse(values: Mapping[str, str]) -> Settings:
         max_watched=checked(_count, "LIQMAP_MAX_WATCHED", 150),
         max_subscriptions=checked(_count, "LIQMAP_MAX_SUBSCRIPTIONS", 30),
         maps_per_minute=checked(_count, "LIQMAP_MAPS_PER_MINUTE", 6),
-        maps_per_minute_total=checked(_count, "LIQMAP_MAPS_PER_MINUTE_TOTAL", 20),
+        maps_per_minute_total=checked(_count, "LIQMAP_MAPS_PER_MINUTE_TOTAL", 10),
     )
     if problems:
         raise ConfigError("\n".join(problems))

@@ -136,7 +136,7 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         "LIQMAP_MAX_WATCHED": "150",
         "LIQMAP_MAX_SUBSCRIPTIONS": "30",
         "LIQMAP_MAPS_PER_MINUTE": "6",
-        "LIQMAP_MAPS_PER_MINUTE_TOTAL": "20",
+        "LIQMAP_MAPS_PER_MINUTE_TOTAL": "10",
     }
     assert assignments == expected
     settings = load_settings(assignments, env_file=None)
@@ -144,5 +144,5 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
     assert (settings.max_watched, settings.max_subscriptions, settings.maps_per_minute) == (
         150, 30, 6
     )  # fmt: skip
-    assert settings.maps_per_minute_total == Settings().maps_per_minute_total == 20
+    assert settings.maps_per_minute_total == Settings().maps_per_minute_total == 10
     assert settings.exchange_urls["okx"] == "https://www.okx.com"

@@ -103,7 +103,7 @@ def test_a_newcomer_refused_for_an_empty_reserve_is_served_when_told() -> None:
 
 
 def test_the_reserve_is_a_quarter_of_the_service_budget_by_default() -> None:
-    assert FairUse(per_minute=6, total_per_minute=20).reserve == 5
+    assert FairUse(per_minute=6, total_per_minute=10).reserve == 2
     assert FairUse(per_minute=6, total_per_minute=3).reserve == 0
 
 
