@@ -1,6 +1,7 @@
 """Fairness of new maps: an innocent chat's new map, idle and while ten chats flood theirs.
 
-Run: ``python -m benchmarks.map_fairness [--window 1d] [--flooders 10] [--asks 4]``.
+Run: ``python -m benchmarks.map_fairness [--window 1d] [--flooders 10] [--asks 4] [--total N]``
+(``--total 100000``: no service-wide budget in effect, as before there was one).
 
 The bot runs in this process against the local fakes (nothing reaches the internet): the fake
 OKX lists 400 extra USDT perpetuals, so every map asked for is new (nothing cached, every
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import statistics
 import tempfile
@@ -66,9 +68,7 @@ async def ask(tg: FakeTelegram, chat: int, text: str, asked: Asked) -> None:
     before = len(tg.sent(chat))
     start = time.monotonic()
     tg.user_sends(chat, text)
-    while len(tg.sent(chat)) == before:
-        await asyncio.sleep(0.01)
-    reply = tg.sent(chat)[before]
+    reply = (await tg.wait_for_sent(chat, before + 1, timeout=600))[before]
     if reply["method"] == "sendPhoto":
         asked.times.append(time.monotonic() - start)
     else:
@@ -76,18 +76,12 @@ async def ask(tg: FakeTelegram, chat: int, text: str, asked: Asked) -> None:
 
 
 async def flood(tg: FakeTelegram, chat: int, coins: itertools.count, window: str,
-                asked: Asked, stop: asyncio.Event) -> None:  # fmt: skip
+                stop: asyncio.Event) -> None:  # fmt: skip
     """A new map every 10 s (the chat's budget of 6 a minute), not waiting for answers."""
-    pending: list[asyncio.Task[None]] = []
     while not stop.is_set():
-        pending.append(asyncio.create_task(ask(tg, chat, f"/map C{next(coins):03d} {window}",
-                                               asked)))  # fmt: skip
-        try:
+        tg.user_sends(chat, f"/map C{next(coins):03d} {window}")
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 10.0)
-        except TimeoutError:
-            pass
-    for task in pending:
-        task.cancel()
 
 
 def spread(values: list[float]) -> str:
@@ -107,6 +101,7 @@ async def measure(args: argparse.Namespace) -> None:
             telegram_api_url=tg.url,
             db_path=Path(tmp) / "fair.db",
             exchange_urls={"okx": okx.url, "binance": dead, "bybit": dead},
+            maps_per_minute_total=args.total,
         )
         db = open_database(settings.db_path)
         coins = itertools.count()
@@ -118,23 +113,26 @@ async def measure(args: argparse.Namespace) -> None:
             for _ in range(args.asks):
                 await ask(tg, INNOCENT, f"/map C{next(coins):03d} {args.window}", idle)
             cost = Counter(r.path.rsplit("/api/v5/", 1)[-1] for r in okx.seen("/api/v5/"))
-            flooded, loud = Asked(), Asked()
+            flooded = Asked()
             stop = asyncio.Event()
             floods = [
-                asyncio.create_task(flood(tg, FLOODERS + n, coins, args.window, loud, stop))
+                asyncio.create_task(flood(tg, FLOODERS + n, coins, args.window, stop))
                 for n in range(args.flooders)
             ]
+            started = time.monotonic()
             await asyncio.sleep(args.warmup)
             for _ in range(args.asks):
                 await ask(tg, INNOCENT + 1, f"/map C{next(coins):03d} {args.window}", flooded)
                 await asyncio.sleep(2.0)
             stop.set()
             await asyncio.gather(*floods)
+            span = time.monotonic() - started
+            loud = [m for n in range(args.flooders) for m in tg.sent(FLOODERS + n)]
         db.close()
     per_map = sum(cost.values()) / max(1, args.asks)
     print(
         f"new {args.window} maps at OKX's pace ({args.okx_latency * 1000:.0f} ms a request), "
-        f"{args.flooders} chats flooding 6 a minute each"
+        f"{args.flooders} chats flooding 6 a minute each, {args.total} new maps a minute in all"
     )
     print(
         f"  OKX requests per new map: {per_map:.1f} "
@@ -142,9 +140,14 @@ async def measure(args: argparse.Namespace) -> None:
     )
     print(f"  innocent chat, idle:    {spread(idle.times)}")
     print(f"  innocent chat, flooded: {spread(flooded.times)}; refused {len(flooded.refused)}")
-    refusals = Counter(next((b for b in BUSY if r.startswith(b)), r[:40]) for r in loud.refused)
+    made = sum(m["method"] == "sendPhoto" for m in loud)
+    refusals = Counter(
+        next((b for b in BUSY if (m.get("plain") or "").startswith(b)), "other")
+        for m in loud
+        if m["method"] != "sendPhoto"
+    )
     print(
-        f"  flooders: {len(loud.times)} maps made, {len(loud.refused)} refused "
+        f"  flooders, over {span:.0f} s: {made} maps made, {sum(refusals.values())} refused "
         f"({', '.join(f'{n} {r!r}' for r, n in refusals.items()) or 'none'})"
     )
 
@@ -156,6 +159,7 @@ def main() -> None:
     parser.add_argument("--asks", type=int, default=4)
     parser.add_argument("--warmup", type=float, default=25.0)
     parser.add_argument("--okx-latency", type=float, default=0.05)
+    parser.add_argument("--total", type=int, default=Settings().maps_per_minute_total)
     asyncio.run(measure(parser.parse_args()))
 
 
