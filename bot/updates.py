@@ -62,7 +62,7 @@ def speaker_of(update: Update) -> Speaker | None:
     users posting as a channel), so such a message speaks for its ``sender_chat``. A button
     press names its real user; the message it is on is the bot's own, never the speaker.
     """
-    message = update.message or update.edited_message
+    message = update.message
     if message is not None and message.sender_chat is not None:
         return Speaker(message.sender_chat.id, is_chat=True)
     user = update.effective_user

@@ -140,8 +140,8 @@ async def map_answer(
 async def _charge(
     update: Update, deps: BotDeps, inst: Instrument, window: str, refresh: bool = False
 ) -> None:
-    """A map that must be computed costs the chat and the user one of their budget; past
-    it, ``LimitReached`` says when to try again. Stored maps cost nothing."""
+    """A map that must be computed costs one of the map budgets (``bot.busy.charge``); past
+    one, ``LimitReached`` says when to try again. Stored maps cost nothing."""
     if await deps.maps.would_compute(inst, window, refresh):
         await charge(update, deps)
 
