@@ -157,7 +157,7 @@ def main() -> None:
     parser.add_argument("--window", default="1d", choices=("1d", "7d", "30d"))
     parser.add_argument("--flooders", type=int, default=10)
     parser.add_argument("--asks", type=int, default=4)
-    parser.add_argument("--warmup", type=float, default=25.0)
+    parser.add_argument("--warmup", type=float, default=60.0)
     parser.add_argument("--okx-latency", type=float, default=0.05)
     parser.add_argument("--total", type=int, default=Settings().maps_per_minute_total)
     asyncio.run(measure(parser.parse_args()))
