@@ -27,6 +27,7 @@ from bot.texts.common import (
     problem,
 )
 from bot.texts.html import clip_html, plain
+from bot.updates import speaker_of
 from liqmap.errors import ExchangeError, LiqmapError
 from liqmap.policies.group_budget import Verdict
 from liqmap.policies.request_gate import CLAIM, Claim, Urgency
@@ -118,25 +119,26 @@ async def tell(update: Update, context: BotContext, text: str) -> None:
 
 async def may_change(update: Update, context: BotContext) -> bool:
     """In a group, only its administrators change subscriptions and settings."""
-    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    chat, speaker = update.effective_chat, speaker_of(update)
     if chat is None or chat.type == ChatType.PRIVATE:
         return True
-    if message is not None and message.sender_chat is not None:
-        return message.sender_chat.id == chat.id  # an anonymous administrator
-    if user is None:
+    if speaker is None:
         return False
-    return await _group_admin(context, chat.id, user.id)
+    if speaker.is_chat:
+        return speaker.id == chat.id  # an anonymous administrator speaks for the group itself
+    return await _group_admin(context, chat.id, speaker.id)
 
 
 async def is_admin(update: Update, context: BotContext) -> bool:
     """Admin commands: an admin chat (``LIQMAP_ADMIN_CHATS``), and in a group only its
-    administrators; checked for the user, not only the chat."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None or not context.deps.settings.access.is_admin_chat(chat.id):
+    administrators (an anonymous one speaks for the group); checked for the speaker, not only
+    the chat."""
+    chat, speaker = update.effective_chat, speaker_of(update)
+    if chat is None or speaker is None or not context.deps.settings.access.is_admin_chat(chat.id):
         return False
-    if chat.type == ChatType.PRIVATE:
-        return user.id == chat.id
-    return await _group_admin(context, chat.id, user.id)
+    if chat.type == ChatType.PRIVATE or speaker.is_chat:
+        return speaker.id == chat.id
+    return await _group_admin(context, chat.id, speaker.id)
 
 
 async def _group_admin(context: BotContext, chat_id: int, user_id: int) -> bool:

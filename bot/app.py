@@ -74,7 +74,7 @@ def build_application(deps: BotDeps) -> BotApplication:
         .concurrent_updates(True)
         .context_types(CONTEXT_TYPES)
         .job_queue(JobQueue[BotContext]())  # what PTB makes by default, for this context
-        .post_init(set_command_menu)
+        .post_init(start_up)
         .build()
     )
     application.bot_data.deps = deps
@@ -114,6 +114,12 @@ def add_handlers(application: BotApplication) -> None:
         MessageHandler(filters.TEXT & filters.ChatType.PRIVATE, basics.plain_text)
     )
     application.add_error_handler(on_error)
+
+
+async def start_up(application: BotApplication) -> None:
+    """Before the first update: the map budgets as the last run left them, the command menu."""
+    await application.bot_data.deps.budgets.load()
+    await set_command_menu(application)
 
 
 async def set_command_menu(application: BotApplication) -> None:

@@ -1,5 +1,5 @@
 """While the bot computes for a chat: what the chat sees (a chat action) and what it costs
-(one of the chat's and the user's fair-use budget)."""
+(one of the chat's, the speaker's and the service's map budgets)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from telegram import Bot, Update
 from telegram.error import TelegramError
 
 from bot.deps import BotDeps
-from bot.texts.common import try_later
-from bot.updates import chat_of
+from bot.texts.common import service_busy, try_later
+from bot.updates import chat_of, speaker_of
 from liqmap.errors import LimitReached
 
 log = logging.getLogger(__name__)
@@ -43,12 +43,15 @@ async def showing(bot: Bot, chat_id: int, action: str) -> AsyncIterator[None]:
             await task
 
 
-def charge(update: Update, deps: BotDeps) -> None:
-    """Take one computation from the chat's and the user's budget; past it, ``LimitReached``
-    says when to try again."""
+async def charge(update: Update, deps: BotDeps) -> None:
+    """Take one new map from the chat's, the speaker's (``speaker_of``: the user, or the chat
+    a message speaks for) and the service's budget; past one, ``LimitReached`` says when to
+    try again."""
     keys = [f"chat:{chat_of(update).id}"]
-    if update.effective_user is not None:
-        keys.append(f"user:{update.effective_user.id}")
-    wait = deps.fair_use.take(keys, deps.clock())
-    if wait is not None:
-        raise LimitReached(try_later(wait))
+    speaker = speaker_of(update)
+    if speaker is not None and speaker.key not in keys:
+        keys.append(speaker.key)
+    refusal = await deps.budgets.take(keys)
+    if refusal is not None:
+        text = service_busy if refusal.service else try_later
+        raise LimitReached(text(refusal.seconds))

@@ -1,5 +1,5 @@
 """What every handler can reach: settings, exchanges, the on-demand services (maps, heatmaps,
-accuracy), the stores and the clock (the transport-neutral core)."""
+accuracy), the map budgets, the stores and the clock (the transport-neutral core)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.reports import ReportThrottle
 from jobs.on_demand.accuracy import AccuracyService
+from jobs.on_demand.budgets import MapBudgets
 from jobs.on_demand.heatmaps import HeatmapService
 from jobs.on_demand.maps import MapService
 from jobs.scheduled.recorder import RecorderStatus
@@ -31,7 +32,7 @@ class BotDeps:
     stores: Stores
     clock: Callable[[], int]
     started_at_ms: int
-    fair_use: FairUse
+    budgets: MapBudgets
     reports: ReportThrottle
     recorder: Mapping[str, RecorderStatus] = field(default_factory=dict)
     """The liquidation recorder's live state per exchange, where ``liqmap run`` records."""
@@ -58,7 +59,9 @@ def open_deps(
         stores=stores,
         clock=clock,
         started_at_ms=clock(),
-        fair_use=FairUse(settings.maps_per_minute),
+        budgets=MapBudgets(
+            FairUse(settings.maps_per_minute, settings.maps_per_minute_total), stores, clock
+        ),
         reports=ReportThrottle(),
         recorder=recorder or {},
     )

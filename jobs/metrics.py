@@ -136,7 +136,8 @@ def metrics_of(figures: Figures) -> Iterator[Metric]:
     yield errors
     yield CounterMetricFamily(
         "liqmap_maps_refused",
-        "Maps asked for in chat and refused by fair use (LIQMAP_MAPS_PER_MINUTE)",
+        "New maps asked for in chat and refused by fair use (LIQMAP_MAPS_PER_MINUTE, "
+        "LIQMAP_MAPS_PER_MINUTE_TOTAL)",
         value=figures.refused,
     )
     coverage = GaugeMetricFamily(

@@ -51,6 +51,9 @@ class Settings:
     metrics_address: tuple[str, int] | None = None
     """Where ``liqmap run`` serves Prometheus metrics (host "" means every interface); None:
     no endpoint."""
+    maps_per_minute_total: int = 10
+    """Map computations all chats together may ask for a minute: what OKX's request pace
+    serves beside the refreshes (``docs/architecture.md`` §6)."""
 
     @property
     def access(self) -> Access:
@@ -129,6 +132,7 @@ def _parse(values: Mapping[str, str]) -> Settings:
         maps_per_minute=checked(_count, "LIQMAP_MAPS_PER_MINUTE", 6),
         log_level=checked(_log_level, "LIQMAP_LOG_LEVEL", "INFO"),
         metrics_address=checked(_listen_address, "LIQMAP_METRICS_PORT", None),
+        maps_per_minute_total=checked(_count, "LIQMAP_MAPS_PER_MINUTE_TOTAL", 10),
     )
     if problems:
         raise ConfigError("\n".join(problems))

@@ -269,6 +269,20 @@ def outbox_attempts(db: Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN attempted_at INTEGER")
 
 
+def map_budgets(db: Database) -> None:
+    """The map budgets (per chat, per user, service-wide), so a restart forgets none."""
+    db.execute(
+        """
+        CREATE TABLE map_budgets (
+            key TEXT PRIMARY KEY,
+            tokens REAL NOT NULL,
+            at_ms INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX map_budgets_by_time ON map_budgets(at_ms)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -283,4 +297,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     chat_zones_and_digests,
     open_interest_floors,
     outbox_attempts,
+    map_budgets,
 ]

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from liqmap.policies.access import Access
 from liqmap.policies.fair_use import SubscriptionLimits
 from storage.alerts import AlertStore
+from storage.budgets import BudgetStore
 from storage.chats import ChatStore
 from storage.digests import DigestStore
 from storage.growing_clusters import BuildingStore
@@ -29,8 +30,8 @@ T = TypeVar("T")
 
 
 class Stores:
-    """The cache, chats, maps, alert state, outbox, recorded liquidations, sweeps and digests
-    of one database."""
+    """The cache, chats, maps, alert state, outbox, recorded liquidations, sweeps, digests
+    and map budgets of one database."""
 
     def __init__(
         self,
@@ -49,6 +50,7 @@ class Stores:
         self.realized = RealizedStore(db)
         self.sweeps = SweepStore(db)
         self.digests = DigestStore(db, self.chats)
+        self.budgets = BudgetStore(db)
         self._worker = DbWorker()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -40,10 +40,10 @@ async def _accuracy(
     update: Update, context: BotContext, deps: BotDeps, inst: Instrument
 ) -> LiveAccuracy:
     """A score made moments ago is free; a new one walks hundreds of maps forward, so it
-    costs the chat and the user one of their fair-use budget."""
+    costs one of the map budgets (``bot.busy.charge``)."""
     if not deps.accuracy.would_compute(inst):
         return await deps.accuracy.get(inst)
-    charge(update, deps)
+    await charge(update, deps)
     async with showing(context.bot, chat_of(update).id, ChatAction.TYPING):
         return await deps.accuracy.get(inst)
 

@@ -31,7 +31,7 @@ async def heatmap_command(update: Update, context: BotContext) -> None:
     inst = await deps.market.instrument(parsed[0])
     window = parsed[1]
     if deps.heatmaps.would_compute(inst, window):
-        charge(update, deps)
+        await charge(update, deps)
         async with showing(context.bot, chat_of(update).id, ChatAction.UPLOAD_PHOTO):
             answer = await deps.heatmaps.get(inst, window)
     else:

@@ -140,10 +140,10 @@ async def map_answer(
 async def _charge(
     update: Update, deps: BotDeps, inst: Instrument, window: str, refresh: bool = False
 ) -> None:
-    """A map that must be computed costs the chat and the user one of their budget; past
-    it, ``LimitReached`` says when to try again. Stored maps cost nothing."""
+    """A map that must be computed costs one of the map budgets (``bot.busy.charge``); past
+    one, ``LimitReached`` says when to try again. Stored maps cost nothing."""
     if await deps.maps.would_compute(inst, window, refresh):
-        charge(update, deps)
+        await charge(update, deps)
 
 
 async def _subscribe_from_button(update: Update, context: BotContext, inst: Instrument) -> None:

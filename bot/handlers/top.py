@@ -61,7 +61,7 @@ async def top_command(update: Update, context: BotContext) -> None:
             try:
                 inst = await deps.market.instrument(name)
                 if await deps.maps.would_compute(inst, ALERT_WINDOW):
-                    charge(update, deps)
+                    await charge(update, deps)
                 answer = await deps.maps.get(inst, ALERT_WINDOW)
             except InstrumentError:
                 continue  # a major this exchange does not list

@@ -137,6 +137,10 @@ def try_later(seconds: float) -> str:
     )
 
 
+def service_busy(seconds: float) -> str:
+    return f"The bot is busy making maps for everyone; try again in {max(1, round(seconds))} s."
+
+
 def loading(window: str) -> str:
     return f"Loading {window}…"
 

@@ -70,7 +70,7 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
             if settings.metrics_address is not None:
                 from jobs.metrics import Sources, serving_metrics
 
-                sources = Sources(stores, market, deps.maps, deps.fair_use, delivery,
+                sources = Sources(stores, market, deps.maps, deps.budgets.policy, delivery,
                                   recorder.status, clock)  # fmt: skip
                 host, port = settings.metrics_address
                 await stack.enter_async_context(serving_metrics(host, port, sources))

@@ -762,12 +762,19 @@ class FakeTelegram(FakeServer):
         username: str | None = None,
         first_name: str | None = None,
         reply_to: int | None = None,
+        anonymous: bool = False,
     ) -> int:
         """Queue a message from a user; returns its update_id.
 
         ``chat_type`` defaults to "private" for positive ids, "supergroup" for -100... ids and
         "group" otherwise. In a private chat the user is the chat; in groups it defaults to
         ``DEFAULT_USER_ID``. Commands (``/x``, ``/x@bot``) get ``bot_command`` entities.
+        ``anonymous``: an anonymous administrator of the group sends it, as Telegram delivers
+        it (Bot API, Message.sender_chat: "Sender of the message when sent on behalf of a
+        chat. For example, the supergroup itself for messages sent by its anonymous
+        administrators ... the field from contains a fake sender user in non-channel chats"):
+        ``from`` is GroupAnonymousBot (1087968824) whoever the admin is, ``sender_chat`` the
+        group.
         Writing to a private chat that blocked the bot unblocks it first (with the
         ``my_chat_member`` update Telegram sends).
         """
@@ -788,6 +795,8 @@ class FakeTelegram(FakeServer):
                 "date": self._now(),
                 "text": text,
             }
+            if anonymous:
+                message["from"], message["sender_chat"] = dict(_ANONYMOUS_GROUP_BOT), dict(chat)
             entities = _command_entities(text)
             if entities:
                 message["entities"] = entities

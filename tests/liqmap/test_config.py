@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from liqmap.config import TELEGRAM_API_URL, load_settings
+from liqmap.config import TELEGRAM_API_URL, Settings, load_settings
 from liqmap.errors import ConfigError
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345"
@@ -74,6 +74,11 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ("LIQMAP_ADMIN_CHATS", "12,abc", "LIQMAP_ADMIN_CHATS must be comma-separated chat ids"),
         ("LIQMAP_MAX_WATCHED", "0", "LIQMAP_MAX_WATCHED must be a whole number from 1 to 100,000"),
         ("LIQMAP_MAPS_PER_MINUTE", "2.5", "LIQMAP_MAPS_PER_MINUTE must be a whole number"),
+        (
+            "LIQMAP_MAPS_PER_MINUTE_TOTAL",
+            "0",
+            "LIQMAP_MAPS_PER_MINUTE_TOTAL must be a whole number",
+        ),
         ("LIQMAP_MAX_SUBSCRIPTIONS", "1e9", "LIQMAP_MAX_SUBSCRIPTIONS must be a whole number"),
         (
             "LIQMAP_LOG_LEVEL",
@@ -151,6 +156,7 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         "LIQMAP_MAPS_PER_MINUTE": "6",
         "LIQMAP_LOG_LEVEL": "INFO",
         "LIQMAP_METRICS_PORT": "",
+        "LIQMAP_MAPS_PER_MINUTE_TOTAL": "10",
     }
     assert assignments == expected
     settings = load_settings(assignments, env_file=None)
@@ -158,4 +164,5 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
     assert (settings.max_watched, settings.max_subscriptions, settings.maps_per_minute) == (
         150, 30, 6
     )  # fmt: skip
+    assert settings.maps_per_minute_total == Settings().maps_per_minute_total == 10
     assert settings.exchange_urls["okx"] == "https://www.okx.com"

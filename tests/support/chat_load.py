@@ -62,10 +62,12 @@ KINDS = (
 )
 REFUSALS = (
     "That is a lot of new maps at once",
+    "The bot is busy making maps for everyone",
     "This chat already follows",
     "The bot already watches",
 )
-"""How the fair-use rule answers: the map budget, then the subscription limits."""
+"""How the fair-use rule answers: the map budgets (the chat's or user's, the service's), then
+the subscription limits."""
 SOMETHING_WRONG = "Sorry, something went wrong"
 UNAVAILABLE = "is unavailable right now"
 NOT_MODIFIED = "message is not modified"
