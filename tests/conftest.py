@@ -37,6 +37,7 @@ from storage.stores import Stores
 from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.clock import Clock
+from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
 from tests.support.bot_harness import ADMIN, ADMIN_GROUP, BOT, GROUP, GROUP_OWNER, running
@@ -162,6 +163,11 @@ def _serve(fake_class: type[Fake], request: pytest.FixtureRequest) -> Iterator[A
 @pytest.fixture
 def okx(request: pytest.FixtureRequest) -> Iterator[FakeOkx]:
     yield from _serve(FakeOkx, request)
+
+
+@pytest.fixture
+def hyperliquid(request: pytest.FixtureRequest) -> Iterator[FakeHyperliquid]:
+    yield from _serve(FakeHyperliquid, request)
 
 
 @pytest.fixture

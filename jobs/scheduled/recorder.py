@@ -24,7 +24,7 @@ from liqmap.engine.realized import SAMPLED_VENUES, Realized
 from liqmap.errors import LiqmapError
 from liqmap.exchanges.liquidation_stream import LiquidationStream, StreamDown, recordable
 from liqmap.market.instruments import Instrument
-from liqmap.market.venues import VENUES
+from liqmap.market.venues import CENTRALIZED
 from liqmap.policies.retry import RetryPolicy, retry_call
 from storage.stores import Stores
 
@@ -84,7 +84,7 @@ class Recorder:
         stores: Stores,
         streams: StreamFactory,
         clock: Callable[[], int],
-        venues: Sequence[str] = tuple(VENUES),
+        venues: Sequence[str] = CENTRALIZED,
         retry: RetryPolicy = RECORDER_RETRY,
         flush_seconds: float = FLUSH_SECONDS,
         on_batch: Callable[[Batch], None] | None = None,
@@ -243,7 +243,7 @@ def recorder_for(
     """The recorder of these settings: every venue whose websocket host is known to match
     its REST host (``recordable``); the others are named in a warning."""
     venues = []
-    for venue in VENUES:
+    for venue in CENTRALIZED:
         rest, ws = settings.exchange_urls.get(venue), settings.ws_urls.get(venue)
         if recordable(venue, rest, ws):
             venues.append(venue)

@@ -40,7 +40,7 @@ from liqmap.exchanges.ccxt_client import (
 from liqmap.formats import utc_clock
 from liqmap.market.instruments import ALL, Instrument, InstrumentBook, aggregate, parse_symbol
 from liqmap.market.timeframes import DAY_MS, MINUTE_MS, duration_text, floor_to, step_ms
-from liqmap.market.venues import VENUES, Venue
+from liqmap.market.venues import CENTRALIZED, VENUES, Venue
 from liqmap.policies.request_gate import RequestGate
 from liqmap.policies.retry import RetryPolicy, retry_call
 
@@ -151,7 +151,9 @@ class MarketData:
             except (InstrumentError, ExchangeError) as exc:
                 return exc
 
-        found = dict(zip(VENUES, await asyncio.gather(*(on(v) for v in VENUES)), strict=True))
+        found = dict(
+            zip(CENTRALIZED, await asyncio.gather(*(on(v) for v in CENTRALIZED)), strict=True)
+        )
         members = [inst for inst in found.values() if isinstance(inst, Instrument)]
         if not members:
             down = [exc for exc in found.values() if isinstance(exc, ExchangeError)]
@@ -371,6 +373,14 @@ class MarketData:
         usd = {symbol: value for symbol, value in found.items() if symbol in perps}
         return [perps[s] for s in sorted(usd, key=usd.__getitem__, reverse=True)[:count]]
 
+    async def open_interest_now(self, exchange: str) -> dict[str, float]:
+        """Current open interest in USD of the exchange's perpetuals by ccxt symbol, in one
+        request: coins at the mark price. For venues without OI history (``oi_recorded``):
+        ccxt 4.5.x ``hyperliquid.fetch_open_interests`` reads ``metaAndAssetCtxs`` and gives
+        ``openInterest`` in coins as ``openInterestAmount``, ``openInterestValue`` None."""
+        client = self.client(exchange)
+        return await self._call(exchange, client.fetch_open_interests, None, parse=_coins_at_mark)
+
     # -- prices --------------------------------------------------------------------------
 
     async def prices(self, instruments: Iterable[Instrument]) -> dict[str, Price]:
@@ -563,6 +573,21 @@ def _usd_values(raw: Any) -> dict[str, float]:
         for symbol, row in (raw or {}).items()
         if (value := _positive((row or {}).get("openInterestValue")))
     }
+
+
+def _coins_at_mark(raw: Any) -> dict[str, float]:
+    """Open interest in USD by symbol: ``openInterestAmount`` coins at ``info.markPx``, where
+    both are positive; ``ImplausibleData`` beyond any market."""
+    found = {}
+    for symbol, row in (raw or {}).items():
+        row = row or {}
+        coins = _positive(row.get("openInterestAmount"))
+        mark = _positive((row.get("info") or {}).get("markPx"))
+        if coins and mark:
+            found[symbol] = coins * mark
+    if any(usd > MAX_OPEN_INTEREST_USD for usd in found.values()):
+        raise ImplausibleData("open interest beyond any market")
+    return found
 
 
 def _ticker_prices(raw: Any) -> dict[str, Price]:

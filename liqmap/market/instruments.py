@@ -127,7 +127,8 @@ def instrument_from_market(exchange: str, market: Mapping[str, Any]) -> Instrume
     kind = market.get("type")
     if kind not in ("swap", "future") or market.get("active") is False:
         return None
-    fields = [market.get(key) for key in ("symbol", "id", "base", "quote", "settle")]
+    id_key = VENUES[exchange].native_id_key if exchange in VENUES else "id"
+    fields = [market.get(key) for key in ("symbol", id_key, "base", "quote", "settle")]
     if not all(fields):
         return None
     symbol, native_id, base, quote, settle = (str(value) for value in fields)
@@ -177,7 +178,7 @@ class InstrumentBook:
         for inst in self.instruments:
             for alias in _derived_aliases(inst):
                 self._by_alias.setdefault(alias, inst)
-        self._assets = sorted({i.base for i in self.instruments if _is_usdt_perp(i)})
+        self._assets = sorted({i.base for i in self.instruments if _is_home_perp(i)})
 
     @classmethod
     def from_markets(cls, exchange: str, markets: Iterable[Mapping[str, Any]]) -> InstrumentBook:
@@ -214,16 +215,20 @@ class InstrumentBook:
         return tuple(matches)
 
 
-def _is_usdt_perp(inst: Instrument) -> bool:
-    return inst.kind == "swap" and inst.linear and inst.settle == "USDT" and inst.quote == "USDT"
+def _is_home_perp(inst: Instrument) -> bool:
+    """The linear perpetual settled in the exchange's home currency (USDT; Hyperliquid: USDC),
+    which a bare asset names."""
+    home = VENUES[inst.exchange].home_settle if inst.exchange in VENUES else "USDT"
+    return inst.kind == "swap" and inst.linear and inst.settle == home and inst.quote == home
 
 
 def _derived_aliases(inst: Instrument) -> list[str]:
-    """Other spellings: ``BTC`` for the USDT perp, ``BTCUSDT``, ``BTC-USD`` (inverse perp) ..."""
+    """Other spellings: ``BTC`` for the home perp (``_is_home_perp``), ``BTCUSDT``,
+    ``BTC-USD`` (inverse perp) ..."""
     base, quote = inst.base.upper(), inst.quote.upper()
     pairs = [f"{base}{quote}", f"{base}-{quote}", f"{base}/{quote}", f"{base}_{quote}"]
     if inst.kind == "swap" and inst.settle.upper() in (quote, base):
-        return ([base] if _is_usdt_perp(inst) else []) + pairs
+        return ([base] if _is_home_perp(inst) else []) + pairs
     if inst.kind == "future" and inst.expiry_ms is not None:
         yymmdd = datetime.fromtimestamp(inst.expiry_ms / 1000, UTC).strftime("%y%m%d")
         return [f"{pair}-{yymmdd}" for pair in pairs] + [f"{base}{quote}_{yymmdd}"]

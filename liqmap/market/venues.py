@@ -42,6 +42,14 @@ class Venue:
     the error "403, access too frequent" ... terminate all HTTP sessions and wait for at least
     10 minutes", v5 docs, Rate Limit Rules). ccxt maps Bybit's 403 to RateLimitExceeded,
     which would be retried at once."""
+    home_settle: str = "USDT"
+    """The settlement currency of the perpetual a bare asset (``BTC``) names here."""
+    native_id_key: str = "id"
+    """The ccxt market field holding the exchange's own name of a contract (Hyperliquid:
+    ``baseName``, the coin the API takes; ccxt's ``id`` there is the asset's index)."""
+    oi_recorded: bool = False
+    """The exchange publishes no open-interest history (``oi_steps`` is empty): maps are built
+    from the snapshots of current OI this service records at each refresh."""
     inverse_contract_usd: float | None = None
     """What one inverse contract is worth in USD, where ccxt's market does not say it: a
     Bybit inverse contract is 1 USD (Bybit help, "What is Inverse Contract?": 10,000
@@ -131,4 +139,29 @@ BYBIT = Venue(
     inverse_contract_usd=1.0,
 )
 
-VENUES: dict[str, Venue] = {venue.name: venue for venue in (OKX, BINANCE, BYBIT)}
+HYPERLIQUID = Venue(
+    name="hyperliquid",
+    ccxt_id="hyperliquid",
+    rest_origin="https://api.{hostname}",
+    hostname="hyperliquid.xyz",
+    market_types=("swap",),
+    candle_page=5000,
+    oi_page=0,
+    oi_steps=(),
+    home_settle="USDC",
+    native_id_key="baseName",
+    oi_recorded=True,
+)
+"""USDC-settled perpetuals through ``POST /info`` (ccxt 4.5.x ``hyperliquid``: ``urls['api']``
+is ``https://api.{hostname}``, hostname ``hyperliquid.xyz``; ``fetchMarkets.types`` limited to
+``swap`` keeps spot and builder-deployed (HIP-3) markets out). Candles: "Only the most recent
+5000 candles are available" (Hyperliquid docs, Info endpoint, Candle snapshot), so a page is
+at most 5000. Open interest: only the current figure, in coins (``metaAndAssetCtxs``
+``openInterest``), no history."""
+
+VENUES: dict[str, Venue] = {venue.name: venue for venue in (OKX, BINANCE, BYBIT, HYPERLIQUID)}
+
+CENTRALIZED: tuple[str, ...] = (OKX.name, BINANCE.name, BYBIT.name)
+"""The exchanges ``all`` sums, whose liquidations are recorded and which ``doctor`` checks.
+Hyperliquid is left out of ``all``: its OI is in coins, recorded here rather than served as
+history, and its traders are not the centralized exchanges' (README, Exchanges)."""

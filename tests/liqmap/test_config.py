@@ -144,6 +144,7 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         "LIQMAP_OKX_URL": "https://www.okx.com",
         "LIQMAP_BINANCE_URL": "https://fapi.binance.com",
         "LIQMAP_BYBIT_URL": "https://api.bybit.com",
+        "LIQMAP_HYPERLIQUID_URL": "https://api.hyperliquid.xyz",
         "LIQMAP_OKX_WS_URL": "wss://ws.okx.com:443",
         "LIQMAP_BINANCE_WS_URL": "wss://fstream.binance.com",
         "LIQMAP_BYBIT_WS_URL": "wss://stream.bybit.com",
@@ -166,3 +167,14 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
     )  # fmt: skip
     assert settings.maps_per_minute_total == Settings().maps_per_minute_total == 10
     assert settings.exchange_urls["okx"] == "https://www.okx.com"
+
+
+def test_liqmap_hyperliquid_url_points_hyperliquid_requests_elsewhere() -> None:
+    from liqmap.exchanges.ccxt_client import new_client
+    from liqmap.market.venues import HYPERLIQUID
+
+    settings = load_settings({"LIQMAP_HYPERLIQUID_URL": "http://127.0.0.1:9"}, env_file=None)
+    assert settings.exchange_urls == {"hyperliquid": "http://127.0.0.1:9"}
+    client = new_client(HYPERLIQUID, settings.exchange_urls["hyperliquid"], {})
+    assert client.urls["api"]["public"] == "http://127.0.0.1:9"
+    assert client.options["fetchMarkets"]["types"] == ["swap"], "no spot, no HIP-3 markets"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from liqmap.exchanges.ccxt_client import new_client
-from liqmap.market.venues import VENUES
+from liqmap.market.venues import CENTRALIZED, VENUES
 from tests.fakes.http import free_port
 from tests.support.cli import FAST, run
 
@@ -43,7 +43,7 @@ def test_every_venue_of_all_down_is_named_on_a_line_of_its_own(
     result = run([*args, "--exchange", "all"], tmp_path, env)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        f"error: {name}: not reachable at {closed}" for name in VENUES
+        f"error: {name}: not reachable at {closed}" for name in CENTRALIZED
     ]
 
 

@@ -1,0 +1,187 @@
+"""A fake Hyperliquid API: ``POST /info`` for the request types ccxt's ``hyperliquid`` sends to
+list perpetuals, read candles and current open interest and funding.
+
+Evidence: Hyperliquid docs, "Info endpoint" (``meta``, ``metaAndAssetCtxs``, ``spotMeta``,
+``candleSnapshot``: "Only the most recent 5000 candles are available") and "Rate limits and
+user limits" ("REST requests share an aggregated weight limit of 1200 per minute" per IP;
+``l2Book``, ``allMids`` ... weigh 2, "All other documented info requests have weight 20",
+``candleSnapshot`` "an additional rate limit weight per 60 items returned"); ccxt 4.5.x
+``hyperliquid.py``: ``fetch_currencies`` posts ``spotMeta`` (at every ``load_markets``),
+``fetch_swap_markets`` posts ``metaAndAssetCtxs`` and zips ``universe`` with the contexts,
+``fetch_ohlcv`` posts ``candleSnapshot`` with ``req: {coin, interval, startTime, endTime}``
+and parses ``t/o/h/l/c/v``. An unknown coin is answered HTTP 500 with the body ``null``
+(JKorf/HyperLiquid.Net issue #16 maps exactly that answer to "symbol not found").
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tests.fakes.http import FakeServer, Fault, Request
+from tests.fakes.tape import Tape
+
+MINUTE = 60_000
+HOUR = 60 * MINUTE
+INTERVALS = {
+    "1m": MINUTE, "3m": 3 * MINUTE, "5m": 5 * MINUTE, "15m": 15 * MINUTE, "30m": 30 * MINUTE,
+    "1h": HOUR, "2h": 2 * HOUR, "4h": 4 * HOUR, "8h": 8 * HOUR, "12h": 12 * HOUR,
+    "1d": 24 * HOUR, "3d": 72 * HOUR, "1w": 168 * HOUR,
+}  # fmt: skip
+"""Candle intervals of ``candleSnapshot`` (Hyperliquid docs; ccxt's ``timeframes``)."""
+CANDLES_KEPT = 5000
+"""Docs, Candle snapshot: "Only the most recent 5000 candles are available"."""
+WEIGHT_PER_MINUTE = 1200
+LIGHT_TYPES = frozenset(
+    ("l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState",
+     "exchangeStatus")
+)  # fmt: skip
+"""Info requests of weight 2; every other documented one weighs 20 (docs, Rate limits)."""
+CANDLE_ITEMS_PER_WEIGHT = 60
+
+NOT_FOUND = Fault(status=500, body="null", content_type="application/json")
+"""What Hyperliquid answers for a coin it does not list (see the module's evidence)."""
+RATE_LIMITED = Fault(status=429, body="null", content_type="application/json")
+"""Over 1200 weight in a minute: HTTP 429 (docs, Rate limits; the body is not documented)."""
+
+
+@dataclass
+class HyperliquidPerp:
+    name: str
+    price: float
+    sz_decimals: int = 5
+    max_leverage: int = 40
+    oi_usd: float = 3e8
+    funding: float = 0.0000125
+
+    def universe(self) -> dict[str, object]:
+        return {"name": self.name, "szDecimals": self.sz_decimals,
+                "maxLeverage": self.max_leverage, "marginTableId": self.max_leverage}  # fmt: skip
+
+
+def default_perps() -> list[HyperliquidPerp]:
+    """BTC, ETH and SOL perpetuals, priced as the other fakes' USDT perps."""
+    return [
+        HyperliquidPerp("BTC", 60_000.0),
+        HyperliquidPerp("ETH", 3_000.0, sz_decimals=4, max_leverage=25, oi_usd=1.5e8),
+        HyperliquidPerp("SOL", 150.0, sz_decimals=2, max_leverage=20, oi_usd=5e7),
+    ]
+
+
+@dataclass
+class FakeHyperliquid(FakeServer):
+    """Serves ``POST /info`` from one ``Tape`` per coin; counts the weight of the last minute
+    and answers 429 past ``weight_limit``."""
+
+    clock: Callable[[], int] = field(default=lambda: int(time.time() * 1000))
+    perps: list[HyperliquidPerp] = field(default_factory=default_perps)
+    tapes: dict[str, Tape] = field(default_factory=dict)
+    weight_limit: int = WEIGHT_PER_MINUTE
+    _spent: deque[tuple[int, int]] = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        self.routes["/info"] = self._info
+
+    def tape(self, coin: str) -> Tape:
+        """The market behind ``coin``, created on first use."""
+        if coin not in self.tapes:
+            perp = self._find(coin)
+            assert perp is not None, coin
+            seed = sum(map(ord, coin)) + 19
+            self.tapes[coin] = Tape(self.clock, price=perp.price, oi_usd=perp.oi_usd, seed=seed)
+        return self.tapes[coin]
+
+    def info_types(self) -> list[str]:
+        """The ``type`` of every ``/info`` request seen, in order."""
+        return [json.loads(r.body or b"{}").get("type", "") for r in self.seen("/info")]
+
+    def _find(self, coin: object) -> HyperliquidPerp | None:
+        return next((p for p in self.perps if p.name == coin), None)
+
+    def _info(self, req: Request) -> tuple[int, object]:
+        try:
+            body = json.loads(req.body)
+        except ValueError:
+            return 422, "Failed to deserialize the JSON body into the target type"
+        kind = body.get("type") if isinstance(body, dict) else None
+        handler = {
+            "meta": self._meta,
+            "metaAndAssetCtxs": self._meta_and_ctxs,
+            "spotMeta": self._spot_meta,
+            "candleSnapshot": self._candles,
+        }.get(str(kind))
+        if handler is None:
+            return 422, "Failed to deserialize the JSON body into the target type"
+        status, answer = handler(body)
+        weight = 2 if kind in LIGHT_TYPES else 20
+        if kind == "candleSnapshot" and isinstance(answer, list):
+            weight += len(answer) // CANDLE_ITEMS_PER_WEIGHT
+        if not self._spend(weight):
+            return RATE_LIMITED.status, None
+        return status, answer
+
+    def _spend(self, weight: int) -> bool:
+        """Count ``weight`` in the last minute's budget; False (a 429) once it is spent."""
+        now = self.clock()
+        while self._spent and self._spent[0][0] <= now - MINUTE:
+            self._spent.popleft()
+        if sum(w for _, w in self._spent) + weight > self.weight_limit:
+            return False
+        self._spent.append((now, weight))
+        return True
+
+    def _meta(self, body: dict) -> tuple[int, object]:
+        return 200, {"universe": [p.universe() for p in self.perps], "marginTables": []}
+
+    def _meta_and_ctxs(self, body: dict) -> tuple[int, object]:
+        ctxs = []
+        for perp in self.perps:
+            tape = self.tape(perp.name)
+            mark = tape.last_price()
+            ctxs.append(
+                {
+                    "dayNtlVlm": "123456789.0",
+                    "funding": f"{perp.funding:.7f}",
+                    "impactPxs": [f"{mark * 0.9999:.1f}", f"{mark * 1.0001:.1f}"],
+                    "markPx": f"{mark:.1f}",
+                    "midPx": f"{mark:.1f}",
+                    "openInterest": f"{tape.open_interest_now() / mark:.5f}",
+                    "oraclePx": f"{mark:.1f}",
+                    "premium": "0.0001",
+                    "prevDayPx": f"{mark:.1f}",
+                }
+            )
+        status, meta = self._meta(body)
+        return status, [meta, ctxs]
+
+    def _spot_meta(self, body: dict) -> tuple[int, object]:
+        usdc = {
+            "name": "USDC", "szDecimals": 8, "weiDecimals": 8, "index": 0,
+            "tokenId": "0x6d1e7cde53ba9467b783cb7c530ce054", "isCanonical": True,
+            "evmContract": None, "fullName": None,
+        }  # fmt: skip
+        return 200, {"tokens": [usdc], "universe": []}
+
+    def _candles(self, body: dict) -> tuple[int, object]:
+        req = body.get("req") or {}
+        perp = self._find(req.get("coin"))
+        step = INTERVALS.get(str(req.get("interval")))
+        if perp is None or step is None:
+            return NOT_FOUND.status, None
+        now = self.clock()
+        oldest = (now // step - CANDLES_KEPT + 1) * step
+        start = max(int(req.get("startTime") or 0), oldest)
+        end = int(req.get("endTime") or now)
+        rows = self.tape(perp.name).bars(step, start, end + 1)
+        return 200, [
+            {
+                "t": ts, "T": ts + step - 1, "s": perp.name, "i": req["interval"],
+                "o": f"{o:.1f}", "c": f"{c:.1f}", "h": f"{h:.1f}", "l": f"{lo:.1f}",
+                "v": f"{v:.5f}", "n": int(v * 10),
+            }
+            for ts, o, h, lo, c, v in rows
+            if ts <= end
+        ]  # fmt: skip
