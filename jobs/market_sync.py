@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from liqmap.engine.ranges import Range, missing, settled
 from liqmap.engine.series import Candles, OpenInterest
-from liqmap.errors import ExchangeRejected
+from liqmap.errors import ExchangeRejected, UnsupportedRequest
 from liqmap.exchanges.market_data import MarketData, Progress
 from liqmap.formats import utc
 from liqmap.market.fetch_plan import oi_steps
 from liqmap.market.instruments import Instrument
-from liqmap.market.timeframes import DAY_MS, floor_to, step_ms, window_ms
+from liqmap.market.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, floor_to, step_ms, window_ms
 from liqmap.market.venues import VENUES
 from storage.market_cache import CANDLES, OPEN_INTEREST
 from storage.stores import Stores
@@ -23,6 +23,12 @@ LATE_STEPS = 2
 """An answer starting more than this many steps after the asked start did not reach it."""
 OI_FLOOR_MEMORY_MS = DAY_MS
 """How long a learned start of an exchange's OI history is trusted before asking again."""
+RECORDED_STEP = "1m"
+"""Where recorded OI snapshots of a venue without OI history (``Venue.oi_recorded``) are kept
+in the OI cache: at the minute of the refresh that took them."""
+RECORDED_BEFORE_MS = DAY_MS
+"""How far before a window recorded snapshots are read: the last one before its start
+carries the OI the window opens with."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,9 @@ async def sync_window(
         candles = await market.candles(inst, step, *gap, progress=progress)
         last = int(candles.ts[-1]) if len(candles) else None
         await stores.run(cache.store_candles, inst, step, candles, settled(gap, last, length, now))
+
+    if venue.oi_recorded:
+        return await _recorded_window(stores, inst, window, step, start, end, since)
 
     covered = {s: await stores.run(cache.covered, inst, OPEN_INTEREST, s) for s in venue.oi_steps}
     steps = oi_steps(venue, step, since, now, covered.__getitem__)
@@ -201,3 +210,61 @@ def _started_late(ask: Range, first: int | None, span: Range, length: int) -> bo
     """The exchange should have had rows near the request's start, and sent none there."""
     reach = ask[0] + LATE_STEPS * length
     return span[1] > reach and (first is None or first > reach)
+
+
+class NotYetRecorded(UnsupportedRequest):
+    """A venue without OI history whose recorded snapshots cannot make a map yet."""
+
+
+async def record_open_interest(
+    market: MarketData, stores: Stores, instruments: list[Instrument]
+) -> int:
+    """Store the current OI of each instrument on a venue without OI history, one request per
+    venue, at the current minute (``RECORDED_STEP``); how many snapshots were stored."""
+    now = market.now()
+    at = floor_to(now, MINUTE_MS)
+    stored = 0
+    recorded = [i for i in instruments if VENUES[i.exchange].oi_recorded]
+    for exchange in dict.fromkeys(i.exchange for i in recorded):
+        usd = await market.open_interest_now(exchange)
+        for inst in recorded:
+            if inst.exchange == exchange and inst.symbol in usd:
+                oi = OpenInterest.from_rows(MINUTE_MS, [(at, usd[inst.symbol])])
+                span = (at, at + MINUTE_MS)
+                await stores.run(stores.cache.store_open_interest, inst, RECORDED_STEP, oi, span)
+                stored += 1
+    return stored
+
+
+async def _recorded_window(
+    stores: Stores, inst: Instrument, window: str, step: str, start: int, end: int, since: int
+) -> MarketWindow:
+    """The window of a venue without OI history, its OI from the snapshots recorded here;
+    ``NotYetRecorded`` until two of them reach into the window."""
+    cache = stores.cache
+    now_end = end + step_ms(step)
+    oi = await stores.run(
+        cache.open_interest, inst, RECORDED_STEP, since - RECORDED_BEFORE_MS, now_end
+    )
+    inside = oi.ts[oi.ts >= since]
+    if len(oi) < 2 or len(inside) == 0:
+        raise NotYetRecorded(
+            f"{inst.exchange} publishes no open-interest history; liqmap records it at each "
+            f"refresh of a watched instrument and has {len(oi)} snapshot(s) of "
+            f"{inst.native_id} so far; a map needs at least 2"
+        )
+    first = max(int(oi.ts[0]), since)
+    hours = (int(oi.ts[-1]) - first) / HOUR_MS
+    note = f"built from {hours:.1f} h of recorded open interest ({len(oi)} snapshots)"
+    return MarketWindow(
+        instrument=inst,
+        window=window,
+        step=step,
+        oi_step=RECORDED_STEP,
+        start=start,
+        end=end,
+        candles=await stores.run(cache.candles, inst, step, since, end),
+        open_interest=oi,
+        since=since,
+        notes=(note,),
+    )

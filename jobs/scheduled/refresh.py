@@ -7,11 +7,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from jobs.market_sync import record_open_interest
 from jobs.on_demand.maps import MapService
 from jobs.scheduled.alert_timing import ALERT_TTL_MS, MIN_STALE_MS
 from jobs.scheduled.chat_guard import ChatGuard
 from liqmap.errors import LiqmapError
 from liqmap.exchanges.market_data import MarketData
+from liqmap.market.venues import VENUES
 from liqmap.signals.growing_clusters import REFRESHES, check_building
 from liqmap.signals.proximity import ALERT_WINDOW, Subject
 from storage.growing_clusters import Built
@@ -58,6 +60,7 @@ class Refresh:
         """Recompute every subscribed instrument's map (one failing does not stop the
         others), check the building detector on each, then prune old snapshots."""
         keys = await self.stores.run(self.stores.chats.watched_instruments)
+        await self._record_open_interest(keys)
         started, computed, queued = self.clock(), 0, 0
         for index, key in enumerate(keys):
             wait_ms = started + self.refresh_ms * SPREAD_SHARE * index / len(keys) - self.clock()
@@ -75,6 +78,19 @@ class Refresh:
         pruned = await self.stores.run(self.stores.snapshots.prune)
         log.info("refreshed %d/%d maps, pruned %d old snapshots", computed, len(keys), pruned)
         return Refreshed(computed, queued)
+
+    async def _record_open_interest(self, keys: list[str]) -> None:
+        """Record the current OI of the watched instruments of venues that publish no OI
+        history (``Venue.oi_recorded``): their maps are built from these snapshots."""
+        recorded = [k for k in keys if (v := VENUES.get(k.partition(":")[0])) and v.oi_recorded]
+        if not recorded:
+            return
+        try:
+            instruments = [await self.market.instrument(key) for key in recorded]
+            stored = await record_open_interest(self.market, self.stores, instruments)
+            log.info("recorded the open interest of %d instruments", stored)
+        except LiqmapError as exc:
+            log.warning("open interest not recorded this refresh: %s", exc)
 
     async def _building(self, stored: StoredMap) -> int:
         """The building detector on the latest maps, for the chats that opted in; its alerts

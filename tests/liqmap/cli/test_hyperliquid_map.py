@@ -1,0 +1,68 @@
+"""``liqmap map hyperliquid:BTC`` against the fake Hyperliquid, on the test's clock: no map
+until two snapshots of open interest are recorded (Hyperliquid publishes no OI history), then
+a map whose note says how many hours of recorded OI it stands on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from jobs.market_sync import record_open_interest
+from liqmap.exchanges.market_data import MarketData
+from liqmap.market.timeframes import HOUR_MS
+from storage.database import open_database
+from storage.stores import Stores
+from tests.conftest import NOON
+from tests.fakes.clock import Clock
+from tests.fakes.hyperliquid import FakeHyperliquid
+from tests.support.cli import FAST, run
+from tests.support.fast import FAST_CCXT, FAST_RETRY
+
+
+def _record(url: str, db_path: Path, clock: Clock) -> int:
+    """One refresh's recording of hyperliquid:BTC's current open interest into ``db_path``."""
+
+    async def go() -> int:
+        stores = Stores(open_database(db_path), clock)
+        try:
+            market = MarketData(
+                {"hyperliquid": url}, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT
+            )
+            async with market:
+                inst = await market.instrument("hyperliquid:BTC")
+                return await record_open_interest(market, stores, [inst])
+        finally:
+            stores.close()
+
+    return asyncio.run(go())
+
+
+def test_a_hyperliquid_map_waits_for_two_recorded_snapshots_then_says_the_hours(
+    tmp_path: Path,
+) -> None:
+    clock = Clock(NOON)
+    tuning = replace(FAST, clock=clock)
+    db_path = tmp_path / "live.db"
+    with FakeHyperliquid(clock=clock) as fake:
+        env = {"LIQMAP_HYPERLIQUID_URL": fake.url, "LIQMAP_DB": str(db_path)}
+        args = ["map", "hyperliquid:BTC", "--window", "1d", "--json"]
+
+        first = run(args, tmp_path, env, tuning)
+        assert first.returncode == 1
+        assert first.stderr == (
+            "error: hyperliquid publishes no open-interest history; liqmap records it at each "
+            "refresh of a watched instrument and has 0 snapshot(s) of BTC so far; a map needs "
+            "at least 2\n"
+        )
+        assert _record(fake.url, db_path, clock) == 1
+        clock.advance(HOUR_MS)
+        assert "has 1 snapshot(s) of BTC" in run(args, tmp_path, env, tuning).stderr
+
+        assert _record(fake.url, db_path, clock) == 1
+        built = run(args, tmp_path, env, tuning)
+    assert built.returncode == 0, built.stderr
+    data = json.loads(built.stdout)
+    assert data["source"] == "hyperliquid" and data["instrument"] == "BTC"
+    assert data["notes"] == ["built from 1.0 h of recorded open interest (2 snapshots)"]
