@@ -22,7 +22,8 @@ Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # n
 """Where each command group adds its commands' parsers."""
 
 EXCHANGE_HELP = (
-    "exchange for bare symbols: okx, binance, bybit, or all for the three summed "
+    "exchange for bare symbols: okx, binance, bybit, hyperliquid, or all for the first three "
+    "summed "
     "(default LIQMAP_EXCHANGE)"
 )
 

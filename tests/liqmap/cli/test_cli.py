@@ -86,7 +86,8 @@ def test_price_of_several_symbols(okx: FakeOkx, env: dict[str, str], tmp_path: P
         (["price", "BTC"], {"LIQMAP_OKX_URL": "http://127.0.0.1:9"}, 1,
          "error: okx: not reachable at http://127.0.0.1:9"),
         (["fetch", "BTC", "--exchange", "kraken"], {}, 2,
-         "liqmap fetch: error: argument --exchange: must be one of okx, binance, bybit, all, "
+         "liqmap fetch: error: argument --exchange: must be one of okx, binance, bybit, "
+         "hyperliquid, all, "
          "got 'kraken'; see liqmap fetch -h"),
         (["map", "BTC", "a\nb"], {}, 2,
          "liqmap: error: unrecognized arguments: a b; see liqmap -h"),
