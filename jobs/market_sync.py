@@ -13,7 +13,7 @@ from liqmap.formats import utc
 from liqmap.market.fetch_plan import oi_steps
 from liqmap.market.instruments import Instrument
 from liqmap.market.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, floor_to, step_ms, window_ms
-from liqmap.market.venues import VENUES
+from liqmap.market.venues import RECORDED_OI_STEP, VENUES
 from storage.market_cache import CANDLES, OPEN_INTEREST
 from storage.stores import Stores
 
@@ -23,9 +23,6 @@ LATE_STEPS = 2
 """An answer starting more than this many steps after the asked start did not reach it."""
 OI_FLOOR_MEMORY_MS = DAY_MS
 """How long a learned start of an exchange's OI history is trusted before asking again."""
-RECORDED_STEP = "1m"
-"""Where recorded OI snapshots of a venue without OI history (``Venue.oi_recorded``) are kept
-in the OI cache: at the minute of the refresh that took them."""
 RECORDED_BEFORE_MS = DAY_MS
 """How far before a window recorded snapshots are read: the last one before its start
 carries the OI the window opens with."""
@@ -220,7 +217,7 @@ async def record_open_interest(
     market: MarketData, stores: Stores, instruments: list[Instrument]
 ) -> int:
     """Store the current OI of each instrument on a venue without OI history, one request per
-    venue, at the current minute (``RECORDED_STEP``); how many snapshots were stored."""
+    venue, at the current minute (``RECORDED_OI_STEP``); how many snapshots were stored."""
     now = market.now()
     at = floor_to(now, MINUTE_MS)
     stored = 0
@@ -231,7 +228,7 @@ async def record_open_interest(
             if inst.exchange == exchange and inst.symbol in usd:
                 oi = OpenInterest.from_rows(MINUTE_MS, [(at, usd[inst.symbol])])
                 span = (at, at + MINUTE_MS)
-                await stores.run(stores.cache.store_open_interest, inst, RECORDED_STEP, oi, span)
+                await stores.run(stores.cache.store_open_interest, inst, RECORDED_OI_STEP, oi, span)
                 stored += 1
     return stored
 
@@ -244,7 +241,7 @@ async def _recorded_window(
     cache = stores.cache
     now_end = end + step_ms(step)
     oi = await stores.run(
-        cache.open_interest, inst, RECORDED_STEP, since - RECORDED_BEFORE_MS, now_end
+        cache.open_interest, inst, RECORDED_OI_STEP, since - RECORDED_BEFORE_MS, now_end
     )
     inside = oi.ts[oi.ts >= since]
     if len(oi) < 2 or len(inside) == 0:
@@ -260,7 +257,7 @@ async def _recorded_window(
         instrument=inst,
         window=window,
         step=step,
-        oi_step=RECORDED_STEP,
+        oi_step=RECORDED_OI_STEP,
         start=start,
         end=end,
         candles=await stores.run(cache.candles, inst, step, since, end),

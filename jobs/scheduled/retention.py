@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from liqmap.market.timeframes import DAY_MS, DEFAULT_STEP, STEPS, WINDOWS
+from liqmap.market.venues import RECORDED_OI_STEP
 from storage.market_cache import CANDLES, OPEN_INTEREST
 from storage.stores import Stores
 
@@ -44,7 +45,8 @@ def horizons(margin_ms: int = MARGIN_MS) -> dict[str, dict[str, int]]:
     built at that step; other steps (asked for with ``--step``) for the longest window. Open
     interest at a step serves maps built from candles that fine or finer (a 30d map at 15m
     candles reads 15m or 1h OI, never 5m), so it is kept for the longest of those windows.
-    Each plus ``margin_ms``.
+    OI snapshots recorded here (``RECORDED_OI_STEP``) cannot be fetched again and serve any
+    window: they are kept for the longest. Each plus ``margin_ms``.
     """
     longest = max(WINDOWS.values())
     served: dict[str, int] = {}
@@ -57,7 +59,8 @@ def horizons(margin_ms: int = MARGIN_MS) -> dict[str, dict[str, int]]:
     }  # fmt: skip
     return {
         CANDLES: {step: served.get(step, longest) + margin_ms for step in STEPS},
-        OPEN_INTEREST: {step: oi_served[step] + margin_ms for step in STEPS},
+        OPEN_INTEREST: {step: oi_served[step] + margin_ms for step in STEPS}
+        | {RECORDED_OI_STEP: longest + margin_ms},
     }
 
 

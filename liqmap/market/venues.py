@@ -159,6 +159,12 @@ is ``https://api.{hostname}``, hostname ``hyperliquid.xyz``; ``fetchMarkets.type
 at most 5000. Open interest: only the current figure, in coins (``metaAndAssetCtxs``
 ``openInterest``), no history."""
 
+RECORDED_OI_STEP = "1m"
+"""The step recorded OI snapshots (``Venue.oi_recorded``) are cached at: each at the minute
+of the refresh that took it. No exchange serves OI history at 1m, so the step is theirs alone
+and the cache keeps it as long as the longest window (``jobs.scheduled.retention``): it cannot
+be fetched again."""
+
 VENUES: dict[str, Venue] = {venue.name: venue for venue in (OKX, BINANCE, BYBIT, HYPERLIQUID)}
 
 CENTRALIZED: tuple[str, ...] = (OKX.name, BINANCE.name, BYBIT.name)
