@@ -67,7 +67,8 @@ def new_client(
             return super().handle_errors(code, reason, url, method, headers, body, response, *rest)
 
     options = {"fetchMarkets": {"types": list(venue.market_types)}}
-    exchange = StrictJson({"enableRateLimit": True, "timeout": 10_000, **config})
+    pace = {"rateLimit": venue.rate_limit_ms} if venue.rate_limit_ms else {}
+    exchange = StrictJson({"enableRateLimit": True, "timeout": 10_000, **pace, **config})
     exchange.options.update(options)
     if url:
         exchange.urls["api"] = {

@@ -42,6 +42,9 @@ class Venue:
     the error "403, access too frequent" ... terminate all HTTP sessions and wait for at least
     10 minutes", v5 docs, Rate Limit Rules). ccxt maps Bybit's 403 to RateLimitExceeded,
     which would be retried at once."""
+    rate_limit_ms: int | None = None
+    """ccxt's ``rateLimit`` (ms a unit of request cost) where its default paces faster than
+    the exchange allows; None: ccxt's."""
     home_settle: str = "USDT"
     """The settlement currency of the perpetual a bare asset (``BTC``) names here."""
     native_id_key: str = "id"
@@ -148,6 +151,7 @@ HYPERLIQUID = Venue(
     candle_page=5000,
     oi_page=0,
     oi_steps=(),
+    rate_limit_ms=100,
     home_settle="USDC",
     native_id_key="baseName",
     oi_recorded=True,
@@ -157,7 +161,10 @@ is ``https://api.{hostname}``, hostname ``hyperliquid.xyz``; ``fetchMarkets.type
 ``swap`` keeps spot and builder-deployed (HIP-3) markets out). Candles: "Only the most recent
 5000 candles are available" (Hyperliquid docs, Info endpoint, Candle snapshot), so a page is
 at most 5000. Open interest: only the current figure, in coins (``metaAndAssetCtxs``
-``openInterest``), no history."""
+``openInterest``), no history. Pace: the docs allow 1200 weight a minute per IP and weigh
+``meta``, ``metaAndAssetCtxs`` and ``candleSnapshot`` 20 (the last more per 60 candles);
+ccxt costs them 10 (``candleSnapshot`` 4) at ``rateLimit`` 50 ms, 2400 weight a minute, so
+``rate_limit_ms`` is 100: 60 such requests a minute, 1200 weight."""
 
 RECORDED_OI_STEP = "1m"
 """The step recorded OI snapshots (``Venue.oi_recorded``) are cached at: each at the minute
