@@ -104,7 +104,8 @@ class FakeHyperliquid(FakeServer):
     def _info(self, req: Request) -> tuple[int, object]:
         try:
             body = json.loads(req.body)
-        except ValueError:
+        except ValueError:  # the status and text of a body Hyperliquid cannot read are not
+            # documented; a 4xx that ccxt does not retry stands for it
             return 422, "Failed to deserialize the JSON body into the target type"
         kind = body.get("type") if isinstance(body, dict) else None
         handler = {

@@ -16,7 +16,7 @@ from tests.conftest import Adapter
 from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.clock import Clock
-from tests.fakes.hyperliquid import CANDLES_KEPT, FakeHyperliquid
+from tests.fakes.hyperliquid import CANDLES_KEPT, RATE_LIMITED, FakeHyperliquid
 from tests.fakes.okx import FakeOkx
 
 pytestmark = pytest.mark.fixed_clock
@@ -67,6 +67,18 @@ async def test_open_interest_now_is_coins_at_the_mark_price(
     expected = hyperliquid.tape("BTC").open_interest_now()
     assert usd["BTC/USDC:USDC"] == pytest.approx(expected, rel=1e-4), "5 decimals of coins"
     assert set(usd) == {"BTC/USDC:USDC", "ETH/USDC:USDC", "SOL/USDC:USDC"}
+
+
+async def test_a_429_is_retried_and_the_candles_still_come(
+    hyperliquid: FakeHyperliquid, adapter: Adapter, clock: Clock
+) -> None:
+    async with adapter(hyperliquid=hyperliquid.url) as market:
+        inst = await market.instrument("hyperliquid:BTC")
+        hyperliquid.inject(RATE_LIMITED, "/info", times=2)
+        candles = await market.candles(inst, "1h", clock() - DAY_MS)
+        assert market.errors["hyperliquid"] == 2
+    assert len(candles) == 23, "a day back from 12:00:30: the hours opening 13:00 .. 11:00"
+    assert hyperliquid.info_types()[-3:] == ["candleSnapshot"] * 3
 
 
 def test_the_fake_answers_429_past_1200_weight_a_minute(
