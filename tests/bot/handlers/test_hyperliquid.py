@@ -1,0 +1,39 @@
+"""Hyperliquid in the bot: ``/map hyperliquid:BTC`` says in one line that its open interest is
+still being recorded, and the instrument can be followed so that refreshes record it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+from sqlite_utils import Database
+
+from bot.deps import BotDeps
+from liqmap.config import Settings
+from tests.fakes.hyperliquid import FakeHyperliquid
+from tests.fakes.telegram import FakeTelegram
+from tests.support.bot_harness import ANN, running, say, words
+
+
+@pytest.fixture
+async def on_hyperliquid(
+    settings: Settings, hyperliquid: FakeHyperliquid, db: Database
+) -> AsyncIterator[BotDeps]:
+    urls = {**settings.exchange_urls, "hyperliquid": hyperliquid.url}
+    async with running(replace(settings, exchange_urls=urls), db) as services:
+        yield services
+
+
+async def test_a_hyperliquid_map_waits_for_recorded_open_interest_and_can_be_followed(
+    tg: FakeTelegram, on_hyperliquid: BotDeps
+) -> None:
+    (answer,) = await say(tg, ANN, "/map hyperliquid:BTC")
+    assert answer["method"] == "sendMessage"
+    text = words(answer)
+    assert "hyperliquid publishes no open-interest history" in text
+    assert "0 snapshot(s) of BTC so far; a map needs at least 2" in text
+    (followed,) = await say(tg, ANN, "/subscribe hyperliquid:BTC")
+    assert "BTC" in words(followed) and "hyperliquid" in words(followed)
+    watched = await on_hyperliquid.stores.run(on_hyperliquid.stores.chats.watched_instruments)
+    assert watched == ["hyperliquid:BTC"]
