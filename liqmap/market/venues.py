@@ -177,4 +177,5 @@ VENUES: dict[str, Venue] = {venue.name: venue for venue in (OKX, BINANCE, BYBIT,
 CENTRALIZED: tuple[str, ...] = (OKX.name, BINANCE.name, BYBIT.name)
 """The exchanges ``all`` sums, whose liquidations are recorded and which ``doctor`` checks.
 Hyperliquid is left out of ``all``: its OI is in coins, recorded here rather than served as
-history, and its traders are not the centralized exchanges' (README, Exchanges)."""
+history, and its traders are not the centralized exchanges' (README, "What the exchanges
+keep")."""
