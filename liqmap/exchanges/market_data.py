@@ -39,6 +39,7 @@ from liqmap.exchanges.ccxt_client import (
 )
 from liqmap.formats import utc_clock
 from liqmap.market.instruments import ALL, Instrument, InstrumentBook, aggregate, parse_symbol
+from liqmap.market.positions import AccountRead
 from liqmap.market.timeframes import DAY_MS, MINUTE_MS, duration_text, floor_to, step_ms
 from liqmap.market.venues import CENTRALIZED, VENUES, Venue
 from liqmap.policies.request_gate import RequestGate
@@ -380,6 +381,23 @@ class MarketData:
         ``openInterest`` in coins as ``openInterestAmount``, ``openInterestValue`` None."""
         client = self.client(exchange)
         return await self._call(exchange, client.fetch_open_interests, None, parse=_coins_at_mark)
+
+    # -- accounts ------------------------------------------------------------------------
+
+    async def account(self, address: str) -> AccountRead:
+        """The open positions of one Hyperliquid account (``clearinghouseState``, weight 2),
+        through the request gate; malformed positions skipped and counted."""
+        from liqmap.exchanges.positions import parse_clearinghouse_state
+
+        client = self.client("hyperliquid")
+        body = {"type": "clearinghouseState", "user": address}
+        fallback = self.now()
+        return await self._call(
+            "hyperliquid",
+            client.public_post_info,
+            body,
+            parse=lambda raw: parse_clearinghouse_state(address, raw, fallback),
+        )
 
     # -- prices --------------------------------------------------------------------------
 

@@ -11,11 +11,24 @@ user limits" ("REST requests share an aggregated weight limit of 1200 per minute
 ``fetch_ohlcv`` posts ``candleSnapshot`` with ``req: {coin, interval, startTime, endTime}``
 and parses ``t/o/h/l/c/v``. An unknown coin is answered HTTP 500 with the body ``null``
 (JKorf/HyperLiquid.Net issue #16 maps exactly that answer to "symbol not found").
+
+Accounts (``clearinghouseState``, weight 2): docs, Info endpoint, "Retrieve a user's
+perpetuals account summary" gives the answer's fields (``assetPositions`` of ``{"type":
+"oneWay", "position": {...}}``, ``marginSummary``, ``crossMarginSummary``,
+``crossMaintenanceMarginUsed``, ``withdrawable``, ``time``); an address that never traded
+has no positions. Docs, Liquidations: the maintenance margin is "half of the initial margin
+at max leverage"; the liquidation price is ``price - side * margin_available / size / (1 - l
+* side)`` with ``l = 1 / maintenance leverage``. Docs, Tick and lot size: a perp price has at
+most ``6 - szDecimals`` decimals. The accounts are drawn (seeded) from ``LEVERAGE_MIX``, each
+position's liquidation price the one its own initial margin alone gives (an isolated position,
+or a cross account holding only it), so a calibration can recover the mix; a 1x long has no
+liquidation price (``null``).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -71,6 +84,60 @@ def default_perps() -> list[HyperliquidPerp]:
     ]
 
 
+LEVERAGE_MIX = ((1, 0.05), (3, 0.15), (5, 0.2), (10, 0.3), (20, 0.2), (40, 0.1))
+"""The leverages the fake's accounts are drawn from, with their weights; a leverage above a
+coin's ``maxLeverage`` is taken at that maximum."""
+CROSS_SHARE = 0.7
+"""The share of positions held in cross margin."""
+
+
+def maintenance_rate(perp: HyperliquidPerp) -> float:
+    """Half the initial margin at max leverage (docs, Liquidations)."""
+    return 1 / (2 * perp.max_leverage)
+
+
+def liquidation_price(entry: float, leverage: float, long: bool, rate: float) -> float:
+    """Where the initial margin ``entry / leverage`` per coin, less the maintenance, is lost:
+    the docs' formula with ``margin_available = size * entry * (1 / leverage - rate)``."""
+    side = 1 if long else -1
+    return entry - side * entry * (1 / leverage - rate) / (1 - rate * side)
+
+
+@dataclass(frozen=True)
+class FakePosition:
+    """One position of a fake account: signed size in coins, entry, leverage and mode."""
+
+    coin: str
+    szi: float
+    entry: float
+    leverage: int
+    mode: str
+
+    def wire(self, perp: HyperliquidPerp, mark: float) -> dict[str, object]:
+        """The documented ``assetPositions`` item at mark price ``mark``."""
+        decimals = max(0, 6 - perp.sz_decimals)
+        size = abs(self.szi)
+        initial = size * self.entry / self.leverage
+        pnl = self.szi * (mark - self.entry)
+        liq = liquidation_price(self.entry, self.leverage, self.szi > 0, maintenance_rate(perp))
+        leverage: dict[str, object] = {"type": self.mode, "value": self.leverage}
+        if self.mode == "isolated":
+            leverage["rawUsd"] = f"{-self.szi * self.entry + initial:.6f}"
+        margin = initial + pnl if self.mode == "isolated" else size * mark / self.leverage
+        return {
+            "type": "oneWay",
+            "position": {
+                "coin": self.coin, "szi": f"{self.szi:.{perp.sz_decimals}f}",
+                "leverage": leverage, "entryPx": f"{self.entry:.{decimals}f}",
+                "positionValue": f"{size * mark:.6f}", "unrealizedPnl": f"{pnl:.6f}",
+                "returnOnEquity": f"{pnl / initial:.9f}",
+                "liquidationPx": f"{liq:.{decimals}f}" if liq > 0 else None,
+                "marginUsed": f"{margin:.6f}", "maxLeverage": perp.max_leverage,
+                "cumFunding": {"allTime": "0.0", "sinceOpen": "0.0", "sinceChange": "0.0"},
+            },
+        }  # fmt: skip
+
+
 @dataclass
 class FakeHyperliquid(FakeServer):
     """Serves ``POST /info`` from one ``Tape`` per coin; counts the weight of the last minute
@@ -80,6 +147,7 @@ class FakeHyperliquid(FakeServer):
     perps: list[HyperliquidPerp] = field(default_factory=default_perps)
     tapes: dict[str, Tape] = field(default_factory=dict)
     weight_limit: int = WEIGHT_PER_MINUTE
+    accounts: dict[str, list[FakePosition]] = field(default_factory=dict)
     _spent: deque[tuple[int, int]] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
@@ -93,6 +161,27 @@ class FakeHyperliquid(FakeServer):
             seed = sum(map(ord, coin)) + 19
             self.tapes[coin] = Tape(self.clock, price=perp.price, oi_usd=perp.oi_usd, seed=seed)
         return self.tapes[coin]
+
+    def open_accounts(self, count: int, seed: int = 18) -> list[str]:
+        """Open ``count`` accounts of one to three positions drawn from ``LEVERAGE_MIX``
+        (seeded); their addresses, in the order opened."""
+        rng = random.Random(seed)
+        leverages = [lev for lev, _ in LEVERAGE_MIX]
+        weights = [w for _, w in LEVERAGE_MIX]
+        opened = []
+        for _ in range(count):
+            address = f"0x{rng.getrandbits(160):040x}"
+            positions = []
+            for perp in rng.sample(self.perps, rng.randint(1, min(3, len(self.perps)))):
+                lev = min(rng.choices(leverages, weights)[0], perp.max_leverage)
+                entry = round(perp.price * rng.uniform(0.95, 1.05), 6 - perp.sz_decimals)
+                size = round(rng.uniform(1e4, 2e6) / entry, perp.sz_decimals)
+                side = 1 if rng.random() < 0.5 else -1
+                mode = "cross" if rng.random() < CROSS_SHARE else "isolated"
+                positions.append(FakePosition(perp.name, side * size, entry, lev, mode))
+            self.accounts[address] = positions
+            opened.append(address)
+        return opened
 
     def info_types(self) -> list[str]:
         """The ``type`` of every ``/info`` request seen, in order."""
@@ -113,6 +202,7 @@ class FakeHyperliquid(FakeServer):
             "metaAndAssetCtxs": self._meta_and_ctxs,
             "spotMeta": self._spot_meta,
             "candleSnapshot": self._candles,
+            "clearinghouseState": self._clearinghouse_state,
         }.get(str(kind))
         if handler is None:
             return 422, "Failed to deserialize the JSON body into the target type"
@@ -186,3 +276,24 @@ class FakeHyperliquid(FakeServer):
             for ts, o, h, lo, c, v in rows
             if ts <= end
         ]  # fmt: skip
+
+    def _clearinghouse_state(self, body: dict) -> tuple[int, object]:
+        user = str(body.get("user") or "").lower()
+        items, value, margin, maintenance = [], 0.0, 0.0, 0.0
+        for position in self.accounts.get(user, []):
+            perp = self._find(position.coin)
+            assert perp is not None, position.coin
+            mark = self.tape(perp.name).last_price()
+            item = position.wire(perp, mark)
+            items.append(item)
+            notional = abs(position.szi) * mark
+            value += notional
+            margin += float(item["position"]["marginUsed"])  # type: ignore[index]
+            maintenance += notional * maintenance_rate(perp) if position.mode == "cross" else 0
+        summary = {"accountValue": f"{margin:.6f}", "totalNtlPos": f"{value:.6f}",
+                   "totalRawUsd": f"{margin:.6f}", "totalMarginUsed": f"{margin:.6f}"}  # fmt: skip
+        return 200, {
+            "marginSummary": summary, "crossMarginSummary": summary,
+            "crossMaintenanceMarginUsed": f"{maintenance:.6f}", "withdrawable": "0.0",
+            "assetPositions": items, "time": self.clock(),
+        }  # fmt: skip
