@@ -283,6 +283,48 @@ def map_budgets(db: Database) -> None:
     db.execute("CREATE INDEX map_budgets_by_time ON map_budgets(at_ms)")
 
 
+def scanned_positions(db: Database) -> None:
+    """Hyperliquid accounts by address (last seen, notional), the scan passes, and the open
+    positions of each account by coin with the pass that read them."""
+    db.execute(
+        """
+        CREATE TABLE scan_addresses (
+            address TEXT PRIMARY KEY,
+            last_seen_ms INTEGER NOT NULL,
+            notional REAL NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE scan_passes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            started_ms INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE scan_positions (
+            address TEXT NOT NULL,
+            coin TEXT NOT NULL,
+            side TEXT NOT NULL,
+            size REAL NOT NULL,
+            entry REAL NOT NULL,
+            leverage REAL NOT NULL,
+            mode TEXT NOT NULL,
+            margin REAL NOT NULL,
+            value REAL NOT NULL,
+            liquidation REAL,
+            read_ms INTEGER NOT NULL,
+            pass_id INTEGER NOT NULL,
+            PRIMARY KEY (address, coin)
+        )
+        """
+    )
+    db.execute("CREATE INDEX scan_positions_by_coin ON scan_positions(coin)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -298,4 +340,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     open_interest_floors,
     outbox_attempts,
     map_budgets,
+    scanned_positions,
 ]

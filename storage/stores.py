@@ -21,6 +21,7 @@ from storage.growing_clusters import BuildingStore
 from storage.liquidations import RealizedStore
 from storage.market_cache import MarketCache
 from storage.outbox import Outbox
+from storage.positions import PositionStore
 from storage.snapshots import SnapshotStore
 from storage.sweeps import SweepStore
 from storage.worker import DbWorker
@@ -31,7 +32,7 @@ T = TypeVar("T")
 
 class Stores:
     """The cache, chats, maps, alert state, outbox, recorded liquidations, sweeps, digests
-    and map budgets of one database."""
+    map budgets and scanned positions of one database."""
 
     def __init__(
         self,
@@ -51,6 +52,7 @@ class Stores:
         self.sweeps = SweepStore(db)
         self.digests = DigestStore(db, self.chats)
         self.budgets = BudgetStore(db)
+        self.positions = PositionStore(db)
         self._worker = DbWorker()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

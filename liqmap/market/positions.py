@@ -44,3 +44,13 @@ class AccountRead:
     def notional(self) -> float:
         """The USD value of the positions kept."""
         return sum(p.value for p in self.positions)
+
+
+@dataclass(frozen=True)
+class KnownPosition:
+    """A position as stored: read in scan pass ``pass_id``; ``stale`` once a later pass has
+    begun without reading it again."""
+
+    position: Position
+    pass_id: int
+    stale: bool

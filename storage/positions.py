@@ -1,0 +1,69 @@
+"""Hyperliquid accounts and their open positions, as the scanner last read them.
+
+A pass is one round over some addresses (``begin_pass``); a position not read again by the
+latest pass is stale when loaded, since its account may have closed or moved it since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlite_utils import Database
+
+from liqmap.market.positions import AccountRead, KnownPosition, Position
+
+COLUMNS = (
+    "address, coin, side, size, entry, leverage, mode, margin, value, liquidation, read_ms, pass_id"
+)
+
+
+class PositionStore:
+    """``scan_addresses``, ``scan_passes`` and ``scan_positions``."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def begin_pass(self, now_ms: int) -> int:
+        """Start a pass; its number, larger than every earlier one's."""
+        with self.db.atomic():
+            cursor = self.db.execute("INSERT INTO scan_passes (started_ms) VALUES (?)", [now_ms])
+        assert cursor.lastrowid is not None
+        return int(cursor.lastrowid)
+
+    def save(self, read: AccountRead, pass_id: int) -> None:
+        """An account as just read: its positions replace the ones stored (a coin it no
+        longer holds is dropped), its address is seen with its notional."""
+        rows = [_row(p, pass_id) for p in read.positions]
+        with self.db.atomic():
+            self.db.execute("DELETE FROM scan_positions WHERE address = ?", [read.address])
+            self.db.conn.executemany(
+                f"INSERT INTO scan_positions ({COLUMNS}) VALUES ({', '.join('?' * 12)})", rows
+            )
+            self.db.execute(
+                "INSERT INTO scan_addresses (address, last_seen_ms, notional) VALUES (?, ?, ?) "
+                "ON CONFLICT(address) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, "
+                "notional = excluded.notional",
+                [read.address, read.read_ms, read.notional],
+            )
+
+    def largest_first(self, addresses: Iterable[str]) -> list[str]:
+        """``addresses`` without repeats, those known by their last notional, largest first,
+        then the unknown in the order given."""
+        wanted = list(dict.fromkeys(addresses))
+        known = dict(self.db.execute("SELECT address, notional FROM scan_addresses").fetchall())
+        return sorted(wanted, key=lambda a: -known[a] if a in known else 0.0)
+
+    def positions(self, coin: str | None = None) -> list[KnownPosition]:
+        """The positions stored (of ``coin``, if given), stale where the latest pass did not
+        read them."""
+        latest = self.db.execute("SELECT MAX(id) FROM scan_passes").fetchone()[0] or 0
+        where, args = ("WHERE coin = ?", [coin]) if coin is not None else ("", [])
+        rows = self.db.execute(
+            f"SELECT {COLUMNS} FROM scan_positions {where} ORDER BY coin, address", args
+        ).fetchall()
+        return [KnownPosition(Position(*row[:11]), row[11], row[11] < latest) for row in rows]
+
+
+def _row(p: Position, pass_id: int) -> tuple[object, ...]:
+    return (p.address, p.coin, p.side, p.size, p.entry, p.leverage, p.mode, p.margin, p.value,
+            p.liquidation, p.read_ms, pass_id)  # fmt: skip
