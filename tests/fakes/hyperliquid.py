@@ -164,7 +164,7 @@ class FakeHyperliquid(FakeServer):
 
     def open_accounts(self, count: int, seed: int = 18) -> list[str]:
         """Open ``count`` accounts of one to three positions drawn from ``LEVERAGE_MIX``
-        (seeded); their addresses, in the order opened."""
+        (seeded), entered near the current mark; their addresses, in the order opened."""
         rng = random.Random(seed)
         leverages = [lev for lev, _ in LEVERAGE_MIX]
         weights = [w for _, w in LEVERAGE_MIX]
@@ -174,9 +174,14 @@ class FakeHyperliquid(FakeServer):
             positions = []
             for perp in rng.sample(self.perps, rng.randint(1, min(3, len(self.perps)))):
                 lev = min(rng.choices(leverages, weights)[0], perp.max_leverage)
-                entry = round(perp.price * rng.uniform(0.95, 1.05), 6 - perp.sz_decimals)
-                size = round(rng.uniform(1e4, 2e6) / entry, perp.sz_decimals)
                 side = 1 if rng.random() < 0.5 else -1
+                # entered near the mark now, at most half way to its liquidation price: an
+                # open position is one the mark has not liquidated
+                room = 1 / lev - maintenance_rate(perp)
+                move = rng.uniform(-0.5, 0.5) * room
+                mark = self.tape(perp.name).last_price()
+                entry = round(mark * (1 + move), 6 - perp.sz_decimals)
+                size = round(rng.uniform(1e4, 2e6) / entry, perp.sz_decimals)
                 mode = "cross" if rng.random() < CROSS_SHARE else "isolated"
                 positions.append(FakePosition(perp.name, side * size, entry, lev, mode))
             self.accounts[address] = positions
