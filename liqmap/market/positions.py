@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -54,3 +55,46 @@ class KnownPosition:
     position: Position
     pass_id: int
     stale: bool
+
+
+@dataclass(frozen=True)
+class CoinScan:
+    """What one pass read of one coin: the accounts holding it, their positions, the long and
+    short notional in USD, and that notional's share of the coin's open interest."""
+
+    coin: str
+    accounts: int
+    positions: int
+    long_usd: float
+    short_usd: float
+    open_interest_usd: float | None
+
+    @property
+    def coverage(self) -> float | None:
+        """Scanned notional / open interest; None without an open interest."""
+        if not self.open_interest_usd:
+            return None
+        return (self.long_usd + self.short_usd) / self.open_interest_usd
+
+
+def coin_scans(
+    reads: Iterable[AccountRead], open_interest: Mapping[str, float], coin: str | None = None
+) -> list[CoinScan]:
+    """Per coin (only ``coin`` if given), by coin name: what ``reads`` hold of it, against
+    ``open_interest`` in USD by coin."""
+    by_coin: dict[str, list[Position]] = {}
+    for read in reads:
+        for position in read.positions:
+            if coin is None or position.coin == coin:
+                by_coin.setdefault(position.coin, []).append(position)
+    return [
+        CoinScan(
+            coin=name,
+            accounts=len({p.address for p in held}),
+            positions=len(held),
+            long_usd=sum(p.value for p in held if p.side == "long"),
+            short_usd=sum(p.value for p in held if p.side == "short"),
+            open_interest_usd=open_interest.get(name),
+        )
+        for name, held in sorted(by_coin.items())
+    ]
