@@ -91,3 +91,15 @@ def test_an_address_that_is_not_one_is_a_usage_error(tmp_path: Path) -> None:
     result = run(["scan", "0x123"], tmp_path, {"LIQMAP_DB": str(tmp_path / "x.db")})
     assert result.returncode == 2
     assert "not an address (0x and 40 hex digits): '0x123'" in result.stderr
+
+
+def test_an_account_that_never_traded_is_read_and_holds_nothing(tmp_path: Path) -> None:
+    clock = Clock(NOON)
+    with FakeHyperliquid(clock=clock) as fake:
+        env = {"LIQMAP_HYPERLIQUID_URL": fake.url, "LIQMAP_DB": str(tmp_path / "live.db")}
+        result = run(["scan", "0x" + "E" * 40], tmp_path, env, replace(FAST, clock=clock))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:2] == [
+        "pass 1: 1 account(s) read, 0 position(s) skipped",
+        "no open positions",
+    ]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
@@ -143,3 +145,23 @@ def test_a_malformed_position_is_skipped_and_counted_never_kept(
     for position in read.positions:
         assert position.size > 0 and 0 < position.entry <= MAX_PRICE
         assert position.liquidation is None or 0 < position.liquidation <= MAX_PRICE
+
+
+def test_the_fake_weighs_an_account_read_2_of_its_1200_a_minute(
+    hyperliquid: FakeHyperliquid,
+) -> None:
+    def post(body: dict[str, str]) -> int:
+        request = urllib.request.Request(
+            f"{hyperliquid.url}/info", json.dumps(body).encode(), method="POST"
+        )
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    account = {"type": "clearinghouseState", "user": ADDRESS}
+    assert [post({"type": "meta"}) for _ in range(59)] == [200] * 59, "59 x 20 = 1180"
+    assert [post(account) for _ in range(10)] == [200] * 10, "10 x 2 = 20"
+    assert post(account) == 429
