@@ -65,3 +65,14 @@ async def test_top_on_hyperliquid_ranks_its_largest_perpetuals_and_says_in_one_l
     ]
     asked = hyperliquid.info_types()
     assert asked.count("metaAndAssetCtxs") == 2, "the markets once, the ranking in one request"
+
+
+async def test_accuracy_of_hyperliquid_btc_is_one_line_saying_why_there_is_none(
+    tg: FakeTelegram, on_hyperliquid: BotDeps
+) -> None:
+    (answer,) = await say(tg, ANN, "/accuracy hyperliquid:BTC")
+    assert answer["method"] == "sendMessage"
+    assert words(answer) == (
+        "No live accuracy for BTC on hyperliquid: liqmap records liquidations on okx, binance "
+        "and bybit only, not on hyperliquid."
+    )
