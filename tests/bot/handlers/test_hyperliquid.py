@@ -76,3 +76,4 @@ async def test_accuracy_of_hyperliquid_btc_is_one_line_saying_why_there_is_none(
         "No live accuracy for BTC on hyperliquid: liqmap records liquidations on okx, binance "
         "and bybit only, not on hyperliquid."
     )
+    assert len(on_hyperliquid.budgets.policy) == 0, "no map budget charged for it"
