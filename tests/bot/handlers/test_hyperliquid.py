@@ -77,3 +77,14 @@ async def test_accuracy_of_hyperliquid_btc_is_one_line_saying_why_there_is_none(
         "and bybit only, not on hyperliquid."
     )
     assert len(on_hyperliquid.budgets.policy) == 0, "no map budget charged for it"
+
+
+async def test_top_with_an_exchange_name_says_in_one_line_that_it_takes_none(
+    tg: FakeTelegram, on_hyperliquid: BotDeps
+) -> None:
+    (reply,) = await say(tg, ANN, "/top hyperliquid")
+    assert words(reply) == (
+        "/top takes no exchange: it screens this chat's watchlist, or without one the default "
+        "exchange's largest perpetuals; /subscribe hyperliquid:BTC puts one in the watchlist. "
+        "Usage: /top [N] — the N (1–10) most urgent clusters, e.g. /top, /top 10"
+    )
