@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from liqmap.market.instruments import ALL
 from liqmap.market.timeframes import WINDOWS
+from liqmap.market.venues import VENUES
 from liqmap.signals.chat_settings import SettingError, parse_distance
 from liqmap.signals.growing_clusters import BUILDING
 from liqmap.signals.screener import DEFAULT_TOP, MAX_TOP
@@ -43,6 +44,12 @@ def top_count(args: list[str]) -> int | Refusal:
     """``N`` of ``/top [N]``: ``DEFAULT_TOP`` when not given, else 1 to ``MAX_TOP``."""
     if not args:
         return DEFAULT_TOP
+    if len(args) == 1 and args[0].lower() in (*VENUES, ALL):
+        return Refusal(
+            f"/top takes no exchange: it screens this chat's watchlist, or without one the "
+            f"default exchange's largest perpetuals; /subscribe {args[0].lower()}:BTC puts one "
+            "in the watchlist"
+        )
     count = whole_number(args[0], 1, MAX_TOP) if len(args) == 1 else None
     return Refusal() if count is None else count
 

@@ -54,6 +54,7 @@ async def sync_window(
     step: str,
     progress: Progress | None = None,
     warmup_ms: int = 0,
+    need_oi: bool = True,
 ) -> MarketWindow:
     """Fetch what the cache lacks of ``window`` at ``step``, store it, return the window.
 
@@ -64,6 +65,10 @@ async def sync_window(
     written in one transaction, so a failure leaves the cache consistent. Open interest
     comes at the finest step the exchange really has back to the window's start: when it
     refuses or answers short, the next coarser step serves, and the notes say so.
+
+    On a venue whose OI is recorded here (``Venue.oi_recorded``), too few snapshots raise
+    ``NotYetRecorded`` unless ``need_oi`` is False (``liqmap fetch``: the candles are
+    what it can fetch); then the window holds the snapshots there are.
     """
     cache = stores.cache
     now = market.now()
@@ -78,7 +83,7 @@ async def sync_window(
         await stores.run(cache.store_candles, inst, step, candles, settled(gap, last, length, now))
 
     if venue.oi_recorded:
-        return await _recorded_window(stores, inst, window, step, start, end, since)
+        return await _recorded_window(stores, inst, window, step, start, end, since, need_oi)
 
     covered = {s: await stores.run(cache.covered, inst, OPEN_INTEREST, s) for s in venue.oi_steps}
     steps = oi_steps(venue, step, since, now, covered.__getitem__)
@@ -234,10 +239,18 @@ async def record_open_interest(
 
 
 async def _recorded_window(
-    stores: Stores, inst: Instrument, window: str, step: str, start: int, end: int, since: int
+    stores: Stores,
+    inst: Instrument,
+    window: str,
+    step: str,
+    start: int,
+    end: int,
+    since: int,
+    need_oi: bool = True,
 ) -> MarketWindow:
     """The window of a venue without OI history, its OI from the snapshots recorded here;
-    ``NotYetRecorded`` until two of them reach into the window."""
+    ``NotYetRecorded`` until two of them reach into the window (if ``need_oi``, else the
+    window with the snapshots there are and no note)."""
     cache = stores.cache
     now_end = end + step_ms(step)
     oi = await stores.run(
@@ -245,6 +258,18 @@ async def _recorded_window(
     )
     inside = oi.ts[oi.ts >= since]
     if len(oi) < 2 or len(inside) == 0:
+        if not need_oi:
+            return MarketWindow(
+                instrument=inst,
+                window=window,
+                step=step,
+                oi_step=RECORDED_OI_STEP,
+                start=start,
+                end=end,
+                candles=await stores.run(cache.candles, inst, step, since, end),
+                open_interest=oi,
+                since=since,
+            )
         raise NotYetRecorded(
             f"{inst.exchange} publishes no open-interest history; liqmap records it at each "
             f"refresh of a watched instrument and has {len(oi)} snapshot(s) of "

@@ -14,7 +14,8 @@ class CheckResult:
     detail: str
 
     def line(self) -> str:
-        """``ok    database  liqmap.db: ...``; further lines of the detail indented below."""
+        """``ok    database  liqmap.db: ...``; further lines of the detail indented below. A
+        name of ten letters or more (``hyperliquid``) is still followed by a space."""
         first, *more = self.detail.splitlines() or [""]
-        head = f"{'ok' if self.ok else 'FAIL':<6}{self.name:<10}{first}"
+        head = f"{'ok' if self.ok else 'FAIL':<6}{self.name:<9} {first}"
         return "\n".join([head, *(f"{'':16}{line}" for line in more)])

@@ -10,12 +10,13 @@ from bot.arguments import aggregate_of
 from bot.busy import charge, showing
 from bot.context import BotContext
 from bot.deps import BotDeps
-from bot.texts.accuracy import accuracy_text, hit_rate_lines, not_enough
+from bot.texts.accuracy import accuracy_text, hit_rate_lines, not_enough, not_recorded_here
 from bot.texts.common import usage
 from bot.updates import chat_of, message_of
 from liqmap.evaluation.live_accuracy import HISTORY, LiveAccuracy, NothingRecorded
 from liqmap.market.instruments import ALL, Instrument
 from liqmap.market.timeframes import window_ms
+from liqmap.market.venues import CENTRALIZED
 
 
 @authorized
@@ -27,6 +28,10 @@ async def accuracy_command(update: Update, context: BotContext) -> None:
         return
     deps = context.deps
     inst = await deps.market.instrument(f"{ALL}:{symbols[0]}" if every else symbols[0])
+    if not any(m.exchange in CENTRALIZED for m in inst.members or (inst,)):
+        text = not_recorded_here(str(inst), inst.exchange, CENTRALIZED)
+        await message.reply_text(text, parse_mode=ParseMode.HTML)
+        return
     try:
         accuracy = await _accuracy(update, context, deps, inst)
     except NothingRecorded as exc:

@@ -21,8 +21,9 @@ from bot.keyboards.common import offered
 from bot.keyboards.top import top_keyboard, top_press
 from bot.known_chats import known_chat
 from bot.texts.common import STALE_BUTTON, loading, refused
-from bot.texts.top import largest_unknown, top_text
+from bot.texts.top import largest_unknown, not_recorded, top_text
 from bot.updates import message_of, query_of
+from jobs.market_sync import NotYetRecorded
 from liqmap.errors import ExchangeError, InstrumentError, LimitReached, UnsupportedRequest
 from liqmap.market.instruments import Instrument
 from liqmap.market.timeframes import HOUR_MS, step_ms
@@ -52,6 +53,7 @@ async def top_command(update: Update, context: BotContext) -> None:
                                                              chat_id)]  # fmt: skip
     ranked: list[Ranked] = []
     notes: list[str] = []
+    unrecorded: list[str] = []
     screened = 0
     async with showing(context.bot, chat_id, ChatAction.TYPING):
         scope = watchlist or await _largest(deps, count, notes)
@@ -65,6 +67,9 @@ async def top_command(update: Update, context: BotContext) -> None:
                 answer = await deps.maps.get(inst, ALERT_WINDOW)
             except InstrumentError:
                 continue  # a major this exchange does not list
+            except NotYetRecorded:
+                unrecorded.append(name)  # a venue without OI history, too few snapshots yet
+                continue
             except ExchangeError as exc:
                 notes.append(f"{name} left out: {exc.detail}")
                 continue
@@ -75,6 +80,8 @@ async def top_command(update: Update, context: BotContext) -> None:
             row = await _ranked(deps, inst, answer.stored, chat.settings.min_strength)
             if row is not None:
                 ranked.append(row)
+    if unrecorded:
+        notes.insert(0, not_recorded(unrecorded))
     top = most_urgent(ranked, count)
     keyboard = top_keyboard([(r.label, r.instrument) for r in top], ALERT_WINDOW) if top else None
     exchange = deps.settings.default_exchange

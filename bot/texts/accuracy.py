@@ -64,6 +64,15 @@ def hit_rate_lines(rate: HitRate) -> list[str]:
     ]
 
 
+def not_recorded_here(instrument: str, exchange: str, recorded: Sequence[str]) -> str:
+    """No live figures ever: the recorder does not watch ``exchange`` (Hyperliquid)."""
+    venues = ", ".join(recorded[:-1]) + f" and {recorded[-1]}" if len(recorded) > 1 else recorded[0]
+    return (
+        f"No live accuracy for {escape(instrument)}: liqmap records liquidations on "
+        f"{escape(venues)} only, not on {escape(exchange)}."
+    )
+
+
 def not_enough(detail: str) -> str:
     """No live figures yet, and why: ``12 of 48 hours needed``."""
     return f"⏳ Not enough data yet: {escape(detail)}."

@@ -40,3 +40,14 @@ def top_text(ranked: Sequence[Ranked], largest_on: str | None, notes: Sequence[s
 
 def largest_unknown(exchange: str) -> str:
     return f"Major perpetuals instead of {exchange}'s largest by open interest"
+
+
+def not_recorded(names: Sequence[str]) -> str:
+    """One line for the instruments of venues without OI history (Hyperliquid) that have no
+    map yet."""
+    exchanges = " and ".join(dict.fromkeys(name.split(":")[0] for name in names))
+    return (
+        f"Not screened: {', '.join(names)} ({exchanges} publishes no open-interest history; "
+        "liqmap records it at each refresh of a watched instrument, and a map needs 2 "
+        "snapshots)"
+    )

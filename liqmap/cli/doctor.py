@@ -23,7 +23,7 @@ from liqmap.cli.wiring import clock_of, market_data
 from liqmap.config import Settings, load_settings
 from liqmap.errors import ConfigError, ExchangeError, LiqmapError
 from liqmap.exchanges.market_data import MarketData
-from liqmap.market.venues import CENTRALIZED, VENUES
+from liqmap.market.venues import VENUES
 from liqmap.policies.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ async def run_doctor(offline: bool, out: TextIO, tuning: Tuning) -> bool:
         async with market_data(settings, None, tuning, EXCHANGE_RETRY) as market:
             checks = [
                 _guarded(name, check_exchange(market, name, settings.exchange_urls.get(name)))
-                for name in CENTRALIZED
+                for name in VENUES
             ]
             telegram = check_telegram(settings.telegram_bot_token, settings.telegram_api_url)
             checks.append(_guarded("telegram", telegram))
@@ -147,7 +147,8 @@ def check_config(env_file: Path = Path(".env")) -> tuple[CheckResult, Settings |
 
 
 async def check_exchange(market: MarketData, name: str, url: str | None = None) -> CheckResult:
-    """Exchange ``name``: its instrument list, and the price of its BTC USDT perpetual."""
+    """Exchange ``name``: its instrument list, and the price of its BTC perpetual (USDT;
+    USDC on Hyperliquid)."""
     try:
         book = await market.book(name)
         inst = await market.instrument(f"{name}:BTC")

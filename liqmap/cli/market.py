@@ -13,6 +13,7 @@ from liqmap.cli.wiring import market_data, open_stores
 from liqmap.config import Settings
 from liqmap.formats import utc
 from liqmap.market.timeframes import DEFAULT_STEP
+from liqmap.market.venues import VENUES
 
 if TYPE_CHECKING:
     from jobs.market_sync import MarketWindow
@@ -45,7 +46,13 @@ async def fetch_window(args: argparse.Namespace, settings: Settings, tuning: Tun
             step = args.step or DEFAULT_STEP[args.window]
             for member in inst.members or (inst,):
                 window = await sync_window(
-                    market, stores, member, args.window, step, ProgressLine(sys.stderr)
+                    market,
+                    stores,
+                    member,
+                    args.window,
+                    step,
+                    ProgressLine(sys.stderr),
+                    need_oi=False,
                 )
                 _print_fetched(window, args.window, step)
     for note in inst.missing_notes:
@@ -64,7 +71,13 @@ def _print_fetched(window: MarketWindow, length: str, step: str) -> None:
         )
     else:
         print("  no candles in this window")
-    if len(oi):
+    if VENUES[inst.exchange].oi_recorded:
+        print(
+            f"  open interest: {inst.exchange} publishes no history; liqmap run records it at "
+            f"each refresh of a watched instrument ({len(oi)} snapshot(s) of {inst.native_id} "
+            "so far)"
+        )
+    elif len(oi):
         print(
             f"  {len(oi):,} open-interest rows at {window.oi_step}, "
             f"latest {oi.usd[-1] / 1e6:,.1f}M USD at {utc(oi.ts[-1])}"

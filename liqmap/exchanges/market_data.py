@@ -363,14 +363,22 @@ class MarketData:
     # -- open interest now ---------------------------------------------------------------
 
     async def largest(self, exchange: str, count: int) -> list[Instrument]:
-        """The exchange's ``count`` USDT perpetuals with the most open interest in USD now, in
-        one request; ``UnsupportedRequest`` where the exchange has no such request."""
+        """The exchange's ``count`` perpetuals quoted in its home settlement currency (USDT;
+        Hyperliquid USDC) with the most open interest in USD now, in one request;
+        ``UnsupportedRequest`` where the exchange has no such request. Where the exchange
+        gives OI in coins only (``oi_recorded``), coins at the mark (``open_interest_now``)."""
         client = self.client(exchange)
         if not client.has.get("fetchOpenInterests"):
             raise UnsupportedRequest(f"{exchange} does not list open interest for all swaps")
+        venue = VENUES[exchange]
         book = await self.book(exchange)
-        perps = {i.symbol: i for i in book.instruments if i.kind == "swap" and i.quote == "USDT"}
-        found = await self._call(exchange, client.fetch_open_interests, None, parse=_usd_values)
+        perps = {
+            i.symbol: i
+            for i in book.instruments
+            if i.kind == "swap" and i.quote == venue.home_settle
+        }
+        parse = _coins_at_mark if venue.oi_recorded else _usd_values
+        found = await self._call(exchange, client.fetch_open_interests, None, parse=parse)
         usd = {symbol: value for symbol, value in found.items() if symbol in perps}
         return [perps[s] for s in sorted(usd, key=usd.__getitem__, reverse=True)[:count]]
 

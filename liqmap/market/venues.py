@@ -175,7 +175,7 @@ be fetched again."""
 VENUES: dict[str, Venue] = {venue.name: venue for venue in (OKX, BINANCE, BYBIT, HYPERLIQUID)}
 
 CENTRALIZED: tuple[str, ...] = (OKX.name, BINANCE.name, BYBIT.name)
-"""The exchanges ``all`` sums, whose liquidations are recorded and which ``doctor`` checks.
+"""The exchanges ``all`` sums and whose liquidations are recorded (``doctor`` checks every venue).
 Hyperliquid is left out of ``all``: its OI is in coins, recorded here rather than served as
 history, and its traders are not the centralized exchanges' (README, "What the exchanges
 keep")."""

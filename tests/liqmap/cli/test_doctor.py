@@ -24,6 +24,7 @@ from tests.fakes.binance import FakeBinance
 from tests.fakes.bybit import IP_BAN, FakeBybit
 from tests.fakes.clock import Clock
 from tests.fakes.http import free_port
+from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
 from tests.support.cli import FAST, LIQMAP, Result, clean_environ, run
@@ -87,13 +88,19 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def env(
-    okx: FakeOkx, binance: FakeBinance, bybit: FakeBybit, tg: FakeTelegram, db_path: Path
+    okx: FakeOkx,
+    binance: FakeBinance,
+    bybit: FakeBybit,
+    hyperliquid: FakeHyperliquid,
+    tg: FakeTelegram,
+    db_path: Path,
 ) -> dict[str, str]:
     """Settings reaching every fake: all checks pass."""
     return {
         "LIQMAP_OKX_URL": okx.url,
         "LIQMAP_BINANCE_URL": binance.url,
         "LIQMAP_BYBIT_URL": bybit.url,
+        "LIQMAP_HYPERLIQUID_URL": hyperliquid.url,
         "TELEGRAM_API_URL": tg.url,
         "TELEGRAM_BOT_TOKEN": tg.token,
         "LIQMAP_DB": str(db_path),
@@ -107,12 +114,14 @@ def test_everything_reachable_passes_every_check(
     okx.tape("BTC-USDT-SWAP").set_price(65432.1)
     result = doctor(env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    names = ["config", "database", "okx", "binance", "bybit", "telegram"]
+    names = ["config", "database", "okx", "binance", "bybit", "hyperliquid", "telegram"]
     assert all(line(result, name).startswith("ok    ") for name in names), result.stdout
     assert f"{db_path}: schema {len(MIGRATIONS)}," in line(result, "database")
     assert line(result, "database").endswith(", writable")
     assert "BTC-USDT-SWAP 65,432.10 (mark)" in line(result, "okx")
     assert "BTCUSDT" in line(result, "binance") and "BTCUSDT" in line(result, "bybit")
+    hyperliquid_line = r"ok    hyperliquid 3 instruments; BTC [\d,]+\.\d\d \(last\)"
+    assert re.fullmatch(hyperliquid_line, line(result, "hyperliquid"))
     assert "@liqmap_test_bot" in line(result, "telegram")
     assert result.stdout.splitlines()[-1] == "all checks passed"
     assert tg.token not in result.stdout + result.stderr
@@ -133,7 +142,7 @@ def test_a_missing_token_fails_the_telegram_check_only(env: dict[str, str], tmp_
     assert line(result, "telegram") == (
         "FAIL  telegram  TELEGRAM_BOT_TOKEN is not set (liqmap run needs it)"
     )
-    assert result.stdout.splitlines()[-1] == "1 of 7 checks failed"
+    assert result.stdout.splitlines()[-1] == "1 of 8 checks failed"
 
 
 def test_an_unreachable_telegram_is_told_apart_from_a_rejected_token(
@@ -145,14 +154,14 @@ def test_an_unreachable_telegram_is_told_apart_from_a_rejected_token(
     assert line(result, "telegram").startswith(f"FAIL  telegram  Telegram not reachable at {api}")
 
 
-@pytest.mark.parametrize("down", ["okx", "binance", "bybit"])
+@pytest.mark.parametrize("down", ["okx", "binance", "bybit", "hyperliquid"])
 def test_an_unreachable_exchange_fails_alone(
     env: dict[str, str], tmp_path: Path, down: str
 ) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = doctor(env | {f"LIQMAP_{down.upper()}_URL": url}, tmp_path)
     assert result.returncode == 1
-    assert line(result, down) == f"{'FAIL':<6}{down:<10}not reachable at {url}"
+    assert line(result, down) == f"{'FAIL':<6}{down:<9} not reachable at {url}"
     failed = [text for text in result.stdout.splitlines() if text.startswith("FAIL")]
     assert len(failed) == 1, result.stdout
     assert "Traceback" not in result.stderr

@@ -66,3 +66,29 @@ def test_a_hyperliquid_map_waits_for_two_recorded_snapshots_then_says_the_hours(
     data = json.loads(built.stdout)
     assert data["source"] == "hyperliquid" and data["instrument"] == "BTC"
     assert data["notes"] == ["built from 1.0 h of recorded open interest (2 snapshots)"]
+
+
+def test_fetch_hyperliquid_caches_the_candles_and_says_the_service_records_the_oi(
+    tmp_path: Path,
+) -> None:
+    clock = Clock(NOON)
+    tuning = replace(FAST, clock=clock)
+    db_path = tmp_path / "live.db"
+    with FakeHyperliquid(clock=clock) as fake:
+        env = {"LIQMAP_HYPERLIQUID_URL": fake.url, "LIQMAP_DB": str(db_path)}
+        args = ["fetch", "hyperliquid:BTC", "--window", "1d"]
+        result = run(args, tmp_path, env, tuning)
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert lines[0] == "BTC on hyperliquid, 1d at 1m:"
+        assert lines[1].startswith("  1,440 candles ")
+        assert lines[2] == (
+            "  open interest: hyperliquid publishes no history; liqmap run records it at each "
+            "refresh of a watched instrument (0 snapshot(s) of BTC so far)"
+        )
+        assert lines[3:] == [f"  cached in {db_path}"]
+
+        assert _record(fake.url, db_path, clock) == 1
+        again = run(args, tmp_path, env, tuning)
+    assert again.returncode == 0, again.stderr
+    assert "(1 snapshot(s) of BTC so far)" in again.stdout

@@ -69,6 +69,18 @@ async def test_open_interest_now_is_coins_at_the_mark_price(
     assert set(usd) == {"BTC/USDC:USDC", "ETH/USDC:USDC", "SOL/USDC:USDC"}
 
 
+async def test_largest_ranks_the_usdc_perpetuals_by_coins_at_the_mark_in_one_request(
+    hyperliquid: FakeHyperliquid, adapter: Adapter
+) -> None:
+    hyperliquid.tape("SOL").add_open_interest(1e9)  # SOL now leads BTC and ETH
+    async with adapter(hyperliquid=hyperliquid.url) as market:
+        await market.book("hyperliquid")
+        hyperliquid.reset_log()
+        largest = await market.largest("hyperliquid", 2)
+    assert [inst.key for inst in largest] == ["hyperliquid:SOL", "hyperliquid:BTC"]
+    assert hyperliquid.info_types() == ["metaAndAssetCtxs"]
+
+
 async def test_a_429_is_retried_and_the_candles_still_come(
     hyperliquid: FakeHyperliquid, adapter: Adapter, clock: Clock
 ) -> None:
