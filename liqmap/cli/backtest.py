@@ -21,6 +21,7 @@ from liqmap.exchanges.market_data import MarketData
 from liqmap.formats import strict_json, utc
 from liqmap.market.instruments import ALL
 from liqmap.market.timeframes import DAY_MS, HOUR_MS, step_name
+from liqmap.market.venues import CENTRALIZED
 
 if TYPE_CHECKING:
     from liqmap.evaluation.backtest import PartScore, SideScore
@@ -156,6 +157,11 @@ async def _db_backtest(args: argparse.Namespace, settings: Settings, tuning: Tun
         LiveAccuracy,
     )
 
+    if args.exchange not in (None, ALL, *CENTRALIZED):
+        raise LiqmapError(
+            f"liqmap records liquidations on {', '.join(CENTRALIZED)} only, "
+            f"not on {args.exchange}: it has no live accuracy"
+        )
     found: list[LiveAccuracy] = []
     with open_stores(settings, tuning) as stores:
         streams = await stores.run(stores.realized.streams)

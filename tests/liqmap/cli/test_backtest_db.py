@@ -108,6 +108,8 @@ async def test_db_text_scores_each_venue_and_their_sum(
         (["backtest", "--db"], "no liquidations recorded in "),
         (["backtest", "--db", "ETH"], "no liquidations recorded in "),
         (["backtest", "--db", "BTC", "--exchange", "all"], "no liquidations recorded in "),
+        (["backtest", "--db", "BTC", "--exchange", "hyperliquid"],
+         "error: liqmap records liquidations on okx, binance, bybit only, not on hyperliquid"),
     ],
 )  # fmt: skip
 def test_bad_db_requests_get_a_short_answer(
