@@ -257,27 +257,17 @@ async def _recorded_window(
         cache.open_interest, inst, RECORDED_OI_STEP, since - RECORDED_BEFORE_MS, now_end
     )
     inside = oi.ts[oi.ts >= since]
-    if len(oi) < 2 or len(inside) == 0:
-        if not need_oi:
-            return MarketWindow(
-                instrument=inst,
-                window=window,
-                step=step,
-                oi_step=RECORDED_OI_STEP,
-                start=start,
-                end=end,
-                candles=await stores.run(cache.candles, inst, step, since, end),
-                open_interest=oi,
-                since=since,
-            )
+    recorded = len(oi) >= 2 and len(inside) > 0
+    if need_oi and not recorded:
         raise NotYetRecorded(
             f"{inst.exchange} publishes no open-interest history; liqmap records it at each "
             f"refresh of a watched instrument and has {len(oi)} snapshot(s) of "
             f"{inst.native_id} so far; a map needs at least 2"
         )
-    first = max(int(oi.ts[0]), since)
-    hours = (int(oi.ts[-1]) - first) / HOUR_MS
-    note = f"built from {hours:.1f} h of recorded open interest ({len(oi)} snapshots)"
+    notes: tuple[str, ...] = ()
+    if recorded:
+        hours = (int(oi.ts[-1]) - max(int(oi.ts[0]), since)) / HOUR_MS
+        notes = (f"built from {hours:.1f} h of recorded open interest ({len(oi)} snapshots)",)
     return MarketWindow(
         instrument=inst,
         window=window,
@@ -288,5 +278,5 @@ async def _recorded_window(
         candles=await stores.run(cache.candles, inst, step, since, end),
         open_interest=oi,
         since=since,
-        notes=(note,),
+        notes=notes,
     )
