@@ -6,6 +6,7 @@ same refusal of answers that are not market data, the same short text of a ccxt 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -82,6 +83,18 @@ def error_text(exc: BaseException, limit: int = 300) -> str:
     """An error's text on one line, cut to ``limit`` characters."""
     text = " ".join(str(exc).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def wire_number(value: Any) -> float | None:
+    """A finite number from a field of an exchange's message (a decimal string or a JSON
+    number); None for anything else, a boolean included."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _check_page_size(url: str, answer: Any) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from aiohttp import WSMsgType
 
 from liqmap.engine.clusters import LONG, SHORT
 from liqmap.engine.realized import SAMPLED_VENUES, Realized
-from liqmap.exchanges.ccxt_client import MalformedData, error_text, new_client
+from liqmap.exchanges.ccxt_client import MalformedData, error_text, new_client, wire_number
 from liqmap.market.instruments import Instrument
 from liqmap.market.venues import VENUES
 
@@ -407,10 +406,5 @@ def _add(
 
 
 def _positive(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) and number > 0 else None
+    number = wire_number(value)
+    return number if number is not None and number > 0 else None

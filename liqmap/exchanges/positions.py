@@ -13,11 +13,10 @@ cumFunding}}``), ``marginSummary``, ``crossMarginSummary``, ``crossMaintenanceMa
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
-from liqmap.exchanges.ccxt_client import MalformedData
+from liqmap.exchanges.ccxt_client import MalformedData, wire_number
 from liqmap.exchanges.market_data import MAX_PRICE
 from liqmap.market.positions import AccountRead, MarginMode, Position
 
@@ -54,10 +53,10 @@ def _position(address: str, entry: Any, read_ms: int) -> Position | None:
     if not isinstance(pos, Mapping):
         return None
     coin = pos.get("coin")
-    szi = _number(pos.get("szi"))
-    entry_px = _number(pos.get("entryPx"))
-    value = _number(pos.get("positionValue"))
-    margin = _number(pos.get("marginUsed"))
+    szi = wire_number(pos.get("szi"))
+    entry_px = wire_number(pos.get("entryPx"))
+    value = wire_number(pos.get("positionValue"))
+    margin = wire_number(pos.get("marginUsed"))
     leverage = pos.get("leverage")
     if not isinstance(coin, str) or not coin or szi is None or szi == 0:
         return None
@@ -68,11 +67,11 @@ def _position(address: str, entry: Any, read_ms: int) -> Position | None:
     if not isinstance(leverage, Mapping):
         return None
     mode = leverage.get("type")
-    lev = _number(leverage.get("value"))
+    lev = wire_number(leverage.get("value"))
     if mode not in ("cross", "isolated") or lev is None or not 0 < lev <= MAX_LEVERAGE:
         return None
     liq_raw = pos.get("liquidationPx")
-    liquidation = None if liq_raw is None else _number(liq_raw)
+    liquidation = None if liq_raw is None else wire_number(liq_raw)
     if liq_raw is not None and (liquidation is None or not 0 < liquidation <= MAX_PRICE):
         return None
     margin_mode: MarginMode = "cross" if mode == "cross" else "isolated"
@@ -81,14 +80,3 @@ def _position(address: str, entry: Any, read_ms: int) -> Position | None:
         entry=entry_px, leverage=lev, mode=margin_mode, margin=margin, value=value,
         liquidation=liquidation, read_ms=read_ms,
     )  # fmt: skip
-
-
-def _number(value: Any) -> float | None:
-    """A finite number from a decimal string or a number; None for anything else."""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
