@@ -17,7 +17,7 @@ import pytest
 from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
-from tests.support.service import MARKS, Service, query, wait
+from tests.support.service import MARKS, Service, ask, query, serving, wait
 
 pytestmark = pytest.mark.slow
 
@@ -32,28 +32,8 @@ def tg() -> Iterator[FakeTelegram]:
 
 @pytest.fixture
 def service(tg: FakeTelegram, okx: FakeOkx, tmp_path: Path) -> Iterator[Service]:
-    run = Service(
-        {
-            "TELEGRAM_BOT_TOKEN": tg.token,
-            "TELEGRAM_API_URL": tg.url,
-            "LIQMAP_OKX_URL": okx.url,
-            "LIQMAP_DB": str(tmp_path / "e2e.db"),
-            "LIQMAP_REFRESH_SECONDS": "2",
-            "LIQMAP_PRICE_SECONDS": "0.2",  # lingering is counted in price checks, not seconds
-            "PTB_TIMEDELTA": "1",
-        },
-        tmp_path,
-    )
-    run.start()
-    yield run
-    if run.process is not None and run.process.poll() is None:
-        run.kill(signal.SIGKILL)
-
-
-def ask(tg: FakeTelegram, text: str, method: str = "sendMessage") -> dict:
-    mark = tg.mark()
-    tg.user_sends(ANN, text)
-    return tg.wait_for_sync(lambda c: c["method"] == method and c["ok"], timeout=60, since=mark)
+    with serving(tg, okx, tmp_path) as run:
+        yield run
 
 
 def alerts(tg: FakeTelegram) -> list[str]:
@@ -73,10 +53,10 @@ def test_subscribe_map_alert_once_retreat_return_and_survive_sigkill(
     tg: FakeTelegram, okx: FakeOkx, service: Service, tmp_path: Path
 ) -> None:
     db = tmp_path / "e2e.db"
-    ask(tg, "/settings cooldown 0")
-    subscribed = ask(tg, "/subscribe BTC 1")
+    ask(tg, ANN, "/settings cooldown 0")
+    subscribed = ask(tg, ANN, "/subscribe BTC 1")
     assert "Subscribed to" in subscribed["result"]["text"]
-    photo = ask(tg, "/map BTC", method="sendPhoto")
+    photo = ask(tg, ANN, "/map BTC", method="sendPhoto")
     assert photo["result"]["caption"].startswith("BTC-USDT-SWAP · okx · 7d map")
 
     # the refresh job stores the 7d map the alerts watch; pick its nearest strong cluster

@@ -18,7 +18,7 @@ import pytest
 
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
-from tests.support.service import MARKS, Service, query, wait
+from tests.support.service import MARKS, Service, ask, query, serving, wait
 
 pytestmark = pytest.mark.slow
 
@@ -37,28 +37,8 @@ def tg() -> Iterator[FakeTelegram]:
 
 @pytest.fixture
 def service(tg: FakeTelegram, okx: FakeOkx, tmp_path: Path) -> Iterator[Service]:
-    run = Service(
-        {
-            "TELEGRAM_BOT_TOKEN": tg.token,
-            "TELEGRAM_API_URL": tg.url,
-            "LIQMAP_OKX_URL": okx.url,
-            "LIQMAP_DB": str(tmp_path / "e2e.db"),
-            "LIQMAP_REFRESH_SECONDS": "2",
-            "LIQMAP_PRICE_SECONDS": "0.2",
-            "PTB_TIMEDELTA": "1",
-        },
-        tmp_path,
-    )
-    run.start()
-    yield run
-    if run.process is not None and run.process.poll() is None:
-        run.kill(signal.SIGKILL)
-
-
-def ask(tg: FakeTelegram, text: str, method: str = "sendMessage") -> dict:
-    mark = tg.mark()
-    tg.user_sends(ANN, text)
-    return tg.wait_for_sync(lambda c: c["method"] == method and c["ok"], timeout=60, since=mark)
+    with serving(tg, okx, tmp_path) as run:
+        yield run
 
 
 def is_alert(record: dict) -> bool:
@@ -97,8 +77,8 @@ def test_a_kill_while_telegram_holds_the_answer_resends_the_alert_not_the_digest
     # the digest: Telegram takes it and its answer never comes; the process is killed
     tg.hold_answers(HOLD_S, when=is_digest)
     zone, at = digest_due_now()
-    ask(tg, f"/settings tz {zone}")
-    ask(tg, f"/digest on {at}")
+    ask(tg, ANN, f"/settings tz {zone}")
+    ask(tg, ANN, f"/digest on {at}")
     service.kill(signal.SIGTERM)  # the digest job looks at start: queued at once
     service.start()
     wait(lambda: count(tg, is_digest) == 1 and tg.held == 1, "the digest in the chat, held")
@@ -114,8 +94,8 @@ def test_a_kill_while_telegram_holds_the_answer_resends_the_alert_not_the_digest
     )
 
     # an alert, the same way
-    ask(tg, "/settings cooldown 0")
-    ask(tg, "/subscribe BTC 1")
+    ask(tg, ANN, "/settings cooldown 0")
+    ask(tg, ANN, "/subscribe BTC 1")
     wait(lambda: query(db, "SELECT count(*) FROM snapshots WHERE window = '7d'")[0][0] >= 2,
          "a refreshed map")  # fmt: skip
     (clusters_json,) = query(db, "SELECT clusters FROM snapshots WHERE window = '7d' "

@@ -3,12 +3,16 @@ retried as fast as the other tests' commands; and the waits and queries its test
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tests.fakes.okx import FakeOkx
+from tests.fakes.telegram import FakeTelegram
 from tests.support.cli import fast_process
 
 MARKS = "/api/v5/public/mark-price"
@@ -45,3 +49,32 @@ class Service:
 def query(db: Path, sql: str) -> list[tuple]:
     with sqlite3.connect(db, timeout=10) as conn:
         return conn.execute(sql).fetchall()
+
+
+@contextlib.contextmanager
+def serving(tg: FakeTelegram, okx: FakeOkx, cwd: Path) -> Iterator[Service]:
+    """``liqmap run`` against the fakes, refreshing every 2 s and checking prices every 0.2 s
+    (lingering is counted in price checks, not seconds); killed if a test left it running."""
+    run = Service(
+        {
+            "TELEGRAM_BOT_TOKEN": tg.token,
+            "TELEGRAM_API_URL": tg.url,
+            "LIQMAP_OKX_URL": okx.url,
+            "LIQMAP_DB": str(cwd / "e2e.db"),
+            "LIQMAP_REFRESH_SECONDS": "2",
+            "LIQMAP_PRICE_SECONDS": "0.2",
+            "PTB_TIMEDELTA": "1",
+        },
+        cwd,
+    )
+    run.start()
+    yield run
+    if run.process is not None and run.process.poll() is None:
+        run.kill(signal.SIGKILL)
+
+
+def ask(tg: FakeTelegram, chat_id: int, text: str, method: str = "sendMessage") -> dict:
+    """Send ``text`` from ``chat_id`` and wait for the bot's first successful ``method``."""
+    mark = tg.mark()
+    tg.user_sends(chat_id, text)
+    return tg.wait_for_sync(lambda c: c["method"] == method and c["ok"], timeout=60, since=mark)
