@@ -7,7 +7,6 @@ arrives exactly once.
 
 from __future__ import annotations
 
-import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,15 @@ import pytest
 from tests.fakes.http import Fault
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
-from tests.support.service import MARKS, Service, ask, query, serving, wait
+from tests.support.service import (
+    MARKS,
+    Service,
+    ask,
+    nearest_strong_cluster,
+    query,
+    serving,
+    wait,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -60,12 +67,7 @@ def test_subscribe_map_alert_once_retreat_return_and_survive_sigkill(
     assert photo["result"]["caption"].startswith("BTC-USDT-SWAP · okx · 7d map")
 
     # the refresh job stores the 7d map the alerts watch; pick its nearest strong cluster
-    wait(lambda: query(db, "SELECT count(*) FROM snapshots WHERE window = '7d'")[0][0] >= 2,
-         "a refreshed map")  # fmt: skip
-    (clusters_json,) = query(db, "SELECT clusters FROM snapshots WHERE window = '7d' "
-                                 "ORDER BY computed_at DESC, id DESC LIMIT 1")[0]  # fmt: skip
-    strong = [c for c in json.loads(clusters_json) if c["strength"] >= 2.0]
-    target = min(strong, key=lambda c: abs(c["distance_pct"]))
+    target = nearest_strong_cluster(db)
     long = target["side"] == "long"
     near = target["high"] * 1.006 if long else target["low"] * 0.994
     away = target["high"] * 1.03 if long else target["low"] * 0.97

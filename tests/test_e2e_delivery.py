@@ -7,7 +7,6 @@ once); the daily digest does not (at most once), and the log says it may not hav
 
 from __future__ import annotations
 
-import json
 import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -18,7 +17,15 @@ import pytest
 
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
-from tests.support.service import MARKS, Service, ask, query, serving, wait
+from tests.support.service import (
+    MARKS,
+    Service,
+    ask,
+    nearest_strong_cluster,
+    query,
+    serving,
+    wait,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -96,12 +103,7 @@ def test_a_kill_while_telegram_holds_the_answer_resends_the_alert_not_the_digest
     # an alert, the same way
     ask(tg, ANN, "/settings cooldown 0")
     ask(tg, ANN, "/subscribe BTC 1")
-    wait(lambda: query(db, "SELECT count(*) FROM snapshots WHERE window = '7d'")[0][0] >= 2,
-         "a refreshed map")  # fmt: skip
-    (clusters_json,) = query(db, "SELECT clusters FROM snapshots WHERE window = '7d' "
-                                 "ORDER BY computed_at DESC, id DESC LIMIT 1")[0]  # fmt: skip
-    strong = [c for c in json.loads(clusters_json) if c["strength"] >= 2.0]
-    target = min(strong, key=lambda c: abs(c["distance_pct"]))
+    target = nearest_strong_cluster(db)
     near = target["high"] * 1.006 if target["side"] == "long" else target["low"] * 0.994
     tg.hold_answers(HOLD_S, when=is_alert)
     okx.tape("BTC-USDT-SWAP").set_price(near)

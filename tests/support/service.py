@@ -4,6 +4,7 @@ retried as fast as the other tests' commands; and the waits and queries its test
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import sqlite3
 import subprocess
@@ -78,3 +79,15 @@ def ask(tg: FakeTelegram, chat_id: int, text: str, method: str = "sendMessage") 
     mark = tg.mark()
     tg.user_sends(chat_id, text)
     return tg.wait_for_sync(lambda c: c["method"] == method and c["ok"], timeout=60, since=mark)
+
+
+def nearest_strong_cluster(db: Path) -> dict:
+    """The nearest cluster of strength 2 or more on the latest 7d map, once the refresh job has
+    stored a second one (the one the alerts watch)."""
+    wait(lambda: query(db, "SELECT count(*) FROM snapshots WHERE window = '7d'")[0][0] >= 2,
+         "a refreshed map")  # fmt: skip
+    (clusters_json,) = query(db, "SELECT clusters FROM snapshots WHERE window = '7d' "
+                                 "ORDER BY computed_at DESC, id DESC LIMIT 1")[0]  # fmt: skip
+    strong = [c for c in json.loads(clusters_json) if c["strength"] >= 2.0]
+    target: dict = min(strong, key=lambda c: abs(c["distance_pct"]))
+    return target
