@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, tzinfo
 from html import escape
 
@@ -52,18 +53,30 @@ def map_caption(
         lines.append(f"{name}: {cluster_text(nearest) if nearest else 'no dense cluster'}")
     if not snapshot.liq_map.is_empty:
         lines.append(max_pain_text(max_pain(snapshot.liq_map)))
-    lines.append(
-        f"Data to {local_time(snapshot.as_of_ms, zone)} ({ago(now_ms - snapshot.as_of_ms)})"
-    )
-    if snapshot.venues:
-        lines.append("Summed over " + venue_shares(ChartLabels.of(snapshot).shares))
-    lines.extend(f"<i>{escape(note)}</i>" for note in snapshot.notes)
+    shares = ChartLabels.of(snapshot).shares
+    lines += _provenance(snapshot.as_of_ms, now_ms, zone, shares, snapshot.notes)
     if error is not None:
         lines.append(
             f"⚠️ {unavailable(snapshot.label, error)}; "
             f"this map was computed {ago(now_ms - computed_at_ms)}"
         )
     return clip_html("\n".join(lines), CAPTION_LIMIT)
+
+
+def _provenance(
+    as_of_ms: int,
+    now_ms: int,
+    zone: tzinfo,
+    shares: tuple[tuple[str, float], ...],
+    notes: Sequence[str],
+) -> list[str]:
+    """A caption's lines on its data: how old (in the chat's zone), the venues summed, the
+    notes."""
+    lines = [f"Data to {local_time(as_of_ms, zone)} ({ago(now_ms - as_of_ms)})"]
+    if shares:
+        lines.append("Summed over " + venue_shares(shares))
+    lines.extend(f"<i>{escape(note)}</i>" for note in notes)
+    return lines
 
 
 def max_pain_text(pain: MaxPain) -> str:
@@ -102,10 +115,7 @@ def heatmap_caption(
             f"🔥 Hottest band now: <b>{price_text(band.low)}–{price_text(band.high)}</b> · "
             f"{usd(band.usd)} · {band.position(float(known[-1]))}"
         )
-    lines.append(f"Data to {local_time(heatmap.as_of_ms, zone)} ({ago(now_ms - heatmap.as_of_ms)})")
-    if labels.shares:
-        lines.append("Summed over " + venue_shares(labels.shares))
-    lines.extend(f"<i>{escape(note)}</i>" for note in view.notes)
+    lines += _provenance(heatmap.as_of_ms, now_ms, zone, labels.shares, view.notes)
     if error is not None:
         lines.append(
             f"⚠️ {unavailable(labels.instrument, error)}; "
