@@ -72,6 +72,12 @@ class Settings:
             )
         return self.telegram_bot_token
 
+    def exchange_address(self, exchange: str) -> str:
+        """Where ``exchange``'s requests go: its ``LIQMAP_<EXCHANGE>_URL``, else where ccxt
+        goes by default (empty for a name no venue has)."""
+        venue = VENUES.get(exchange)
+        return self.exchange_urls.get(exchange) or (venue.default_url if venue else "")
+
 
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")

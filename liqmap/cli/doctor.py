@@ -105,7 +105,7 @@ async def run_doctor(offline: bool, out: TextIO, tuning: Tuning) -> bool:
 
         async with market_data(settings, None, tuning, EXCHANGE_RETRY) as market:
             checks = [
-                _guarded(name, check_exchange(market, name, settings.exchange_urls.get(name)))
+                _guarded(name, check_exchange(market, name, settings.exchange_address(name)))
                 for name in VENUES
             ]
             telegram = check_telegram(settings.telegram_bot_token, settings.telegram_api_url)
@@ -146,7 +146,7 @@ def check_config(env_file: Path = Path(".env")) -> tuple[CheckResult, Settings |
     return CheckResult("config", True, detail), settings
 
 
-async def check_exchange(market: MarketData, name: str, url: str | None = None) -> CheckResult:
+async def check_exchange(market: MarketData, name: str, url: str) -> CheckResult:
     """Exchange ``name``: its instrument list, and the price of its BTC perpetual (USDT;
     USDC on Hyperliquid)."""
     try:
@@ -154,7 +154,7 @@ async def check_exchange(market: MarketData, name: str, url: str | None = None) 
         inst = await market.instrument(f"{name}:BTC")
         price = (await market.prices([inst])).get(inst.key)
     except ExchangeError as exc:
-        return CheckResult(name, False, f"{exc.detail} at {url or VENUES[name].default_url}")
+        return CheckResult(name, False, f"{exc.detail} at {url}")
     except LiqmapError as exc:
         return CheckResult(name, False, str(exc))
     if price is None:

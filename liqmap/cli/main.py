@@ -16,7 +16,6 @@ from liqmap.cli.arguments import Command
 from liqmap.cli.tuning import Tuning
 from liqmap.config import Settings, load_settings
 from liqmap.errors import BannedByExchange, ConfigError, ExchangeError, LiqmapError
-from liqmap.market.venues import VENUES
 
 log = logging.getLogger("liqmap")
 
@@ -108,8 +107,7 @@ def _exit_status(args: argparse.Namespace, tuning: Tuning) -> int:
 
 def _at_url(settings: Settings, failure: ExchangeError) -> str:
     """`` at URL``: the exchange's address as set, else where ccxt reaches it by default."""
-    venue = VENUES.get(failure.exchange)
-    url = settings.exchange_urls.get(failure.exchange) or (venue.default_url if venue else "")
+    url = settings.exchange_address(failure.exchange)
     return f" at {url}" if url else ""
 
 
