@@ -14,6 +14,7 @@ from liqmap.engine.model import (
     build_map,
     combine_maps,
 )
+from liqmap.engine.real_layer import RealLayer
 from liqmap.engine.series import Candles, OpenInterest
 
 
@@ -51,6 +52,8 @@ class MapSnapshot:
     """What a reader should know about the data, e.g. a coarser open-interest step."""
     venues: tuple[VenueShare, ...] = ()
     """For a map summed over exchanges: each one's share."""
+    real: RealLayer | None = None
+    """Where the venue publishes positions: the real liquidation USD on the same bins."""
 
     @property
     def price(self) -> float:

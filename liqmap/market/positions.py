@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from liqmap.engine.real_layer import RealLevel
+
 Side = Literal["long", "short"]
 MarginMode = Literal["cross", "isolated"]
 
@@ -98,3 +100,21 @@ def coin_scans(
         )
         for name, held in sorted(by_coin.items())
     ]
+
+
+def real_levels(known: Iterable[KnownPosition]) -> list[RealLevel]:
+    """The stored positions that have a liquidation price, as levels of the real layer."""
+    return [
+        RealLevel(p.side, p.liquidation, p.value, p.read_ms, k.stale)
+        for k in known
+        if (p := k.position).liquidation is not None
+    ]
+
+
+def scanned_coverage(
+    known: Iterable[KnownPosition], open_interest_usd: float | None
+) -> float | None:
+    """The notional of the stored positions (stale ones too) over the open interest."""
+    if not open_interest_usd:
+        return None
+    return sum(k.position.value for k in known) / open_interest_usd

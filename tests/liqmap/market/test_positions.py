@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from liqmap.market.positions import AccountRead, Position, Side, coin_scans
+from liqmap.engine.real_layer import RealLevel
+from liqmap.market.positions import (
+    AccountRead,
+    KnownPosition,
+    Position,
+    Side,
+    coin_scans,
+    real_levels,
+    scanned_coverage,
+)
 
 A, B = "0x" + "a" * 40, "0x" + "b" * 40
 
@@ -27,3 +38,13 @@ def test_each_coin_counts_its_accounts_and_sides_against_its_open_interest() -> 
     assert btc.coverage == pytest.approx(0.01)
     assert (eth.short_usd, eth.coverage) == (1e5, None), "no open interest, no coverage"
     assert [s.coin for s in coin_scans(reads, {}, "ETH")] == ["ETH"]
+
+
+def test_stored_positions_with_a_liquidation_price_are_the_real_levels() -> None:
+    at_risk = replace(held(A, "BTC", "short", 2e5), liquidation=70_000.0, read_ms=5)
+    safe = held(B, "BTC", "long", 1e5)  # no liquidation price: the account keeps it safe
+    known = [KnownPosition(at_risk, pass_id=2, stale=True), KnownPosition(safe, 2, False)]
+    assert real_levels(known) == [RealLevel("short", 70_000.0, 2e5, 5, stale=True)]
+    assert scanned_coverage(known, 6e6) == pytest.approx(0.05), "every position's notional"
+    assert scanned_coverage(known, None) is None
+    assert scanned_coverage(known, 0.0) is None
