@@ -280,3 +280,12 @@ async def _recorded_window(
         since=since,
         notes=notes,
     )
+
+
+async def latest_recorded_oi(stores: Stores, inst: Instrument, at_ms: int) -> float | None:
+    """The last open interest in USD recorded for ``inst`` in the day up to ``at_ms``."""
+    oi = await stores.run(
+        stores.cache.open_interest, inst, RECORDED_OI_STEP, at_ms - RECORDED_BEFORE_MS,
+        at_ms + MINUTE_MS,
+    )  # fmt: skip
+    return float(oi.usd[-1]) if len(oi) else None

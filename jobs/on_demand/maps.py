@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from jobs.market_sync import sync_window
 from jobs.on_demand.memo import Shared
+from jobs.on_demand.real_layer import real_layer_for
 from liqmap.engine.snapshot import MapSnapshot, VenueData, build_aggregate_snapshot, build_snapshot
 from liqmap.errors import EveryExchangeFailed, ExchangeError
 from liqmap.exchanges.market_data import MarketData, Progress
@@ -43,7 +44,7 @@ async def compute_map(
         return await _compute_aggregate(market, stores, inst, window, step, progress)
     data = await sync_window(market, stores, inst, window, step, progress)
     params = params_for(inst, await market.maintenance_rate(inst))
-    return await asyncio.to_thread(
+    snapshot = await asyncio.to_thread(
         build_snapshot,
         inst.native_id,
         inst.exchange,
@@ -54,6 +55,8 @@ async def compute_map(
         params,
         data.notes,
     )
+    real = await real_layer_for(stores, inst, snapshot.liq_map)
+    return snapshot if real is None else replace(snapshot, real=real)
 
 
 async def _compute_aggregate(

@@ -53,6 +53,9 @@ class Venue:
     oi_recorded: bool = False
     """The exchange publishes no open-interest history (``oi_steps`` is empty): maps are built
     from the snapshots of current OI this service records at each refresh."""
+    positions_public: bool = False
+    """Every account's open positions, with the venue's own liquidation price, can be read
+    (Hyperliquid ``clearinghouseState``): maps carry a real layer beside the estimate."""
     inverse_contract_usd: float | None = None
     """What one inverse contract is worth in USD, where ccxt's market does not say it: a
     Bybit inverse contract is 1 USD (Bybit help, "What is Inverse Contract?": 10,000
@@ -155,6 +158,7 @@ HYPERLIQUID = Venue(
     home_settle="USDC",
     native_id_key="baseName",
     oi_recorded=True,
+    positions_public=True,
 )
 """USDC-settled perpetuals through ``POST /info`` (ccxt 4.5.x ``hyperliquid``: ``urls['api']``
 is ``https://api.{hostname}``, hostname ``hyperliquid.xyz``; ``fetchMarkets.types`` limited to
