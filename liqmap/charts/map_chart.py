@@ -121,7 +121,8 @@ def draw_map(
     if labels.shares:
         figure.text(0.905, 0.9, labels.shares_text, color=MUTED, fontsize=12, ha="right")
     _style(axes)
-    if liq_map.is_empty:
+    real_only = liq_map.is_empty and real is not None and real.total_usd > 0
+    if liq_map.is_empty and not real_only:
         axes.text(
             0.5,
             0.5,
@@ -136,7 +137,8 @@ def draw_map(
         axes.set_yticks([])
         return figure
 
-    low, high = _visible_range(liq_map, [mark[0] for mark in marks])
+    ranged = real.as_map(liq_map.price, liq_map.as_of_ms) if real_only and real else liq_map
+    low, high = _visible_range(ranged, [mark[0] for mark in marks])
     edges, price = liq_map.edges, liq_map.price
     below, above = liq_map.centers < price, liq_map.centers > price
     shown = (edges[1:] > low) & (edges[:-1] < high)
@@ -183,6 +185,12 @@ def draw_map(
         _mark_realized(figure, axes, liq_map, realized, low, high)
     if real is not None:
         _draw_real(axes, real, tallest if tallest > 0 else 1.0, low, high)
+    if real_only:
+        axes.set_yticks([])
+        cumulative.set_yticks([])
+        axes.text(0.5, 0.5, "no open-interest build-up in this window: real positions only",
+                  transform=axes.transAxes, ha="center", va="center", color=TEXT,
+                  fontsize=15)  # fmt: skip
     _leverage_legend(axes, liq_map.bands)
     return figure
 

@@ -126,3 +126,22 @@ def test_the_real_colour_reads_apart_from_everything_else_drawn() -> None:
     others = [*LONG_SHADES, *SHORT_SHADES, PANEL, REALIZED_LONG, REALIZED_SHORT,
               "#7ee787", "#ff7b72", "#3fb950", "#f85149", "#f0f6fc"]  # fmt: skip
     assert min(distance(REAL, other) for other in others) >= 25
+
+
+def test_an_empty_estimate_with_real_positions_draws_them_alone_without_usd_ticks() -> None:
+    liq_map = _week()
+    empty = LiquidationMap(liq_map.price, liq_map.as_of_ms, liq_map.edges,
+                           np.zeros_like(liq_map.long_by_band),
+                           np.zeros_like(liq_map.short_by_band))  # fmt: skip
+    columns, axes = _violet_columns(empty, _real(liq_map, 4e6))
+    for offset in OFFSETS:
+        column = _column(axes, liq_map.price * (1 + offset))
+        assert columns[column - 4 : column + 5].sum() > 40
+    figure = draw_map(empty, [], LABELS, real=_real(liq_map, 4e6))
+    notes = {t.get_text() for t in figure.axes[0].texts}
+    assert "no open-interest build-up in this window: real positions only" in notes
+    assert len(figure.axes[0].get_yticks()) == len(figure.axes[1].get_yticks()) == 0
+    nothing = draw_map(empty, [], LABELS, real=bin_real(liq_map.edges, [], None))
+    assert "no open-interest build-up in this window: nothing to map" in {
+        t.get_text() for t in nothing.axes[0].texts
+    }
