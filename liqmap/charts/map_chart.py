@@ -204,7 +204,7 @@ def _draw_real(axes: Axes, real: RealLayer, tallest: float, low: float, high: fl
     top = float(usd_per_bin[shown].max(initial=0.0))
     if top > 0:
         scaled = np.where(shown, usd_per_bin, 0.0) * (REAL_HEIGHT * tallest / top)
-        outline = LineCollection(_outline(real.edges, scaled), colors=REAL, linewidths=2.2,
+        outline = LineCollection(list(_outline(real.edges, scaled)), colors=REAL, linewidths=2.2,
                                  capstyle="projecting")  # fmt: skip
         axes.add_collection(outline, autolim=False)
         note = f"own scale, top bin {usd(top)}"
