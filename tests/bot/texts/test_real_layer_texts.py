@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.texts.common import CAPTION_LIMIT
 from bot.texts.maps import map_caption
@@ -102,3 +104,23 @@ def test_the_real_lines_fit_the_caption_beside_notes_and_an_error() -> None:
     assert "…" not in shown(caption), "nothing clipped"
     assert "120,000 positions" in caption and "120,000 stale" in caption
     assert "scanned 1250.0% of open interest" in caption
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            RealLevel, st.sampled_from(["long", "short"]), st.floats(0.0, 400.0),
+            st.floats(1e-6, 1e15), st.integers(0, 2 * AS_OF), st.booleans(),
+        ),
+        max_size=30,
+    ),
+    st.one_of(st.none(), st.floats(0, 1e6)),
+    st.integers(0, 4 * AS_OF),
+)  # fmt: skip
+def test_any_real_layer_gives_a_caption_within_the_limit(
+    levels: list[RealLevel], coverage: float | None, now_ms: int
+) -> None:
+    caption = map_caption(hyperliquid_map(*levels, coverage=coverage), now_ms, AS_OF)
+    assert units(shown(caption)) <= CAPTION_LIMIT
+    assert "🟣" in caption

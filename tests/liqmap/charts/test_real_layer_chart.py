@@ -8,6 +8,8 @@ import io
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.colors import to_rgb
 from matplotlib.image import imread
 
@@ -24,10 +26,11 @@ from liqmap.charts.map_chart import (
     draw_map,
     render_png,
 )
-from liqmap.engine.clusters import find_clusters
+from liqmap.engine.clusters import Cluster, find_clusters
 from liqmap.engine.model import LiquidationMap, build_map
 from liqmap.engine.real_layer import RealLayer, RealLevel, bin_real
 from liqmap.formats import usd as usd_text
+from tests.liqmap.charts.test_chart_properties import assert_png, clustered_maps
 from tests.support.colours import distance
 from tests.support.png import colour_pixels
 
@@ -145,3 +148,34 @@ def test_an_empty_estimate_with_real_positions_draws_them_alone_without_usd_tick
     assert "no open-interest build-up in this window: nothing to map" in {
         t.get_text() for t in nothing.axes[0].texts
     }
+
+
+LEVELS = st.lists(
+    st.builds(
+        RealLevel,
+        st.sampled_from(["long", "short"]),
+        st.floats(0.0, 400.0),
+        st.floats(1e-6, 1e15),
+        st.integers(0, 2**41),
+        st.booleans(),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=15, deadline=None)
+@given(clustered_maps(), LEVELS, st.one_of(st.none(), st.floats(0, 50)), st.booleans())
+def test_any_real_layer_renders_on_any_map(
+    drawn: tuple[LiquidationMap, list[Cluster]],
+    levels: list[RealLevel],
+    coverage: float | None,
+    empty: bool,
+) -> None:
+    liq_map, clusters = drawn
+    if empty:
+        zeros = np.zeros_like(liq_map.long_by_band)
+        liq_map = LiquidationMap(liq_map.price, liq_map.as_of_ms, liq_map.edges, zeros, zeros)
+        clusters = []
+    real = bin_real(liq_map.edges, levels, coverage)
+    assert_png(render_png(liq_map, clusters, LABELS, real=real))
+    assert_png(render_png(liq_map, clusters, LABELS, width_px=800, real=real), 800)
