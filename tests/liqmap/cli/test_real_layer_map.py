@@ -132,3 +132,4 @@ def test_a_map_of_a_venue_that_hides_positions_has_null_real_fields(tmp_path: Pa
     data = json.loads(built.stdout)
     assert {name: data[name] for name in REAL_FIELDS} == dict.fromkeys(REAL_FIELDS)
     assert "real" not in text.stdout
+    assert colour_pixels((tmp_path / "ETH-USDT-SWAP-1d.png").read_bytes(), REAL) == 0
