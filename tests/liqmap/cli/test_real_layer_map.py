@@ -21,9 +21,9 @@ from tests.conftest import NOON
 from tests.fakes.clock import Clock
 from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.okx import FakeOkx
-from tests.liqmap.cli.test_hyperliquid_map import _record
 from tests.support.cli import FAST, run
 from tests.support.png import colour_pixels
+from tests.support.recorded_oi import record_btc_open_interest
 
 REAL_FIELDS = (
     "real_long_usd", "real_short_usd", "coverage", "real_positions", "real_stale", "real_read_ms"
@@ -39,9 +39,9 @@ def test_the_map_gives_the_scanned_positions_binned_with_coverage_and_stale_ones
     with FakeHyperliquid(clock=clock) as fake:
         env = {"LIQMAP_HYPERLIQUID_URL": fake.url, "LIQMAP_DB": str(db_path)}
         addresses = fake.open_accounts(60)
-        assert _record(fake.url, db_path, clock) == 1
+        assert record_btc_open_interest(fake.url, db_path, clock) == 1
         clock.advance(HOUR_MS)
-        assert _record(fake.url, db_path, clock) == 1
+        assert record_btc_open_interest(fake.url, db_path, clock) == 1
         open_interest = fake.tape("BTC").open_interest_now()
         first = run(["scan", *addresses], tmp_path, env, tuning)
         assert first.returncode == 0, first.stderr
@@ -108,9 +108,9 @@ def test_before_any_scan_the_summary_says_how_to_start_and_the_json_is_null(
     db_path = tmp_path / "live.db"
     with FakeHyperliquid(clock=clock) as fake:
         env = {"LIQMAP_HYPERLIQUID_URL": fake.url, "LIQMAP_DB": str(db_path)}
-        assert _record(fake.url, db_path, clock) == 1
+        assert record_btc_open_interest(fake.url, db_path, clock) == 1
         clock.advance(HOUR_MS)
-        assert _record(fake.url, db_path, clock) == 1
+        assert record_btc_open_interest(fake.url, db_path, clock) == 1
         args = ["map", "hyperliquid:BTC", "--window", "1d"]
         built = run([*args, "--json"], tmp_path, env, tuning)
         text = run([*args, "--out", str(tmp_path / "btc.png")], tmp_path, env, tuning)
