@@ -325,6 +325,12 @@ def scanned_positions(db: Database) -> None:
     db.execute("CREATE INDEX scan_positions_by_coin ON scan_positions(coin)")
 
 
+def snapshot_real_layer(db: Database) -> None:
+    """For a map of a venue that publishes positions: the real layer on its bins (NULL for
+    maps without one, and for every map stored before)."""
+    db.execute("ALTER TABLE snapshots ADD COLUMN real BLOB")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -341,4 +347,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     outbox_attempts,
     map_budgets,
     scanned_positions,
+    snapshot_real_layer,
 ]

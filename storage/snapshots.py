@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from liqmap.engine.clusters import Cluster
 from liqmap.engine.model import LiquidationMap
+from liqmap.engine.real_layer import RealLayer
 from liqmap.engine.snapshot import MapSnapshot, VenueShare
 from liqmap.signals.growing_clusters import REFRESHES, Frame
 
@@ -50,8 +51,8 @@ class SnapshotStore:
         with self.db.atomic():
             cursor = self.db.execute(
                 "INSERT INTO snapshots (instrument, window, computed_at, as_of, price, label, "
-                "source, step, map, clusters, notes, venues) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "source, step, map, clusters, notes, venues, real) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     instrument,
                     snapshot.window,
@@ -65,6 +66,7 @@ class SnapshotStore:
                     json.dumps([asdict(c) for c in snapshot.clusters]),
                     json.dumps(list(snapshot.notes)),
                     json.dumps([asdict(v) for v in snapshot.venues]),
+                    None if snapshot.real is None else _pack_real(snapshot.real),
                 ],
             )
         return StoredMap(int(cursor.lastrowid or 0), instrument, computed_at, snapshot)
@@ -112,6 +114,7 @@ class SnapshotStore:
             clusters=[Cluster(**c) for c in json.loads(row["clusters"])],
             notes=tuple(json.loads(row["notes"])),
             venues=tuple(VenueShare(**v) for v in json.loads(row["venues"])),
+            real=None if row["real"] is None else _unpack_real(row["real"]),
         )
         return StoredMap(
             row["id"],
@@ -190,4 +193,32 @@ def _unpack(blob: bytes) -> LiquidationMap:
             long_by_band=data["long_by_band"],
             short_by_band=data["short_by_band"],
             bands=tuple(str(b) for b in data["bands"]),
+        )
+
+
+def _pack_real(real: RealLayer) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        edges=real.edges,
+        long_usd=real.long_usd,
+        short_usd=real.short_usd,
+        coverage=np.nan if real.coverage is None else real.coverage,
+        counts=np.array([real.positions, real.stale, real.read_ms], dtype=np.int64),
+    )
+    return buffer.getvalue()
+
+
+def _unpack_real(blob: bytes) -> RealLayer:
+    with np.load(io.BytesIO(blob)) as data:
+        coverage = float(data["coverage"])
+        positions, stale, read_ms = (int(n) for n in data["counts"])
+        return RealLayer(
+            edges=data["edges"],
+            long_usd=data["long_usd"],
+            short_usd=data["short_usd"],
+            coverage=None if np.isnan(coverage) else coverage,
+            positions=positions,
+            stale=stale,
+            read_ms=read_ms,
         )

@@ -192,8 +192,9 @@ async def _render(deps: BotDeps, inst: Instrument, stored: StoredMap) -> bytes:
         deps.stores, deps.market, inst, end - window_ms(snapshot.window), end
     )
     draw = functools.partial(
-        render_png, snapshot.liq_map, snapshot.clusters, ChartLabels.of(snapshot), realized=realized
-    )
+        render_png, snapshot.liq_map, snapshot.clusters, ChartLabels.of(snapshot),
+        realized=realized, real=snapshot.real,
+    )  # fmt: skip
     return await asyncio.to_thread(draw)
 
 

@@ -76,4 +76,4 @@ def _chart(snapshot: MapSnapshot, check: StopCheck) -> bytes:
     if check.suggestion is not None:
         marks.append((check.suggestion, "suggested", SUGGESTION_COLOUR))
     labels = ChartLabels.of(snapshot)
-    return render_png(snapshot.liq_map, snapshot.clusters, labels, marks=marks)
+    return render_png(snapshot.liq_map, snapshot.clusters, labels, marks=marks, real=snapshot.real)

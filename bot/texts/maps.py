@@ -10,6 +10,7 @@ import numpy as np
 
 from bot.texts.common import CAPTION_LIMIT, TEXT_LIMIT, ago, unavailable
 from bot.texts.html import clip_html
+from bot.texts.real_layer import real_lines
 from jobs.on_demand.heatmaps import RenderedHeatmap
 from liqmap.charts.map_chart import ChartLabels
 from liqmap.engine.clusters import LONG, SHORT, Cluster
@@ -53,6 +54,7 @@ def map_caption(
         lines.append(f"{name}: {cluster_text(nearest) if nearest else 'no dense cluster'}")
     if not snapshot.liq_map.is_empty:
         lines.append(max_pain_text(max_pain(snapshot.liq_map)))
+    lines += real_lines(snapshot, now_ms)
     shares = ChartLabels.of(snapshot).shares
     lines += _provenance(snapshot.as_of_ms, now_ms, zone, shares, snapshot.notes)
     if error is not None:

@@ -253,6 +253,7 @@ class Delivery:
         snapshot = stored.snapshot
         labels = ChartLabels.of(snapshot)
         draw = functools.partial(
-            render_png, snapshot.liq_map, snapshot.clusters, labels, ALERT_CHART_WIDTH
-        )
+            render_png, snapshot.liq_map, snapshot.clusters, labels, ALERT_CHART_WIDTH,
+            real=snapshot.real,
+        )  # fmt: skip
         return await asyncio.get_running_loop().run_in_executor(ALERT_CHARTS, draw)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.patches import Patch
@@ -20,6 +20,7 @@ from liqmap.charts.canvas import BACKGROUND, new_figure, to_png
 from liqmap.charts.ticks import usd_ticks
 from liqmap.engine.clusters import LONG, SHORT, Cluster
 from liqmap.engine.model import LiquidationMap
+from liqmap.engine.real_layer import RealLayer
 from liqmap.engine.realized import RealizedView, by_price
 from liqmap.engine.snapshot import MapSnapshot
 from liqmap.formats import price_text, usd, utc
@@ -47,6 +48,12 @@ marker per slot and side at the slot's middle, so markers stand apart instead of
 MARKER_AREA = 180.0
 """Area in points² of the marker of the fullest slot (the others scale by USD): narrower
 than a slot (about 13.7 points), so neighbours never touch."""
+
+REAL = "#d58bff"
+"""The real layer's outline: a violet no band, curve, cluster or marker uses."""
+REAL_HEIGHT = 0.9
+"""The real layer's tallest visible bin reaches this share of the estimate's tallest: it has
+its own scale, given in its legend, since it holds only the scanned share of the positions."""
 
 Mark = tuple[float, str, str]
 """A price to mark with a vertical line: price, label and colour."""
@@ -83,11 +90,13 @@ def render_png(
     width_px: int = 1280,
     realized: RealizedView | None = None,
     marks: Sequence[Mark] = (),
+    real: RealLayer | None = None,
 ) -> bytes:
     """The chart as PNG bytes, ``width_px`` wide at 16:9 (1280x720 by default), with the
-    recorded liquidations of the window as markers when ``realized`` is given and a labelled
-    vertical line at each of ``marks``."""
-    return to_png(draw_map(liq_map, clusters, labels, width_px, realized, marks))
+    recorded liquidations of the window as markers when ``realized`` is given, a labelled
+    vertical line at each of ``marks`` and the real positions' liquidations as an outline
+    when ``real`` is given."""
+    return to_png(draw_map(liq_map, clusters, labels, width_px, realized, marks, real))
 
 
 def draw_map(
@@ -97,6 +106,7 @@ def draw_map(
     width_px: int = 1280,
     realized: RealizedView | None = None,
     marks: Sequence[Mark] = (),
+    real: RealLayer | None = None,
 ) -> Figure:
     """The chart's figure, as ``render_png`` saves it."""
     figure = new_figure(width_px)
@@ -111,7 +121,8 @@ def draw_map(
     if labels.shares:
         figure.text(0.905, 0.9, labels.shares_text, color=MUTED, fontsize=12, ha="right")
     _style(axes)
-    if liq_map.is_empty:
+    real_only = liq_map.is_empty and real is not None and real.total_usd > 0
+    if liq_map.is_empty and not real_only:
         axes.text(
             0.5,
             0.5,
@@ -126,7 +137,8 @@ def draw_map(
         axes.set_yticks([])
         return figure
 
-    low, high = _visible_range(liq_map, [mark[0] for mark in marks])
+    ranged = real.as_map(liq_map.price, liq_map.as_of_ms) if real_only and real else liq_map
+    low, high = _visible_range(ranged, [mark[0] for mark in marks])
     edges, price = liq_map.edges, liq_map.price
     below, above = liq_map.centers < price, liq_map.centers > price
     shown = (edges[1:] > low) & (edges[:-1] < high)
@@ -171,8 +183,37 @@ def draw_map(
                   color=color, fontsize=12, fontweight="bold", va="top")  # fmt: skip
     if realized is not None:
         _mark_realized(figure, axes, liq_map, realized, low, high)
+    if real is not None:
+        _draw_real(axes, real, tallest if tallest > 0 else 1.0, low, high)
+    if real_only:
+        axes.set_yticks([])
+        cumulative.set_yticks([])
+        axes.text(0.5, 0.5, "no open-interest build-up in this window: real positions only",
+                  transform=axes.transAxes, ha="center", va="center", color=TEXT,
+                  fontsize=15)  # fmt: skip
     _leverage_legend(axes, liq_map.bands)
     return figure
+
+
+def _draw_real(axes: Axes, real: RealLayer, tallest: float, low: float, high: float) -> None:
+    """The real positions' liquidation USD per bin (both sides summed: a long's level lies
+    below its entry, a short's above) as a violet outline over the estimate, on its own scale,
+    with a legend line above the map's right corner saying so and what its tallest bin holds."""
+    usd_per_bin = real.long_usd + real.short_usd
+    shown = (real.edges[1:] > low) & (real.edges[:-1] < high)
+    top = float(usd_per_bin[shown].max(initial=0.0))
+    if top > 0:
+        scaled = np.where(shown, usd_per_bin, 0.0) * (REAL_HEIGHT * tallest / top)
+        outline = LineCollection(list(_outline(real.edges, scaled)), colors=REAL, linewidths=2.2,
+                                 capstyle="projecting")  # fmt: skip
+        axes.add_collection(outline, autolim=False)
+        note = f"own scale, top bin {usd(top)}"
+    else:
+        note = "none in this range"
+    axes.text(
+        1.0, 1.012, f"▮ real positions ({note})",
+        transform=axes.transAxes, ha="right", va="bottom", color=REAL, fontsize=10.5,
+    )  # fmt: skip
 
 
 def _leverage_legend(axes: Axes, bands: Sequence[str]) -> None:
@@ -270,6 +311,21 @@ def _mark_realized(
         f"{realized.coverage_text}",
         color=MUTED, fontsize=11.5,
     )  # fmt: skip
+
+
+def _outline(edges: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Segments of the stepped outline of the bins holding something: each one's top, and the
+    rise or fall at each edge beside one, with no line along zero between them."""
+    filled = values > 0
+    left, right = edges[:-1][filled], edges[1:][filled]
+    tops = np.stack((np.column_stack((left, values[filled])),
+                     np.column_stack((right, values[filled]))), axis=1)  # fmt: skip
+    before = np.concatenate(([0.0], values))
+    after = np.concatenate((values, [0.0]))
+    sides = (before != after) & ((before > 0) | (after > 0))
+    rises = np.stack((np.column_stack((edges[sides], before[sides])),
+                      np.column_stack((edges[sides], after[sides]))), axis=1)  # fmt: skip
+    return np.concatenate((tops, rises))
 
 
 def _steps(

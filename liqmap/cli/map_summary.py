@@ -9,6 +9,7 @@ from liqmap.engine.clusters import LONG, Cluster
 from liqmap.engine.max_pain import PainBin, max_pain
 from liqmap.engine.snapshot import MapSnapshot
 from liqmap.formats import price_text, usd, utc
+from liqmap.market.venues import VENUES
 
 
 def cluster_line(cluster: Cluster) -> str:
@@ -40,8 +41,40 @@ def summary(snapshot: MapSnapshot) -> str:
     if snapshot.venues:
         shares = ", ".join(f"{v.exchange} {v.share:.0%}" for v in snapshot.venues)
         lines.append(f"summed over exchanges: {shares}")
+    lines.extend(_real_lines(snapshot))
     lines.extend(f"note: {note}" for note in snapshot.notes)
     return "\n".join(lines)
+
+
+def _real_lines(snapshot: MapSnapshot) -> list[str]:
+    """The real layer's summary where the venue publishes positions: how many liquidate on
+    the map and their USD per side, the share of the open interest scanned, when they were
+    read and how many are stale, the densest real bin per side."""
+    venue = VENUES.get(snapshot.source)
+    if venue is None or not venue.positions_public:
+        return []
+    real = snapshot.real
+    if real is None:
+        return [
+            f"real positions: none of {snapshot.label} scanned yet (liqmap scan ADDRESS, or "
+            "liqmap run for a watched instrument)"
+        ]
+    scanned = (
+        f"scanned {real.coverage:.1%} of open interest"
+        if real.coverage is not None
+        else "coverage unknown (no open interest recorded)"
+    )
+    if real.positions == 0:
+        return [f"real positions: none liquidates on this map; {scanned}"]
+    pain = max_pain(real.as_map(snapshot.price, snapshot.as_of_ms))
+    return [
+        f"real positions: {real.positions:,} liquidate on this map, {usd(real.total_usd)} "
+        f"(longs {usd(float(real.long_usd.sum()))}, shorts {usd(float(real.short_usd.sum()))}); "
+        f"{scanned}",
+        f"real positions read {utc(real.read_ms)} at the oldest, {real.stale:,} stale (not in "
+        "the latest scan pass)",
+        f"densest real: longs {_pain_text(pain.long)}, shorts {_pain_text(pain.short)}",
+    ]
 
 
 def _pain_text(pain: PainBin | None) -> str:
@@ -82,4 +115,23 @@ def as_json(snapshot: MapSnapshot) -> dict[str, Any]:
             for c in snapshot.clusters
         ],
         "max_pain": max_pain(liq_map).as_json(),
+        **_real_json(snapshot),
+    }
+
+
+def _real_json(snapshot: MapSnapshot) -> dict[str, Any]:
+    """The real layer on the same bins (null without one) and what it was read from."""
+    real = snapshot.real
+    if real is None:
+        return dict.fromkeys(
+            ("real_long_usd", "real_short_usd", "coverage", "real_positions", "real_stale",
+             "real_read_ms"),
+        )  # fmt: skip
+    return {
+        "real_long_usd": [round(float(v), 2) for v in real.long_usd],
+        "real_short_usd": [round(float(v), 2) for v in real.short_usd],
+        "coverage": real.coverage,
+        "real_positions": real.positions,
+        "real_stale": real.stale,
+        "real_read_ms": real.read_ms or None,
     }

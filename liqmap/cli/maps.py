@@ -76,8 +76,9 @@ async def draw_map(args: argparse.Namespace, settings: Settings, tuning: Tuning)
     out = args.out or (None if args.json else Path(f"{snapshot.label}-{snapshot.window}.png"))
     if out is not None:
         png = render_png(
-            snapshot.liq_map, snapshot.clusters, ChartLabels.of(snapshot), realized=realized
-        )
+            snapshot.liq_map, snapshot.clusters, ChartLabels.of(snapshot), realized=realized,
+            real=snapshot.real,
+        )  # fmt: skip
         _write_chart(out, png)
     if args.json:
         print(strict_json(as_json(snapshot)))

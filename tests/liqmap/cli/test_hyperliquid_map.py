@@ -4,39 +4,16 @@ a map whose note says how many hours of recorded OI it stands on."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import replace
 from pathlib import Path
 
-from jobs.market_sync import record_open_interest
-from liqmap.exchanges.market_data import MarketData
 from liqmap.market.timeframes import HOUR_MS
-from storage.database import open_database
-from storage.stores import Stores
 from tests.conftest import NOON
 from tests.fakes.clock import Clock
 from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.support.cli import FAST, run
-from tests.support.fast import FAST_CCXT, FAST_RETRY
-
-
-def _record(url: str, db_path: Path, clock: Clock) -> int:
-    """One refresh's recording of hyperliquid:BTC's current open interest into ``db_path``."""
-
-    async def go() -> int:
-        stores = Stores(open_database(db_path), clock)
-        try:
-            market = MarketData(
-                {"hyperliquid": url}, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT
-            )
-            async with market:
-                inst = await market.instrument("hyperliquid:BTC")
-                return await record_open_interest(market, stores, [inst])
-        finally:
-            stores.close()
-
-    return asyncio.run(go())
+from tests.support.recorded_oi import record_btc_open_interest
 
 
 def test_a_hyperliquid_map_waits_for_two_recorded_snapshots_then_says_the_hours(
@@ -56,11 +33,11 @@ def test_a_hyperliquid_map_waits_for_two_recorded_snapshots_then_says_the_hours(
             "refresh of a watched instrument and has 0 snapshot(s) of BTC so far; a map needs "
             "at least 2\n"
         )
-        assert _record(fake.url, db_path, clock) == 1
+        assert record_btc_open_interest(fake.url, db_path, clock) == 1
         clock.advance(HOUR_MS)
         assert "has 1 snapshot(s) of BTC" in run(args, tmp_path, env, tuning).stderr
 
-        assert _record(fake.url, db_path, clock) == 1
+        assert record_btc_open_interest(fake.url, db_path, clock) == 1
         built = run(args, tmp_path, env, tuning)
     assert built.returncode == 0, built.stderr
     data = json.loads(built.stdout)
@@ -88,7 +65,7 @@ def test_fetch_hyperliquid_caches_the_candles_and_says_the_service_records_the_o
         )
         assert lines[3:] == [f"  cached in {db_path}"]
 
-        assert _record(fake.url, db_path, clock) == 1
+        assert record_btc_open_interest(fake.url, db_path, clock) == 1
         again = run(args, tmp_path, env, tuning)
     assert again.returncode == 0, again.stderr
     assert "(1 snapshot(s) of BTC so far)" in again.stdout
