@@ -325,6 +325,15 @@ def scanned_positions(db: Database) -> None:
     db.execute("CREATE INDEX scan_positions_by_coin ON scan_positions(coin)")
 
 
+def scan_pass_stats(db: Database) -> None:
+    """What each scan pass did: when it finished (NULL while it runs or if it never did), the
+    accounts read, positions skipped, accounts that failed, the request weight spent."""
+    db.execute("ALTER TABLE scan_passes ADD COLUMN finished_ms INTEGER")
+    for column, kind in (("accounts", "INTEGER"), ("skipped", "INTEGER"), ("failed", "INTEGER"),
+                         ("weight", "REAL")):  # fmt: skip
+        db.execute(f"ALTER TABLE scan_passes ADD COLUMN {column} {kind} NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -341,4 +350,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     outbox_attempts,
     map_budgets,
     scanned_positions,
+    scan_pass_stats,
 ]

@@ -178,4 +178,4 @@ def test_liqmap_hyperliquid_url_points_hyperliquid_requests_elsewhere() -> None:
     client = new_client(HYPERLIQUID, settings.exchange_urls["hyperliquid"], {})
     assert client.urls["api"]["public"] == "http://127.0.0.1:9"
     assert client.options["fetchMarkets"]["types"] == ["swap"], "no spot, no HIP-3 markets"
-    assert client.rateLimit == 100, "a weight-20 request (ccxt cost 10) a second: 1200 a minute"
+    assert client.rateLimit == 50, "the gate paces 50 ms a unit of weight: 1200 a minute"
