@@ -97,7 +97,7 @@ def scanner_lines(age: ScanAge, period_ms: int) -> list[str]:
     if last is not None and last.finished_ms is not None and age.data_ms is not None:
         took = _length(last.finished_ms - last.started_ms)
         lines.append(
-            f"last pass {ago(age.data_ms)}: {last.accounts:,} accounts in {took}, "
+            f"last pass began {ago(age.data_ms)}: {last.accounts:,} accounts in {took}, "
             f"{last.skipped} positions skipped, {last.failed} failed, weight {last.weight:,.0f}"
         )
     if age.running_ms is not None:

@@ -103,7 +103,7 @@ class Scanner:
         accounts = skipped = failed = 0
         weight = 0.0
         for address in addresses:
-            wait_ms = self.budget.wait_ms(self.clock())
+            wait_ms = self.budget.wait_ms(self.clock(), LIGHT_WEIGHT)
             if wait_ms > 0:
                 await self.sleep(wait_ms / 1000)
             read_at = self.clock()
