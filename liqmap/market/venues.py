@@ -43,8 +43,9 @@ class Venue:
     10 minutes", v5 docs, Rate Limit Rules). ccxt maps Bybit's 403 to RateLimitExceeded,
     which would be retried at once."""
     rate_limit_ms: int | None = None
-    """ccxt's ``rateLimit`` (ms a unit of request cost) where its default paces faster than
-    the exchange allows; None: ccxt's."""
+    """ccxt's ``rateLimit`` (ms a unit of request cost, and at the request gate ms a call, or
+    a unit of weight where ``weight_per_minute`` is set), where it is set here rather than left
+    to ccxt's default; None: ccxt's."""
     weight_per_minute: int | None = None
     """The request weight the exchange documents per minute and IP, where it weighs requests
     (``liqmap.market.request_weights``): the request gate then paces by weight, ``rateLimit``

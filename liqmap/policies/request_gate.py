@@ -1,8 +1,8 @@
 """Who goes first to an exchange: price checks, then refreshes, then maps asked for in chat,
 then the scanner of real positions.
 
-Each exchange lets calls start at its request pace (ccxt's ``rateLimit``, seconds a unit of
-weight); calls that must wait line up here rather than in ccxt's first-come queue. A call
+Each exchange lets calls start at its request pace (ccxt's ``rateLimit`` a unit of weight);
+calls that must wait line up here rather than in ccxt's first-come queue. A call
 weighs 1 unless the venue documents weights (Hyperliquid: ``clearinghouseState`` 2, most
 other requests 20), and the next call may start its weight's worth of pace after it. A
 waiting call of a more urgent kind always starts first; among calls of one urgency the owners
