@@ -7,8 +7,8 @@ documented 1200 a minute) on top of the request gate, where its reads wait behin
 call (``Urgency.SCAN``). A rate limit answered by Hyperliquid halves its pace, which comes
 back a tenth of the budget per quiet minute; nothing else is slowed or sped up by it. An
 account that cannot be read (after the exchange retry policy) is skipped for the pass and
-logged. Each pass records what it did, so the age of the data is known (``scan_age``), and
-says so in the log when it falls behind.
+logged; five in a row end the pass early. Each pass records what it did, so the age of the
+data is known (``scan_age``), and says so in the log when it falls behind.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ PASS_SHARE = 0.8
 """A pass reads at most the accounts its budget reads in this share of its period, so it
 ends before the next is due."""
 SCANNER = Claim(Urgency.SCAN, "scanner")
+FAILURES_IN_A_ROW = 5
+"""A pass ends early once this many accounts in a row failed (each after the retry policy):
+Hyperliquid is down or refusing, and the rest would fail alike, each after its retries."""
 
 
 @dataclass(frozen=True)
@@ -100,9 +103,15 @@ class Scanner:
         stores, market = self.stores, self.market
         started = self.clock()
         pass_id = await stores.run(stores.positions.begin_pass, started)
-        accounts = skipped = failed = 0
+        accounts = skipped = failed = in_a_row = 0
         weight = 0.0
         for address in addresses:
+            if in_a_row >= FAILURES_IN_A_ROW:
+                log.warning(
+                    "scanner: pass %d ends early, %d accounts in a row failed; %d not read",
+                    pass_id, in_a_row, len(addresses) - accounts - failed,
+                )  # fmt: skip
+                break
             wait_ms = self.budget.wait_ms(self.clock(), LIGHT_WEIGHT)
             if wait_ms > 0:
                 await self.sleep(wait_ms / 1000)
@@ -114,11 +123,14 @@ class Scanner:
                 await stores.run(stores.positions.save, read, pass_id)
                 accounts += 1
                 skipped += read.skipped
+                in_a_row = 0
             except LiqmapError as exc:
                 failed += 1
+                in_a_row += 1
                 log.warning("scanner: %s skipped this pass: %s", address, exc)
             except Exception:
                 failed += 1
+                in_a_row += 1
                 log.exception("scanner: %s skipped this pass after an unexpected error", address)
             spent = market.weight_spent[(SCANNED_VENUE, Urgency.SCAN)] - spent_before
             weight += spent

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
-from jobs.scheduled.scanner import Scanner
+from jobs.scheduled.scanner import FAILURES_IN_A_ROW, Scanner
 from liqmap.market.instruments import Instrument
 from liqmap.policies.request_gate import Urgency
 from storage.stores import Stores
@@ -234,3 +234,25 @@ async def test_stopping_the_jobs_cancels_a_pass_under_way_which_stays_unfinished
     cut = stores.positions.open_pass()
     assert cut is not None and stores.positions.last_pass() is None
     assert len(users_read(hyperliquid)) == 1
+
+
+async def test_a_pass_ends_early_when_hyperliquid_keeps_failing(
+    hyperliquid: FakeHyperliquid, adapter: Adapter, stores: Stores, clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    from tests.fakes.http import Fault
+
+    known(stores, dict.fromkeys(hyperliquid.open_accounts(12, seed=15), 1e5))
+    watching(stores)
+    hyperliquid.inject(Fault(503, "down"), "/info", times=None)
+    async with adapter(hyperliquid=hyperliquid.url) as market:
+        scanner = Scanner(market, stores, clock, PERIOD_MS, sleep=moving(clock))
+        with caplog.at_level(logging.WARNING):
+            report = await scanner.run()
+    assert report is not None and (report.accounts, report.failed) == (0, FAILURES_IN_A_ROW)
+    assert f"pass {report.pass_id} ends early, 5 accounts in a row failed; 7 not read" in (
+        caplog.text
+    )
+    assert hyperliquid.count("/info") == 4 * FAILURES_IN_A_ROW, "four tries each, no more"
+    last = stores.positions.last_pass()
+    assert last is not None and last.failed == FAILURES_IN_A_ROW
