@@ -64,6 +64,9 @@ class Figures:
     sent_again: int
     requests: dict[str, int]
     errors: dict[str, int]
+    rate_limited: dict[str, int]
+    weight: dict[tuple[str, str], int]
+    """Request weight spent by exchange and urgency (``MarketData.weight_spent``)."""
     refused: int
     coverage: dict[str, float]
     connected: dict[str, bool]
@@ -86,6 +89,11 @@ async def read_figures(sources: Sources) -> Figures:
         sent_again=sources.delivery.sent_again,
         requests=dict(sources.market.requests),
         errors=dict(sources.market.errors),
+        rate_limited=dict(sources.market.rate_limited),
+        weight={
+            (exchange, urgency.name.lower()): spent
+            for (exchange, urgency), spent in sources.market.weight_spent.items()
+        },
         refused=sources.fair_use.refused,
         coverage=coverage,
         connected={venue: status.connected for venue, status in sources.recorder.items()},
@@ -134,6 +142,23 @@ def metrics_of(figures: Figures) -> Iterator[Metric]:
         errors.add_metric([exchange], figures.errors.get(exchange, 0))
     yield requests
     yield errors
+    limited = CounterMetricFamily(
+        "liqmap_exchange_rate_limited",
+        "Exchange API calls refused for the rate (HTTP 429 and the like)",
+        labels=["exchange"],
+    )
+    for exchange in sorted(figures.requests):
+        limited.add_metric([exchange], figures.rate_limited.get(exchange, 0))
+    yield limited
+    weight = CounterMetricFamily(
+        "liqmap_exchange_weight",
+        "Request weight spent at each exchange by urgency (price, refresh, on_demand, scan), "
+        "retries included: Hyperliquid's documented weights, 1 a call elsewhere",
+        labels=["exchange", "urgency"],
+    )
+    for (exchange, urgency), spent in sorted(figures.weight.items()):
+        weight.add_metric([exchange, urgency], spent)
+    yield weight
     yield CounterMetricFamily(
         "liqmap_maps_refused",
         "New maps asked for in chat and refused by fair use (LIQMAP_MAPS_PER_MINUTE, "

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from liqmap.errors import ConfigError
 from liqmap.market.instruments import ALL
+from liqmap.market.request_weights import SCAN_WEIGHT_PER_MINUTE
 from liqmap.market.venues import VENUES
 from liqmap.policies.access import Access
 from liqmap.policies.fair_use import SubscriptionLimits
@@ -54,6 +55,11 @@ class Settings:
     maps_per_minute_total: int = 10
     """Map computations all chats together may ask for a minute: what OKX's request pace
     serves beside the refreshes (``docs/architecture.md`` §6)."""
+    scan_seconds: float = 600.0
+    """How often ``liqmap run`` starts a pass of the scanner of real positions."""
+    scan_weight_per_minute: int = SCAN_WEIGHT_PER_MINUTE
+    """Hyperliquid request weight the scanner spends a minute at most: at most half of the
+    documented 1200 a minute per IP."""
 
     @property
     def access(self) -> Access:
@@ -139,6 +145,10 @@ def _parse(values: Mapping[str, str]) -> Settings:
         log_level=checked(_log_level, "LIQMAP_LOG_LEVEL", "INFO"),
         metrics_address=checked(_listen_address, "LIQMAP_METRICS_PORT", None),
         maps_per_minute_total=checked(_count, "LIQMAP_MAPS_PER_MINUTE_TOTAL", 10),
+        scan_seconds=checked(_seconds, "LIQMAP_SCAN_SECONDS", 600.0),
+        scan_weight_per_minute=checked(
+            _scan_weight, "LIQMAP_SCAN_WEIGHT_PER_MINUTE", SCAN_WEIGHT_PER_MINUTE
+        ),
     )
     if problems:
         raise ConfigError("\n".join(problems))
@@ -160,6 +170,15 @@ def _seconds(raw: str) -> float:
 def _count(raw: str) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_COUNT:
         raise ValueError(f"must be a whole number from 1 to {MAX_COUNT:,}")
+    return int(raw)
+
+
+def _scan_weight(raw: str) -> int:
+    if not raw.isdigit() or not 2 <= int(raw) <= SCAN_WEIGHT_PER_MINUTE:
+        raise ValueError(
+            f"must be a whole number from 2 (one account read) to {SCAN_WEIGHT_PER_MINUTE}, "
+            "half of Hyperliquid's 1200 a minute"
+        )
     return int(raw)
 
 

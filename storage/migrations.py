@@ -331,6 +331,15 @@ def snapshot_real_layer(db: Database) -> None:
     db.execute("ALTER TABLE snapshots ADD COLUMN real BLOB")
 
 
+def scan_pass_stats(db: Database) -> None:
+    """What each scan pass did: when it finished (NULL while it runs or if it never did), the
+    accounts read, positions skipped, accounts that failed, the request weight spent."""
+    db.execute("ALTER TABLE scan_passes ADD COLUMN finished_ms INTEGER")
+    for column, kind in (("accounts", "INTEGER"), ("skipped", "INTEGER"), ("failed", "INTEGER"),
+                         ("weight", "REAL")):  # fmt: skip
+        db.execute(f"ALTER TABLE scan_passes ADD COLUMN {column} {kind} NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -348,4 +357,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     map_budgets,
     scanned_positions,
     snapshot_real_layer,
+    scan_pass_stats,
 ]

@@ -11,10 +11,12 @@ from collections.abc import Iterable
 from sqlite_utils import Database
 
 from liqmap.market.positions import AccountRead, KnownPosition, Position
+from liqmap.market.scan_passes import ScanPass
 
 COLUMNS = (
     "address, coin, side, size, entry, leverage, mode, margin, value, liquidation, read_ms, pass_id"
 )
+PASS_COLUMNS = "id, started_ms, finished_ms, accounts, skipped, failed, weight"
 
 
 class PositionStore:
@@ -29,6 +31,42 @@ class PositionStore:
             cursor = self.db.execute("INSERT INTO scan_passes (started_ms) VALUES (?)", [now_ms])
         assert cursor.lastrowid is not None
         return int(cursor.lastrowid)
+
+    def finish_pass(
+        self, pass_id: int, now_ms: int, accounts: int, skipped: int, failed: int, weight: float
+    ) -> None:
+        """Record what pass ``pass_id`` did, finished at ``now_ms``."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE scan_passes SET finished_ms = ?, accounts = ?, skipped = ?, failed = ?, "
+                "weight = ? WHERE id = ?",
+                [now_ms, accounts, skipped, failed, weight, pass_id],
+            )
+
+    def last_pass(self) -> ScanPass | None:
+        """The latest finished pass, None before any."""
+        row = self.db.execute(
+            f"SELECT {PASS_COLUMNS} FROM scan_passes WHERE finished_ms IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else ScanPass(*row)
+
+    def open_pass(self) -> ScanPass | None:
+        """The latest pass begun after the latest finished one and not finished (running, or
+        cut off by a stop), None if there is none."""
+        row = self.db.execute(
+            f"SELECT {PASS_COLUMNS} FROM scan_passes WHERE finished_ms IS NULL AND id > "
+            "(SELECT COALESCE(MAX(id), 0) FROM scan_passes WHERE finished_ms IS NOT NULL) "
+            "ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else ScanPass(*row)
+
+    def known_addresses(self, limit: int) -> list[str]:
+        """Up to ``limit`` known addresses, the largest by last notional first."""
+        rows = self.db.execute(
+            "SELECT address FROM scan_addresses ORDER BY notional DESC, address LIMIT ?", [limit]
+        ).fetchall()
+        return [row[0] for row in rows]
 
     def save(self, read: AccountRead, pass_id: int) -> None:
         """An account as just read: its positions replace the ones stored (a coin it no

@@ -1,5 +1,6 @@
 """``/status`` for the admins: uptime, map freshness, the liquidation recorder's coverage and
-lag, exchange errors, pending alerts."""
+lag, the scanner of real positions and how old its data is, exchange errors, pending
+alerts."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from telegram.constants import ParseMode
 from bot.access import authorized, is_admin
 from bot.context import BotContext
 from bot.texts.common import ago
-from bot.texts.status import STATUS_ADMINS_ONLY, recorder_lines, status_text
+from bot.texts.status import STATUS_ADMINS_ONLY, recorder_lines, scanner_lines, status_text
 from bot.updates import message_of
+from liqmap.market.scan_passes import scan_age
 
 RECENT_ERRORS = 8
 
@@ -39,8 +41,12 @@ async def status(update: Update, context: BotContext) -> None:
     ]
     streams = await stores.run(stores.realized.streams)
     recorder = recorder_lines(streams, deps.recorder, now)
+    period_ms = int(deps.settings.scan_seconds * 1000)
+    last, running = (await stores.run(stores.positions.last_pass),
+                     await stores.run(stores.positions.open_pass))  # fmt: skip
+    scanner = scanner_lines(scan_age(last, running, now, period_ms), period_ms)
     text = status_text(
         now - deps.started_at_ms, len(watched), pending, maps, incidents, recorder,
-        deps.market.bans(),
+        deps.market.bans(), scanner,
     )  # fmt: skip
     await message.reply_text(text, parse_mode=ParseMode.HTML)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from bot.texts.common import TEXT_LIMIT, ago
+from bot.texts.common import TEXT_LIMIT, ago, span_text
 from bot.texts.html import clip_html
 from jobs.scheduled.recorder import RecorderStatus
 from liqmap.engine.realized import SAMPLED_VENUES, covered_share
+from liqmap.market.scan_passes import ScanAge
 from liqmap.market.timeframes import DAY_MS
 from storage.liquidations import StreamCoverage
 
@@ -23,10 +24,11 @@ def status_text(
     incidents: list[str],
     recorder: Sequence[str] = (),
     bans: Mapping[str, str] | None = None,
+    scanner: Sequence[str] = (),
 ) -> str:
     """``/status``: uptime, watched instruments, pending alerts, map ages, the recorder's
-    coverage per exchange, exchanges not called because they banned this IP, exchange
-    errors."""
+    coverage per exchange, the scanner of real positions, exchanges not called because they
+    banned this IP, exchange errors."""
     lines = [
         "<b>liqmap status</b>",
         f"up {ago(uptime_ms).removesuffix(' ago')}, {watched} watched instrument"
@@ -37,6 +39,9 @@ def status_text(
         "",
         "<b>Recorded liquidations</b> (watched in the last 24 h, lag, events)",
         *([escape(line) for line in recorder] or ["nothing recorded yet"]),
+        "",
+        "<b>Real positions</b> (Hyperliquid scanner)",
+        *([escape(line) for line in scanner] or ["no pass yet"]),
         "",
         "<b>Recent exchange errors</b>",
         *([escape(line) for line in _banned(bans or {}) + incidents] or ["none"]),
@@ -82,6 +87,32 @@ def recorder_lines(
             f"{exchange} stream: {state}, {status.reconnects} reconnects{skipped}{trouble}"
         )
     return lines
+
+
+def scanner_lines(age: ScanAge, period_ms: int) -> list[str]:
+    """The latest finished pass (when, accounts, skipped, failed, weight), the pass running
+    now, and, when the scanner is behind its period, how old its data is."""
+    lines = []
+    last = age.last
+    if last is not None and last.finished_ms is not None and age.data_ms is not None:
+        took = _length(last.finished_ms - last.started_ms)
+        lines.append(
+            f"last pass began {ago(age.data_ms)}: {last.accounts:,} accounts in {took}, "
+            f"{last.skipped} positions skipped, {last.failed} failed, weight {last.weight:,.0f}"
+        )
+    if age.running_ms is not None:
+        lines.append(f"a pass running for {_length(age.running_ms)}")
+    if age.behind:
+        old = "no finished pass" if age.data_ms is None else (
+            f"data {_length(age.data_ms)} old"
+        )  # fmt: skip
+        lines.append(f"⚠️ behind: {old}, a pass is due every {_length(period_ms)}")
+    return lines
+
+
+def _length(ms: int) -> str:
+    """``40 s`` under a minute, else as ``span_text``."""
+    return f"{max(0, ms) // 1000} s" if ms < 60_000 else span_text(ms)
 
 
 def error_report(chat_id: int | None, trace: str, count: int) -> str:

@@ -1,5 +1,5 @@
 """The jobs of ``liqmap run`` as one: refresh maps, watch prices, settle sweep receipts, queue
-digests, deliver alerts, prune the database.
+digests, deliver alerts, prune the database, scan real positions.
 
 Each job lives in its own module; this composition gives each run its urgency at the
 exchanges and Telegram, wakes delivery as soon as a run queued something, and can stop
@@ -20,6 +20,7 @@ from jobs.scheduled.digests import Digests
 from jobs.scheduled.receipts import Receipts
 from jobs.scheduled.refresh import Refresh
 from jobs.scheduled.retention import RetentionReport, prune_storage
+from jobs.scheduled.scanner import PassReport, Scanner
 from jobs.scheduled.watch import PriceWatch
 from liqmap.exchanges.market_data import MarketData
 from liqmap.policies.request_gate import CLAIM, Claim, Urgency
@@ -41,6 +42,7 @@ class AlertJobs:
         clock: Callable[[], int],
         refresh_seconds: float,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        scanner: Scanner | None = None,
     ) -> None:
         refresh_ms = int(refresh_seconds * 1000)
         self.market = market
@@ -52,6 +54,7 @@ class AlertJobs:
         self.receipts = Receipts(market, stores, clock, guard)
         self.digests = Digests(stores, clock, guard)
         self.delivery = delivery
+        self.scanner = scanner
         self.wake_delivery: Callable[[], None] = lambda: None
         self._running: set[asyncio.Task[object]] = set()
 
@@ -78,6 +81,14 @@ class AlertJobs:
         CLAIM.set(Claim(Urgency.PRICE, "watch"))
         with self._tracked():
             return self._wake_if(await self.price_watch.run())
+
+    async def scan(self) -> PassReport | None:
+        """One pass of the scanner of real positions, behind every other call at the
+        exchange; None when there is no scanner or nothing to scan."""
+        if self.scanner is None:
+            return None
+        with self._tracked():
+            return await self.scanner.run()
 
     async def deliver(self) -> DeliveryReport:
         CLAIM.set(Claim(Urgency.PRICE, "alerts"))  # ahead of answers to chats at Telegram

@@ -24,10 +24,13 @@ PRUNE_SECONDS = 24 * 3600.0
 """The database is pruned once a day, the first time a minute after start."""
 
 
-def start_jobs(jobs: AlertJobs, refresh_seconds: float, price_seconds: float) -> AsyncIOScheduler:
+def start_jobs(
+    jobs: AlertJobs, refresh_seconds: float, price_seconds: float, scan_seconds: float = 600.0
+) -> AsyncIOScheduler:
     """Refresh at once and every ``refresh_seconds``; watch every ``price_seconds``; deliver
     every second and whenever the watch queued something; settle sweep receipts every 30 s;
-    queue daily digests every minute; prune daily. Never two runs of a job at once."""
+    queue daily digests every minute; scan real positions every ``scan_seconds`` (a pass
+    still running then delays the next); prune daily. Never two runs of a job at once."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     now = datetime.now(UTC)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60, "next_run_time": now}
@@ -37,6 +40,7 @@ def start_jobs(jobs: AlertJobs, refresh_seconds: float, price_seconds: float) ->
         "deliver": (jobs.deliver, DELIVER_SECONDS),
         "settle": (jobs.settle, SETTLE_SECONDS),
         "digest": (jobs.digest, DIGEST_SECONDS),
+        "scan": (jobs.scan, scan_seconds),
     }
     for name, (run, seconds) in every.items():
         scheduler.add_job(

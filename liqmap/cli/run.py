@@ -43,6 +43,7 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
     from jobs.scheduled.delivery import Delivery
     from jobs.scheduled.heartbeat import keep_beating
     from jobs.scheduled.recorder import recorder_for
+    from jobs.scheduled.scanner import Scanner
     from jobs.scheduled.scheduler import start_jobs
     from storage.heartbeat import heartbeat_path
 
@@ -64,8 +65,13 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
             bot = build_application(deps)
             application = await stack.enter_async_context(polling(bot, poll_timeout, start_retry))
             delivery = Delivery(stores, TelegramAlertSender(application.bot), clock)
-            jobs = AlertJobs(market, stores, deps.maps, delivery, clock, settings.refresh_seconds)
-            scheduler = start_jobs(jobs, settings.refresh_seconds, settings.price_seconds)
+            scanner = Scanner(market, stores, clock, int(settings.scan_seconds * 1000),
+                              settings.scan_weight_per_minute)  # fmt: skip
+            jobs = AlertJobs(market, stores, deps.maps, delivery, clock, settings.refresh_seconds,
+                             scanner=scanner)  # fmt: skip
+            scheduler = start_jobs(
+                jobs, settings.refresh_seconds, settings.price_seconds, settings.scan_seconds
+            )
             recorder.follow(market, settings.refresh_seconds)
             if settings.metrics_address is not None:
                 from jobs.metrics import Sources, serving_metrics

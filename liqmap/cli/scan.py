@@ -48,11 +48,14 @@ async def scan_accounts(args: argparse.Namespace, settings: Settings, tuning: Tu
                 read = await market.account(account)
                 await stores.run(stores.positions.save, read, pass_id)
                 reads.append(read)
+            skipped = sum(r.skipped for r in reads)
+            weight = market.weight_spent.total()
+            await stores.run(stores.positions.finish_pass, pass_id, clock_of(tuning)(),
+                             len(reads), skipped, 0, weight)  # fmt: skip
             book = await market.book("hyperliquid")
             by_symbol = await market.open_interest_now("hyperliquid")
     coins = {i.symbol: i.native_id for i in book.instruments}
     open_interest = {coins[s]: value for s, value in by_symbol.items() if s in coins}
-    skipped = sum(r.skipped for r in reads)
     print(f"pass {pass_id}: {len(reads)} account(s) read, {skipped} position(s) skipped")
     scans = coin_scans(reads, open_interest, args.coin)
     for scan in scans:

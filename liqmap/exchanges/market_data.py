@@ -40,9 +40,10 @@ from liqmap.exchanges.ccxt_client import (
 from liqmap.formats import utc_clock
 from liqmap.market.instruments import ALL, Instrument, InstrumentBook, aggregate, parse_symbol
 from liqmap.market.positions import AccountRead
+from liqmap.market.request_weights import ACCOUNT_READ, request_weight
 from liqmap.market.timeframes import DAY_MS, MINUTE_MS, duration_text, floor_to, step_ms
 from liqmap.market.venues import CENTRALIZED, VENUES, Venue
-from liqmap.policies.request_gate import RequestGate
+from liqmap.policies.request_gate import ANYONE, CLAIM, RequestGate, Urgency
 from liqmap.policies.retry import RetryPolicy, retry_call
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,11 @@ class MarketData:
         """Calls made to each exchange since the start, retries included."""
         self.errors: Counter[str] = Counter()
         """Of those, the ones that failed (retried or not)."""
+        self.rate_limited: Counter[str] = Counter()
+        """Of those, the ones the exchange refused for the rate (HTTP 429 and the like)."""
+        self.weight_spent: Counter[tuple[str, Urgency]] = Counter()
+        """The request weight spent at each exchange by each urgency, retries included
+        (``request_weights``: 1 a call where the exchange documents no weights)."""
         self._book_locks: dict[str, asyncio.Lock] = {}
 
     async def __aenter__(self) -> MarketData:
@@ -302,6 +308,7 @@ class MarketData:
                 {**params, "until": page_end - 1},
                 parse=_candle_rows,
                 symbol=inst.native_id,
+                weight=request_weight(venue, "fetch_ohlcv", limit),
             )
 
         def page_rows(cursor: int) -> int:
@@ -398,13 +405,14 @@ class MarketData:
         from liqmap.exchanges.positions import parse_clearinghouse_state
 
         client = self.client("hyperliquid")
-        body = {"type": "clearinghouseState", "user": address}
+        body = {"type": ACCOUNT_READ, "user": address}
         fallback = self.now()
         return await self._call(
             "hyperliquid",
             client.public_post_info,
             body,
             parse=lambda raw: parse_clearinghouse_state(address, raw, fallback),
+            weight=request_weight(VENUES["hyperliquid"], ACCOUNT_READ),
         )
 
     # -- prices --------------------------------------------------------------------------
@@ -498,22 +506,30 @@ class MarketData:
         *args: object,
         parse: Callable[[Any], T],
         symbol: str = "",
+        weight: int | None = None,
     ) -> T:
         """Run one ccxt call and parse its answer into our types: retry what may pass (the
-        parser raises ``MalformedData`` for an answer that is not market data), map the rest."""
+        parser raises ``MalformedData`` for an answer that is not market data), map the rest.
+        ``weight``: what the call weighs at the exchange (default: by its name,
+        ``request_weight``)."""
         import ccxt.async_support as ccxt
 
         name = getattr(fn, "__name__", "request")
         transient = _transient()
+        cost = weight if weight is not None else request_weight(VENUES[exchange], name)
 
         async def attempt() -> T:
             self._check_ban(exchange)
-            await self._gates[exchange].turn()
+            claim = CLAIM.get() or ANYONE
+            await self._gates[exchange].turn(claim, cost)
             self.requests[exchange] += 1
+            self.weight_spent[(exchange, claim.urgency)] += cost
             try:
                 return parse(await fn(*args))
-            except Exception:
+            except Exception as exc:
                 self.errors[exchange] += 1
+                if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
+                    self.rate_limited[exchange] += 1
                 raise
 
         def retrying(exc: BaseException, delay: float) -> None:

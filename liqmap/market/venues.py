@@ -43,8 +43,13 @@ class Venue:
     10 minutes", v5 docs, Rate Limit Rules). ccxt maps Bybit's 403 to RateLimitExceeded,
     which would be retried at once."""
     rate_limit_ms: int | None = None
-    """ccxt's ``rateLimit`` (ms a unit of request cost) where its default paces faster than
-    the exchange allows; None: ccxt's."""
+    """ccxt's ``rateLimit`` (ms a unit of request cost, and at the request gate ms a call, or
+    a unit of weight where ``weight_per_minute`` is set), where it is set here rather than left
+    to ccxt's default; None: ccxt's."""
+    weight_per_minute: int | None = None
+    """The request weight the exchange documents per minute and IP, where it weighs requests
+    (``liqmap.market.request_weights``): the request gate then paces by weight, ``rateLimit``
+    ms a unit. None: every call weighs 1 at the gate, ccxt pacing the endpoints' costs."""
     home_settle: str = "USDT"
     """The settlement currency of the perpetual a bare asset (``BTC``) names here."""
     native_id_key: str = "id"
@@ -154,7 +159,8 @@ HYPERLIQUID = Venue(
     candle_page=5000,
     oi_page=0,
     oi_steps=(),
-    rate_limit_ms=100,
+    rate_limit_ms=50,
+    weight_per_minute=1200,
     home_settle="USDC",
     native_id_key="baseName",
     oi_recorded=True,
@@ -165,10 +171,13 @@ is ``https://api.{hostname}``, hostname ``hyperliquid.xyz``; ``fetchMarkets.type
 ``swap`` keeps spot and builder-deployed (HIP-3) markets out). Candles: "Only the most recent
 5000 candles are available" (Hyperliquid docs, Info endpoint, Candle snapshot), so a page is
 at most 5000. Open interest: only the current figure, in coins (``metaAndAssetCtxs``
-``openInterest``), no history. Pace: the docs allow 1200 weight a minute per IP and weigh
-``meta``, ``metaAndAssetCtxs`` and ``candleSnapshot`` 20 (the last more per 60 candles);
-ccxt costs them 10 (``candleSnapshot`` 4) at ``rateLimit`` 50 ms, 2400 weight a minute, so
-``rate_limit_ms`` is 100: 60 such requests a minute, 1200 weight."""
+``openInterest``), no history. Pace: the docs allow 1200 weight a minute per IP ("Rate limits
+and user limits"), weighing ``clearinghouseState`` 2, ``meta``, ``metaAndAssetCtxs`` and
+``candleSnapshot`` 20 (the last more per 60 candles). The request gate paces by those weights
+at ``rate_limit_ms`` 50 ms a unit, 1200 a minute (``request_weights``). ccxt's own throttle
+runs after it at the same 50 ms a unit of its costs (``info`` 10, ``clearinghouseState`` 2,
+``candleSnapshot`` 4), none above the documented weight, so it never holds a call longer than
+the gate did and the gate's order stands."""
 
 RECORDED_OI_STEP = "1m"
 """The step recorded OI snapshots (``Venue.oi_recorded``) are cached at: each at the minute

@@ -1,9 +1,13 @@
-"""Who goes first to an exchange: price checks, then refreshes, then maps asked for in chat.
+"""Who goes first to an exchange: price checks, then refreshes, then maps asked for in chat,
+then the scanner of real positions.
 
-Each exchange lets calls start at its request pace (ccxt's ``rateLimit``); calls that must
-wait line up here rather than in ccxt's first-come queue. A waiting call of a more urgent
-kind always starts first; among on-demand calls the owners (chats) take turns, one call
-each, so one chat's burst never queues another chat behind all of it.
+Each exchange lets calls start at its request pace (ccxt's ``rateLimit`` a unit of weight);
+calls that must wait line up here rather than in ccxt's first-come queue. A call
+weighs 1 unless the venue documents weights (Hyperliquid: ``clearinghouseState`` 2, most
+other requests 20), and the next call may start its weight's worth of pace after it. A
+waiting call of a more urgent kind always starts first; among calls of one urgency the owners
+(chats) take turns, one call each, so one chat's burst never queues another chat behind all
+of it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ class Urgency(IntEnum):
     """Refreshes of subscribed instruments."""
     ON_DEMAND = 2
     """Maps a user asked for."""
+    SCAN = 3
+    """The scanner's account reads: only when nothing else waits."""
 
 
 @dataclass(frozen=True)
@@ -39,14 +45,23 @@ CLAIM: ContextVar[Claim | None] = ContextVar("claim", default=None)
 """The claim of the task running now: set by the jobs and the bot, read by the adapter."""
 
 
+@dataclass(frozen=True)
+class Ticket:
+    """A call waiting for its turn, and its weight."""
+
+    started: asyncio.Future[None]
+    weight: float
+
+
 class RequestGate:
-    """Lets one call start every ``interval`` seconds: waiting ones by urgency, owners in
+    """Lets calls start ``interval`` seconds a unit of weight apart: a call of weight 2 keeps
+    the next waiting twice as long as one of weight 1. Waiting ones go by urgency, owners in
     turn."""
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._next_start = 0.0
-        self._waiting: dict[Urgency, OrderedDict[str, deque[asyncio.Future[None]]]] = {
+        self._waiting: dict[Urgency, OrderedDict[str, deque[Ticket]]] = {
             urgency: OrderedDict() for urgency in Urgency
         }
         self._timer: asyncio.TimerHandle | None = None
@@ -55,18 +70,18 @@ class RequestGate:
     def waiting(self) -> int:
         return sum(len(q) for owners in self._waiting.values() for q in owners.values())
 
-    async def turn(self, claim: Claim | None = None) -> None:
-        """Wait until this call may start (the current task's claim by default)."""
+    async def turn(self, claim: Claim | None = None, weight: float = 1.0) -> None:
+        """Wait until a call of ``weight`` may start (the current task's claim by default)."""
         claim = claim or CLAIM.get() or ANYONE
         now = asyncio.get_running_loop().time()
         if self.waiting == 0 and now >= self._next_start:
-            self._next_start = now + self.interval
+            self._next_start = now + self.interval * weight
             return
-        ticket: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ticket = Ticket(asyncio.get_running_loop().create_future(), weight)
         self._waiting[claim.urgency].setdefault(claim.owner, deque()).append(ticket)
         self._schedule()
         try:
-            await ticket
+            await ticket.started
         except asyncio.CancelledError:
             self._forget(claim, ticket)
             raise
@@ -81,11 +96,11 @@ class RequestGate:
         self._timer = None
         ticket = self._next_ticket()
         if ticket is not None:
-            ticket.set_result(None)
-            self._next_start = asyncio.get_running_loop().time() + self.interval
+            ticket.started.set_result(None)
+            self._next_start = asyncio.get_running_loop().time() + self.interval * ticket.weight
         self._schedule()
 
-    def _next_ticket(self) -> asyncio.Future[None] | None:
+    def _next_ticket(self) -> Ticket | None:
         for owners in self._waiting.values():
             while owners:
                 owner, queue = next(iter(owners.items()))
@@ -94,11 +109,11 @@ class RequestGate:
                     owners.move_to_end(owner)  # the next owner's turn
                 else:
                     del owners[owner]
-                if not ticket.cancelled():
+                if not ticket.started.cancelled():
                     return ticket
         return None
 
-    def _forget(self, claim: Claim, ticket: asyncio.Future[None]) -> None:
+    def _forget(self, claim: Claim, ticket: Ticket) -> None:
         queue = self._waiting[claim.urgency].get(claim.owner)
         if queue is not None and ticket in queue:
             queue.remove(ticket)

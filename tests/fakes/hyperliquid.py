@@ -148,6 +148,8 @@ class FakeHyperliquid(FakeServer):
     tapes: dict[str, Tape] = field(default_factory=dict)
     weight_limit: int = WEIGHT_PER_MINUTE
     accounts: dict[str, list[FakePosition]] = field(default_factory=dict)
+    charged: list[tuple[int, int, str]] = field(default_factory=list)
+    """Every request answered within the limit: (time, weight, type), for tests to count."""
     _spent: deque[tuple[int, int]] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
@@ -188,6 +190,18 @@ class FakeHyperliquid(FakeServer):
             opened.append(address)
         return opened
 
+    def most_weight_in_a_minute(self, kind: str | None = None) -> int:
+        """The most weight charged in any minute (of requests of ``kind``, if given)."""
+        times = sorted((t, w) for t, w, k in self.charged if kind is None or k == kind)
+        most = total = first = 0
+        for t, w in times:  # the minute from each request's time: [t0, t0 + MINUTE)
+            total += w
+            while times[first][0] <= t - MINUTE:
+                total -= times[first][1]
+                first += 1
+            most = max(most, total)
+        return most
+
     def info_types(self) -> list[str]:
         """The ``type`` of every ``/info`` request seen, in order."""
         return [json.loads(r.body or b"{}").get("type", "") for r in self.seen("/info")]
@@ -217,6 +231,7 @@ class FakeHyperliquid(FakeServer):
             weight += len(answer) // CANDLE_ITEMS_PER_WEIGHT
         if not self._spend(weight):
             return RATE_LIMITED.status, None
+        self.charged.append((self.clock(), weight, str(kind)))
         return status, answer
 
     def _spend(self, weight: int) -> bool:

@@ -25,6 +25,8 @@ def test_defaults_match_design(tmp_path: Path) -> None:
     assert settings.admin_chats == frozenset()
     assert settings.log_level == "INFO"
     assert settings.metrics_address is None, "no metrics endpoint unless asked for"
+    assert settings.scan_seconds == 600
+    assert settings.scan_weight_per_minute == 600, "half of Hyperliquid's 1200 a minute"
 
 
 def test_log_level_and_the_metrics_address_are_read() -> None:
@@ -86,6 +88,14 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
             "LIQMAP_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'verbose'",
         ),
         ("LIQMAP_METRICS_PORT", "0", "LIQMAP_METRICS_PORT must be a port from 1 to 65535"),
+        (
+            "LIQMAP_SCAN_WEIGHT_PER_MINUTE",
+            "601",
+            "LIQMAP_SCAN_WEIGHT_PER_MINUTE must be a whole number from 2 (one account read) to "
+            "600, half of Hyperliquid's 1200 a minute, got '601'",
+        ),
+        ("LIQMAP_SCAN_WEIGHT_PER_MINUTE", "1", "LIQMAP_SCAN_WEIGHT_PER_MINUTE must be a whole"),
+        ("LIQMAP_SCAN_SECONDS", "0", "LIQMAP_SCAN_SECONDS must be a positive number of seconds"),
         ("LIQMAP_METRICS_PORT", "host:", "LIQMAP_METRICS_PORT must be a port from 1 to 65535"),
     ],
 )
@@ -158,6 +168,8 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         "LIQMAP_LOG_LEVEL": "INFO",
         "LIQMAP_METRICS_PORT": "",
         "LIQMAP_MAPS_PER_MINUTE_TOTAL": "10",
+        "LIQMAP_SCAN_SECONDS": "600",
+        "LIQMAP_SCAN_WEIGHT_PER_MINUTE": "600",
     }
     assert assignments == expected
     settings = load_settings(assignments, env_file=None)
@@ -178,4 +190,4 @@ def test_liqmap_hyperliquid_url_points_hyperliquid_requests_elsewhere() -> None:
     client = new_client(HYPERLIQUID, settings.exchange_urls["hyperliquid"], {})
     assert client.urls["api"]["public"] == "http://127.0.0.1:9"
     assert client.options["fetchMarkets"]["types"] == ["swap"], "no spot, no HIP-3 markets"
-    assert client.rateLimit == 100, "a weight-20 request (ccxt cost 10) a second: 1200 a minute"
+    assert client.rateLimit == 50, "the gate paces 50 ms a unit of weight: 1200 a minute"

@@ -1,11 +1,16 @@
 """Scanned Hyperliquid accounts in the database: positions replaced per account, addresses
-ordered by what they last held, and a position the latest pass did not read marked stale."""
+ordered by what they last held, a position the latest pass did not read marked stale, and
+what each pass did."""
 
 from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
 
 from sqlite_utils import Database
 
 from liqmap.market.positions import AccountRead, Position
+from liqmap.market.scan_passes import ScanPass
 from storage.positions import PositionStore
 
 NOW = 1_800_000_000_000
@@ -58,3 +63,53 @@ def test_known_addresses_come_largest_first_then_the_unknown_in_order(db: Databa
     assert store.largest_first([C, A, B, C]) == [B, A, C]
     assert db.execute("SELECT notional FROM scan_addresses WHERE address = ?",
                       [B]).fetchone() == (1e6,)  # fmt: skip
+
+
+def test_a_finished_pass_keeps_its_figures_and_a_later_one_runs_until_finished(
+    db: Database,
+) -> None:
+    store = PositionStore(db)
+    assert store.last_pass() is None and store.open_pass() is None
+    first = store.begin_pass(NOW)
+    assert store.open_pass() == ScanPass(first, NOW, None)
+    store.finish_pass(first, NOW + 5_000, accounts=3, skipped=1, failed=2, weight=10.0)
+    assert store.last_pass() == ScanPass(first, NOW, NOW + 5_000, 3, 1, 2, 10.0)
+    assert store.open_pass() is None
+    second = store.begin_pass(NOW + 60_000)
+    assert store.last_pass() == ScanPass(first, NOW, NOW + 5_000, 3, 1, 2, 10.0)
+    assert store.open_pass() == ScanPass(second, NOW + 60_000, None)
+
+
+def test_a_pass_cut_off_before_the_latest_finished_one_is_not_running(db: Database) -> None:
+    store = PositionStore(db)
+    store.begin_pass(NOW)  # never finished: a stop cut it off
+    later = store.begin_pass(NOW + 1)
+    store.finish_pass(later, NOW + 2, accounts=0, skipped=0, failed=0, weight=0.0)
+    assert store.open_pass() is None
+    assert store.last_pass() == ScanPass(later, NOW + 1, NOW + 2)
+
+
+def test_known_addresses_are_listed_largest_first_up_to_a_limit(db: Database) -> None:
+    store = PositionStore(db)
+    one = store.begin_pass(NOW)
+    for address, value in ((A, 1e5), (B, 9e5), (C, 3e5)):
+        store.save(read(address, position(address, "BTC", value)), one)
+    assert store.known_addresses(2) == [B, C]
+    assert store.known_addresses(10) == [B, C, A]
+
+
+def test_pass_figures_are_added_to_a_database_scanned_before_them(tmp_path: Path) -> None:
+    from storage.database import migrate
+    from storage.migrations import MIGRATIONS, scan_pass_stats
+
+    db = Database(sqlite3.connect(tmp_path / "old.db"))
+    before = MIGRATIONS.index(scan_pass_stats)
+    for version, migration in enumerate(MIGRATIONS[:before], start=1):
+        migration(db)
+        db.execute(f"PRAGMA user_version = {version}")
+    db.execute("INSERT INTO scan_passes (started_ms) VALUES (?)", [NOW])
+    migrate(db)
+    store = PositionStore(db)
+    assert store.open_pass() == ScanPass(1, NOW, None, 0, 0, 0, 0.0)
+    store.finish_pass(1, NOW + 9, accounts=4, skipped=0, failed=0, weight=8.0)
+    assert store.last_pass() == ScanPass(1, NOW, NOW + 9, 4, 0, 0, 8.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import numpy as np
 
@@ -134,3 +135,31 @@ def test_status_names_an_exchange_banning_this_ip_and_until_when() -> None:
     text = status_text(60_000, 1, 0, [], [], bans={"bybit": ban})
     assert text.split("Recent exchange errors</b>\n", 1)[1].splitlines() == [f"bybit: {ban}"]
     assert status_text(60_000, 1, 0, [], []).endswith("Recent exchange errors</b>\nnone")
+
+
+def test_status_says_how_old_the_scanned_positions_are_and_when_the_scanner_is_behind() -> None:
+    from bot.texts.status import scanner_lines, status_text
+    from liqmap.market.scan_passes import ScanPass, scan_age
+
+    minute, period = 60_000, 10 * 60_000
+    now = 1_800_000_000_000
+    done = ScanPass(7, now - 4 * minute, now - 2 * minute, 1234, 3, 1, 2470.0)
+    fresh = scanner_lines(scan_age(done, None, now, period), period)
+    assert fresh == [
+        "last pass began 4 min ago: 1,234 accounts in 2 min, 3 positions skipped, 1 failed, "
+        "weight 2,470"
+    ]
+    late = scan_age(replace(done, started_ms=now - 35 * minute), None, now, period)
+    assert scanner_lines(late, period)[-1] == (
+        "⚠️ behind: data 35 min old, a pass is due every 10 min"
+    )
+    running = ScanPass(8, now - 12 * minute, None)
+    long_pass = scanner_lines(scan_age(done, running, now, period), period)
+    assert long_pass[1:] == [
+        "a pass running for 12 min", "⚠️ behind: data 4 min old, a pass is due every 10 min"
+    ]  # fmt: skip
+    never = scanner_lines(scan_age(None, ScanPass(1, now - 40_000, None), now, period), period)
+    assert never == ["a pass running for 40 s"]
+    text = status_text(60_000, 1, 0, [], [], scanner=fresh)
+    assert "<b>Real positions</b> (Hyperliquid scanner)\nlast pass began 4 min ago" in text
+    assert "(Hyperliquid scanner)\nno pass yet" in status_text(60_000, 1, 0, [], [])

@@ -120,3 +120,41 @@ def test_run_without_a_token_says_what_to_do(tmp_path: Path) -> None:
     result = run(["run"], tmp_path, {"LIQMAP_DB": str(tmp_path / "x.db")}, within=60)
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN is required by liqmap run" in result.stdout + result.stderr
+
+
+def test_run_scans_the_known_hyperliquid_accounts_while_a_chat_watches_one(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    from storage.database import open_database
+    from tests.fakes.hyperliquid import FakeHyperliquid
+
+    with FakeHyperliquid() as hyperliquid:
+        addresses = hyperliquid.open_accounts(3, seed=21)
+        db = open_database(tmp_path / "run.db")
+        for address in addresses:
+            db.execute(
+                "INSERT INTO scan_addresses (address, last_seen_ms, notional) VALUES (?, 0, 1)",
+                [address],
+            )
+        db.close()
+        env = {
+            "TELEGRAM_BOT_TOKEN": tg.token,
+            "TELEGRAM_API_URL": tg.url,
+            "LIQMAP_HYPERLIQUID_URL": hyperliquid.url,
+            "LIQMAP_DB": str(tmp_path / "run.db"),
+            "LIQMAP_SCAN_SECONDS": "1",
+        }
+        process = fast_process(["run"], tmp_path, env)
+        try:
+            tg.user_sends(ANN, "/subscribe hyperliquid:BTC")
+            tg.wait_for_sync(lambda c: c["method"] == "sendMessage" and c["ok"], timeout=60)
+            wait(lambda: hyperliquid.info_types().count("clearinghouseState") >= 3, "a pass")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "Traceback" not in output, output
+    assert "scan pass 1: 3 accounts read" in output, output
+    with sqlite3.connect(tmp_path / "run.db") as conn:
+        held = {row[0] for row in conn.execute("SELECT address FROM scan_positions")}
+    assert held == set(addresses)

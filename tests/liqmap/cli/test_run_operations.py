@@ -105,6 +105,9 @@ def test_the_metrics_endpoint_reads_the_running_service(
     okx = 'liqmap_exchange_requests_total{exchange="okx"}'
     assert after[okx] > before.get(okx, 0)
     assert after['liqmap_exchange_errors_total{exchange="okx"}'] == 0
+    assert after['liqmap_exchange_rate_limited_total{exchange="okx"}'] == 0
+    weight = 'liqmap_exchange_weight_total{exchange="okx",urgency="on_demand"}'
+    assert after[weight] > before.get(weight, 0), "one unit a call at OKX"
 
 
 def test_a_stop_while_polling_starts_is_quiet(

@@ -82,9 +82,12 @@ def test_a_scan_reads_each_account_once_and_prints_the_coverage_per_coin(
     db = open_database(tmp_path / "live.db")
     try:
         stale = {k.position.address for k in PositionStore(db).positions() if k.stale}
+        last = PositionStore(db).last_pass()
     finally:
         db.close()
     assert stale == set(addresses) - {addresses[0], largest}
+    assert last is not None and (last.id, last.accounts, last.weight) == (2, 2, 4.0)
+    assert last.finished_ms == NOON + MINUTE_MS, "each pass of the command is finished"
 
 
 def test_an_address_that_is_not_one_is_a_usage_error(tmp_path: Path) -> None:

@@ -90,3 +90,34 @@ async def test_many_concurrent_calls_all_start() -> None:
 
     await asyncio.gather(*(call(n) for n in range(500)))
     assert done == 500 and gate.waiting == 0
+
+
+async def test_the_scanner_starts_only_when_no_other_call_waits() -> None:
+    scan, map_ = Claim(Urgency.SCAN, "scanner"), chat(1)
+    price, refresh = Claim(Urgency.PRICE, "watch"), Claim(Urgency.REFRESH, "refresh")
+    started = await started_order(RequestGate(PACE), [scan, scan, map_, refresh, price])
+    assert started == [price, refresh, map_, scan, scan]
+
+
+async def test_a_call_keeps_the_next_waiting_for_its_weight() -> None:
+    gate = RequestGate(0.01)
+    loop = asyncio.get_running_loop()
+    await gate.turn(weight=20)  # a weight-20 request: the next waits 20 units
+    heavy = loop.time()
+    await gate.turn(weight=2)  # a weight-2 read: the next waits 2 units
+    light = loop.time()
+    await gate.turn()
+    after_light = loop.time()
+    assert light - heavy >= 20 * 0.01 - 0.002
+    assert after_light - light >= 2 * 0.01 - 0.002
+
+
+async def test_a_waiting_call_keeps_its_weight_when_it_starts_later() -> None:
+    gate = RequestGate(0.01)
+    loop = asyncio.get_running_loop()
+    await gate.turn()
+    waiters = [asyncio.create_task(gate.turn(Claim(Urgency.SCAN, "scanner"), 5)) for _ in range(2)]
+    await waiters[0]
+    first = loop.time()
+    await waiters[1]
+    assert loop.time() - first >= 5 * 0.01 - 0.002
