@@ -81,7 +81,12 @@ async def button(update: Update, context: BotContext) -> None:
         answer = await deps.maps.get(inst, press.window, refresh=refresh)
     zone = await chat_zone(deps, chat_id)
     caption = map_caption(
-        answer.stored.snapshot, deps.clock(), answer.stored.computed_at, answer.error, zone
+        answer.stored.snapshot,
+        deps.clock(),
+        answer.stored.computed_at,
+        answer.error,
+        zone,
+        int(deps.settings.scan_seconds * 1000),
     )
     keyboard = map_keyboard(inst.key, press.window, context.bot.username)
     media = await _photo(deps, inst, answer.stored)
@@ -103,7 +108,12 @@ async def send_map(update: Update, context: BotContext, inst: Instrument, window
     deps = context.deps
     zone = await chat_zone(deps, message.chat.id)
     caption = map_caption(
-        answer.stored.snapshot, deps.clock(), answer.stored.computed_at, answer.error, zone
+        answer.stored.snapshot,
+        deps.clock(),
+        answer.stored.computed_at,
+        answer.error,
+        zone,
+        int(deps.settings.scan_seconds * 1000),
     )
     keyboard = map_keyboard(inst.key, window, context.bot.username)
     photo = await _photo(deps, inst, answer.stored)

@@ -10,7 +10,7 @@ import numpy as np
 
 from bot.texts.common import CAPTION_LIMIT, TEXT_LIMIT, ago, unavailable
 from bot.texts.html import clip_html
-from bot.texts.real_layer import real_lines
+from bot.texts.real_layer import SCAN_PERIOD_MS, real_lines
 from jobs.on_demand.heatmaps import RenderedHeatmap
 from liqmap.charts.map_chart import ChartLabels
 from liqmap.engine.clusters import LONG, SHORT, Cluster
@@ -42,9 +42,10 @@ def map_caption(
     computed_at_ms: int,
     error: ExchangeError | None = None,
     zone: tzinfo = UTC,
+    scan_period_ms: int = SCAN_PERIOD_MS,
 ) -> str:
     """Caption of a map photo: price, nearest clusters, data age (under 1,024 characters);
-    times in the chat's ``zone``."""
+    times in the chat's ``zone``; real positions judged by the scanner's period."""
     lines = [
         f"<b>{escape(snapshot.label)}</b> · {escape(snapshot.source)} · {snapshot.window} map",
         f"Price <b>{price_text(snapshot.price)}</b>",
@@ -54,7 +55,7 @@ def map_caption(
         lines.append(f"{name}: {cluster_text(nearest) if nearest else 'no dense cluster'}")
     if not snapshot.liq_map.is_empty:
         lines.append(max_pain_text(max_pain(snapshot.liq_map)))
-    lines += real_lines(snapshot, now_ms)
+    lines += real_lines(snapshot, now_ms, scan_period_ms)
     shares = ChartLabels.of(snapshot).shares
     lines += _provenance(snapshot.as_of_ms, now_ms, zone, shares, snapshot.notes)
     if error is not None:

@@ -9,17 +9,21 @@ from bot.texts.common import ago
 from liqmap.engine.max_pain import max_pain
 from liqmap.engine.snapshot import MapSnapshot
 from liqmap.formats import price_text, usd
+from liqmap.market.scan_passes import BEHIND_PERIODS
 from liqmap.market.timeframes import MINUTE_MS
 from liqmap.market.venues import VENUES
 
-SCAN_PASS_MS = 10 * MINUTE_MS
-"""About how long a scan pass over the largest accounts takes: reads older than this mean
-the scan fell behind, and the caption says so."""
+SCAN_PERIOD_MS = 10 * MINUTE_MS
+"""The scanner's default period (``LIQMAP_SCAN_SECONDS``)."""
 
 
-def real_lines(snapshot: MapSnapshot, now_ms: int, scan_pass_ms: int = SCAN_PASS_MS) -> list[str]:
+def real_lines(
+    snapshot: MapSnapshot, now_ms: int, scan_period_ms: int = SCAN_PERIOD_MS
+) -> list[str]:
     """The caption's lines on the real positions of a venue that publishes them: none for a
-    venue that does not, one line saying how to start where none were scanned yet."""
+    venue that does not, one line saying how to start where none were scanned yet. Reads
+    older than the scanner's ``BEHIND_PERIODS`` periods are said to be behind, as /status
+    says of the scanner."""
     venue = VENUES.get(snapshot.source)
     if venue is None or not venue.positions_public:
         return []
@@ -43,7 +47,7 @@ def real_lines(snapshot: MapSnapshot, now_ms: int, scan_pass_ms: int = SCAN_PASS
     ]
     age = now_ms - real.read_ms
     stale = f", {real.stale:,} stale (not in the latest scan pass)" if real.stale else ""
-    if age > scan_pass_ms:
+    if age > BEHIND_PERIODS * scan_period_ms:
         lines.append(
             f"⚠️ Real positions read {ago(age)} at the oldest: the scan is behind, they may "
             f"have moved{stale}"

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from bot.texts.common import CAPTION_LIMIT
 from bot.texts.maps import map_caption
-from bot.texts.real_layer import SCAN_PASS_MS
 from liqmap.engine.clusters import Cluster
 from liqmap.engine.model import LiquidationMap
 from liqmap.engine.real_layer import RealLevel, bin_real
@@ -56,9 +55,13 @@ def test_the_caption_gives_the_real_count_usd_coverage_age_and_stale_positions()
     assert "behind" not in caption
 
 
-def test_reads_older_than_a_scan_pass_are_called_behind() -> None:
-    late = AS_OF + SCAN_PASS_MS
-    caption = map_caption(hyperliquid_map(*levels()), now_ms=late, computed_at_ms=AS_OF)
+def test_reads_older_than_the_scanner_s_behind_mark_are_called_behind() -> None:
+    late = AS_OF + 10 * MINUTE_MS  # the oldest read is 14 min old
+    on_time = map_caption(hyperliquid_map(*levels()), now_ms=late, computed_at_ms=AS_OF)
+    assert "Real positions read 14 min ago at the oldest, 1 stale" in on_time
+    assert "behind" not in on_time, "within two of the default 10 min periods"
+    fast_scanner = 5 * MINUTE_MS
+    caption = map_caption(hyperliquid_map(*levels()), late, AS_OF, scan_period_ms=fast_scanner)
     assert (
         "⚠️ Real positions read 14 min ago at the oldest: the scan is behind, they may have "
         "moved, 1 stale (not in the latest scan pass)"
