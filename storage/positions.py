@@ -92,9 +92,14 @@ class PositionStore:
         return sorted(wanted, key=lambda a: -known[a] if a in known else 0.0)
 
     def positions(self, coin: str | None = None) -> list[KnownPosition]:
-        """The positions stored (of ``coin``, if given), stale where the latest pass did not
-        read them."""
-        latest = self.db.execute("SELECT MAX(id) FROM scan_passes").fetchone()[0] or 0
+        """The positions stored (of ``coin``, if given), stale where the latest finished pass
+        did not read them (a pass still running leaves them as they were)."""
+        latest = (
+            self.db.execute(
+                "SELECT MAX(id) FROM scan_passes WHERE finished_ms IS NOT NULL"
+            ).fetchone()[0]
+            or 0
+        )
         where, args = ("WHERE coin = ?", [coin]) if coin is not None else ("", [])
         rows = self.db.execute(
             f"SELECT {COLUMNS} FROM scan_positions {where} ORDER BY coin, address", args

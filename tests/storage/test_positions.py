@@ -45,13 +45,20 @@ def test_an_account_read_again_replaces_its_positions_and_a_closed_coin_goes(
     assert (btc.pass_id, btc.stale) == (second, False)
 
 
-def test_a_position_the_latest_pass_did_not_read_is_stale(db: Database) -> None:
+def test_a_position_the_latest_finished_pass_did_not_read_is_stale(db: Database) -> None:
     store = PositionStore(db)
     first = store.begin_pass(NOW)
     store.save(read(A, position(A, "BTC", 5e5)), first)
     store.save(read(B, position(B, "ETH", 2e5)), first)
+    store.finish_pass(first, NOW + 1, accounts=2, skipped=0, failed=0, weight=4.0)
     second = store.begin_pass(NOW + 60_000)
     store.save(read(B, position(B, "ETH", 2e5, NOW + 60_000), at=NOW + 60_000), second)
+    running = {k.position.address: k.stale for k in store.positions()}
+    assert running == {A: False, B: False}, "a pass under way has not missed A yet"
+    store.finish_pass(second, NOW + 60_001, accounts=1, skipped=0, failed=0, weight=2.0)
+    assert {k.position.address: k.stale for k in store.positions()} == {A: True, B: False}
+    cut_off = store.begin_pass(NOW + 120_000)  # stopped before reading anything
+    assert cut_off > second
     assert {k.position.address: k.stale for k in store.positions()} == {A: True, B: False}
 
 

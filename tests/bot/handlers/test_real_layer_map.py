@@ -36,12 +36,13 @@ async def on_hyperliquid(
 
 
 async def _scan(deps: BotDeps, addresses: list[str], clock: Clock) -> None:
-    """One scan pass over ``addresses``, stored as the scanner stores it."""
+    """One scan pass over ``addresses``, stored and finished as the scanner does it."""
     stores = deps.stores
     pass_id = await stores.run(stores.positions.begin_pass, clock())
     for address in addresses:
         read = await deps.market.account(address)
         await stores.run(stores.positions.save, read, pass_id)
+    await stores.run(stores.positions.finish_pass, pass_id, clock(), len(addresses), 0, 0, 0.0)
 
 
 async def test_the_hyperliquid_map_draws_the_real_layer_and_its_caption_gives_coverage_and_age(
