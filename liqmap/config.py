@@ -21,6 +21,7 @@ TELEGRAM_API_URL = "https://api.telegram.org"
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 MAX_COUNT = 100_000
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+WHALE_ADDRESSES = ("shown", "hidden")
 T = TypeVar("T")
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
@@ -54,6 +55,9 @@ class Settings:
     maps_per_minute_total: int = 10
     """Map computations all chats together may ask for a minute: what OKX's request pace
     serves beside the refreshes (``docs/architecture.md`` §6)."""
+    whale_addresses: str = "shown"
+    """Whether ``/whales`` shows each position's account address, shortened (``shown``), or
+    leaves it out (``hidden``)."""
 
     @property
     def access(self) -> Access:
@@ -139,6 +143,7 @@ def _parse(values: Mapping[str, str]) -> Settings:
         log_level=checked(_log_level, "LIQMAP_LOG_LEVEL", "INFO"),
         metrics_address=checked(_listen_address, "LIQMAP_METRICS_PORT", None),
         maps_per_minute_total=checked(_count, "LIQMAP_MAPS_PER_MINUTE_TOTAL", 10),
+        whale_addresses=checked(_whale_addresses, "LIQMAP_WHALE_ADDRESSES", "shown"),
     )
     if problems:
         raise ConfigError("\n".join(problems))
@@ -188,6 +193,13 @@ def _log_level(raw: str) -> str:
     name = raw.upper()
     if name not in LOG_LEVELS:
         raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return name
+
+
+def _whale_addresses(raw: str) -> str:
+    name = raw.strip().lower()
+    if name not in WHALE_ADDRESSES:
+        raise ValueError(f"must be {' or '.join(WHALE_ADDRESSES)}")
     return name
 
 

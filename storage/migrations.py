@@ -325,6 +325,24 @@ def scanned_positions(db: Database) -> None:
     db.execute("CREATE INDEX scan_positions_by_coin ON scan_positions(coin)")
 
 
+def real_cluster_alerts(db: Database) -> None:
+    """Subscriptions that opted in to alerts on real clusters (a venue whose positions are
+    public), with the proximity detector's memory for that layer, apart from the estimate's."""
+    db.execute(
+        """
+        CREATE TABLE real_watch (
+            chat_id INTEGER NOT NULL,
+            instrument TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT '{}',
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, instrument),
+            FOREIGN KEY (chat_id, instrument) REFERENCES subscriptions(chat_id, instrument)
+                ON UPDATE CASCADE ON DELETE CASCADE
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -341,4 +359,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     outbox_attempts,
     map_budgets,
     scanned_positions,
+    real_cluster_alerts,
 ]

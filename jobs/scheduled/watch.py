@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
+from jobs.on_demand.real_layer import positions_public, stored_positions
 from jobs.scheduled.alert_timing import ALERT_TTL_MS, MIN_STALE_MS
 from jobs.scheduled.chat_guard import ChatGuard
+from liqmap.engine.real_layer import bin_real, positions_in, real_clusters
 from liqmap.errors import LiqmapError
 from liqmap.exchanges.market_data import MarketData, Price
 from liqmap.market.instruments import Instrument
 from liqmap.signals.price_check import PriceCheck, vet
-from liqmap.signals.proximity import ALERT_WINDOW, Subject, Watch, check
+from liqmap.signals.proximity import ALERT_WINDOW, REAL, Subject, Watch, check
 from storage.alerts import Checked
+from storage.snapshots import StoredMap
 from storage.stores import Stores
 
 log = logging.getLogger(__name__)
@@ -98,7 +102,51 @@ class PriceWatch:
                 if subscription.muted(now):
                     alerts = []  # muted: the detector moves on, its alerts are dropped
                 checks.append(Checked(chat.id, watch, alerts))
-        return await stores.run(stores.alerts.record, inst.key, checks, stored.id, ALERT_TTL_MS)
+        queued = await stores.run(stores.alerts.record, inst.key, checks, stored.id, ALERT_TTL_MS)
+        if positions_public(inst):
+            queued += await self._check_real(inst, stored, price, now)
+        return queued
+
+    async def _check_real(self, inst: Instrument, stored: StoredMap, price: float, now: int) -> int:
+        """The same detector on the real layer (the stored positions on the map's bins), for
+        the chats that opted in, with a memory of its own: a real cluster and an estimated one
+        at the same price are two alerts, each once."""
+        stores = self.stores
+        watches = await stores.run(stores.real_alerts.watches, inst.key)
+        if not watches:
+            return 0
+        held = await stored_positions(stores, inst, now)
+        if held is None:
+            return 0
+        snapshot = stored.snapshot
+        layer = bin_real(snapshot.liq_map.edges, held.levels, held.coverage)
+        clusters = real_clusters(layer, price, now)
+        subject = Subject(inst.key, snapshot.label, snapshot.source, ALERT_WINDOW, REAL,
+                          held.coverage)  # fmt: skip
+        checks = []
+        for chat, subscription in await stores.run(stores.chats.subscribers, inst.key):
+            if chat.id not in watches:
+                continue
+            with self.guard.step(log, chat.id):
+                self.guard.zone(chat)
+                watch, alerts = check(
+                    watches[chat.id],
+                    clusters,
+                    price,
+                    now,
+                    subscription.distance(chat.settings),
+                    chat.settings,
+                    subject,
+                )
+                if subscription.muted(now):
+                    alerts = []  # muted: the detector moves on, its alerts are dropped
+                counted = [
+                    replace(a, positions=positions_in(held.levels, a.side, a.low, a.high))
+                    for a in alerts
+                ]
+                checks.append(Checked(chat.id, watch, counted))
+        return await stores.run(stores.real_alerts.record, inst.key, checks, stored.id,
+                                ALERT_TTL_MS)  # fmt: skip
 
     async def _watched(self) -> list[Instrument]:
         instruments = []
