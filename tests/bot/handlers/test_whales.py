@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from bot.deps import BotDeps
 from jobs.market_sync import record_open_interest
+from jobs.on_demand.whales import PRICE_FRESH_MS
 from liqmap.config import Settings
 from liqmap.market.positions import AccountRead, Position
 from liqmap.market.timeframes import MINUTE_MS
@@ -24,7 +25,7 @@ from tests.conftest import Adapter
 from tests.fakes.clock import Clock
 from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.telegram import FakeTelegram
-from tests.support.bot_harness import ADMIN, ADMIN_GROUP, ANN, running, say, words
+from tests.support.bot_harness import ADMIN, ADMIN_GROUP, ANN, BOB, running, say, words
 
 pytestmark = pytest.mark.fixed_clock
 
@@ -98,6 +99,23 @@ async def test_whales_lists_the_largest_positions_near_price_with_coverage_and_a
     assert f"{coverage:.1%} of the" in lines[-2] and lines[-2].startswith("Coverage: ")
     assert lines[-1] == "Read just now."
     assert len(reply["text"]) <= 4096
+
+
+async def test_chats_asking_within_seconds_share_one_price_request(
+    tg: FakeTelegram,
+    bot: Bot,
+    hyperliquid: FakeHyperliquid,
+    clock: Clock,
+    scanned: list[AccountRead],
+) -> None:
+    async with bot():
+        await say(tg, ANN, "/whales BTC")
+        asked = len(hyperliquid.info_types())
+        await say(tg, BOB, "/whales BTC")
+        assert len(hyperliquid.info_types()) == asked, "the price of 10 s ago served Bob"
+        clock.advance(PRICE_FRESH_MS)
+        await say(tg, BOB, "/whales hyperliquid:BTC")
+        assert len(hyperliquid.info_types()) > asked, "then it is fetched again"
 
 
 async def test_a_later_pass_marks_the_positions_it_missed_stale_and_says_how_old(
