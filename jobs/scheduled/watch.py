@@ -110,7 +110,8 @@ class PriceWatch:
     async def _check_real(self, inst: Instrument, stored: StoredMap, price: float, now: int) -> int:
         """The same detector on the real layer (the stored positions on the map's bins), for
         the chats that opted in, with a memory of its own: a real cluster and an estimated one
-        at the same price are two alerts, each once."""
+        at the same price are two alerts, each once. Positions the latest scan pass did not
+        read again are left out: they may be closed, and an alert speaks of now."""
         stores = self.stores
         watches = await stores.run(stores.real_alerts.watches, inst.key)
         if not watches:
@@ -119,7 +120,8 @@ class PriceWatch:
         if held is None:
             return 0
         snapshot = stored.snapshot
-        layer = bin_real(snapshot.liq_map.edges, held.levels, held.coverage)
+        fresh = [level for level in held.levels if not level.stale]  # an alert is about now
+        layer = bin_real(snapshot.liq_map.edges, fresh, held.coverage)
         clusters = real_clusters(layer, price, now)
         subject = Subject(inst.key, snapshot.label, snapshot.source, ALERT_WINDOW, REAL,
                           held.coverage)  # fmt: skip
@@ -141,7 +143,7 @@ class PriceWatch:
                 if subscription.muted(now):
                     alerts = []  # muted: the detector moves on, its alerts are dropped
                 counted = [
-                    replace(a, positions=positions_in(held.levels, a.side, a.low, a.high))
+                    replace(a, positions=positions_in(fresh, a.side, a.low, a.high))
                     for a in alerts
                 ]
                 checks.append(Checked(chat.id, watch, counted))

@@ -195,3 +195,25 @@ async def test_the_cooldown_holds_a_second_real_cluster_until_it_ends(
     assert kinds.count(("approach", second.low)) == 1
     await world.jobs.watch()
     assert [(a["kind"], a["low"]) for a in outbox(db, "real")] == kinds, "and once"
+
+
+async def test_a_position_the_latest_pass_missed_raises_no_alert_until_read_again(
+    hyperliquid_world: HyperliquidWorld, db: Database
+) -> None:
+    world = hyperliquid_world
+    follow(world, ANN)
+    await scanned(world, whale(20, size=80.0))
+    address = "0x00" + "ab" * 19
+    cluster = await real_target(world, liquidation_of(world, address))
+    positions = world.stores.positions
+    others = {k.position.address for k in positions.positions()} - {address}
+    later = positions.begin_pass(world.clock())
+    for other in others:
+        positions.save(await world.market.account(other), later)
+    price(world, cluster.high * 1.004)
+    await world.jobs.watch()
+    assert not [a for a in outbox(db, "real") if a["low"] <= cluster.high and
+                cluster.low <= a["high"]], "stale: maybe closed"  # fmt: skip
+    positions.save(await world.market.account(address), later)  # read again in this pass
+    await world.jobs.watch()
+    assert [a["kind"] for a in outbox(db, "real") if a["low"] == cluster.low] == ["approach"]
