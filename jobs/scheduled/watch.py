@@ -143,8 +143,7 @@ class PriceWatch:
                 if subscription.muted(now):
                     alerts = []  # muted: the detector moves on, its alerts are dropped
                 counted = [
-                    replace(a, positions=positions_in(fresh, a.side, a.low, a.high))
-                    for a in alerts
+                    replace(a, positions=positions_in(fresh, a.side, a.low, a.high)) for a in alerts
                 ]
                 checks.append(Checked(chat.id, watch, counted))
         return await stores.run(stores.real_alerts.record, inst.key, checks, stored.id,
