@@ -53,3 +53,34 @@ async def real_layer_for(
     if stored is None:
         return None
     return bin_real(liq_map.edges, stored.levels, stored.coverage)
+
+
+class PositionsCache:
+    """The stored positions of each coin, read again only when they changed
+    (``PositionStore.version``): a price check every few seconds, or many chats asking
+    ``/whales``, do not rebuild thousands of positions each time. Coverage is computed afresh
+    against the OI recorded up to the time asked."""
+
+    def __init__(self, keep: int = 64) -> None:
+        self.keep = keep
+        self._read: dict[str, tuple[object, list[KnownPosition], list[RealLevel]]] = {}
+
+    async def get(self, stores: Stores, inst: Instrument, at_ms: int) -> StoredPositions | None:
+        """As ``stored_positions``."""
+        if not positions_public(inst):
+            return None
+        coin = inst.native_id
+        version = await stores.run(stores.positions.version, coin)
+        cached = self._read.get(inst.key)
+        if cached is None or cached[0] != version:
+            known = await stores.run(stores.positions.positions, coin)
+            cached = (version, known, real_levels(known))
+            self._read.pop(inst.key, None)
+            self._read[inst.key] = cached
+            while len(self._read) > self.keep:
+                self._read.pop(next(iter(self._read)))
+        _, known, levels = cached
+        if not known:
+            return None
+        open_interest = await latest_recorded_oi(stores, inst, at_ms)
+        return StoredPositions(known, levels, open_interest, scanned_coverage(known, open_interest))

@@ -6,10 +6,11 @@ who asks within ``PRICE_FRESH_MS``, so many chats asking at once cost one reques
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from jobs.on_demand.memo import Memo
-from jobs.on_demand.real_layer import stored_positions
+from jobs.on_demand.real_layer import PositionsCache
 from liqmap.errors import ExchangeUnavailable
 from liqmap.exchanges.market_data import MarketData
 from liqmap.market.instruments import Instrument
@@ -28,14 +29,17 @@ class WhaleService:
         self.stores = stores
         self.clock = clock
         self._prices: Memo[str, float] = Memo(PRICE_FRESH_MS, clock, keep=256)
+        self._positions = PositionsCache()
 
     async def board(self, inst: Instrument) -> WhaleBoard | None:
         """The board of ``inst``'s coin at the current price; None when nothing is stored."""
-        held = await stored_positions(self.stores, inst, self.clock())
+        held = await self._positions.get(self.stores, inst, self.clock())
         if held is None:
             return None
         price = await self._prices.get(inst.key, lambda: self._price(inst))
-        return whale_board(inst.native_id, held.known, price, held.open_interest_usd)
+        return await asyncio.to_thread(
+            whale_board, inst.native_id, held.known, price, held.open_interest_usd
+        )
 
     async def _price(self, inst: Instrument) -> float:
         found = await self.market.prices([inst])

@@ -3,14 +3,18 @@ its alerts."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import replace
 
-from jobs.on_demand.real_layer import positions_public, stored_positions
+import numpy as np
+
+from jobs.on_demand.real_layer import PositionsCache, positions_public
 from jobs.scheduled.alert_timing import ALERT_TTL_MS, MIN_STALE_MS
 from jobs.scheduled.chat_guard import ChatGuard
-from liqmap.engine.real_layer import bin_real, positions_in, real_clusters
+from liqmap.engine.clusters import Cluster
+from liqmap.engine.real_layer import RealLevel, bin_real, positions_in, real_clusters
 from liqmap.errors import LiqmapError
 from liqmap.exchanges.market_data import MarketData, Price
 from liqmap.market.instruments import Instrument
@@ -44,6 +48,7 @@ class PriceWatch:
         self.refresh_ms = refresh_ms
         self.guard = guard
         self._price_checks: dict[str, PriceCheck] = {}
+        self._positions = PositionsCache()
 
     async def run(self) -> int:
         """Check current prices against the stored clusters; queue the alerts; how many.
@@ -116,13 +121,13 @@ class PriceWatch:
         watches = await stores.run(stores.real_alerts.watches, inst.key)
         if not watches:
             return 0
-        held = await stored_positions(stores, inst, now)
+        held = await self._positions.get(stores, inst, now)
         if held is None:
             return 0
         snapshot = stored.snapshot
         fresh = [level for level in held.levels if not level.stale]  # an alert is about now
-        layer = bin_real(snapshot.liq_map.edges, fresh, held.coverage)
-        clusters = real_clusters(layer, price, now)
+        clusters = await asyncio.to_thread(_real_clusters, snapshot.liq_map.edges, fresh, price,
+                                           now)  # fmt: skip
         subject = Subject(inst.key, snapshot.label, snapshot.source, ALERT_WINDOW, REAL,
                           held.coverage)  # fmt: skip
         checks = []
@@ -157,3 +162,11 @@ class PriceWatch:
             except LiqmapError as exc:
                 log.warning("cannot watch %s: %s", key, exc)
         return instruments
+
+
+def _real_clusters(
+    edges: np.ndarray, levels: list[RealLevel], price: float, now: int
+) -> list[Cluster]:
+    """The bands of ``levels`` on ``edges`` at ``price`` (in a worker thread: thousands of
+    positions are arrays to build)."""
+    return real_clusters(bin_real(edges, levels, None), price, now)

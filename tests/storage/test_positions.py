@@ -58,3 +58,21 @@ def test_known_addresses_come_largest_first_then_the_unknown_in_order(db: Databa
     assert store.largest_first([C, A, B, C]) == [B, A, C]
     assert db.execute("SELECT notional FROM scan_addresses WHERE address = ?",
                       [B]).fetchone() == (1e6,)  # fmt: skip
+
+
+def test_the_version_changes_with_every_change_positions_would_show(db: Database) -> None:
+    store = PositionStore(db)
+    empty = store.version("BTC")
+    first = store.begin_pass(NOW)
+    assert store.version("BTC") != empty, "a pass changes what is stale"
+    store.save(read(A, position(A, "BTC", 5e5)), first)
+    saved = store.version("BTC")
+    store.save(read(B, position(B, "ETH", 5e5)), first)
+    assert store.version("BTC") == saved, "another coin is another version"
+    later = NOW + 60_000
+    store.save(read(A, position(A, "BTC", 5e5, later), at=later), first)
+    assert store.version("BTC") != saved, "read again: its read time moved"
+    again = store.version("BTC")
+    store.save(read(A, at=later + 1), first)
+    assert store.version("BTC") != again, "closed"
+    assert store.version("BTC") == store.version("BTC")
