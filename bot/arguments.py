@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from liqmap.market.instruments import ALL
 from liqmap.market.timeframes import WINDOWS
-from liqmap.market.venues import VENUES
+from liqmap.market.venues import POSITIONS_PUBLIC, VENUES
 from liqmap.signals.chat_settings import SettingError, parse_distance
 from liqmap.signals.growing_clusters import BUILDING
 from liqmap.signals.proximity import REAL
@@ -158,12 +158,12 @@ def aggregate_of(args: list[str]) -> tuple[list[str], bool]:
 def whales_symbol(args: list[str]) -> str | Refusal:
     """``/whales BTC`` or ``/whales hyperliquid:BTC``: the symbol on the venue whose positions
     are public (a bare coin means it); another venue is refused."""
-    public = [name for name, venue in VENUES.items() if venue.positions_public]
-    if len(args) != 1 or not public:
+    if len(args) != 1 or not POSITIONS_PUBLIC:
         return Refusal()
     head, colon, _ = args[0].partition(":")
     if not colon or "/" in head:
-        return f"{public[0]}:{args[0]}"
-    if head.lower() not in public:
-        return Refusal(f"positions are public only on {' and '.join(public)}, not {head[:20]}")
+        return f"{POSITIONS_PUBLIC[0]}:{args[0]}"
+    if head.lower() not in POSITIONS_PUBLIC:
+        public = " and ".join(POSITIONS_PUBLIC)
+        return Refusal(f"positions are public only on {public}, not {head[:20]}")
     return args[0]

@@ -52,7 +52,7 @@ from bot.texts.subscriptions import (
 )
 from bot.updates import chat_of, message_of, query_of
 from liqmap.market.timeframes import HOUR_MS
-from liqmap.market.venues import VENUES
+from liqmap.market.venues import POSITIONS_PUBLIC
 from liqmap.signals.chat_settings import ChatSettings
 from liqmap.signals.proximity import ALERT_WINDOW
 from storage.chats import Subscription
@@ -165,5 +165,4 @@ async def _standing(deps: BotDeps, sub: Subscription, settings: ChatSettings) ->
 def public_positions(key: str) -> bool:
     """Whether the instrument of ``key`` (``hyperliquid:BTC``) is on a venue whose positions
     are public; a sum of exchanges (``all:BTC``) is not."""
-    venue = VENUES.get(key.partition(":")[0])
-    return venue is not None and venue.positions_public
+    return key.partition(":")[0] in POSITIONS_PUBLIC

@@ -13,7 +13,7 @@ from bot.texts.html import clip_html
 from liqmap.engine.clusters import LONG
 from liqmap.formats import local_time
 from liqmap.market.instruments import Instrument
-from liqmap.market.venues import VENUES
+from liqmap.market.venues import POSITIONS_PUBLIC
 from liqmap.signals.chat_settings import ChatSettings
 from liqmap.signals.growing_clusters import NEAR_PCT
 
@@ -86,7 +86,7 @@ def real_refused_key(key: str) -> str:
 
 def real_refused(inst: Instrument) -> str:
     """Real-cluster alerts asked for on a venue that hides its positions: one line."""
-    public = " and ".join(name for name, venue in VENUES.items() if venue.positions_public)
+    public = " and ".join(POSITIONS_PUBLIC)
     where = "a sum of exchanges" if inst.is_aggregate else inst.exchange
     return (
         f"Real-cluster alerts need public positions, and only {public} publishes them, not "

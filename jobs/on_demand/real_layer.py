@@ -10,7 +10,7 @@ from liqmap.engine.model import LiquidationMap
 from liqmap.engine.real_layer import RealLayer, RealLevel, bin_real
 from liqmap.market.instruments import Instrument
 from liqmap.market.positions import KnownPosition, real_levels, scanned_coverage
-from liqmap.market.venues import VENUES
+from liqmap.market.venues import POSITIONS_PUBLIC
 from storage.stores import Stores
 
 
@@ -27,7 +27,7 @@ class StoredPositions:
 
 def positions_public(inst: Instrument) -> bool:
     """Whether the instrument's venue publishes its accounts' positions (one venue, not a sum)."""
-    return not inst.is_aggregate and VENUES[inst.exchange].positions_public
+    return not inst.is_aggregate and inst.exchange in POSITIONS_PUBLIC
 
 
 async def stored_positions(stores: Stores, inst: Instrument, at_ms: int) -> StoredPositions | None:
