@@ -116,6 +116,8 @@ async def test_a_real_cluster_alerts_once_through_the_outbox_and_not_again_after
     assert alert["chat"] == ANN and alert["kind"] == "approach"
     assert (alert["low"], alert["high"]) == (cluster.low, cluster.high)
     assert alert["positions"] >= 1 and alert["coverage"] is not None
+    lines = [row[0] for row in db.execute("SELECT text FROM outbox WHERE chat_id = ?", [ANN])]
+    assert sum(line.startswith("approach real BTC long ") for line in lines) == 1, "logged real"
     assert (await world.jobs.deliver()).sent >= 1
     text = next(t for t in captions(tg, ANN) if "real LONG" in t)
     assert text.startswith("🔻🐋 BTC (hyperliquid) is near a real LONG liquidation cluster")
