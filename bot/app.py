@@ -39,6 +39,7 @@ from bot.handlers import (
     subscription_list,
     subscriptions,
     top,
+    whales,
 )
 from bot.handlers.errors import on_error
 from bot.keyboards import subscriptions as subscription_keyboards
@@ -98,6 +99,7 @@ def add_handlers(application: BotApplication) -> None:
         "digest": digest.digest_command,
         "status": status.status,
         "top": top.top_command,
+        "whales": whales.whales_command,
     }
     for name, handler in commands.items():
         application.add_handler(CommandHandler(name, handler))

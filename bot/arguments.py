@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from liqmap.market.instruments import ALL
 from liqmap.market.timeframes import WINDOWS
-from liqmap.market.venues import VENUES
+from liqmap.market.venues import POSITIONS_PUBLIC, VENUES
 from liqmap.signals.chat_settings import SettingError, parse_distance
 from liqmap.signals.growing_clusters import BUILDING
+from liqmap.signals.proximity import REAL
 from liqmap.signals.screener import DEFAULT_TOP, MAX_TOP
 
 DEFAULT_WINDOW = "7d"
@@ -56,11 +57,12 @@ def top_count(args: list[str]) -> int | Refusal:
 
 @dataclass(frozen=True)
 class Setup:
-    """What a subscription is set to: its own alert distance (None: the chat's) and whether
-    building-cluster alerts are on."""
+    """What a subscription is set to: its own alert distance (None: the chat's), whether
+    building-cluster alerts are on, and whether real-cluster alerts are."""
 
     distance_pct: float | None = None
     building: bool = False
+    real: bool = False
 
     def within(self, default_pct: float) -> float:
         """The distance alerts come within: its own, else the chat's ``default_pct``."""
@@ -75,33 +77,47 @@ class Follow:
     symbol: str
     distance_pct: float | None = None
     building: bool | None = None
+    real: bool | None = None
 
     def applied(self, setup: Setup) -> Setup:
         """``setup`` with what was asked changed, the rest kept."""
         return Setup(
             setup.distance_pct if self.distance_pct is None else self.distance_pct,
             setup.building if self.building is None else self.building,
+            setup.real if self.real is None else self.real,
         )
 
 
+OPTIONS = (BUILDING, REAL)
+"""The alerts ``/subscribe`` turns on (``building``) or off (``building off``)."""
+
+
 def follow_request(args: list[str]) -> Follow | Refusal:
-    """``/subscribe BTC [all] [0.8%] [building [on|off]]``."""
+    """``/subscribe BTC [all] [0.8%] [building [on|off]] [real [on|off]]``: the options at
+    the end, in any order, each at most once."""
     words, every = aggregate_of(args)
     if len(words) < len(args) - 1:
         return Refusal()
-    building: bool | None = None
-    lowered = [word.lower() for word in words]
-    if lowered[-2:] in ([BUILDING, "on"], [BUILDING, "off"]):
-        building, words = lowered[-1] == "on", words[:-2]
-    elif lowered[-1:] == [BUILDING]:
-        building, words = True, words[:-1]
+    options: dict[str, bool] = {}
+    while words:
+        lowered = [word.lower() for word in words[-2:]]
+        if len(lowered) == 2 and lowered[0] in OPTIONS and lowered[1] in ("on", "off"):
+            name, on, words = lowered[0], lowered[1] == "on", words[:-2]
+        elif lowered[-1] in OPTIONS:
+            name, on, words = lowered[-1], True, words[:-1]
+        else:
+            break
+        if name in options:
+            return Refusal(f"{name} is named twice")
+        options[name] = on
     if not 1 <= len(words) <= 2:
         return Refusal()
     try:
         distance = parse_distance(words[1]) if len(words) == 2 else None
     except SettingError as exc:
         return Refusal(str(exc))
-    return Follow(f"{ALL}:{words[0]}" if every else words[0], distance, building)
+    symbol = f"{ALL}:{words[0]}" if every else words[0]
+    return Follow(symbol, distance, options.get(BUILDING), options.get(REAL))
 
 
 @dataclass(frozen=True)
@@ -137,3 +153,17 @@ def aggregate_of(args: list[str]) -> tuple[list[str], bool]:
     """The arguments without ``all``, and whether it was there (once)."""
     rest = [a for a in args if a.lower() != ALL]
     return rest, len(rest) == len(args) - 1
+
+
+def whales_symbol(args: list[str]) -> str | Refusal:
+    """``/whales BTC`` or ``/whales hyperliquid:BTC``: the symbol on the venue whose positions
+    are public (a bare coin means it); another venue is refused."""
+    if len(args) != 1 or not POSITIONS_PUBLIC:
+        return Refusal()
+    head, colon, _ = args[0].partition(":")
+    if not colon or "/" in head:
+        return f"{POSITIONS_PUBLIC[0]}:{args[0]}"
+    if head.lower() not in POSITIONS_PUBLIC:
+        public = " and ".join(POSITIONS_PUBLIC)
+        return Refusal(f"positions are public only on {public}, not {head[:20]}")
+    return args[0]

@@ -1,5 +1,5 @@
 """What every handler can reach: settings, exchanges, the on-demand services (maps, heatmaps,
-accuracy), the map budgets, the stores and the clock (the transport-neutral core)."""
+accuracy, whales), the map budgets, the stores and the clock (the transport-neutral core)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from jobs.on_demand.accuracy import AccuracyService
 from jobs.on_demand.budgets import MapBudgets
 from jobs.on_demand.heatmaps import HeatmapService
 from jobs.on_demand.maps import MapService
+from jobs.on_demand.whales import WhaleService
 from jobs.scheduled.recorder import RecorderStatus
 from liqmap.config import Settings
 from liqmap.exchanges.market_data import MarketData
@@ -34,6 +35,7 @@ class BotDeps:
     started_at_ms: int
     budgets: MapBudgets
     reports: ReportThrottle
+    whales: WhaleService
     recorder: Mapping[str, RecorderStatus] = field(default_factory=dict)
     """The liquidation recorder's live state per exchange, where ``liqmap run`` records."""
     group_budget: GroupBudget = field(default_factory=GroupBudget)
@@ -63,5 +65,6 @@ def open_deps(
             FairUse(settings.maps_per_minute, settings.maps_per_minute_total), stores, clock
         ),
         reports=ReportThrottle(),
+        whales=WhaleService(market, stores, clock),
         recorder=recorder or {},
     )

@@ -22,6 +22,7 @@ TELEGRAM_API_URL = "https://api.telegram.org"
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 MAX_COUNT = 100_000
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+WHALE_ADDRESSES = ("shown", "hidden")
 T = TypeVar("T")
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 
@@ -60,6 +61,9 @@ class Settings:
     scan_weight_per_minute: int = SCAN_WEIGHT_PER_MINUTE
     """Hyperliquid request weight the scanner spends a minute at most: at most half of the
     documented 1200 a minute per IP."""
+    whale_addresses: str = "shown"
+    """Whether ``/whales`` shows each position's account address, shortened (``shown``), or
+    leaves it out (``hidden``)."""
 
     @property
     def access(self) -> Access:
@@ -149,6 +153,7 @@ def _parse(values: Mapping[str, str]) -> Settings:
         scan_weight_per_minute=checked(
             _scan_weight, "LIQMAP_SCAN_WEIGHT_PER_MINUTE", SCAN_WEIGHT_PER_MINUTE
         ),
+        whale_addresses=checked(_whale_addresses, "LIQMAP_WHALE_ADDRESSES", "shown"),
     )
     if problems:
         raise ConfigError("\n".join(problems))
@@ -207,6 +212,13 @@ def _log_level(raw: str) -> str:
     name = raw.upper()
     if name not in LOG_LEVELS:
         raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return name
+
+
+def _whale_addresses(raw: str) -> str:
+    name = raw.strip().lower()
+    if name not in WHALE_ADDRESSES:
+        raise ValueError(f"must be {' or '.join(WHALE_ADDRESSES)}")
     return name
 
 

@@ -340,6 +340,24 @@ def scan_pass_stats(db: Database) -> None:
         db.execute(f"ALTER TABLE scan_passes ADD COLUMN {column} {kind} NOT NULL DEFAULT 0")
 
 
+def real_cluster_alerts(db: Database) -> None:
+    """Subscriptions that opted in to alerts on real clusters (a venue whose positions are
+    public), with the proximity detector's memory for that layer, apart from the estimate's."""
+    db.execute(
+        """
+        CREATE TABLE real_watch (
+            chat_id INTEGER NOT NULL,
+            instrument TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT '{}',
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (chat_id, instrument),
+            FOREIGN KEY (chat_id, instrument) REFERENCES subscriptions(chat_id, instrument)
+                ON UPDATE CASCADE ON DELETE CASCADE
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -358,4 +376,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     scanned_positions,
     snapshot_real_layer,
     scan_pass_stats,
+    real_cluster_alerts,
 ]

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from sqlite_utils import Database
 
 from liqmap.signals.digest import DIGEST, Digest, Level, Watched
-from liqmap.signals.proximity import Alert
+from liqmap.signals.proximity import ESTIMATE, Alert
 from liqmap.signals.receipts import Receipt
 
 PENDING, SENDING, SENT = "pending", "sending", "sent"
@@ -143,8 +143,9 @@ def enqueue(
 
 def summary(alert: Alert) -> str:
     """One plain line for logs and the database."""
+    layer = "" if alert.layer == ESTIMATE else f" {alert.layer}"
     return (
-        f"{alert.kind} {alert.label} {alert.side} {alert.low:g}-{alert.high:g} "
+        f"{alert.kind}{layer} {alert.label} {alert.side} {alert.low:g}-{alert.high:g} "
         f"at {alert.price:g} ({alert.distance_pct:.2f}%)"
     )
 

@@ -106,6 +106,23 @@ class PositionStore:
         ).fetchall()
         return [KnownPosition(Position(*row[:11]), row[11], row[11] < latest) for row in rows]
 
+    def version(self, coin: str) -> tuple[int, int, float, float]:
+        """What changes whenever ``positions(coin)`` would answer differently: the latest
+        finished pass (stale flags), and the coin's count of positions, the sum of their read
+        times (a save re-reads an account later than before) and of their values. Cheap: no
+        row leaves SQLite."""
+        latest = (
+            self.db.execute(
+                "SELECT MAX(id) FROM scan_passes WHERE finished_ms IS NOT NULL"
+            ).fetchone()[0]
+            or 0
+        )
+        count, reads, values = self.db.execute(
+            "SELECT count(*), total(read_ms), total(value) FROM scan_positions WHERE coin = ?",
+            [coin],
+        ).fetchone()
+        return int(latest), int(count), float(reads), float(values)
+
 
 def _row(p: Position, pass_id: int) -> tuple[object, ...]:
     return (p.address, p.coin, p.side, p.size, p.entry, p.leverage, p.mode, p.margin, p.value,

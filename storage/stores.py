@@ -22,6 +22,7 @@ from storage.liquidations import RealizedStore
 from storage.market_cache import MarketCache
 from storage.outbox import Outbox
 from storage.positions import PositionStore
+from storage.real_alerts import RealAlertStore
 from storage.snapshots import SnapshotStore
 from storage.sweeps import SweepStore
 from storage.worker import DbWorker
@@ -32,7 +33,7 @@ T = TypeVar("T")
 
 class Stores:
     """The cache, chats, maps, alert state, outbox, recorded liquidations, sweeps, digests
-    map budgets and scanned positions of one database."""
+    map budgets, scanned positions and real-cluster alerts of one database."""
 
     def __init__(
         self,
@@ -48,6 +49,7 @@ class Stores:
         self.outbox = Outbox(db)
         self.alerts = AlertStore(db, clock)
         self.building = BuildingStore(db, clock)
+        self.real_alerts = RealAlertStore(db, clock)
         self.realized = RealizedStore(db)
         self.sweeps = SweepStore(db)
         self.digests = DigestStore(db, self.chats)

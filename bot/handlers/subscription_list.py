@@ -27,6 +27,7 @@ from bot.keyboards.subscriptions import (
     LIST,
     MUTE,
     OPEN_MAP,
+    REAL_ALERTS,
     UNMUTE,
     Manage,
     list_keyboard,
@@ -42,6 +43,8 @@ from bot.texts.subscriptions import (
     STALE_LIST_BUTTON,
     distance_changed,
     muted,
+    real_refused_key,
+    real_switched,
     stopped,
     subscription_detail,
     subscription_list,
@@ -49,6 +52,7 @@ from bot.texts.subscriptions import (
 )
 from bot.updates import chat_of, message_of, query_of
 from liqmap.market.timeframes import HOUR_MS
+from liqmap.market.venues import POSITIONS_PUBLIC
 from liqmap.signals.chat_settings import ChatSettings
 from liqmap.signals.proximity import ALERT_WINDOW
 from storage.chats import Subscription
@@ -117,6 +121,13 @@ async def _apply(deps: BotDeps, chat_id: int, press: Manage) -> str | None:
     elif press.op == DELETE:
         done = await deps.stores.run(chats.unsubscribe, chat_id, key) > 0
         answer = plain(stopped(key), ANSWER_LIMIT)
+    elif press.op == REAL_ALERTS:
+        if not public_positions(key):
+            return plain(real_refused_key(key), ANSWER_LIMIT)  # the rule /subscribe keeps
+        done = await deps.stores.run(chats.subscription, chat_id, key) is not None
+        if done:
+            await deps.stores.run(deps.stores.real_alerts.set, chat_id, key, press.arg == "on")
+        answer = real_switched(key, press.arg == "on")
     else:
         return None
     return answer if done else NOT_FOLLOWED
@@ -126,7 +137,8 @@ async def _list_view(deps: BotDeps, chat_id: int) -> tuple[str, InlineKeyboardMa
     chat = await known_chat(deps, chat_id)
     subscriptions = await deps.stores.run(deps.stores.chats.subscriptions, chat_id)
     standings = ranked([await _standing(deps, sub, chat.settings) for sub in subscriptions])
-    text = subscription_list(standings, chat.settings, deps.clock())
+    real = await deps.stores.run(deps.stores.real_alerts.watched, chat_id)
+    text = subscription_list(standings, chat.settings, deps.clock(), real)
     return text, list_keyboard([s.subscription.instrument for s in standings])
 
 
@@ -136,8 +148,11 @@ async def _detail_view(
     chat = await known_chat(deps, chat_id)
     standing = await _standing(deps, sub, chat.settings)
     now = deps.clock()
-    text = subscription_detail(standing, chat.settings, now)
-    return text, subscription_keyboard(sub.instrument, standing.distance_pct, sub.muted(now))
+    real = await deps.stores.run(deps.stores.real_alerts.watching, chat_id, sub.instrument)
+    text = subscription_detail(standing, chat.settings, now, real)
+    offer = real if public_positions(sub.instrument) else None
+    keyboard = subscription_keyboard(sub.instrument, standing.distance_pct, sub.muted(now), offer)
+    return text, keyboard
 
 
 async def _standing(deps: BotDeps, sub: Subscription, settings: ChatSettings) -> Standing:
@@ -145,3 +160,9 @@ async def _standing(deps: BotDeps, sub: Subscription, settings: ChatSettings) ->
     stored = await deps.stores.run(deps.stores.snapshots.latest, sub.instrument, ALERT_WINDOW)
     snapshot = stored.snapshot if stored is not None else None
     return standing_of(sub, sub.distance(settings), snapshot, settings.min_strength)
+
+
+def public_positions(key: str) -> bool:
+    """Whether the instrument of ``key`` (``hyperliquid:BTC``) is on a venue whose positions
+    are public; a sum of exchanges (``all:BTC``) is not."""
+    return key.partition(":")[0] in POSITIONS_PUBLIC

@@ -16,12 +16,16 @@ from bot.texts.subscriptions import (
     already_subscribed,
     building_on,
     not_subscribed,
+    real_on,
+    real_refused,
     stopped,
     stopped_all,
     subscribed,
     updated,
 )
 from bot.updates import message_of
+from jobs.on_demand.real_layer import positions_public
+from liqmap.errors import UnsupportedRequest
 from liqmap.market.instruments import Instrument
 from storage.chats import Subscription
 
@@ -31,16 +35,23 @@ async def follow(
 ) -> tuple[Setup | None, Setup]:
     """Subscribe a chat, or change of an existing subscription only what ``request`` asks
     (command and button alike: the button asks nothing); the setup before (None: new) and
-    after. The store enforces the per-chat and service-wide limits (``LimitReached``)."""
+    after. The store enforces the per-chat and service-wide limits (``LimitReached``);
+    real-cluster alerts on a venue that hides positions are refused before anything changes
+    (``UnsupportedRequest``)."""
     stores, key = deps.stores, inst.key
     request = request or Follow(key)
+    if request.real and not positions_public(inst):
+        raise UnsupportedRequest(real_refused(inst))
     sub = await stores.run(stores.chats.subscription, chat_id, key)
     building = sub is not None and await stores.run(stores.building.watching, chat_id, key)
+    real = sub is not None and await stores.run(stores.real_alerts.watching, chat_id, key)
     new = await stores.run(stores.chats.subscribe, chat_id, key, request.distance_pct)
-    before = None if new or sub is None else Setup(sub.distance_pct, building)
+    before = None if new or sub is None else Setup(sub.distance_pct, building, real)
     after = request.applied(before or Setup())
     if after.building != (before or Setup()).building:
         await stores.run(stores.building.set, chat_id, key, after.building)
+    if after.real != (before or Setup()).real:
+        await stores.run(stores.real_alerts.set, chat_id, key, after.real)
     return before, after
 
 
@@ -58,16 +69,18 @@ async def subscribe(update: Update, context: BotContext) -> None:
     inst = await deps.market.instrument(request.symbol)
     before, after = await follow(deps, message.chat.id, inst, request)
     settings = (await known_chat(deps, message.chat.id)).settings
-    label, exchange = inst.native_id, inst.exchange
+    label, exchange, public = inst.native_id, inst.exchange, positions_public(inst)
     if before is None:
         within = after.within(settings.alert_distance_pct)
         text = subscribed(label, exchange, within, settings.min_strength)
     elif before == after:
-        text = already_subscribed(label, exchange, after, settings.alert_distance_pct)
+        text = already_subscribed(label, exchange, after, settings.alert_distance_pct, public)
     else:
-        text = updated(label, exchange, before, after, settings.alert_distance_pct)
+        text = updated(label, exchange, before, after, settings.alert_distance_pct, public)
     if after.building and (before is None or not before.building):
         text += "\n" + building_on(label)
+    if after.real and (before is None or not before.real):
+        text += "\n" + real_on(inst.key)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 

@@ -12,12 +12,13 @@ from bot.keyboards.common import fitting
 PREFIX = "sub"
 PATTERN = rf"^{PREFIX}\|"
 """What the ``CallbackQueryHandler`` of these buttons matches."""
-LIST, VIEW, DISTANCE, MUTE, UNMUTE, DELETE, ALERT_MUTE, OPEN_MAP = "lvdmuxao"
-OPS = frozenset({LIST, VIEW, DISTANCE, MUTE, UNMUTE, DELETE, ALERT_MUTE, OPEN_MAP})
-CHANGES = frozenset({DISTANCE, MUTE, UNMUTE, DELETE, ALERT_MUTE})
+LIST, VIEW, DISTANCE, MUTE, UNMUTE, DELETE, ALERT_MUTE, OPEN_MAP, REAL_ALERTS = "lvdmuxaor"
+OPS = frozenset({LIST, VIEW, DISTANCE, MUTE, UNMUTE, DELETE, ALERT_MUTE, OPEN_MAP, REAL_ALERTS})
+CHANGES = frozenset({DISTANCE, MUTE, UNMUTE, DELETE, ALERT_MUTE, REAL_ALERTS})
 """Presses that change a subscription: in groups for administrators only."""
 DISTANCES = ("0.5", "1", "2")
 MUTE_HOURS = ("1", "8", "24")
+ON_OFF = ("on", "off")
 ALERT_MUTE_HOURS = 1
 
 
@@ -40,9 +41,10 @@ def list_keyboard(instruments: list[str]) -> InlineKeyboardMarkup:
 
 
 def subscription_keyboard(
-    instrument: str, distance_pct: float, muted: bool
+    instrument: str, distance_pct: float, muted: bool, real: bool | None = None
 ) -> InlineKeyboardMarkup:
-    """Distance choices, mute (or unmute), delete and back to the list."""
+    """Distance choices, mute (or unmute), real-cluster alerts on or off (where the venue's
+    positions are public: ``real`` not None), delete and back to the list."""
     distances = [
         InlineKeyboardButton(
             f"• {d}% •" if float(d) == distance_pct else f"{d}%",
@@ -61,7 +63,13 @@ def subscription_keyboard(
         InlineKeyboardButton("🗑 Delete", callback_data=_data(DELETE, "", instrument)),
         InlineKeyboardButton("« All subscriptions", callback_data=_data(LIST, "", "")),
     ]
-    return InlineKeyboardMarkup([distances, mutes, last])
+    rows = [distances, mutes]
+    if real is not None:
+        turn = "off" if real else "on"
+        label = f"🐋 Real clusters: {'on' if real else 'off'} (turn {turn})"
+        rows.append([InlineKeyboardButton(label, callback_data=_data(REAL_ALERTS, turn,
+                                                                     instrument))])  # fmt: skip
+    return InlineKeyboardMarkup([*rows, last])
 
 
 def alert_keyboard(instrument: str) -> InlineKeyboardMarkup:
@@ -81,7 +89,7 @@ def parse_manage(data: str | None) -> Manage | None:
     if len(parts) != 4 or parts[0] != PREFIX:
         return None
     _, op, arg, instrument = parts
-    valid = {DISTANCE: DISTANCES, MUTE: MUTE_HOURS}.get(op, ("",))
+    valid = {DISTANCE: DISTANCES, MUTE: MUTE_HOURS, REAL_ALERTS: ON_OFF}.get(op, ("",))
     if op not in OPS or arg not in valid or (op != LIST) != bool(instrument):
         return None
     return Manage(op, arg, instrument)

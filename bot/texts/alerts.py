@@ -11,7 +11,7 @@ from liqmap.engine.clusters import LONG, SHORT
 from liqmap.formats import local_time, price_text, usd
 from liqmap.signals.digest import Digest
 from liqmap.signals.growing_clusters import BUILDING
-from liqmap.signals.proximity import RECEIPT, SWEPT, Alert
+from liqmap.signals.proximity import REAL, RECEIPT, SWEPT, Alert
 from liqmap.signals.receipts import Receipt
 from liqmap.signals.time_zones import zone_or_utc
 
@@ -32,6 +32,8 @@ def alert_text(alert: Alert) -> str:
     head = f"<b>{escape(alert.label)}</b> ({escape(alert.source)})"
     if alert.kind == RECEIPT and alert.receipt is not None:
         return receipt_text(head, side, band, alert.usd, alert.receipt)
+    if alert.layer == REAL:
+        return clip_html(real_alert_text(alert, head, side, band), CAPTION_LIMIT)
     if alert.kind == BUILDING:
         lines = [building_line(alert, side, band), f"Price <b>{price_text(alert.price)}</b>"]
         lines.append(MEANING[alert.side])
@@ -56,6 +58,41 @@ def alert_text(alert: Alert) -> str:
         ]
     lines.append(f"<i>{alert.window} map · estimated, not exact positions</i>")
     return clip_html("\n".join(lines), CAPTION_LIMIT)
+
+
+def real_alert_text(alert: Alert, head: str, side: str, band: str) -> str:
+    """An alert about a cluster of real positions' liquidation prices: how many, their USD, and
+    the share of open interest the scanned positions cover."""
+    count = alert.positions or 0
+    held = f"{count} position{'s' * (count != 1)} · {usd(alert.usd)}"
+    if alert.kind == SWEPT:
+        lines = [
+            f"💥 {head} swept a real {side} liquidation cluster",
+            f"Real positions <b>{band}</b> · {held}",
+            f"Price <b>{price_text(alert.price)}</b>, through it",
+            SWEPT_MEANING[alert.side],
+        ]
+    else:
+        arrow = "🔻" if alert.side == LONG else "🔺"
+        where = "inside it" if alert.distance_pct == 0 else f"{alert.distance_pct:.2f}% away"
+        moving = {"falling": "falling toward it", "rising": "rising toward it"}.get(
+            alert.direction, "near it"
+        )
+        lines = [
+            f"{arrow}🐋 {head} is near a real {side} liquidation cluster",
+            f"Real positions <b>{band}</b> · {held}",
+            f"Price <b>{price_text(alert.price)}</b>, {where}, {moving}",
+            MEANING[alert.side],
+        ]
+    lines.append(f"<i>{coverage_text(alert.coverage)}</i>")
+    return "\n".join(lines)
+
+
+def coverage_text(coverage: float | None) -> str:
+    """``real positions as scanned, 7.3% of open interest``, or why no share."""
+    if coverage is None:
+        return "real positions as scanned; no open interest recorded yet to compare"
+    return f"real positions as scanned, {coverage:.1%} of open interest"
 
 
 def building_line(alert: Alert, side: str, band: str) -> str:

@@ -12,6 +12,7 @@ from liqmap.errors import ExchangeError
 from liqmap.market.timeframes import DAY_MS, HOUR_MS, MINUTE_MS, WINDOWS
 from liqmap.policies.group_budget import REPEAT_MS
 from liqmap.signals.screener import MAX_TOP
+from liqmap.signals.whales import WHALE_RANGE_PCT
 
 CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)
 TEXT_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)
@@ -25,8 +26,14 @@ USAGE = {
     "accuracy": "/accuracy SYMBOL [all] — e.g. /accuracy BTC, /accuracy BTC all",
     "stop": "/stop SYMBOL long|short PRICE — e.g. /stop BTC long 61500",
     "subscribe": (
-        "/subscribe SYMBOL [all] [DISTANCE%] [building [off]] — e.g. /subscribe BTC 0.8, "
-        "/subscribe BTC 0.8 building (again: changes only what it names)"
+        "/subscribe SYMBOL [all] [DISTANCE%] [building [off]] [real [off]] — e.g. /subscribe "
+        "BTC 0.8, /subscribe BTC 0.8 building, /subscribe hyperliquid:BTC real (again: changes "
+        "only what it names)"
+    ),
+    "whales": (
+        f"/whales COIN — the largest real Hyperliquid positions liquidating within "
+        f"{WHALE_RANGE_PCT:g}% of price, largest first (a large one moves price most when it "
+        "goes), e.g. /whales BTC"
     ),
     "top": f"/top [N] — the N (1–{MAX_TOP}) most urgent clusters, e.g. /top, /top 10",
     "unsubscribe": "/unsubscribe SYMBOL [all] | all — e.g. /unsubscribe BTC",
@@ -46,6 +53,7 @@ COMMANDS = (
     ("accuracy", "how well the map predicted recorded liquidations, e.g. /accuracy BTC"),
     ("stop", "is a stop-loss inside a liquidation cluster? e.g. /stop BTC long 61500"),
     ("subscribe", "alerts when price nears a cluster, e.g. /subscribe BTC 0.8"),
+    ("whales", "the largest real Hyperliquid positions near price, e.g. /whales BTC"),
     ("top", "the most urgent clusters across your watchlist, e.g. /top 5"),
     ("unsubscribe", "stop alerts for a symbol, or all, e.g. /unsubscribe BTC"),
     ("list", "this chat's subscriptions"),
@@ -83,11 +91,12 @@ def help_text() -> str:
     lines += [f"/start — {escape(desc)}" for name, desc in COMMANDS if name == "start"]
     lines += ["/help — this list"]
     commands = ("map", "clusters", "heatmap", "accuracy", "stop", "subscribe", "unsubscribe",
-                "top")  # fmt: skip
+                "top", "whales")  # fmt: skip
     lines += [escape(USAGE[name]) for name in commands]
     lines += [
         "/list — this chat's subscriptions, closest to an alert first; buttons change the "
-        "distance, mute for 1, 8 or 24 hours, or delete",
+        "distance, mute for 1, 8 or 24 hours, turn real-cluster alerts on or off (Hyperliquid), "
+        "or delete",
         escape(USAGE["settings"]),
     ]
     lines += [escape(USAGE["digest"])]

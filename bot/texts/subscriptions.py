@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import tzinfo
 from html import escape
 
@@ -12,6 +12,8 @@ from bot.texts.common import TEXT_LIMIT, USAGE
 from bot.texts.html import clip_html
 from liqmap.engine.clusters import LONG
 from liqmap.formats import local_time
+from liqmap.market.instruments import Instrument
+from liqmap.market.venues import POSITIONS_PUBLIC
 from liqmap.signals.chat_settings import ChatSettings
 from liqmap.signals.growing_clusters import NEAR_PCT
 
@@ -38,22 +40,57 @@ def subscribed(label: str, exchange: str, within: float, strength: float) -> str
     )
 
 
-def already_subscribed(label: str, exchange: str, setup: Setup, default_pct: float) -> str:
-    """``/subscribe`` again, asking nothing new: nothing changes, and it says what is set."""
+def already_subscribed(
+    label: str, exchange: str, setup: Setup, default_pct: float, public: bool = False
+) -> str:
+    """``/subscribe`` again, asking nothing new: nothing changes, and it says what is set
+    (real-cluster alerts where the venue's positions are ``public``)."""
+    real = f", real-cluster alerts {_on(setup.real)}" if public else ""
+    options = " [building [off]] [real [off]]" if public else " [building [off]]"
     return (
         f"Already subscribed to <b>{escape(label)}</b> on {escape(exchange)}: alerts within "
-        f"{_distance(setup, default_pct)}, building alerts {_on(setup.building)}. To change "
-        f"them: /subscribe {escape(label)} DISTANCE% [building [off]], or /list."
+        f"{_distance(setup, default_pct)}, building alerts {_on(setup.building)}{real}. To "
+        f"change them: /subscribe {escape(label)} DISTANCE%{options}, or /list."
     )
 
 
-def updated(label: str, exchange: str, before: Setup, after: Setup, default_pct: float) -> str:
+def updated(
+    label: str, exchange: str, before: Setup, after: Setup, default_pct: float,
+    public: bool = False,
+) -> str:  # fmt: skip
     """Exactly what ``/subscribe`` changed of an existing subscription, and what it kept."""
     distance = _change(_distance(before, default_pct), _distance(after, default_pct))
     building = _change(_on(before.building), _on(after.building))
+    real = f"; real-cluster alerts {_change(_on(before.real), _on(after.real))}" if public else ""
     return (
         f"Updated <b>{escape(label)}</b> on {escape(exchange)}: alerts within {distance}; "
-        f"building alerts {building}."
+        f"building alerts {building}{real}."
+    )
+
+
+def real_on(key: str) -> str:
+    return (
+        f"🐋 Also when price comes near a cluster of real positions' liquidation prices, as "
+        f"the scanner read them (<code>/subscribe {escape(key)} real off</code> stops that)."
+    )
+
+
+def real_switched(key: str, on: bool) -> str:
+    return f"Real-cluster alerts for {key} {'on' if on else 'off'}."
+
+
+def real_refused_key(key: str) -> str:
+    """The button's answer where the venue hides positions (a forged press)."""
+    return f"Real-cluster alerts need public positions; {key} has none."
+
+
+def real_refused(inst: Instrument) -> str:
+    """Real-cluster alerts asked for on a venue that hides its positions: one line."""
+    public = " and ".join(POSITIONS_PUBLIC)
+    where = "a sum of exchanges" if inst.is_aggregate else inst.exchange
+    return (
+        f"Real-cluster alerts need public positions, and only {public} publishes them, not "
+        f"{where}: e.g. /subscribe {public}:{inst.base} real"
     )
 
 
@@ -90,25 +127,33 @@ def not_subscribed(key: str) -> str:
     return f"This chat is not subscribed to {escape(key)}. /list"
 
 
-def subscription_list(standings: Sequence[Standing], settings: ChatSettings, now: int) -> str:
-    """/list: each subscription, closest to an alert first."""
+def subscription_list(
+    standings: Sequence[Standing], settings: ChatSettings, now: int,
+    real: Collection[str] = frozenset(),
+) -> str:  # fmt: skip
+    """/list: each subscription, closest to an alert first; ``real``: those that also alert
+    on real clusters."""
     if not standings:
         return "No subscriptions yet. " + escape(USAGE["subscribe"])
     lines = ["<b>Subscriptions</b>, closest to an alert first (tap one to change it)"]
-    lines += [f"• {standing_text(s, settings, now)}" for s in standings]
+    lines += [
+        f"• {standing_text(s, settings, now, s.subscription.instrument in real)}" for s in standings
+    ]
     return clip_html("\n".join(lines), TEXT_LIMIT)
 
 
-def subscription_detail(standing: Standing, settings: ChatSettings, now: int) -> str:
+def subscription_detail(
+    standing: Standing, settings: ChatSettings, now: int, real: bool = False
+) -> str:
     return clip_html(
-        f"{standing_text(standing, settings, now)}\n\nAlert distance, mute or delete:",
+        f"{standing_text(standing, settings, now, real)}\n\nAlert distance, mute or delete:",
         TEXT_LIMIT,
     )
 
 
-def standing_text(standing: Standing, settings: ChatSettings, now: int) -> str:
+def standing_text(standing: Standing, settings: ChatSettings, now: int, real: bool = False) -> str:
     """``okx:BTC-USDT-SWAP — within 1% · nearest LONG cluster 0.80% below (0.8× the
-    distance) · 🔕 until …``."""
+    distance) · 🐋 real clusters too · 🔕 until …``."""
     sub = standing.subscription
     own = "" if sub.distance_pct is None else " (own)"
     parts = [f"{escape(sub.instrument)} — within {standing.distance_pct:g}%{own}"]
@@ -123,6 +168,8 @@ def standing_text(standing: Standing, settings: ChatSettings, now: int) -> str:
             f"nearest {cluster.side.upper()} cluster {abs(cluster.distance_pct):.2f}% {where} "
             f"({standing.closeness:.1f}× the distance)"
         )
+    if real:
+        parts.append("🐋 real clusters too")
     if sub.muted_until is not None and sub.muted(now):
         parts.append(f"🔕 muted until {local_time(sub.muted_until, settings.zone)}")
     return " · ".join(parts)

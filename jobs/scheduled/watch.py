@@ -3,17 +3,25 @@ its alerts."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
+import numpy as np
+
+from jobs.on_demand.real_layer import PositionsCache, positions_public
 from jobs.scheduled.alert_timing import ALERT_TTL_MS, MIN_STALE_MS
 from jobs.scheduled.chat_guard import ChatGuard
+from liqmap.engine.clusters import Cluster
+from liqmap.engine.real_layer import RealLevel, bin_real, positions_in, real_clusters
 from liqmap.errors import LiqmapError
 from liqmap.exchanges.market_data import MarketData, Price
 from liqmap.market.instruments import Instrument
 from liqmap.signals.price_check import PriceCheck, vet
-from liqmap.signals.proximity import ALERT_WINDOW, Subject, Watch, check
+from liqmap.signals.proximity import ALERT_WINDOW, REAL, Subject, Watch, check
 from storage.alerts import Checked
+from storage.snapshots import StoredMap
 from storage.stores import Stores
 
 log = logging.getLogger(__name__)
@@ -40,6 +48,7 @@ class PriceWatch:
         self.refresh_ms = refresh_ms
         self.guard = guard
         self._price_checks: dict[str, PriceCheck] = {}
+        self._positions = PositionsCache()
 
     async def run(self) -> int:
         """Check current prices against the stored clusters; queue the alerts; how many.
@@ -98,7 +107,52 @@ class PriceWatch:
                 if subscription.muted(now):
                     alerts = []  # muted: the detector moves on, its alerts are dropped
                 checks.append(Checked(chat.id, watch, alerts))
-        return await stores.run(stores.alerts.record, inst.key, checks, stored.id, ALERT_TTL_MS)
+        queued = await stores.run(stores.alerts.record, inst.key, checks, stored.id, ALERT_TTL_MS)
+        if positions_public(inst):
+            queued += await self._check_real(inst, stored, price, now)
+        return queued
+
+    async def _check_real(self, inst: Instrument, stored: StoredMap, price: float, now: int) -> int:
+        """The same detector on the real layer (the stored positions on the map's bins), for
+        the chats that opted in, with a memory of its own: a real cluster and an estimated one
+        at the same price are two alerts, each once. Positions the latest scan pass did not
+        read again are left out: they may be closed, and an alert speaks of now."""
+        stores = self.stores
+        watches = await stores.run(stores.real_alerts.watches, inst.key)
+        if not watches:
+            return 0
+        held = await self._positions.get(stores, inst, now)
+        if held is None:
+            return 0
+        snapshot = stored.snapshot
+        fresh = [level for level in held.levels if not level.stale]  # an alert is about now
+        clusters = await asyncio.to_thread(_real_clusters, snapshot.liq_map.edges, fresh, price,
+                                           now)  # fmt: skip
+        subject = Subject(inst.key, snapshot.label, snapshot.source, ALERT_WINDOW, REAL,
+                          held.coverage)  # fmt: skip
+        checks = []
+        for chat, subscription in await stores.run(stores.chats.subscribers, inst.key):
+            if chat.id not in watches:
+                continue
+            with self.guard.step(log, chat.id):
+                self.guard.zone(chat)
+                watch, alerts = check(
+                    watches[chat.id],
+                    clusters,
+                    price,
+                    now,
+                    subscription.distance(chat.settings),
+                    chat.settings,
+                    subject,
+                )
+                if subscription.muted(now):
+                    alerts = []  # muted: the detector moves on, its alerts are dropped
+                counted = [
+                    replace(a, positions=positions_in(fresh, a.side, a.low, a.high)) for a in alerts
+                ]
+                checks.append(Checked(chat.id, watch, counted))
+        return await stores.run(stores.real_alerts.record, inst.key, checks, stored.id,
+                                ALERT_TTL_MS)  # fmt: skip
 
     async def _watched(self) -> list[Instrument]:
         instruments = []
@@ -108,3 +162,11 @@ class PriceWatch:
             except LiqmapError as exc:
                 log.warning("cannot watch %s: %s", key, exc)
         return instruments
+
+
+def _real_clusters(
+    edges: np.ndarray, levels: list[RealLevel], price: float, now: int
+) -> list[Cluster]:
+    """The bands of ``levels`` on ``edges`` at ``price`` (in a worker thread: thousands of
+    positions are arrays to build)."""
+    return real_clusters(bin_real(edges, levels, None), price, now)

@@ -12,8 +12,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from liqmap.engine.clusters import LONG, SHORT
+from liqmap.engine.clusters import LONG, SHORT, Cluster, ClusterRules, find_clusters
 from liqmap.engine.model import LiquidationMap
+
+REAL_CLUSTERS = ClusterRules(min_bins=1, limit=50)
+"""How bands are cut from the real layer. It is sparse: most bins are empty, so the local
+background (a rolling median) is 0 and every bin holding a position stands above it. One large
+position is a real cluster of its own (the estimate's two-bin minimum would drop it), and every
+band counts, not only the five densest a side: the nearest one to price is the one that
+matters for an alert, and the densest are the narrowest, often single positions far away.
+Positions within about 0.4% of each other still form one band (smoothing over three bins and
+gaps of one bin), and bands under 1% of their side's USD are still noise."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,16 @@ class RealLayer:
             short_by_band=self.short_usd[np.newaxis, :],
             bands=("real",),
         )
+
+
+def real_clusters(layer: RealLayer, price: float, as_of_ms: int) -> list[Cluster]:
+    """The bands of real liquidation USD on ``layer`` at ``price`` (``REAL_CLUSTERS``)."""
+    return find_clusters(layer.as_map(price, as_of_ms), REAL_CLUSTERS)
+
+
+def positions_in(levels: Iterable[RealLevel], side: str, low: float, high: float) -> int:
+    """How many of ``levels`` of ``side`` liquidate from ``low`` to ``high`` (a band's bins)."""
+    return sum(1 for lv in levels if lv.side == side and low <= lv.price < high)
 
 
 def bin_real(

@@ -192,3 +192,6 @@ CENTRALIZED: tuple[str, ...] = (OKX.name, BINANCE.name, BYBIT.name)
 Hyperliquid is left out of ``all``: its OI is in coins, recorded here rather than served as
 history, and its traders are not the centralized exchanges' (README, "What the exchanges
 keep")."""
+
+POSITIONS_PUBLIC: tuple[str, ...] = tuple(n for n, v in VENUES.items() if v.positions_public)
+"""The venues whose accounts' positions are public (``/whales``, real-cluster alerts)."""

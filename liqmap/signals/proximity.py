@@ -28,6 +28,10 @@ ALERT_WINDOW = "7d"
 APPROACH = "approach"
 SWEPT = "swept"
 RECEIPT = "receipt"
+ESTIMATE = "estimate"
+REAL = "real"
+"""The layers a subscription can alert on: the estimated map, or the real positions' layer
+(a venue whose positions are public); each has its own detector memory."""
 REARM_FACTOR = 2.0
 MATERIAL_CHANGE = 2.0
 """A cluster whose USD grew or shrank by this factor counts as a new one."""
@@ -64,6 +68,9 @@ class Subject:
     label: str
     source: str
     window: str
+    layer: str = ESTIMATE
+    coverage: float | None = None
+    """For the real layer: the scanned positions' notional over the open interest."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,12 @@ class Alert:
     """For a building cluster: how much its USD grew, in percent; None for a new one."""
     over_ms: int | None = None
     """For a building cluster: the time between the maps compared."""
+    layer: str = ESTIMATE
+    """``real`` for a cluster of real positions' liquidation prices."""
+    positions: int | None = None
+    """For a real cluster: the positions liquidating inside it."""
+    coverage: float | None = None
+    """For a real cluster: the scanned positions' notional over the open interest."""
 
     @property
     def direction(self) -> str:
@@ -180,6 +193,8 @@ def alert_about(
         silent=silent,
         window=subject.window,
         alerted_at=getattr(cluster, "alerted_at", None),
+        layer=subject.layer,
+        coverage=subject.coverage,
     )
 
 

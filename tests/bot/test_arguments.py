@@ -24,6 +24,7 @@ from bot.arguments import (
     symbol_and_window,
     top_count,
     unfollow,
+    whales_symbol,
 )
 from bot.deep_links import parse_map_parameter
 from bot.deps import BotDeps
@@ -36,7 +37,8 @@ from tests.fakes.telegram import FakeTelegram
 from tests.support.bot_harness import ADMIN, ADMIN_GROUP, ANN, say, words
 
 TRICKY = ["²", "1²", "٣", "½", "1e309", "nan", "-0", "\u200f", "\u202e", "\u3000", "all",
-          "ALL", "building", "off", "7d", "0.8%", "9" * 5000, "BTC", "BTC-USDT-SWAP"]  # fmt: skip
+          "ALL", "building", "real", "off", "7d", "0.8%", "9" * 5000, "BTC",
+          "BTC-USDT-SWAP", "okx:BTC"]  # fmt: skip
 arguments = st.one_of(st.text(), st.sampled_from(TRICKY))
 typed = st.one_of(
     st.text(),
@@ -54,6 +56,7 @@ PARSERS: dict[str, Callable[[list[str]], Any]] = {
     "top": top_count,
     "subscribe": follow_request,
     "unsubscribe": unfollow,
+    "whales": whales_symbol,
 }
 
 
@@ -94,6 +97,42 @@ def test_subscribe_reads_what_to_set_and_keeps_the_rest() -> None:
     assert follow_request(["BTC", "1²"]) == Refusal("distance must be a number, got '1²'")
 
 
+def test_whales_reads_one_coin_on_the_venue_whose_positions_are_public() -> None:
+    assert whales_symbol(["BTC"]) == "hyperliquid:BTC"
+    assert whales_symbol(["hyperliquid:ETH"]) == "hyperliquid:ETH"
+    assert whales_symbol(["HyperLiquid:ETH"]) == "HyperLiquid:ETH"
+    assert whales_symbol(["BTC/USDC:USDC"]) == "hyperliquid:BTC/USDC:USDC"
+    assert whales_symbol(["okx:BTC"]) == Refusal(
+        "positions are public only on hyperliquid, not okx"
+    )
+    assert whales_symbol(["all:BTC"]) == Refusal(
+        "positions are public only on hyperliquid, not all"
+    )
+    for args in ([], ["BTC", "ETH"], ["BTC", "all"]):
+        assert whales_symbol(args) == Refusal(), args
+
+
+def test_subscribe_reads_real_cluster_alerts_beside_building_in_any_order() -> None:
+    read = {
+        text: follow_request(text.split())
+        for text in ("hyperliquid:BTC real", "BTC 0.8 real off building", "BTC REAL on",
+                     "BTC building off real")
+    }  # fmt: skip
+    assert read == {
+        "hyperliquid:BTC real": Follow("hyperliquid:BTC", None, None, True),
+        "BTC 0.8 real off building": Follow("BTC", 0.8, True, False),
+        "BTC REAL on": Follow("BTC", None, None, True),
+        "BTC building off real": Follow("BTC", None, False, True),
+    }
+    assert Follow("BTC", real=True).applied(Setup(0.8, True)) == Setup(0.8, True, True)
+    assert Follow("BTC", building=False).applied(Setup(None, True, True)) == Setup(
+        None, False, True
+    )
+    assert follow_request(["BTC", "real", "real"]) == Refusal("real is named twice")
+    for text in ("real", "real on", "BTC real 1", "BTC 1 real 2"):
+        assert follow_request(text.split()) == Refusal(), text
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.sampled_from(sorted(PARSERS)), typed)
 def test_the_parsers_answer_anything_with_a_request_or_one_line_and_the_usage(
@@ -106,6 +145,8 @@ def test_the_parsers_answer_anything_with_a_request_or_one_line_and_the_usage(
         assert 1 <= parsed <= MAX_TOP
     elif command == "subscribe":
         assert isinstance(parsed, Follow) and parsed.symbol.split()
+    elif command == "whales":
+        assert isinstance(parsed, str) and parsed.split() == [parsed]
     else:
         assert isinstance(parsed, Unfollow)
 

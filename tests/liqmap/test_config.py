@@ -87,7 +87,6 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
             "verbose",
             "LIQMAP_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'verbose'",
         ),
-        ("LIQMAP_METRICS_PORT", "0", "LIQMAP_METRICS_PORT must be a port from 1 to 65535"),
         (
             "LIQMAP_SCAN_WEIGHT_PER_MINUTE",
             "601",
@@ -96,6 +95,12 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ),
         ("LIQMAP_SCAN_WEIGHT_PER_MINUTE", "1", "LIQMAP_SCAN_WEIGHT_PER_MINUTE must be a whole"),
         ("LIQMAP_SCAN_SECONDS", "0", "LIQMAP_SCAN_SECONDS must be a positive number of seconds"),
+        (
+            "LIQMAP_WHALE_ADDRESSES",
+            "masked",
+            "LIQMAP_WHALE_ADDRESSES must be shown or hidden, got 'masked'",
+        ),
+        ("LIQMAP_METRICS_PORT", "0", "LIQMAP_METRICS_PORT must be a port from 1 to 65535"),
         ("LIQMAP_METRICS_PORT", "host:", "LIQMAP_METRICS_PORT must be a port from 1 to 65535"),
     ],
 )
@@ -170,6 +175,7 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         "LIQMAP_MAPS_PER_MINUTE_TOTAL": "10",
         "LIQMAP_SCAN_SECONDS": "600",
         "LIQMAP_SCAN_WEIGHT_PER_MINUTE": "600",
+        "LIQMAP_WHALE_ADDRESSES": "shown",
     }
     assert assignments == expected
     settings = load_settings(assignments, env_file=None)
@@ -178,6 +184,9 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         150, 30, 6
     )  # fmt: skip
     assert settings.maps_per_minute_total == Settings().maps_per_minute_total == 10
+    assert settings.whale_addresses == Settings().whale_addresses == "shown"
+    hidden = load_settings({"LIQMAP_WHALE_ADDRESSES": " Hidden "}, env_file=None)
+    assert hidden.whale_addresses == "hidden"
     assert settings.exchange_urls["okx"] == "https://www.okx.com"
 
 

@@ -120,3 +120,23 @@ def test_pass_figures_are_added_to_a_database_scanned_before_them(tmp_path: Path
     assert store.open_pass() == ScanPass(1, NOW, None, 0, 0, 0, 0.0)
     store.finish_pass(1, NOW + 9, accounts=4, skipped=0, failed=0, weight=8.0)
     assert store.last_pass() == ScanPass(1, NOW, NOW + 9, 4, 0, 0, 8.0)
+
+
+def test_the_version_changes_with_every_change_positions_would_show(db: Database) -> None:
+    store = PositionStore(db)
+    empty = store.version("BTC")
+    first = store.begin_pass(NOW)
+    assert store.version("BTC") == empty, "a pass under way changes no stale flag"
+    store.finish_pass(first, NOW, accounts=0, skipped=0, failed=0, weight=0.0)
+    assert store.version("BTC") != empty, "a finished pass changes what is stale"
+    store.save(read(A, position(A, "BTC", 5e5)), first)
+    saved = store.version("BTC")
+    store.save(read(B, position(B, "ETH", 5e5)), first)
+    assert store.version("BTC") == saved, "another coin is another version"
+    later = NOW + 60_000
+    store.save(read(A, position(A, "BTC", 5e5, later), at=later), first)
+    assert store.version("BTC") != saved, "read again: its read time moved"
+    again = store.version("BTC")
+    store.save(read(A, at=later + 1), first)
+    assert store.version("BTC") != again, "closed"
+    assert store.version("BTC") == store.version("BTC")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -22,6 +23,7 @@ from storage.snapshots import SnapshotStore
 from storage.stores import Stores
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.clock import Clock
+from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
 from tests.support.fast import FAST_CCXT, FAST_RETRY
@@ -60,11 +62,12 @@ class World:
         self.okx.tape("BTC-USDT-SWAP").set_price(value)
 
 
-@pytest.fixture
-async def world(
-    okx: FakeOkx, bybit: FakeBybit, tg: FakeTelegram, stores: Stores, clock: Clock
-) -> AsyncIterator[World]:
-    slept: list[float] = []
+@asynccontextmanager
+async def alert_jobs(
+    urls: Mapping[str, str], tg: FakeTelegram, stores: Stores, clock: Clock, slept: list[float]
+) -> AsyncIterator[tuple[AlertJobs, MarketData]]:
+    """The alert jobs on ``stores``, reaching the fakes at ``urls`` and the fake Telegram;
+    the refresh's pauses are noted in ``slept``, not waited."""
 
     async def no_wait(seconds: float) -> None:
         slept.append(seconds)
@@ -72,19 +75,45 @@ async def world(
     bot = ExtBot(tg.token, base_url=tg.base_url, rate_limiter=AIORateLimiter(max_retries=3))
     async with (
         bot,
-        MarketData(
-            urls={"okx": okx.url, "bybit": bybit.url},
-            clock=clock,
-            retry=FAST_RETRY,
-            ccxt_config=FAST_CCXT,
-        ) as market,
+        MarketData(urls=urls, clock=clock, retry=FAST_RETRY, ccxt_config=FAST_CCXT) as market,
     ):
         maps = MapService(market, stores, 300_000, clock)
         delivery = Delivery(stores, TelegramAlertSender(bot), clock)
         jobs = AlertJobs(market, stores, maps, delivery, clock, refresh_seconds=300,
                          sleep=no_wait)  # fmt: skip
+        yield jobs, market
+
+
+@pytest.fixture
+async def world(
+    okx: FakeOkx, bybit: FakeBybit, tg: FakeTelegram, stores: Stores, clock: Clock
+) -> AsyncIterator[World]:
+    slept: list[float] = []
+    urls = {"okx": okx.url, "bybit": bybit.url}
+    async with alert_jobs(urls, tg, stores, clock, slept) as (jobs, _):
         yield World(jobs, stores.chats, stores.outbox, stores.snapshots, okx, bybit, tg, clock,
                     slept)  # fmt: skip
+
+
+@dataclass
+class HyperliquidWorld:
+    """The alert jobs watching Hyperliquid, whose positions are public."""
+
+    jobs: AlertJobs
+    market: MarketData
+    stores: Stores
+    hyperliquid: FakeHyperliquid
+    tg: FakeTelegram
+    clock: Clock
+
+
+@pytest.fixture
+async def hyperliquid_world(
+    hyperliquid: FakeHyperliquid, tg: FakeTelegram, stores: Stores, clock: Clock
+) -> AsyncIterator[HyperliquidWorld]:
+    async with alert_jobs({"hyperliquid": hyperliquid.url}, tg, stores, clock, []) as made:
+        jobs, market = made
+        yield HyperliquidWorld(jobs, market, stores, hyperliquid, tg, clock)
 
 
 def captions(tg: FakeTelegram, chat: int) -> list[str]:

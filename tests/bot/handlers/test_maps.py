@@ -41,12 +41,12 @@ async def test_start_help_and_the_command_menu(tg: FakeTelegram, core: BotDeps) 
     for command in ("/map", "/clusters", "/heatmap", "/subscribe", "/unsubscribe", "/list",
                     "/settings", "/status", "/map BTC 7d", "/heatmap BTC 7d all",
                     "/accuracy BTC all", "/stop", "/stop BTC long 61500", "/top [N]",
-                    "building"):  # fmt: skip
+                    "building", "/subscribe hyperliquid:BTC real", "/whales BTC"):  # fmt: skip
         assert command in words(help_)
     assert "/digest on 08:00" in words(help_)
     menu = [c["command"] for c in tg.commands()]
     assert menu == ["start", "help", "map", "clusters", "heatmap", "accuracy", "stop",
-                    "subscribe", "top", "unsubscribe", "list", "settings", "digest",
+                    "subscribe", "whales", "top", "unsubscribe", "list", "settings", "digest",
                     "status"]  # fmt: skip
 
 

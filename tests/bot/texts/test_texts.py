@@ -11,6 +11,7 @@ from bot.arguments import symbol_and_window
 from bot.keyboards.common import CALLBACK_LIMIT
 from bot.keyboards.maps import map_keyboard, parse_press
 from bot.log_scrub import TokenScrubber, install
+from bot.texts.alerts import alert_text
 from bot.texts.common import ANSWER_LIMIT, CAPTION_LIMIT, COMMANDS, TEXT_LIMIT, help_text, problem
 from bot.texts.html import clip_html, plain
 from bot.texts.maps import clusters_text, map_caption
@@ -18,6 +19,7 @@ from liqmap.engine.clusters import Cluster
 from liqmap.engine.model import LiquidationMap
 from liqmap.engine.snapshot import MapSnapshot
 from liqmap.errors import ExchangeUnavailable
+from liqmap.signals.proximity import APPROACH, REAL, SWEPT, Alert
 
 
 def snapshot(label: str = "BTC-USDT-SWAP") -> MapSnapshot:
@@ -163,3 +165,22 @@ def test_status_says_how_old_the_scanned_positions_are_and_when_the_scanner_is_b
     text = status_text(60_000, 1, 0, [], [], scanner=fresh)
     assert "<b>Real positions</b> (Hyperliquid scanner)\nlast pass began 4 min ago" in text
     assert "(Hyperliquid scanner)\nno pass yet" in status_text(60_000, 1, 0, [], [])
+
+
+def test_a_real_cluster_alert_says_it_is_real_with_its_positions_and_coverage() -> None:
+    near = Alert(APPROACH, "hyperliquid:BTC", "BTC", "hyperliquid", "short", 61_000.0, 61_200.0,
+                 3.2e6, 40.0, 60_700.0, 60_600.0, 0.49, False, "7d", layer=REAL, positions=1,
+                 coverage=0.123)  # fmt: skip
+    text = alert_text(near)
+    assert text.splitlines() == [
+        "🔺🐋 <b>BTC</b> (hyperliquid) is near a real SHORT liquidation cluster",
+        "Real positions <b>61,000–61,200</b> · 1 position · $3.2M",
+        "Price <b>60,700</b>, 0.49% away, rising toward it",
+        "Short liquidations above could fuel a squeeze if price reaches them.",
+        "<i>real positions as scanned, 12.3% of open interest</i>",
+    ]
+    swept = replace(near, kind=SWEPT, positions=4, coverage=None, price=61_300.0)
+    lines = alert_text(swept).splitlines()
+    assert lines[0] == "💥 <b>BTC</b> (hyperliquid) swept a real SHORT liquidation cluster"
+    assert lines[1] == "Real positions <b>61,000–61,200</b> · 4 positions · $3.2M"
+    assert lines[-1] == "<i>real positions as scanned; no open interest recorded yet to compare</i>"

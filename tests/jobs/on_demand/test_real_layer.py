@@ -10,7 +10,7 @@ import pytest
 
 from jobs.market_sync import record_open_interest
 from jobs.on_demand.maps import compute_map
-from jobs.on_demand.real_layer import real_layer_for
+from jobs.on_demand.real_layer import PositionsCache, real_layer_for, stored_positions
 from liqmap.engine.model import LiquidationMap
 from liqmap.market.positions import AccountRead
 from liqmap.market.timeframes import MINUTE_MS
@@ -65,3 +65,29 @@ async def test_venues_that_hide_positions_and_unscanned_coins_carry_no_real_laye
 def _empty_map() -> LiquidationMap:
     empty = np.zeros((5, 10))
     return LiquidationMap(100.0, 1, np.linspace(95.0, 105.0, 11), empty, empty)
+
+
+async def test_the_cache_reads_the_positions_again_only_once_they_changed(
+    hyperliquid: FakeHyperliquid, adapter: Adapter, stores: Stores, clock: Clock
+) -> None:
+    addresses = hyperliquid.open_accounts(12)
+    cache = PositionsCache()
+    async with adapter(hyperliquid=hyperliquid.url) as market:
+        btc = await market.instrument("hyperliquid:BTC")
+        okx = replace(btc, exchange="okx")
+        assert await cache.get(stores, btc, clock()) is None, "nothing scanned yet"
+        first = stores.positions.begin_pass(clock())
+        for address in addresses:
+            stores.positions.save(await market.account(address), first)
+        held = await cache.get(stores, btc, clock())
+        assert held is not None and held == await stored_positions(stores, btc, clock())
+        again = await cache.get(stores, btc, clock())
+        assert again is not None and again.known is held.known, "unchanged: not read again"
+        clock.advance(MINUTE_MS)
+        second = stores.positions.begin_pass(clock())
+        running = await cache.get(stores, btc, clock())
+        assert running is not None and running.known is held.known, "a pass under way"
+        stores.positions.finish_pass(second, clock(), accounts=0, skipped=0, failed=0, weight=0)
+        stale = await cache.get(stores, btc, clock())
+        assert stale is not None and all(k.stale for k in stale.known), "a pass missed them"
+        assert await cache.get(stores, okx, clock()) is None

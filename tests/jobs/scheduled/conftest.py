@@ -1,5 +1,5 @@
-"""The alert jobs' world (``tests/support/alert_world.py``) as a fixture for this folder."""
+"""The alert jobs' worlds (``tests/support/alert_world.py``) as fixtures for this folder."""
 
-from tests.support.alert_world import world
+from tests.support.alert_world import hyperliquid_world, world
 
-__all__ = ["world"]
+__all__ = ["hyperliquid_world", "world"]
