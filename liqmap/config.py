@@ -18,6 +18,9 @@ from liqmap.policies.access import Access
 from liqmap.policies.fair_use import SubscriptionLimits
 
 TELEGRAM_API_URL = "https://api.telegram.org"
+HYPERLIQUID_LEADERBOARD_URL = "https://stats-data.hyperliquid.xyz/Mainnet/leaderboard"
+"""Where Hyperliquid's web app reads its leaderboard (undocumented: see
+``liqmap.exchanges.leaderboard``)."""
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 MAX_COUNT = 100_000
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -54,6 +57,9 @@ class Settings:
     maps_per_minute_total: int = 10
     """Map computations all chats together may ask for a minute: what OKX's request pace
     serves beside the refreshes (``docs/architecture.md`` §6)."""
+    hyperliquid_leaderboard_url: str | None = HYPERLIQUID_LEADERBOARD_URL
+    """Where Hyperliquid accounts are listed with their account value, for the scanner to find
+    them; None: not asked."""
 
     @property
     def access(self) -> Access:
@@ -139,10 +145,26 @@ def _parse(values: Mapping[str, str]) -> Settings:
         log_level=checked(_log_level, "LIQMAP_LOG_LEVEL", "INFO"),
         metrics_address=checked(_listen_address, "LIQMAP_METRICS_PORT", None),
         maps_per_minute_total=checked(_count, "LIQMAP_MAPS_PER_MINUTE_TOTAL", 10),
+        hyperliquid_leaderboard_url=_leaderboard_url(values, problems),
     )
     if problems:
         raise ConfigError("\n".join(problems))
     return settings
+
+
+def _leaderboard_url(values: Mapping[str, str], problems: list[str]) -> str | None:
+    """``LIQMAP_HYPERLIQUID_LEADERBOARD_URL``: unset, the public one; set empty, none."""
+    name = "LIQMAP_HYPERLIQUID_LEADERBOARD_URL"
+    raw = values.get(name)
+    if raw is None:
+        return HYPERLIQUID_LEADERBOARD_URL
+    if not raw.strip():
+        return None
+    try:
+        return _url(raw.strip())
+    except ValueError as exc:
+        problems.append(f"{name} {exc}, got {raw!r}")
+        return None
 
 
 def _seconds(raw: str) -> float:

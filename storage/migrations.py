@@ -325,6 +325,16 @@ def scanned_positions(db: Database) -> None:
     db.execute("CREATE INDEX scan_positions_by_coin ON scan_positions(coin)")
 
 
+def discovered_addresses(db: Database) -> None:
+    """Where each Hyperliquid address was found first (``given`` on the command line, on
+    ``trades`` or on the ``leaderboard``) and when a scan last read it (null: never, so its
+    notional is only what its source said of its size)."""
+    db.execute("ALTER TABLE scan_addresses ADD COLUMN source TEXT NOT NULL DEFAULT 'given'")
+    db.execute("ALTER TABLE scan_addresses ADD COLUMN scanned_ms INTEGER")
+    db.execute("UPDATE scan_addresses SET scanned_ms = last_seen_ms")
+    db.execute("CREATE INDEX scan_addresses_by_notional ON scan_addresses(notional)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -341,4 +351,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     outbox_attempts,
     map_budgets,
     scanned_positions,
+    discovered_addresses,
 ]

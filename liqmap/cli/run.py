@@ -41,6 +41,7 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
     from bot.runner import POLL_TIMEOUT_S, TELEGRAM_START_RETRY, polling, stop_updates
     from jobs.scheduled.alert_jobs import AlertJobs
     from jobs.scheduled.delivery import Delivery
+    from jobs.scheduled.discovery import discovery_for
     from jobs.scheduled.heartbeat import keep_beating
     from jobs.scheduled.recorder import recorder_for
     from jobs.scheduled.scheduler import start_jobs
@@ -67,6 +68,9 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
             jobs = AlertJobs(market, stores, deps.maps, delivery, clock, settings.refresh_seconds)
             scheduler = start_jobs(jobs, settings.refresh_seconds, settings.price_seconds)
             recorder.follow(market, settings.refresh_seconds)
+            discovery = discovery_for(settings, stores, clock)
+            discovery.follow(market, settings.refresh_seconds)
+            discovery.poll_leaderboard()
             if settings.metrics_address is not None:
                 from jobs.metrics import Sources, serving_metrics
 
@@ -84,6 +88,7 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
                 await jobs.stop(STOP_GRACE_S)
                 scheduler.shutdown(wait=False)
                 await recorder.stop()
+                await discovery.stop()
                 log.info("stopping: jobs stopped")
     except asyncio.CancelledError:
         log.info("liqmap stopped")
