@@ -91,6 +91,7 @@ class Discovery:
         self._left: list[Sighting] = []
         """What replaced feeds saw since the last write."""
         self._tasks: list[asyncio.Task[None]] = []
+        self._writer: asyncio.Task[None] | None = None
         self._writing = asyncio.Lock()
 
     def watch(self, coins: Iterable[str]) -> None:
@@ -103,8 +104,9 @@ class Discovery:
         if wanted:
             self._feed = self._feeds(wanted)
             self._feed_task = asyncio.create_task(self._feed.run(), name="discover on trades")
-        if not self._tasks:
-            self._tasks.append(asyncio.create_task(self._flushing(), name="discovery writes"))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._flushing(), name="discovery writes")
+            self._tasks.append(self._writer)
 
     def follow(self, market: MarketData, every_seconds: float) -> None:
         """Watch the Hyperliquid coins chats subscribe to, looking again every
@@ -150,7 +152,7 @@ class Discovery:
 
     async def stop(self) -> None:
         """Stop reading; what the trades gave since the last write is stored."""
-        tasks, self._tasks = self._tasks, []
+        tasks, self._tasks, self._writer = self._tasks, [], None
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -195,8 +197,8 @@ class Discovery:
     async def _flushing(self) -> None:
         while True:
             await self._sleep(self._flush_seconds)
-            try:
-                await self.flush()
+            try:  # a stop during a write waits for it (``flush`` holds a lock) and counts it
+                await asyncio.shield(self.flush())
             except Exception:  # the database: logged, tried again at the next write
                 log.exception("cannot store the Hyperliquid addresses found on trades")
 
@@ -234,7 +236,12 @@ class Discovery:
             await self._sleep(every_seconds)
 
 
-def discovery_for(settings: Settings, stores: Stores, clock: Callable[[], int]) -> Discovery:
+def discovery_for(
+    settings: Settings,
+    stores: Stores,
+    clock: Callable[[], int],
+    flush_seconds: float = FLUSH_SECONDS,
+) -> Discovery:
     """Discovery as ``settings`` say: trades where ``LIQMAP_HYPERLIQUID_WS_URL`` (else
     ``LIQMAP_HYPERLIQUID_URL``, else Hyperliquid) serves them, and the leaderboard at
     ``LIQMAP_HYPERLIQUID_LEADERBOARD_URL`` unless it is set empty."""
@@ -249,4 +256,4 @@ def discovery_for(settings: Settings, stores: Stores, clock: Callable[[], int]) 
         assert board is not None
         return await read_leaderboard(board)
 
-    return Discovery(stores, feed, reader if board else None, clock)
+    return Discovery(stores, feed, reader if board else None, clock, flush_seconds)

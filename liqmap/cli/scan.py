@@ -113,7 +113,7 @@ async def _discover(
     if args.coin is not None and args.coin not in listed:
         raise UnknownInstrument(args.coin, "hyperliquid")
     coins = [args.coin] if args.coin else [c for c in DISCOVER_COINS if c in listed]
-    discovery = discovery_for(settings, stores, clock_of(tuning))
+    discovery = discovery_for(settings, stores, clock_of(tuning), flush_seconds=1.0)
     print(f"listening to the trades of {', '.join(coins)} for {args.discover:g} s", flush=True)
     discovery.watch(coins)
     board = asyncio.create_task(discovery.read_leaderboard())

@@ -29,8 +29,8 @@ Leaderboard (``GET /Mainnet/leaderboard``, served on another host in reality:
 not documented by Hyperliquid. Its shape is as third parties record it (monjurkuet/cryptoOS,
 ``data-sources/hyperliquid/docs/API_LEADERBOARD.md``): ``{"leaderboardRows": [{"ethAddress":
 "0x...", "accountValue": "48857952.33...", "windowPerformances": [["day", {"pnl", "roi",
-"vlm"}], ...], "prize": 0, "displayName": null}, ...]}``. The fake lists every account with its
-account value.
+"vlm"}], ...], "prize": 0, "displayName": null}, ...]}``. The fake lists its accounts (or those
+of ``leaders``) with their account value.
 """
 
 from __future__ import annotations
@@ -158,6 +158,8 @@ class FakeHyperliquid(FakeServer):
     tapes: dict[str, Tape] = field(default_factory=dict)
     weight_limit: int = WEIGHT_PER_MINUTE
     accounts: dict[str, list[FakePosition]] = field(default_factory=dict)
+    leaders: list[str] | None = None
+    """The accounts the leaderboard lists (None: every one)."""
     _spent: deque[tuple[int, int]] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
@@ -300,7 +302,7 @@ class FakeHyperliquid(FakeServer):
 
     def _leaderboard(self, req: Request) -> tuple[int, object]:
         rows = []
-        for address in self.accounts:
+        for address in self.accounts if self.leaders is None else self.leaders:
             state = self.state(address)
             value = state["marginSummary"]["accountValue"]  # type: ignore[index]
             performance = {"pnl": "0.0", "roi": "0.0", "vlm": "0.0"}

@@ -82,12 +82,15 @@ class FakeHyperliquidWs(FakeWsServer):
             "time": time_ms, "tid": 10**14 + self._tid, "users": [buyer, seller],
         }  # fmt: skip
 
-    def publish(self, coin: str, count: int, seed: int = 7) -> list[dict[str, Any]]:
+    def publish(
+        self, coin: str, count: int, seed: int = 7, among: list[str] | None = None
+    ) -> list[dict[str, Any]]:
         """Push ``count`` trades of ``coin`` between two of the REST fake's accounts (seeded;
-        accounts holding ``coin`` where there are two), in one message; the trades pushed."""
+        of ``among`` if given; else accounts holding ``coin`` where there are two), in one
+        message; the trades pushed."""
         accounts = self.hyperliquid.accounts
         holders = [a for a, ps in accounts.items() if any(p.coin == coin for p in ps)]
-        pool = holders if len(holders) >= 2 else list(accounts)
+        pool = among or (holders if len(holders) >= 2 else list(accounts))
         assert len(pool) >= 2, "open accounts on the REST fake first"
         rng = random.Random(seed)
         price = self.hyperliquid.tape(coin).last_price()
