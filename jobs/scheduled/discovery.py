@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 5.0
+RESTART_SECONDS = 60.0
+"""After an unexpected error, the trades are read again after this pause."""
 LEADERBOARD_SECONDS = 3600.0
 """The leaderboard is read at most this often (it is some 25 MB)."""
 
@@ -103,7 +105,7 @@ class Discovery:
         self._retire_feed()
         if wanted:
             self._feed = self._feeds(wanted)
-            self._feed_task = asyncio.create_task(self._feed.run(), name="discover on trades")
+            self._feed_task = asyncio.create_task(self._feeding(self._feed), name="trades")
         if self._writer is None:
             self._writer = asyncio.create_task(self._flushing(), name="discovery writes")
             self._tasks.append(self._writer)
@@ -188,6 +190,17 @@ class Discovery:
         status.skipped = skipped + (feed.skipped if feed else 0)
         status.reconnects = reconnects + (feed.reconnects if feed else 0)
         status.last_error = feed.last_error if feed else status.last_error
+
+    async def _feeding(self, feed: TradeAddresses) -> None:
+        """``feed`` until cancelled; an unexpected error (a bug) is logged, and it starts
+        again after a pause."""
+        while True:
+            try:
+                await feed.run()
+            except Exception as exc:
+                feed.last_error = f"unexpected: {exc}"
+                log.exception("hyperliquid trades: unexpected error; starting again")
+                await self._sleep(RESTART_SECONDS)
 
     def _note(self, note: str) -> None:
         if note != self.status.leaderboard_note:

@@ -126,6 +126,8 @@ async def _discover(
     status = discovery.status
     print(f"trades: {status.from_trades} new address(es) on {status.trades} trade(s)"
           + (f", {status.skipped} malformed skipped" if status.skipped else ""))  # fmt: skip
+    if status.last_error is not None:
+        print(f"note: trades: {status.last_error}")
     if settings.hyperliquid_leaderboard_url is None:
         print("leaderboard: not asked (LIQMAP_HYPERLIQUID_LEADERBOARD_URL is empty)")
     elif status.leaderboard_note is not None:

@@ -68,7 +68,7 @@ async def read_leaderboard(url: str, read_seconds: float = READ_SECONDS) -> Lead
 def parse_leaderboard(body: bytes) -> Leaderboard:
     """The accounts of a leaderboard answer; ``LeaderboardGone`` for one without rows."""
     try:
-        raw: Any = json.loads(body)
+        raw: Any = json.loads(body, object_hook=_slim)
     except ValueError:
         raise LeaderboardGone("the leaderboard answered something that is not JSON") from None
     rows = raw.get("leaderboardRows") if isinstance(raw, dict) else None
@@ -83,6 +83,17 @@ def parse_leaderboard(body: bytes) -> Leaderboard:
         else:
             leaders[leader.address] = leader
     return Leaderboard(tuple(leaders.values()), skipped)
+
+
+def _slim(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """Each JSON object as it is decoded: a row keeps only its address and value, the answer
+    its rows; the rest (the performance figures) is dropped at once, so a 25 MB answer never
+    stands in memory as Python objects whole."""
+    if "leaderboardRows" in entry:
+        return entry
+    if "ethAddress" in entry or "accountValue" in entry:
+        return {"ethAddress": entry.get("ethAddress"), "accountValue": entry.get("accountValue")}
+    return None
 
 
 def _leader(row: object) -> Leader | None:

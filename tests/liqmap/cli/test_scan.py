@@ -258,3 +258,29 @@ def test_scan_needs_addresses_or_discover_and_a_listed_coin(tmp_path: Path) -> N
         unknown = run(["scan", "--discover", "1", "--coin", "DOGE"], tmp_path, env)
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "error: unknown instrument DOGE on hyperliquid"
+
+
+def test_scan_discover_with_the_trades_unreachable_says_why_and_still_scans(
+    tmp_path: Path,
+) -> None:
+    async def a_second(seconds: float) -> None:  # the refused connection takes a millisecond
+        await asyncio.sleep(1.0)
+
+    with FakeHyperliquid() as fake:
+        fake.leaders = fake.open_accounts(2)
+        env = {
+            "LIQMAP_HYPERLIQUID_URL": fake.url,
+            "LIQMAP_HYPERLIQUID_WS_URL": f"ws://127.0.0.1:{free_port()}",
+            "LIQMAP_HYPERLIQUID_LEADERBOARD_URL": fake.leaderboard_url,
+            "LIQMAP_DB": str(tmp_path / "live.db"),
+        }
+        result = run(["scan", "--discover", "1"], tmp_path, env, replace(FAST, sleep=a_second))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == "trades: 0 new address(es) on 0 trade(s)"
+    ws_url = env["LIQMAP_HYPERLIQUID_WS_URL"]
+    assert lines[2].startswith(f"note: trades: cannot connect to {ws_url}/ws: ")
+    assert lines[3:5] == [
+        "leaderboard: 2 new address(es) of 2 listed",
+        "pass 1: 2 account(s) read, 0 position(s) skipped",
+    ]
