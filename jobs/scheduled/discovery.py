@@ -3,11 +3,12 @@
 Two sources: the accounts on the trades of the watched Hyperliquid coins (both ``users`` of
 each trade, from the websocket, ``TradeAddresses``), and the leaderboard where it answers
 (each listed account with its account value). What they find goes into SQLite in batches
-(``PositionStore.discovered``): every ``flush_seconds`` for trades, one transaction per
-leaderboard read. The leaderboard is not part of Hyperliquid's documented API: when it is gone
-(refused, unreachable, unreadable) that is a note in ``status``, logged once at INFO, and the
-trades go on. Both run in tasks of their own, so nothing else waits on them; ``stop`` writes
-what the trades gave since the last write and closes the connection.
+(``PositionStore.discovered``): every ``flush_seconds`` for trades, and the leaderboard's rows
+in transactions of ``LEADERBOARD_CHUNK``. The leaderboard is not part of Hyperliquid's
+documented API: when it is gone (refused, unreachable, unreadable) that is a note in
+``status``, logged once at INFO, and the trades go on. Both run in tasks of their own, so
+nothing else waits on them; ``stop`` writes what the trades gave since the last write and
+closes the connection.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ RESTART_SECONDS = 60.0
 """After an unexpected error, the trades are read again after this pause."""
 LEADERBOARD_SECONDS = 3600.0
 """The leaderboard is read at most this often (it is some 25 MB)."""
+LEADERBOARD_CHUNK = 2_000
+"""Leaderboard rows written in one transaction: each holds the database thread some 25 ms."""
 
 
 @dataclass
@@ -131,7 +134,10 @@ class Discovery:
             return 0
         now = self.clock()
         seen = [(leader.address, now, leader.account_value) for leader in board.leaders]
-        new = await self.stores.run(self.stores.positions.discovered, seen, "leaderboard")
+        new = 0
+        for start in range(0, len(seen), LEADERBOARD_CHUNK):  # other writes come in between
+            chunk = seen[start : start + LEADERBOARD_CHUNK]
+            new += await self.stores.run(self.stores.positions.discovered, chunk, "leaderboard")
         if self.status.leaderboard_note is not None:
             log.info("the Hyperliquid leaderboard answers again")
         status = self.status
