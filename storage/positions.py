@@ -9,6 +9,7 @@ else the largest size its sources gave.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Literal
 
@@ -61,7 +62,10 @@ class PositionStore:
         """Addresses found by ``source``, in one transaction: a new one is stored with its
         size; a known one is seen again (its last seen time only moves forward) and, until
         a scan has read it, keeps the largest size given. How many were new."""
-        rows = [(address, seen_ms, max(size, 0.0), source) for address, seen_ms, size in seen]
+        rows = [
+            (address, seen_ms, size if math.isfinite(size) and size > 0 else 0.0, source)
+            for address, seen_ms, size in seen
+        ]
         if not rows:
             return 0
         with self.db.atomic():

@@ -73,7 +73,7 @@ def test_addresses_found_are_stored_once_with_their_source_last_seen_and_size(
     store = PositionStore(db)
     assert store.discovered([(A, NOW, 5e4), (B, NOW, 0.0), (A, NOW + 5, 9e4)], "trades") == 2
     assert store.discovered([(B, NOW + 60_000, 3e6), (C, NOW + 30_000, 1e6)], "leaderboard") == 1
-    assert store.discovered([(A, NOW - 60_000, 1e3)], "trades") == 0
+    assert store.discovered([(A, NOW - 60_000, 1e3), (A, NOW, float("nan"))], "trades") == 0
     rows = db.execute(
         "SELECT address, source, last_seen_ms, notional, scanned_ms FROM scan_addresses "
         "ORDER BY address"
