@@ -181,3 +181,14 @@ async def test_pings_keep_a_quiet_connection_and_silence_is_taken_for_a_drop(
         ws.mute()
         await ws.wait_for(lambda: feed.reconnects == 1 and feed.connected)
         assert feed.last_error == "nothing heard for 0.4s"
+
+
+def test_an_error_from_the_server_is_kept_and_logged_not_counted_as_a_trade(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    feed = TradeAddresses("ws://127.0.0.1:9/ws", ["BTC"], clock=lambda: 5)
+    refusal = 'Error parsing JSON into valid websocket request: { "type": "trades" }'
+    feed.hear(json.dumps({"channel": "error", "data": refusal}))
+    assert feed.last_error == f"refused: {refusal}"
+    assert (feed.trades, feed.skipped, feed.take()) == (0, 0, [])
+    assert f"hyperliquid trades: refused: {refusal}" in caplog.text
