@@ -19,6 +19,9 @@ from liqmap.policies.access import Access
 from liqmap.policies.fair_use import SubscriptionLimits
 
 TELEGRAM_API_URL = "https://api.telegram.org"
+HYPERLIQUID_LEADERBOARD_URL = "https://stats-data.hyperliquid.xyz/Mainnet/leaderboard"
+"""Where Hyperliquid's web app reads its leaderboard (undocumented: see
+``liqmap.exchanges.leaderboard``)."""
 MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 MAX_COUNT = 100_000
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -64,6 +67,9 @@ class Settings:
     whale_addresses: str = "shown"
     """Whether ``/whales`` shows each position's account address, shortened (``shown``), or
     leaves it out (``hidden``)."""
+    hyperliquid_leaderboard_url: str | None = HYPERLIQUID_LEADERBOARD_URL
+    """Where Hyperliquid accounts are listed with their account value, for the scanner to find
+    them; None: not asked."""
 
     @property
     def access(self) -> Access:
@@ -154,10 +160,26 @@ def _parse(values: Mapping[str, str]) -> Settings:
             _scan_weight, "LIQMAP_SCAN_WEIGHT_PER_MINUTE", SCAN_WEIGHT_PER_MINUTE
         ),
         whale_addresses=checked(_whale_addresses, "LIQMAP_WHALE_ADDRESSES", "shown"),
+        hyperliquid_leaderboard_url=_leaderboard_url(values, problems),
     )
     if problems:
         raise ConfigError("\n".join(problems))
     return settings
+
+
+def _leaderboard_url(values: Mapping[str, str], problems: list[str]) -> str | None:
+    """``LIQMAP_HYPERLIQUID_LEADERBOARD_URL``: unset, the public one; set empty, none."""
+    name = "LIQMAP_HYPERLIQUID_LEADERBOARD_URL"
+    raw = values.get(name)
+    if raw is None:
+        return HYPERLIQUID_LEADERBOARD_URL
+    if not raw.strip():
+        return None
+    try:
+        return _url(raw.strip())
+    except ValueError as exc:
+        problems.append(f"{name} {exc}, got {raw!r}")
+        return None
 
 
 def _seconds(raw: str) -> float:

@@ -358,6 +358,16 @@ def real_cluster_alerts(db: Database) -> None:
     )
 
 
+def discovered_addresses(db: Database) -> None:
+    """Where each Hyperliquid address was found first (``given`` on the command line, on
+    ``trades`` or on the ``leaderboard``) and when a scan last read it (null: never, so its
+    notional is only what its source said of its size)."""
+    db.execute("ALTER TABLE scan_addresses ADD COLUMN source TEXT NOT NULL DEFAULT 'given'")
+    db.execute("ALTER TABLE scan_addresses ADD COLUMN scanned_ms INTEGER")
+    db.execute("UPDATE scan_addresses SET scanned_ms = last_seen_ms")
+    db.execute("CREATE INDEX scan_addresses_by_notional ON scan_addresses(notional)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -377,4 +387,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     snapshot_real_layer,
     scan_pass_stats,
     real_cluster_alerts,
+    discovered_addresses,
 ]

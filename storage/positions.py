@@ -2,16 +2,27 @@
 
 A pass is one round over some addresses (``begin_pass``); a position not read again by the
 latest pass is stale when loaded, since its account may have closed or moved it since.
+Addresses are also found before any scan (``discovered``: on trades, on the leaderboard), each
+with where it was found first, when it was last seen and a size: the notional a scan read,
+else the largest size its sources gave.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from typing import Literal
 
 from sqlite_utils import Database
 
 from liqmap.market.positions import AccountRead, KnownPosition, Position
 from liqmap.market.scan_passes import ScanPass
+
+Source = Literal["given", "trades", "leaderboard"]
+"""Where an address was found: named to ``liqmap scan``, on a trade, on the leaderboard."""
+SOURCES: tuple[Source, ...] = ("given", "trades", "leaderboard")
+Seen = tuple[str, int, float]
+"""An address found, when (ms), and the size its source gave (USD; 0 for none)."""
 
 COLUMNS = (
     "address, coin, side, size, entry, leverage, mode, margin, value, liquidation, read_ms, pass_id"
@@ -61,13 +72,6 @@ class PositionStore:
         ).fetchone()
         return None if row is None else ScanPass(*row)
 
-    def known_addresses(self, limit: int) -> list[str]:
-        """Up to ``limit`` known addresses, the largest by last notional first."""
-        rows = self.db.execute(
-            "SELECT address FROM scan_addresses ORDER BY notional DESC, address LIMIT ?", [limit]
-        ).fetchall()
-        return [row[0] for row in rows]
-
     def save(self, read: AccountRead, pass_id: int) -> None:
         """An account as just read: its positions replace the ones stored (a coin it no
         longer holds is dropped), its address is seen with its notional."""
@@ -78,11 +82,52 @@ class PositionStore:
                 f"INSERT INTO scan_positions ({COLUMNS}) VALUES ({', '.join('?' * 12)})", rows
             )
             self.db.execute(
-                "INSERT INTO scan_addresses (address, last_seen_ms, notional) VALUES (?, ?, ?) "
-                "ON CONFLICT(address) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, "
-                "notional = excluded.notional",
-                [read.address, read.read_ms, read.notional],
+                "INSERT INTO scan_addresses (address, last_seen_ms, notional, scanned_ms) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET "
+                "last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms), "
+                "notional = excluded.notional, scanned_ms = excluded.scanned_ms",
+                [read.address, read.read_ms, read.notional, read.read_ms],
             )
+
+    def discovered(self, seen: Iterable[Seen], source: Source) -> int:
+        """Addresses found by ``source``, in one transaction: a new one is stored with its
+        size; a known one is seen again (its last seen time only moves forward) and, until
+        a scan has read it, keeps the largest size given. How many were new."""
+        rows = [
+            (address, seen_ms, size if math.isfinite(size) and size > 0 else 0.0, source)
+            for address, seen_ms, size in seen
+        ]
+        if not rows:
+            return 0
+        with self.db.atomic():
+            before = self.db.execute("SELECT COUNT(*) FROM scan_addresses").fetchone()[0]
+            self.db.conn.executemany(
+                "INSERT INTO scan_addresses (address, last_seen_ms, notional, source) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET "
+                "last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms), "
+                "notional = CASE WHEN scanned_ms IS NULL "
+                "THEN MAX(notional, excluded.notional) ELSE notional END",
+                rows,
+            )
+            after = self.db.execute("SELECT COUNT(*) FROM scan_addresses").fetchone()[0]
+        return int(after - before)
+
+    def largest(self, limit: int) -> list[str]:
+        """The ``limit`` largest addresses known (by notional; the last seen first among
+        equals)."""
+        rows = self.db.execute(
+            "SELECT address FROM scan_addresses ORDER BY notional DESC, last_seen_ms DESC, "
+            "address LIMIT ?",
+            [limit],
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def sources(self) -> dict[Source, int]:
+        """How many addresses are known by where they were found first."""
+        counts = dict(
+            self.db.execute("SELECT source, COUNT(*) FROM scan_addresses GROUP BY source")
+        )
+        return {source: int(counts.get(source, 0)) for source in SOURCES}
 
     def largest_first(self, addresses: Iterable[str]) -> list[str]:
         """``addresses`` without repeats, those known by their last notional, largest first,

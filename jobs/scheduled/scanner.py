@@ -88,7 +88,7 @@ class Scanner:
         watched = await stores.run(stores.chats.watched_instruments)
         if not any(_positions_public(key) for key in watched):
             return None
-        addresses = await stores.run(stores.positions.known_addresses, self.per_pass)
+        addresses = await stores.run(stores.positions.largest, self.per_pass)
         if not addresses:
             log.info("scanner: no Hyperliquid accounts known yet")
             return None

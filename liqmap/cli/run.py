@@ -41,6 +41,7 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
     from bot.runner import POLL_TIMEOUT_S, TELEGRAM_START_RETRY, polling, stop_updates
     from jobs.scheduled.alert_jobs import AlertJobs
     from jobs.scheduled.delivery import Delivery
+    from jobs.scheduled.discovery import discovery_for
     from jobs.scheduled.heartbeat import keep_beating
     from jobs.scheduled.recorder import recorder_for
     from jobs.scheduled.scanner import Scanner
@@ -73,6 +74,9 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
                 jobs, settings.refresh_seconds, settings.price_seconds, settings.scan_seconds
             )
             recorder.follow(market, settings.refresh_seconds)
+            discovery = discovery_for(settings, stores, clock)
+            discovery.follow(market, settings.refresh_seconds)
+            discovery.poll_leaderboard()
             if settings.metrics_address is not None:
                 from jobs.metrics import Sources, serving_metrics
 
@@ -90,6 +94,7 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
                 await jobs.stop(STOP_GRACE_S)
                 scheduler.shutdown(wait=False)
                 await recorder.stop()
+                await discovery.stop()
                 log.info("stopping: jobs stopped")
     except asyncio.CancelledError:
         log.info("liqmap stopped")

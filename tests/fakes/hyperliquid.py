@@ -23,6 +23,14 @@ most ``6 - szDecimals`` decimals. The accounts are drawn (seeded) from ``LEVERAG
 position's liquidation price the one its own initial margin alone gives (an isolated position,
 or a cross account holding only it), so a calibration can recover the mix; a 1x long has no
 liquidation price (``null``).
+
+Leaderboard (``GET /Mainnet/leaderboard``, served on another host in reality:
+``https://stats-data.hyperliquid.xyz/Mainnet/leaderboard``, what Hyperliquid's web app reads):
+not documented by Hyperliquid. Its shape is as third parties record it (monjurkuet/cryptoOS,
+``data-sources/hyperliquid/docs/API_LEADERBOARD.md``): ``{"leaderboardRows": [{"ethAddress":
+"0x...", "accountValue": "48857952.33...", "windowPerformances": [["day", {"pnl", "roi",
+"vlm"}], ...], "prize": 0, "displayName": null}, ...]}``. The fake lists its accounts (or those
+of ``leaders``) with their account value.
 """
 
 from __future__ import annotations
@@ -54,6 +62,8 @@ LIGHT_TYPES = frozenset(
 )  # fmt: skip
 """Info requests of weight 2; every other documented one weighs 20 (docs, Rate limits)."""
 CANDLE_ITEMS_PER_WEIGHT = 60
+
+LEADERBOARD_PATH = "/Mainnet/leaderboard"
 
 NOT_FOUND = Fault(status=500, body="null", content_type="application/json")
 """What Hyperliquid answers for a coin it does not list (see the module's evidence)."""
@@ -150,10 +160,18 @@ class FakeHyperliquid(FakeServer):
     accounts: dict[str, list[FakePosition]] = field(default_factory=dict)
     charged: list[tuple[int, int, str]] = field(default_factory=list)
     """Every request answered within the limit: (time, weight, type), for tests to count."""
+    leaders: list[str] | None = None
+    """The accounts the leaderboard lists (None: every one)."""
     _spent: deque[tuple[int, int]] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
         self.routes["/info"] = self._info
+        self.routes[LEADERBOARD_PATH] = self._leaderboard
+
+    @property
+    def leaderboard_url(self) -> str:
+        """What ``LIQMAP_HYPERLIQUID_LEADERBOARD_URL`` takes to reach this fake's leaderboard."""
+        return self.url + LEADERBOARD_PATH
 
     def tape(self, coin: str) -> Tape:
         """The market behind ``coin``, created on first use."""
@@ -297,8 +315,25 @@ class FakeHyperliquid(FakeServer):
             if ts <= end
         ]  # fmt: skip
 
+    def _leaderboard(self, req: Request) -> tuple[int, object]:
+        rows = []
+        for address in self.accounts if self.leaders is None else self.leaders:
+            state = self.state(address)
+            value = state["marginSummary"]["accountValue"]  # type: ignore[index]
+            performance = {"pnl": "0.0", "roi": "0.0", "vlm": "0.0"}
+            rows.append({
+                "ethAddress": address, "accountValue": value,
+                "windowPerformances": [[w, performance] for w in ("day", "week", "month",
+                                                                  "allTime")],
+                "prize": 0, "displayName": None,
+            })  # fmt: skip
+        return 200, {"leaderboardRows": rows}
+
     def _clearinghouse_state(self, body: dict) -> tuple[int, object]:
-        user = str(body.get("user") or "").lower()
+        return 200, self.state(str(body.get("user") or "").lower())
+
+    def state(self, user: str) -> dict[str, object]:
+        """The ``clearinghouseState`` answer of ``user`` now."""
         items, value, margin, maintenance = [], 0.0, 0.0, 0.0
         for position in self.accounts.get(user, []):
             perp = self._find(position.coin)
@@ -312,7 +347,7 @@ class FakeHyperliquid(FakeServer):
             maintenance += notional * maintenance_rate(perp) if position.mode == "cross" else 0
         summary = {"accountValue": f"{margin:.6f}", "totalNtlPos": f"{value:.6f}",
                    "totalRawUsd": f"{margin:.6f}", "totalMarginUsed": f"{margin:.6f}"}  # fmt: skip
-        return 200, {
+        return {
             "marginSummary": summary, "crossMarginSummary": summary,
             "crossMaintenanceMarginUsed": f"{maintenance:.6f}", "withdrawable": "0.0",
             "assetPositions": items, "time": self.clock(),

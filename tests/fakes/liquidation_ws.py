@@ -185,6 +185,9 @@ class FakeWsServer:
 
     # -- the venue's protocol (subclasses) -------------------------------------------------
 
+    async def on_open(self, conn: _Connection) -> None:
+        """What the venue says first on a new connection (nothing, unless a subclass says)."""
+
     async def on_text(self, conn: _Connection, text: str) -> None:
         raise NotImplementedError
 
@@ -258,6 +261,7 @@ class FakeWsServer:
         with self._lock:
             self._connections[conn.id] = conn
         try:
+            await self.on_open(conn)
             await self._read(conn)
         finally:
             with self._lock:

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from liqmap.config import TELEGRAM_API_URL, Settings, load_settings
+from liqmap.config import (
+    HYPERLIQUID_LEADERBOARD_URL,
+    TELEGRAM_API_URL,
+    Settings,
+    load_settings,
+)
 from liqmap.errors import ConfigError
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345"
@@ -138,6 +143,23 @@ def test_token_is_required_only_when_asked_and_never_in_repr() -> None:
         load_settings({}, env_file=None).require_token()
 
 
+def test_the_leaderboard_is_asked_by_default_elsewhere_if_set_and_not_at_all_if_empty() -> None:
+    default = load_settings({}, env_file=None).hyperliquid_leaderboard_url
+    assert default == "https://stats-data.hyperliquid.xyz/Mainnet/leaderboard"
+    local = {"LIQMAP_HYPERLIQUID_LEADERBOARD_URL": "http://127.0.0.1:8080/Mainnet/leaderboard"}
+    assert load_settings(local, env_file=None).hyperliquid_leaderboard_url == (
+        "http://127.0.0.1:8080/Mainnet/leaderboard"
+    )
+    off = {"LIQMAP_HYPERLIQUID_LEADERBOARD_URL": " "}
+    assert load_settings(off, env_file=None).hyperliquid_leaderboard_url is None
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"LIQMAP_HYPERLIQUID_LEADERBOARD_URL": "stats-data"}, env_file=None)
+    assert str(caught.value) == (
+        "LIQMAP_HYPERLIQUID_LEADERBOARD_URL must be an http(s) URL such as "
+        "https://example.com, got 'stats-data'"
+    )
+
+
 def test_blank_values_mean_default() -> None:
     settings = load_settings(
         {"LIQMAP_REFRESH_SECONDS": "", "LIQMAP_ALLOWED_CHATS": " "}, env_file=None
@@ -176,6 +198,7 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         "LIQMAP_SCAN_SECONDS": "600",
         "LIQMAP_SCAN_WEIGHT_PER_MINUTE": "600",
         "LIQMAP_WHALE_ADDRESSES": "shown",
+        "LIQMAP_HYPERLIQUID_LEADERBOARD_URL": HYPERLIQUID_LEADERBOARD_URL,
     }
     assert assignments == expected
     settings = load_settings(assignments, env_file=None)

@@ -11,6 +11,8 @@ from sqlite_utils import Database
 
 from liqmap.market.positions import AccountRead, Position
 from liqmap.market.scan_passes import ScanPass
+from storage.database import migrate
+from storage.migrations import MIGRATIONS, discovered_addresses
 from storage.positions import PositionStore
 
 NOW = 1_800_000_000_000
@@ -96,15 +98,6 @@ def test_a_pass_cut_off_before_the_latest_finished_one_is_not_running(db: Databa
     assert store.last_pass() == ScanPass(later, NOW + 1, NOW + 2)
 
 
-def test_known_addresses_are_listed_largest_first_up_to_a_limit(db: Database) -> None:
-    store = PositionStore(db)
-    one = store.begin_pass(NOW)
-    for address, value in ((A, 1e5), (B, 9e5), (C, 3e5)):
-        store.save(read(address, position(address, "BTC", value)), one)
-    assert store.known_addresses(2) == [B, C]
-    assert store.known_addresses(10) == [B, C, A]
-
-
 def test_pass_figures_are_added_to_a_database_scanned_before_them(tmp_path: Path) -> None:
     from storage.database import migrate
     from storage.migrations import MIGRATIONS, scan_pass_stats
@@ -140,3 +133,56 @@ def test_the_version_changes_with_every_change_positions_would_show(db: Database
     store.save(read(A, at=later + 1), first)
     assert store.version("BTC") != again, "closed"
     assert store.version("BTC") == store.version("BTC")
+
+
+def test_addresses_found_are_stored_once_with_their_source_last_seen_and_size(
+    db: Database,
+) -> None:
+    store = PositionStore(db)
+    assert store.discovered([(A, NOW, 5e4), (B, NOW, 0.0), (A, NOW + 5, 9e4)], "trades") == 2
+    assert store.discovered([(B, NOW + 60_000, 3e6), (C, NOW + 30_000, 1e6)], "leaderboard") == 1
+    assert store.discovered([(A, NOW - 60_000, 1e3), (A, NOW, float("nan"))], "trades") == 0
+    rows = db.execute(
+        "SELECT address, source, last_seen_ms, notional, scanned_ms FROM scan_addresses "
+        "ORDER BY address"
+    ).fetchall()
+    assert rows == [
+        (A, "trades", NOW + 5, 9e4, None),  # an older sighting moves nothing back
+        (B, "trades", NOW + 60_000, 3e6, None),  # found on trades first, sized by the board
+        (C, "leaderboard", NOW + 30_000, 1e6, None),
+    ]
+    assert store.sources() == {"given": 0, "trades": 2, "leaderboard": 1}
+    assert store.largest(2) == [B, C]
+    assert store.largest(10) == [B, C, A]
+    assert store.largest_first([A, C, B]) == [B, C, A]
+
+
+def test_a_notional_a_scan_read_is_kept_when_the_address_is_seen_again(db: Database) -> None:
+    store = PositionStore(db)
+    store.discovered([(A, NOW, 8e6)], "leaderboard")
+    store.save(read(A, position(A, "BTC", 2e5), at=NOW + 1_000), store.begin_pass(NOW + 1_000))
+    store.discovered([(A, NOW + 2_000, 9e6)], "trades")
+    assert db.execute(
+        "SELECT source, last_seen_ms, notional, scanned_ms FROM scan_addresses"
+    ).fetchone() == ("leaderboard", NOW + 2_000, 2e5, NOW + 1_000)
+    store.save(read(B, position(B, "ETH", 1e5)), store.begin_pass(NOW))
+    assert store.sources() == {"given": 1, "trades": 0, "leaderboard": 1}
+    assert store.discovered([], "trades") == 0
+
+
+def test_addresses_stored_before_discovery_count_as_given_and_scanned(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = Database(sqlite3.connect(path))
+    upto = MIGRATIONS.index(discovered_addresses)
+    for version, migration in enumerate(MIGRATIONS[:upto], start=1):
+        migration(db)
+        db.execute(f"PRAGMA user_version = {version}")
+    db.execute("INSERT INTO scan_addresses VALUES (?, ?, ?)", [A, NOW, 4e5])
+    migrate(db)
+    assert db.execute(
+        "SELECT address, last_seen_ms, notional, source, scanned_ms FROM scan_addresses"
+    ).fetchall() == [(A, NOW, 4e5, "given", NOW)]
+    store = PositionStore(db)
+    store.discovered([(A, NOW + 1, 9e9)], "trades")
+    assert store.largest(1) == [A]
+    assert db.execute("SELECT notional FROM scan_addresses").fetchone() == (4e5,)

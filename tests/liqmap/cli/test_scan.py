@@ -1,10 +1,15 @@
 """``liqmap scan ADDRESS...`` against the fake Hyperliquid's accounts, on the test's clock:
 one pass, largest known account first, the positions stored, and per coin the notional read
-against the open interest."""
+against the open interest; ``--discover``: accounts found on the fake websocket's trades and
+the fake leaderboard first, the largest read, a leaderboard that is gone a note."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +21,9 @@ from storage.database import open_database
 from storage.positions import PositionStore
 from tests.conftest import NOON
 from tests.fakes.clock import Clock
-from tests.fakes.hyperliquid import FakeHyperliquid
+from tests.fakes.http import Fault, free_port
+from tests.fakes.hyperliquid import LEADERBOARD_PATH, FakeHyperliquid
+from tests.fakes.hyperliquid_ws import FakeHyperliquidWs
 from tests.support.cli import FAST, run
 
 
@@ -105,4 +112,178 @@ def test_an_account_that_never_traded_is_read_and_holds_nothing(tmp_path: Path) 
     assert result.stdout.splitlines()[:2] == [
         "pass 1: 1 account(s) read, 0 position(s) skipped",
         "no open positions",
+    ]
+
+
+def _stored(db_path: Path) -> dict[str, float]:
+    """The addresses the database knows, with their size."""
+    if not db_path.exists():
+        return {}
+    conn = sqlite3.connect(db_path)
+    try:
+        return dict(conn.execute("SELECT address, notional FROM scan_addresses").fetchall())
+    except sqlite3.OperationalError:  # the schema is not there yet
+        return {}
+    finally:
+        conn.close()
+
+
+def _trading(
+    ws: FakeHyperliquidWs, db_path: Path, among: list[str], published: list[dict]
+) -> Callable[[float], Awaitable[None]]:
+    """``--discover``'s wait: once the command listens to BTC's trades, five trades among
+    ``among``, until their accounts are stored (the wait's length is not the test's)."""
+
+    async def sleep(seconds: float) -> None:
+        deadline = time.monotonic() + 60
+        while "trades:BTC" not in ws.subscriptions():
+            assert time.monotonic() < deadline, "never subscribed"
+            await asyncio.sleep(0.01)
+        published.extend(ws.publish("BTC", 5, among=among))
+        users = {u for t in published for u in t["users"]}
+        while not users <= set(_stored(db_path)):
+            assert time.monotonic() < deadline, "the trades' accounts were never stored"
+            await asyncio.sleep(0.01)
+
+    return sleep
+
+
+def test_scan_discover_finds_accounts_on_trades_and_the_leaderboard_and_reads_the_largest(
+    tmp_path: Path,
+) -> None:
+    clock = Clock(NOON)
+    db_path = tmp_path / "live.db"
+    with FakeHyperliquid(clock=clock) as fake, FakeHyperliquidWs(fake) as ws:
+        fake.leaders = fake.open_accounts(3, seed=1)
+        traders = fake.open_accounts(6, seed=2)
+        published: list[dict] = []
+        tuning = replace(FAST, clock=clock, sleep=_trading(ws, db_path, traders, published))
+        env = {
+            "LIQMAP_HYPERLIQUID_URL": fake.url, "LIQMAP_HYPERLIQUID_WS_URL": ws.url,
+            "LIQMAP_HYPERLIQUID_LEADERBOARD_URL": fake.leaderboard_url,
+            "LIQMAP_DB": str(db_path),
+        }  # fmt: skip
+        found = _stored(db_path) or {}
+        result = run(["scan", "--discover", "30", "--coin", "BTC", "--limit", "4"],
+                     tmp_path, env, tuning)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        users = {u for t in published for u in t["users"]}
+        lines = result.stdout.splitlines()
+        assert lines[:4] == [
+            "listening to the trades of BTC for 30 s",
+            f"trades: {len(users)} new address(es) on 5 trade(s)",
+            "leaderboard: 3 new address(es) of 3 listed",
+            "pass 1: 4 account(s) read, 0 position(s) skipped",
+        ]
+        asked = [json.loads(r.body) for r in fake.seen("/info")]
+        read = [a["user"] for a in asked if a["type"] == "clearinghouseState"]
+    assert found == {}
+    sizes = {a: float(fake.state(a)["marginSummary"]["accountValue"]) for a in fake.leaders}
+    for address in users:
+        sizes[address] = max(float(t["px"]) * float(t["sz"]) for t in published
+                             if address in t["users"])  # fmt: skip
+    # ties (a trade's buyer and seller) go by address: all were seen at the same time
+    largest = sorted(sizes, key=lambda a: (-sizes[a], a))[:4]
+    assert read == largest, "the four largest, largest first"
+    stored = _stored(db_path)
+    assert set(stored) == set(sizes)
+    for address in read:
+        assert stored[address] == pytest.approx(_account_notional(fake, address))
+
+
+@pytest.mark.parametrize("board", ["404", "refused", "malformed"])
+def test_scan_discover_without_a_leaderboard_notes_it_and_scans_the_trades(
+    tmp_path: Path, board: str
+) -> None:
+    clock = Clock(NOON)
+    db_path = tmp_path / "live.db"
+    with FakeHyperliquid(clock=clock) as fake, FakeHyperliquidWs(fake) as ws:
+        traders = fake.open_accounts(5)
+        url = fake.leaderboard_url
+        if board == "404":
+            fake.inject(Fault(status=404, body="Not Found"), LEADERBOARD_PATH, times=None)
+        elif board == "malformed":
+            fake.inject(Fault(status=200, body="[]", content_type="application/json"),
+                        LEADERBOARD_PATH, times=None)  # fmt: skip
+        else:
+            url = f"http://127.0.0.1:{free_port()}/Mainnet/leaderboard"
+        published: list[dict] = []
+        tuning = replace(FAST, clock=clock, sleep=_trading(ws, db_path, traders, published))
+        env = {
+            "LIQMAP_HYPERLIQUID_URL": fake.url, "LIQMAP_HYPERLIQUID_WS_URL": ws.url,
+            "LIQMAP_HYPERLIQUID_LEADERBOARD_URL": url, "LIQMAP_DB": str(db_path),
+        }  # fmt: skip
+        result = run(["scan", "--discover", "5"], tmp_path, env, tuning)
+    assert result.returncode == 0, result.stderr
+    users = {u for t in published for u in t["users"]}
+    lines = result.stdout.splitlines()
+    note = {
+        "404": "the leaderboard answered HTTP 404",
+        "malformed": "the leaderboard answered without leaderboardRows",
+        "refused": "the leaderboard is not reachable (",
+    }[board]
+    assert lines[0] == "listening to the trades of BTC, ETH, SOL for 5 s"
+    assert lines[1] == f"trades: {len(users)} new address(es) on 5 trade(s)"
+    assert lines[2].startswith(f"leaderboard: none; note: {note}")
+    assert lines[3] == f"pass 1: {len(users)} account(s) read, 0 position(s) skipped"
+    assert "error" not in result.stderr.lower() and "Traceback" not in result.stderr
+
+
+def test_scan_discover_with_the_leaderboard_turned_off_says_so(tmp_path: Path) -> None:
+    clock = Clock(NOON)
+    db_path = tmp_path / "live.db"
+    with FakeHyperliquid(clock=clock) as fake, FakeHyperliquidWs(fake) as ws:
+        traders = fake.open_accounts(3)
+        published: list[dict] = []
+        tuning = replace(FAST, clock=clock, sleep=_trading(ws, db_path, traders, published))
+        env = {
+            "LIQMAP_HYPERLIQUID_URL": fake.url, "LIQMAP_HYPERLIQUID_WS_URL": ws.url,
+            "LIQMAP_HYPERLIQUID_LEADERBOARD_URL": "", "LIQMAP_DB": str(db_path),
+        }  # fmt: skip
+        result = run(["scan", "--discover", "5", "--coin", "btc"], tmp_path, env, tuning)
+        assert fake.count(LEADERBOARD_PATH) == 0
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[2] == (
+        "leaderboard: not asked (LIQMAP_HYPERLIQUID_LEADERBOARD_URL is empty)"
+    )
+
+
+def test_scan_needs_addresses_or_discover_and_a_listed_coin(tmp_path: Path) -> None:
+    result = run(["scan"], tmp_path, {"LIQMAP_DB": str(tmp_path / "x.db")})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "liqmap scan: error: give ADDRESS... or --discover SECONDS; see liqmap scan -h"
+    )
+    limit = run(["scan", "--discover", "1", "--limit", "0"], tmp_path, {})
+    assert limit.returncode == 2 and "must be a whole number from 1, got '0'" in limit.stderr
+    with FakeHyperliquid() as fake:
+        env = {"LIQMAP_HYPERLIQUID_URL": fake.url, "LIQMAP_DB": str(tmp_path / "x.db")}
+        unknown = run(["scan", "--discover", "1", "--coin", "DOGE"], tmp_path, env)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == "error: unknown instrument DOGE on hyperliquid"
+
+
+def test_scan_discover_with_the_trades_unreachable_says_why_and_still_scans(
+    tmp_path: Path,
+) -> None:
+    async def a_second(seconds: float) -> None:  # the refused connection takes a millisecond
+        await asyncio.sleep(1.0)
+
+    with FakeHyperliquid() as fake:
+        fake.leaders = fake.open_accounts(2)
+        env = {
+            "LIQMAP_HYPERLIQUID_URL": fake.url,
+            "LIQMAP_HYPERLIQUID_WS_URL": f"ws://127.0.0.1:{free_port()}",
+            "LIQMAP_HYPERLIQUID_LEADERBOARD_URL": fake.leaderboard_url,
+            "LIQMAP_DB": str(tmp_path / "live.db"),
+        }
+        result = run(["scan", "--discover", "1"], tmp_path, env, replace(FAST, sleep=a_second))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == "trades: 0 new address(es) on 0 trade(s)"
+    ws_url = env["LIQMAP_HYPERLIQUID_WS_URL"]
+    assert lines[2].startswith(f"note: trades: cannot connect to {ws_url}/ws: ")
+    assert lines[3:5] == [
+        "leaderboard: 2 new address(es) of 2 listed",
+        "pass 1: 2 account(s) read, 0 position(s) skipped",
     ]
