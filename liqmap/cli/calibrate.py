@@ -98,8 +98,8 @@ async def calibrate_command(args: argparse.Namespace, settings: Settings, tuning
         async with market_data(settings, VENUE, replace(tuning, clock=clock)) as market:
             for symbol in symbols:
                 row = await _calibrate_one(market, stores, clock, symbol, args.window)
-                if isinstance(row, str):
-                    print(row)
+                if isinstance(row, str):  # one line, whatever an error echoes of what was typed
+                    print(" ".join(row.split()))
                 else:
                     rows.append(row)
     if rows:
@@ -120,7 +120,7 @@ async def _calibrate_one(
     try:
         query = parse_symbol(symbol, VENUE)
     except InstrumentError as exc:
-        return f"{symbol}: {exc}"
+        return f"{_shown(symbol)}: {exc}"
     if query.exchange not in VENUES or not VENUES[query.exchange].positions_public:
         return (
             f"{query.exchange}:{query.text}: no real positions to calibrate against; only "
@@ -129,7 +129,7 @@ async def _calibrate_one(
     try:
         inst = await market.instrument(symbol)
     except InstrumentError as exc:
-        return f"{symbol}: {exc}"
+        return f"{_shown(symbol)}: {exc}"
     known = await stores.run(stores.positions.positions, inst.native_id)
     if not known:
         return f"{inst.key}: no positions stored; liqmap scan ADDRESS... reads some"
@@ -145,6 +145,11 @@ async def _calibrate_one(
     positions = [k.position for k in known]
     figures = calibrate(snapshot.liq_map, real, positions, tiers)
     return _Row(inst, clock.now_ms, tiers, figures, snapshot.notes)
+
+
+def _shown(text: str) -> str:
+    """What was typed, as typed if it reads on one line, else quoted with its escapes."""
+    return text if text.isprintable() and text.strip() == text and text else repr(text)
 
 
 def _ratio(value: float | None) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobs.market_sync import record_open_interest
 from liqmap.cli.tuning import Tuning
@@ -270,3 +273,19 @@ def test_fit_prints_the_fitted_tiers_and_whether_the_backtest_keeps_them(tmp_pat
         f"error: --fit scores tiers on {tmp_path / 'none.csv'}, which is not a file; "
         "give --csv FILE\n"
     )
+
+
+typed = st.one_of(
+    st.sampled_from(["BTC", "eth", "hyperliquid:SOL", "okx:BTC", "all:ETH", "DOGE", "x:y", ":"]),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=14),
+).filter(lambda text: not text.startswith("-"))
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, database=None)
+@given(st.lists(typed, min_size=1, max_size=3))
+def test_any_symbols_get_one_line_each_and_no_crash(symbols: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp, _world(Path(tmp)) as world:
+        result = run(["calibrate", *symbols], Path(tmp), world.env, world.tuning)
+    assert result.returncode == 1, result
+    assert result.stderr == ""
+    assert len(result.stdout.splitlines()) == len(symbols), result.stdout
