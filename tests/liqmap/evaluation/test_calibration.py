@@ -11,7 +11,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from liqmap.engine.model import BAND_LABELS, ModelParams, Tier, leverage_ladder
+from liqmap.engine.model import BAND_LABELS, ModelParams, Tier, build_exposure, leverage_ladder
 from liqmap.engine.real_layer import RealLayer, RealLevel, bin_real
 from liqmap.evaluation.backtest import backtest
 from liqmap.evaluation.calibration import (
@@ -148,7 +148,7 @@ def test_the_top_cluster_share_counts_real_usd_inside_the_estimates_densest_band
 
 def _position(leverage: float, value: float, side: str = "long") -> Position:
     return Position(
-        "0x" + "1" * 40, "BTC", side, value / 100, 100.0, leverage, "cross", value / leverage,  # type: ignore[arg-type]
+        "0x" + "1" * 40, "BTC", side, value / 100, 100.0, leverage, "cross", value,  # type: ignore[arg-type]
         value, 50.0, 1,
     )  # fmt: skip
 
@@ -178,6 +178,30 @@ def test_the_real_mix_by_notional_against_the_normalised_tier_weights() -> None:
     assert empty.notional == 0 and sum(empty.real) == 0 and sum(empty.real_by_band) == 0
 
 
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.floats(0.5, 300.0), st.sampled_from([0.0, -3.0, math.nan])),
+            st.one_of(st.floats(0.0, 1e9), st.sampled_from([-1e6, math.nan])),
+        ),
+        max_size=30,
+    )
+)
+def test_any_positions_give_shares_that_sum_to_one_or_nothing(drawn) -> None:
+    positions = [_position(lev, value) for lev, value in drawn]
+    counted = [(lev, v) for lev, v in drawn if lev > 0 and v > 0]
+    mix = leverage_mix(positions, TIERS)
+    want = 1.0 if counted else 0.0
+    assert sum(mix.real) == pytest.approx(want) and sum(mix.real_by_band) == pytest.approx(want)
+    assert min(mix.real) >= 0 and mix.notional == pytest.approx(sum(v for _, v in counted))
+    fitted = fitted_tiers(mix)
+    if counted:
+        assert fitted is not None and sum(t.weight for t in fitted) == pytest.approx(1.0)
+        assert all(t.weight > 0 for t in fitted)
+    else:
+        assert fitted is None
+
+
 def test_fitted_tiers_are_the_real_mix_on_the_rungs_that_hold_some() -> None:
     positions = [_position(1, 1e5), _position(10, 4e5), _position(25, 5e5)]
     fitted = fitted_tiers(leverage_mix(positions, TIERS))
@@ -188,8 +212,6 @@ def test_fitted_tiers_are_the_real_mix_on_the_rungs_that_hold_some() -> None:
 
 
 def test_a_rung_dropped_for_holding_nothing_changes_no_level_of_the_map() -> None:
-    from liqmap.engine.model import build_exposure
-
     history = hourly(0, 300)
     ladder = leverage_ladder(3, 40, 12)
     weights = [0.0 if k % 3 else 1.0 + k for k in range(len(ladder))]
