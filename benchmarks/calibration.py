@@ -43,7 +43,7 @@ from tests.support.cli import FAST
 
 COINS = ("BTC", "ETH", "SOL")
 RECORD_EVERY_MS = 5 * MINUTE_MS
-ROOT = Path(__file__).resolve().parents[1]
+HOURLY = Path(__file__).resolve().parents[1] / "data" / "btc_agg_1h_2025-12_2026-03.csv"
 
 
 @contextlib.contextmanager
@@ -121,8 +121,7 @@ def run(days: float, accounts: int) -> None:
             print(f"scanned {accounts:,} accounts in {time.perf_counter() - started:.1f} s\n")
             print("NOTE: measured on the fake Hyperliquid, whose accounts are drawn from a "
                   "made-up leverage mix: this shows the method, not the real venue.\n")  # fmt: skip
-            os.chdir(ROOT)
-            code = liqmap(["calibrate", "--fit"], tuning)
+            code = liqmap(["calibrate", "--fit", "--csv", str(HOURLY)], tuning)
             assert code == 0, code
         _mix_read_back(db_path, fake)
 

@@ -41,7 +41,7 @@ def add_commands(commands: Commands) -> None:
         help="check the estimated Hyperliquid map against the real positions scanned",
         description="Per asset, the estimated Hyperliquid map at the time of its latest scan "
         "against the real positions stored by liqmap scan: rank correlation of USD per bin "
-        "within 10%% of price, the share of real USD inside the estimate's top clusters, and "
+        "within 10% of price, the share of real USD inside the estimate's top clusters, and "
         "the real leverage mix by notional against the model's tiers. With --fit, tier weights "
         "fitted to the real mix, scored by the backtest on a market history file.",
     )
