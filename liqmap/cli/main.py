@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from importlib.metadata import version
 from typing import NoReturn
 
-from liqmap.cli import backtest, doctor, maps, market, record, run, scan
+from liqmap.cli import backtest, calibrate, doctor, maps, market, record, run, scan
 from liqmap.cli.arguments import Command
 from liqmap.cli.tuning import Tuning
 from liqmap.config import Settings, load_settings
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         title="commands", dest="command_name", required=True, metavar="COMMAND"
     )
-    for group in (run, maps, backtest, market, record, scan, doctor):
+    for group in (run, maps, backtest, market, record, scan, calibrate, doctor):
         group.add_commands(commands)
     return parser
 
