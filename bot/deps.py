@@ -12,6 +12,7 @@ from jobs.on_demand.budgets import MapBudgets
 from jobs.on_demand.heatmaps import HeatmapService
 from jobs.on_demand.maps import MapService
 from jobs.on_demand.whales import WhaleService
+from jobs.scheduled.discovery import DiscoveryStatus
 from jobs.scheduled.recorder import RecorderStatus
 from liqmap.config import Settings
 from liqmap.exchanges.market_data import MarketData
@@ -38,6 +39,8 @@ class BotDeps:
     whales: WhaleService
     recorder: Mapping[str, RecorderStatus] = field(default_factory=dict)
     """The liquidation recorder's live state per exchange, where ``liqmap run`` records."""
+    discovery: DiscoveryStatus | None = None
+    """Where the discovery of Hyperliquid accounts stands, where ``liqmap run`` discovers."""
     group_budget: GroupBudget = field(default_factory=GroupBudget)
     """Each group's minute of messages: answers to commands within their share, alerts the
     rest (``bot.access`` and ``bot.rate_limit``)."""
@@ -49,6 +52,7 @@ def open_deps(
     stores: Stores,
     clock: Callable[[], int],
     recorder: Mapping[str, RecorderStatus] | None = None,
+    discovery: DiscoveryStatus | None = None,
 ) -> BotDeps:
     """Wire the stores of one database and the exchanges into the bot's core."""
     fresh_ms = int(settings.refresh_seconds * 1000)
@@ -67,4 +71,5 @@ def open_deps(
         reports=ReportThrottle(),
         whales=WhaleService(market, stores, clock),
         recorder=recorder or {},
+        discovery=discovery,
     )

@@ -12,7 +12,13 @@ from telegram.constants import ParseMode
 from bot.access import authorized, is_admin
 from bot.context import BotContext
 from bot.texts.common import ago
-from bot.texts.status import STATUS_ADMINS_ONLY, recorder_lines, scanner_lines, status_text
+from bot.texts.status import (
+    STATUS_ADMINS_ONLY,
+    discovery_lines,
+    recorder_lines,
+    scanner_lines,
+    status_text,
+)
 from bot.updates import message_of
 from liqmap.market.scan_passes import scan_age
 
@@ -44,7 +50,8 @@ async def status(update: Update, context: BotContext) -> None:
     period_ms = int(deps.settings.scan_seconds * 1000)
     last, running = (await stores.run(stores.positions.last_pass),
                      await stores.run(stores.positions.open_pass))  # fmt: skip
-    scanner = scanner_lines(scan_age(last, running, now, period_ms), period_ms)
+    scanner = scanner_lines(scan_age(last, running, now, period_ms), period_ms) or ["no pass yet"]
+    scanner += discovery_lines(deps.discovery, await stores.run(stores.positions.sources))
     text = status_text(
         now - deps.started_at_ms, len(watched), pending, maps, incidents, recorder,
         deps.market.bans(), scanner,

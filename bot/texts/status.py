@@ -7,11 +7,13 @@ from html import escape
 
 from bot.texts.common import TEXT_LIMIT, ago, span_text
 from bot.texts.html import clip_html
+from jobs.scheduled.discovery import DiscoveryStatus
 from jobs.scheduled.recorder import RecorderStatus
 from liqmap.engine.realized import SAMPLED_VENUES, covered_share
 from liqmap.market.scan_passes import ScanAge
 from liqmap.market.timeframes import DAY_MS
 from storage.liquidations import StreamCoverage
+from storage.positions import Source
 
 STATUS_ADMINS_ONLY = "/status is for the bot's admins only."
 
@@ -107,6 +109,28 @@ def scanner_lines(age: ScanAge, period_ms: int) -> list[str]:
             f"data {_length(age.data_ms)} old"
         )  # fmt: skip
         lines.append(f"⚠️ behind: {old}, a pass is due every {_length(period_ms)}")
+    return lines
+
+
+def discovery_lines(status: DiscoveryStatus | None, sources: Mapping[Source, int]) -> list[str]:
+    """The accounts known by where they were found, the trades feed, and the leaderboard (its
+    note where it is gone)."""
+    known = sum(sources.values())
+    found = ", ".join(f"{name} {count:,}" for name, count in sources.items())
+    lines = [f"{known:,} accounts known ({found})"]
+    if status is None:
+        return lines
+    if status.coins:
+        feed = "connected" if status.connected else "reconnecting"
+        error = f", last error: {status.last_error}" if status.last_error else ""
+        lines.append(
+            f"trades of {', '.join(status.coins)}: {feed}, {status.trades:,} read, "
+            f"{status.skipped} skipped{error}"
+        )
+    if status.leaderboard_note is not None:
+        lines.append(f"leaderboard: {status.leaderboard_note}")
+    elif status.leaderboard_rows is not None:
+        lines.append(f"leaderboard: {status.leaderboard_rows:,} accounts listed")
     return lines
 
 

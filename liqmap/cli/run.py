@@ -62,7 +62,8 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
             stack.callback(log.info, "stopping: exchanges closed")
             market = await stack.enter_async_context(market_data(settings, None, tuning))
             recorder = recorder_for(settings, stores, clock)
-            deps = open_deps(settings, market, stores, clock, recorder.status)
+            discovery = discovery_for(settings, stores, clock)
+            deps = open_deps(settings, market, stores, clock, recorder.status, discovery.status)
             bot = build_application(deps)
             application = await stack.enter_async_context(polling(bot, poll_timeout, start_retry))
             delivery = Delivery(stores, TelegramAlertSender(application.bot), clock)
@@ -74,7 +75,6 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
                 jobs, settings.refresh_seconds, settings.price_seconds, settings.scan_seconds
             )
             recorder.follow(market, settings.refresh_seconds)
-            discovery = discovery_for(settings, stores, clock)
             discovery.follow(market, settings.refresh_seconds)
             discovery.poll_leaderboard()
             if settings.metrics_address is not None:
