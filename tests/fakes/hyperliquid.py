@@ -97,6 +97,10 @@ def default_perps() -> list[HyperliquidPerp]:
 LEVERAGE_MIX = ((1, 0.05), (3, 0.15), (5, 0.2), (10, 0.3), (20, 0.2), (40, 0.1))
 """The leverages the fake's accounts are drawn from, with their weights; a leverage above a
 coin's ``maxLeverage`` is taken at that maximum."""
+POSITION_SHARE = (1 / 300_000, 1 / 1_500)
+"""A position's USD value as a share of its coin's open interest, drawn evenly: a thousand
+positions of a coin hold about a third of it, so a scan's coverage stays a share, as it is on
+the venue (where the scanned accounts hold part of the open interest)."""
 CROSS_SHARE = 0.7
 """The share of positions held in cross margin."""
 
@@ -184,7 +188,8 @@ class FakeHyperliquid(FakeServer):
 
     def open_accounts(self, count: int, seed: int = 18) -> list[str]:
         """Open ``count`` accounts of one to three positions drawn from ``LEVERAGE_MIX``
-        (seeded), entered near the current mark; their addresses, in the order opened."""
+        (seeded), sized by ``POSITION_SHARE``, entered near the current mark; their
+        addresses, in the order opened."""
         rng = random.Random(seed)
         leverages = [lev for lev, _ in LEVERAGE_MIX]
         weights = [w for _, w in LEVERAGE_MIX]
@@ -201,7 +206,8 @@ class FakeHyperliquid(FakeServer):
                 move = rng.uniform(-0.5, 0.5) * room
                 mark = self.tape(perp.name).last_price()
                 entry = round(mark * (1 + move), 6 - perp.sz_decimals)
-                size = round(rng.uniform(1e4, 2e6) / entry, perp.sz_decimals)
+                usd = rng.uniform(*POSITION_SHARE) * perp.oi_usd
+                size = round(usd / entry, perp.sz_decimals)
                 mode = "cross" if rng.random() < CROSS_SHARE else "isolated"
                 positions.append(FakePosition(perp.name, side * size, entry, lev, mode))
             self.accounts[address] = positions
