@@ -62,9 +62,12 @@ def _store(stores: Stores, reads: list[AccountRead], at_ms: int) -> None:
     first = stores.positions.begin_pass(at_ms - 60_000)
     for read in reads:
         stores.positions.save(read, first)
+    stores.positions.finish_pass(first, at_ms - 30_000, len(reads), 0, 0, 2.0 * len(reads))
     second = stores.positions.begin_pass(at_ms)
-    for read in reads[: len(reads) * 9 // 10]:
+    again = reads[: len(reads) * 9 // 10]
+    for read in again:
         stores.positions.save(read, second)
+    stores.positions.finish_pass(second, at_ms, len(again), 0, 0, 2.0 * len(again))
     minute = at_ms // 60_000 * 60_000
     oi = OpenInterest(60_000, np.array([minute]), np.array([2e9]))
     stores.cache.store_open_interest(BTC, RECORDED_OI_STEP, oi, (minute, minute + 60_000))
