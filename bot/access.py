@@ -27,6 +27,7 @@ from bot.texts.common import (
     problem,
 )
 from bot.texts.html import clip_html, plain
+from bot.topics import topic_of
 from bot.updates import speaker_of
 from liqmap.errors import ExchangeError, LiqmapError
 from liqmap.policies.group_budget import Verdict
@@ -114,7 +115,9 @@ async def tell(update: Update, context: BotContext, text: str) -> None:
             log.debug("could not answer the button press (%s); writing instead", exc)
     chat = update.effective_chat
     if chat is not None:
-        await context.bot.send_message(chat.id, clip_html(text, TEXT_LIMIT))
+        await context.bot.send_message(
+            chat.id, clip_html(text, TEXT_LIMIT), message_thread_id=topic_of(update)
+        )
 
 
 async def may_change(update: Update, context: BotContext) -> bool:

@@ -340,6 +340,29 @@ def scan_pass_stats(db: Database) -> None:
         db.execute(f"ALTER TABLE scan_passes ADD COLUMN {column} {kind} NOT NULL DEFAULT 0")
 
 
+def forum_topics(db: Database) -> None:
+    """Forum topics: the topic (message thread) each subscription and each chat's digest was
+    set up in (NULL: the General topic, or a chat without topics), the topic each outbox row
+    goes to with the note it carries when it falls back to General, and the topics known by
+    name or known to be closed or deleted."""
+    db.execute("ALTER TABLE subscriptions ADD COLUMN thread_id INTEGER")
+    db.execute("ALTER TABLE chats ADD COLUMN digest_thread_id INTEGER")
+    db.execute("ALTER TABLE outbox ADD COLUMN thread_id INTEGER")
+    db.execute("ALTER TABLE outbox ADD COLUMN topic_note TEXT")
+    db.execute(
+        """
+        CREATE TABLE forum_topics (
+            chat_id INTEGER NOT NULL,
+            thread_id INTEGER NOT NULL,
+            name TEXT,
+            gone TEXT,
+            gone_at INTEGER,
+            PRIMARY KEY (chat_id, thread_id)
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -358,4 +381,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     scanned_positions,
     snapshot_real_layer,
     scan_pass_stats,
+    forum_topics,
 ]

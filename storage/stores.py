@@ -24,6 +24,7 @@ from storage.outbox import Outbox
 from storage.positions import PositionStore
 from storage.snapshots import SnapshotStore
 from storage.sweeps import SweepStore
+from storage.topics import TopicStore
 from storage.worker import DbWorker
 
 P = ParamSpec("P")
@@ -53,6 +54,7 @@ class Stores:
         self.digests = DigestStore(db, self.chats)
         self.budgets = BudgetStore(db)
         self.positions = PositionStore(db)
+        self.topics = TopicStore(db, clock)
         self._worker = DbWorker()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -52,6 +52,7 @@ from liqmap.market.timeframes import HOUR_MS
 from liqmap.signals.chat_settings import ChatSettings
 from liqmap.signals.proximity import ALERT_WINDOW
 from storage.chats import Subscription
+from storage.topics import Topic
 
 
 @authorized
@@ -126,7 +127,8 @@ async def _list_view(deps: BotDeps, chat_id: int) -> tuple[str, InlineKeyboardMa
     chat = await known_chat(deps, chat_id)
     subscriptions = await deps.stores.run(deps.stores.chats.subscriptions, chat_id)
     standings = ranked([await _standing(deps, sub, chat.settings) for sub in subscriptions])
-    text = subscription_list(standings, chat.settings, deps.clock())
+    topics = await _forum_topics(deps, chat_id, subscriptions)
+    text = subscription_list(standings, chat.settings, deps.clock(), topics)
     return text, list_keyboard([s.subscription.instrument for s in standings])
 
 
@@ -136,8 +138,19 @@ async def _detail_view(
     chat = await known_chat(deps, chat_id)
     standing = await _standing(deps, sub, chat.settings)
     now = deps.clock()
-    text = subscription_detail(standing, chat.settings, now)
+    topics = await _forum_topics(deps, chat_id, [sub])
+    text = subscription_detail(standing, chat.settings, now, topics)
     return text, subscription_keyboard(sub.instrument, standing.distance_pct, sub.muted(now))
+
+
+async def _forum_topics(
+    deps: BotDeps, chat_id: int, subscriptions: list[Subscription]
+) -> dict[int, Topic] | None:
+    """The chat's known topics, if it has topics at all (None: no topic to show)."""
+    topics = await deps.stores.run(deps.stores.topics.of_chat, chat_id)
+    if not topics and all(sub.thread_id is None for sub in subscriptions):
+        return None
+    return topics
 
 
 async def _standing(deps: BotDeps, sub: Subscription, settings: ChatSettings) -> Standing:

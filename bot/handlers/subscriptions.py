@@ -21,22 +21,29 @@ from bot.texts.subscriptions import (
     subscribed,
     updated,
 )
+from bot.texts.topics import moved_to
+from bot.topics import settle_topic
 from bot.updates import message_of
 from liqmap.market.instruments import Instrument
 from storage.chats import Subscription
 
 
 async def follow(
-    deps: BotDeps, chat_id: int, inst: Instrument, request: Follow | None = None
+    deps: BotDeps,
+    chat_id: int,
+    inst: Instrument,
+    request: Follow | None = None,
+    thread_id: int | None = None,
 ) -> tuple[Setup | None, Setup]:
-    """Subscribe a chat, or change of an existing subscription only what ``request`` asks
-    (command and button alike: the button asks nothing); the setup before (None: new) and
-    after. The store enforces the per-chat and service-wide limits (``LimitReached``)."""
+    """Subscribe a chat in forum topic ``thread_id`` (None: General), or change of an existing
+    subscription only what ``request`` asks (command and button alike: the button asks
+    nothing; the topic stays); the setup before (None: new) and after. The store enforces the
+    per-chat and service-wide limits (``LimitReached``)."""
     stores, key = deps.stores, inst.key
     request = request or Follow(key)
     sub = await stores.run(stores.chats.subscription, chat_id, key)
     building = sub is not None and await stores.run(stores.building.watching, chat_id, key)
-    new = await stores.run(stores.chats.subscribe, chat_id, key, request.distance_pct)
+    new = await stores.run(stores.chats.subscribe, chat_id, key, request.distance_pct, thread_id)
     before = None if new or sub is None else Setup(sub.distance_pct, building)
     after = request.applied(before or Setup())
     if after.building != (before or Setup()).building:
@@ -56,7 +63,12 @@ async def subscribe(update: Update, context: BotContext) -> None:
         return
     deps = context.deps
     inst = await deps.market.instrument(request.symbol)
-    before, after = await follow(deps, message.chat.id, inst, request)
+    thread_id = await settle_topic(update, context)
+    before, after = await follow(deps, message.chat.id, inst, request, thread_id)
+    chats = deps.stores.chats
+    moved = before is not None and await deps.stores.run(
+        chats.move, message.chat.id, inst.key, thread_id
+    )
     settings = (await known_chat(deps, message.chat.id)).settings
     label, exchange = inst.native_id, inst.exchange
     if before is None:
@@ -68,6 +80,8 @@ async def subscribe(update: Update, context: BotContext) -> None:
         text = updated(label, exchange, before, after, settings.alert_distance_pct)
     if after.building and (before is None or not before.building):
         text += "\n" + building_on(label)
+    if moved:
+        text += "\n" + moved_to(label, thread_id)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 

@@ -10,10 +10,12 @@ from bot.arguments import Setup
 from bot.standings import Standing
 from bot.texts.common import TEXT_LIMIT, USAGE
 from bot.texts.html import clip_html
+from bot.texts.topics import topic_label
 from liqmap.engine.clusters import LONG
 from liqmap.formats import local_time
 from liqmap.signals.chat_settings import ChatSettings
 from liqmap.signals.growing_clusters import NEAR_PCT
+from storage.topics import Topic
 
 STALE_LIST_BUTTON = "This button no longer works; send /list again."
 NOT_FOLLOWED = "This chat does not follow that symbol any more; send /list again."
@@ -90,28 +92,40 @@ def not_subscribed(key: str) -> str:
     return f"This chat is not subscribed to {escape(key)}. /list"
 
 
-def subscription_list(standings: Sequence[Standing], settings: ChatSettings, now: int) -> str:
-    """/list: each subscription, closest to an alert first."""
+def subscription_list(
+    standings: Sequence[Standing],
+    settings: ChatSettings,
+    now: int,
+    topics: dict[int, Topic] | None = None,
+) -> str:
+    """/list: each subscription, closest to an alert first; in a forum (``topics`` given)
+    with the topic its alerts go to."""
     if not standings:
         return "No subscriptions yet. " + escape(USAGE["subscribe"])
     lines = ["<b>Subscriptions</b>, closest to an alert first (tap one to change it)"]
-    lines += [f"• {standing_text(s, settings, now)}" for s in standings]
+    lines += [f"• {standing_text(s, settings, now, topics)}" for s in standings]
     return clip_html("\n".join(lines), TEXT_LIMIT)
 
 
-def subscription_detail(standing: Standing, settings: ChatSettings, now: int) -> str:
+def subscription_detail(
+    standing: Standing, settings: ChatSettings, now: int, topics: dict[int, Topic] | None = None
+) -> str:
     return clip_html(
-        f"{standing_text(standing, settings, now)}\n\nAlert distance, mute or delete:",
+        f"{standing_text(standing, settings, now, topics)}\n\nAlert distance, mute or delete:",
         TEXT_LIMIT,
     )
 
 
-def standing_text(standing: Standing, settings: ChatSettings, now: int) -> str:
-    """``okx:BTC-USDT-SWAP — within 1% · nearest LONG cluster 0.80% below (0.8× the
-    distance) · 🔕 until …``."""
+def standing_text(
+    standing: Standing, settings: ChatSettings, now: int, topics: dict[int, Topic] | None = None
+) -> str:
+    """``okx:BTC-USDT-SWAP — within 1% · in topic “BTC” · nearest LONG cluster 0.80% below
+    (0.8× the distance) · 🔕 until …`` (the topic only in a forum: ``topics`` given)."""
     sub = standing.subscription
     own = "" if sub.distance_pct is None else " (own)"
     parts = [f"{escape(sub.instrument)} — within {standing.distance_pct:g}%{own}"]
+    if topics is not None:
+        parts.append(topic_label(sub.thread_id, topics))
     cluster = standing.nearest
     if not standing.has_map:
         parts.append("no map yet")
