@@ -92,8 +92,9 @@ qbittorrent_telegram_notification#12; the same RPC error in Rongronggg9/RSS-to-T
 Whether an administrator bot may still post into a closed topic is not documented; this fake
 refuses every bot, as those reports show."""
 TOPIC_ICON_COLOR = 7322096
-"""The default icon colour createForumTopic gives (0x6FB9F0, one of the six the Bot API
-lists)."""
+"""A topic's icon colour: 0x6FB9F0, blue, one of the six createForumTopic takes
+(python-telegram-bot's ``constants.ForumIconColor``), as a real ``forum_topic_created`` carried
+it (banteg/takopi#174)."""
 
 _LOG = logging.getLogger(__name__)
 _PATH = re.compile(r"/bot([^/]*)/([^/]*)")
@@ -798,10 +799,11 @@ class FakeTelegram(FakeServer):
         Writing to a private chat that blocked the bot unblocks it first (with the
         ``my_chat_member`` update Telegram sends).
         ``thread_id``: sent in that forum topic (``create_topic``), as Telegram delivers it
-        (Bot API, Message: ``message_thread_id`` "Unique identifier of a message thread or forum
-        topic to which the message belongs; for supergroups and private chats only",
-        ``is_topic_message`` "True, if the message is sent to a topic in a forum supergroup or a
-        private chat with the bot"), and, unless it replies to another message, as a reply to
+        (Bot API 10.0 as python-telegram-bot 22.8 documents it, Message:
+        ``message_thread_id`` "Unique identifier of a message thread or forum topic to which
+        the message belongs; for supergroups and private chats only", ``is_topic_message``
+        "True, if the message is sent to a topic in a forum supergroup or a private chat with
+        the bot"), and, unless it replies to another message, as a reply to
         the topic's creation message (a topic is the message thread of that service message:
         a message in it carries ``reply_to_message`` with ``forum_topic_created``, as logged in
         banteg/takopi#174; "each message is a 'reply' to the topic-setting message",

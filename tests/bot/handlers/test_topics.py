@@ -75,8 +75,11 @@ def refused_sends(tg: FakeTelegram) -> list[str]:
 async def test_commands_in_a_topic_are_answered_in_that_topic(
     tg: FakeTelegram, settings: Settings, db: Database
 ) -> None:
-    async with running(settings, db):
+    async with running(settings, db) as core:
         thread = tg.create_topic(FORUM, "BTC signals")
+        topics = core.stores.topics
+        await wait_until(lambda: thread in topics.of_chat(FORUM), what="the topic's name learnt")
+        assert topics.of_chat(FORUM)[thread].name == "BTC signals"
         (helped,) = await say(tg, FORUM, f"/help@{BOT}", thread_id=thread)
         assert helped["message_thread_id"] == thread
         (mapped,) = await say(tg, FORUM, f"/map@{BOT} BTC", thread_id=thread)
