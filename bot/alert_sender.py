@@ -115,6 +115,8 @@ class TelegramAlertSender:
 
 @dataclass(frozen=True)
 class _Message:
+    """One alert or digest as it goes out: where (chat, forum topic), what and how."""
+
     chat_id: int
     thread_id: int | None
     caption: str
