@@ -12,11 +12,12 @@ from telegram import Update
 from telegram.ext import ExtBot
 
 from bot.alert_sender import TelegramAlertSender
+from bot.texts.topics import topic_label
 from bot.topics import topic_name, topic_of
 from jobs.scheduled.delivery import DeliveryRejected, TopicGone
 from liqmap.signals.digest import Digest
-from storage.topics import CLOSED, DELETED
-from tests.fakes.telegram import FakeTelegram, api_error
+from storage.topics import CLOSED, DELETED, Topic
+from tests.fakes.telegram import FakeTelegram, api_error, parse_formatted
 
 FORUM = -1_001_700_000_002
 USER = {"id": 5, "is_bot": False, "first_name": "Ann"}
@@ -85,3 +86,19 @@ async def test_other_refusals_stay_refusals(tg: FakeTelegram, sender: TelegramAl
     tg.inject(api_error(400, "Bad Request: chat not found"), path=tg.path("sendMessage"))
     with pytest.raises(DeliveryRejected):
         await sender.send(FORUM, Digest(0, "UTC", (), (), 0, False), None, 7)
+
+
+@given(name=st.text(max_size=128), thread=st.integers(2, 2**31 - 1))
+def test_any_topic_name_is_shown_as_written_in_valid_telegram_html(name: str, thread: int) -> None:
+    for gone in (None, CLOSED, DELETED):
+        label = topic_label(thread, {thread: Topic(thread, name, gone)})
+        plain, _ = parse_formatted(label, "HTML")  # raises where Telegram would refuse it
+        assert (f"“{name}”" if name else f"#{thread}") in plain
+
+
+def test_topic_labels() -> None:
+    topics = {12: Topic(12, "BTC signals", None), 13: Topic(13, None, DELETED)}
+    assert topic_label(None, topics) == "in the General topic"
+    assert topic_label(12, topics) == "in topic “BTC signals”"
+    assert topic_label(14, topics) == "in topic #14", "a topic whose name the bot never saw"
+    assert topic_label(13, topics) == "topic #13 deleted: alerts go to the General topic"
