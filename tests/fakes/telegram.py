@@ -711,6 +711,7 @@ class FakeTelegram(FakeServer):
         self._blocked: set[int] = set()
         self._migrated: dict[int, int] = {}
         self._topics: dict[tuple[int, int], dict[str, Any]] = {}
+        self._general_closed: set[int] = set()
         """(chat id, thread id) -> the topic's creation message and whether it is closed."""
         # files
         self._files: dict[str, bytes] = {}
@@ -871,6 +872,17 @@ class FakeTelegram(FakeServer):
         """closeForumTopic: sends into the topic fail with ``TOPIC_CLOSED`` until reopened."""
         with self._cond:
             self._topic(chat_id, thread_id)["closed"] = True
+
+    def close_general(self, chat_id: int, closed: bool = True) -> None:
+        """closeGeneralForumTopic (``closed=False``: reopenGeneralForumTopic): a send without a
+        thread id into the forum then fails with ``TOPIC_CLOSED``, as a client found
+        ("If request is sent to server without passing message_thread_id parameter we get the
+        error 400 TOPIC_CLOSED", telegramdesktop/tdesktop#30476)."""
+        with self._cond:
+            if closed:
+                self._general_closed.add(chat_id)
+            else:
+                self._general_closed.discard(chat_id)
 
     def reopen_topic(self, chat_id: int, thread_id: int) -> None:
         """reopenForumTopic."""
@@ -2020,6 +2032,8 @@ class FakeTelegram(FakeServer):
         raw = p.get("message_thread_id")
         if raw is None or raw == "":
             if reply_to is None or not reply_to.get("is_topic_message"):
+                if chat["id"] in self._general_closed:
+                    raise ApiError(400, TOPIC_CLOSED)
                 return None
             raw = reply_to["message_thread_id"]
         thread_id = int(raw)

@@ -99,3 +99,15 @@ async def test_chat_actions_record_their_thread(tg: FakeTelegram, bot: Bot) -> N
     await bot.send_chat_action(FORUM, "typing", message_thread_id=thread)
     await bot.send_chat_action(FORUM, "typing")
     assert tg.chat_action_threads(FORUM) == [thread, None]
+
+
+async def test_a_closed_general_topic_refuses_sends_without_a_thread(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    thread = tg.create_topic(FORUM, "open")
+    tg.close_general(FORUM)
+    with pytest.raises(BadRequest, match="Topic_closed"):
+        await bot.send_message(FORUM, "to General")
+    await bot.send_message(FORUM, "into the topic", message_thread_id=thread)
+    tg.close_general(FORUM, closed=False)
+    await bot.send_message(FORUM, "to General")

@@ -212,3 +212,20 @@ async def test_a_topic_forged_into_button_data_is_ignored(
             assert chats.subscription(FORUM, BTC) is None
         await press(tg, FORUM, mapped["message_id"], f"s|7d|{BTC}", **OWNER)
         assert chats.subscription(FORUM, BTC).thread_id == thread, "the button's message's topic"
+
+
+async def test_with_the_general_topic_closed_too_the_alert_fails_once_without_looping(
+    tg: FakeTelegram, settings: Settings, db: Database, clock: Clock
+) -> None:
+    async with serving(settings, db, clock) as service:
+        thread = tg.create_topic(FORUM, "BTC signals")
+        await say(tg, FORUM, f"/subscribe@{BOT} BTC", thread_id=thread, **OWNER)
+        tg.close_topic(FORUM, thread)
+        tg.close_general(FORUM)
+        queue_again(service)
+        assert (await service.jobs.deliver()).retried == 1, "to General"
+        assert (await service.jobs.deliver()).failed == 1, "General refuses it too"
+        report = await service.jobs.deliver()
+        assert (report.sent, report.retried, report.failed) == (0, 0, 0), "nothing left to try"
+        assert refused_sends(tg) == ["Bad Request: TOPIC_CLOSED"] * 2
+        assert service.core.stores.outbox.counts() == {"failed": 1}
