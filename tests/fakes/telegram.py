@@ -711,8 +711,9 @@ class FakeTelegram(FakeServer):
         self._blocked: set[int] = set()
         self._migrated: dict[int, int] = {}
         self._topics: dict[tuple[int, int], dict[str, Any]] = {}
-        self._general_closed: set[int] = set()
         """(chat id, thread id) -> the topic's creation message and whether it is closed."""
+        self._general_closed: set[int] = set()
+        """Forums whose General topic is closed."""
         # files
         self._files: dict[str, bytes] = {}
         self._photo_sets: dict[str, list[dict[str, Any]]] = {}
