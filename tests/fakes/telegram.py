@@ -2046,6 +2046,9 @@ class FakeTelegram(FakeServer):
         return thread_id
 
     def _editable(self, p: dict) -> tuple[dict[str, Any], dict[str, Any]]:
+        # editMessage* and answerCallbackQuery take no message_thread_id (their parameter
+        # lists in the Bot API): an edited message stays in its topic; one in a deleted topic
+        # is gone with it ("message to edit not found")
         if p.get("inline_message_id"):
             raise ApiError(400, "Bad Request: MESSAGE_ID_INVALID")
         chat = self._chat_for(p, write=True)
