@@ -27,6 +27,7 @@ from bot.texts.common import (
     problem,
 )
 from bot.texts.html import clip_html, plain
+from bot.topics import topic_of
 from bot.updates import speaker_of
 from liqmap.errors import ExchangeError, LiqmapError
 from liqmap.policies.group_budget import Verdict
@@ -91,7 +92,8 @@ async def _within_share(update: Update, context: BotContext, chat_id: int) -> bo
 
 def _asked(update: Update) -> str:
     """Who asked what: the same user sending the same command (or pressing the same button)
-    again asks the same."""
+    again asks the same; the same command in another forum topic is another question (its
+    answer goes there)."""
     user = update.effective_user.id if update.effective_user is not None else 0
     if update.callback_query is not None:
         return f"{user} button {update.callback_query.data}"
@@ -99,7 +101,9 @@ def _asked(update: Update) -> str:
     words = (message.text or "").split() if message is not None else []
     if words:
         words[0] = words[0].partition("@")[0].lower()  # /HELP@bot is /help
-    return " ".join([str(user), *words])
+    thread = topic_of(update)
+    where = [] if thread is None else [f"topic:{thread}"]
+    return " ".join([str(user), *where, *words])
 
 
 async def tell(update: Update, context: BotContext, text: str) -> None:
@@ -114,7 +118,9 @@ async def tell(update: Update, context: BotContext, text: str) -> None:
             log.debug("could not answer the button press (%s); writing instead", exc)
     chat = update.effective_chat
     if chat is not None:
-        await context.bot.send_message(chat.id, clip_html(text, TEXT_LIMIT))
+        await context.bot.send_message(
+            chat.id, clip_html(text, TEXT_LIMIT), message_thread_id=topic_of(update)
+        )
 
 
 async def may_change(update: Update, context: BotContext) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -12,15 +13,20 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.keyboards.subscriptions import alert_keyboard
 from bot.texts.alerts import alert_text, digest_text
+from bot.texts.common import CAPTION_LIMIT, TEXT_LIMIT
+from bot.texts.html import clip_html
+from bot.texts.topics import topic_gone_note
 from jobs.scheduled.delivery import (
     AnswerLost,
     ChatBlocked,
     ChatMoved,
     DeliveryRejected,
     RetryLater,
+    TopicGone,
 )
 from liqmap.signals.digest import Digest
 from liqmap.signals.proximity import Alert
+from storage.topics import CLOSED, DELETED
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,17 @@ is a general figure, not Telegram's bound; an answer 8 s late gave a second copy
 one of delivery's 20 slots at most that long, far inside the 15 minutes an alert may wait."""
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport failures before the request left: Telegram cannot have the message."""
+TOPIC_REFUSALS = {
+    "topic_closed": CLOSED,
+    "message thread not found": DELETED,
+    "topic_deleted": DELETED,
+}
+"""Telegram's refusals of a message to a forum topic that takes none, by what they mean:
+"Bad Request: TOPIC_CLOSED" (rteixeirax/qbittorrent_telegram_notification#12), "Bad Request:
+message thread not found" for a deleted topic in a group (tdlib/telegram-bot-api#854,
+ruitunion-org/feedback-bot#1), and "Bad Request: TOPIC_DELETED" also seen for a deleted topic
+(SideCloudGroup/BetterForward#58). Matched in lower case: python-telegram-bot capitalises
+the description ("Topic_closed")."""
 
 
 class TelegramAlertSender:
@@ -43,51 +60,76 @@ class TelegramAlertSender:
         self.read_timeout = read_timeout
 
     async def send(
-        self, chat_id: int, alert: Alert | Digest, chart: bytes | str | None
+        self,
+        chat_id: int,
+        alert: Alert | Digest,
+        chart: bytes | str | None,
+        thread_id: int | None = None,
+        topic_note: str | None = None,
     ) -> str | None:
+        """Into forum topic ``thread_id`` (None: General), with the note that the chat's topic
+        is gone first when ``topic_note`` says so."""
         caption = digest_text(alert) if isinstance(alert, Digest) else alert_text(alert)
+        if topic_note is not None:
+            limit = TEXT_LIMIT if chart is None else CAPTION_LIMIT
+            caption = clip_html(f"{topic_gone_note(topic_note)}\n\n{caption}", limit)
         markup = alert_keyboard(alert.instrument) if isinstance(alert, Alert) else None
+        message = _Message(chat_id, thread_id, caption, alert.silent, markup)
         try:
-            return await self._send(chat_id, caption, alert.silent, chart, markup)
+            return await self._send(message, chart)
         except BadRequest as exc:
+            _topic_refusal(exc)
             if isinstance(chart, str):
                 log.warning("alert chart %s refused (%s); sending the text alone", chart, exc)
-                await self._guarded(chat_id, caption, alert.silent, markup)
+                await self._guarded(message)
                 return None
             raise DeliveryRejected(str(exc)) from exc
         except (Forbidden, ChatMigrated, RetryAfter, NetworkError) as exc:
             raise _mapped(exc) from exc
 
-    async def _guarded(
-        self, chat_id: int, caption: str, silent: bool, markup: InlineKeyboardMarkup | None
-    ) -> None:
+    async def _guarded(self, message: _Message) -> None:
         try:
-            await self._send(chat_id, caption, silent, None, markup)
+            await self._send(message, None)
         except BadRequest as exc:
+            _topic_refusal(exc)
             raise DeliveryRejected(str(exc)) from exc
         except (Forbidden, ChatMigrated, RetryAfter, NetworkError) as exc:
             raise _mapped(exc) from exc
 
-    async def _send(
-        self,
-        chat_id: int,
-        caption: str,
-        silent: bool,
-        chart: bytes | str | None,
-        markup: InlineKeyboardMarkup | None,
-    ) -> str | None:
-        """Send with the alert's buttons (mute, open map)."""
+    async def _send(self, message: _Message, chart: bytes | str | None) -> str | None:
+        """Send with the alert's buttons (mute, open map), into the message's topic."""
+        chat_id, thread_id, caption = message.chat_id, message.thread_id, message.caption
+        silent, markup = message.silent, message.markup
         if chart is None:
             await self.bot.send_message(
                 chat_id, caption, parse_mode=ParseMode.HTML, disable_notification=silent,
-                reply_markup=markup, read_timeout=self.read_timeout,
+                reply_markup=markup, message_thread_id=thread_id, read_timeout=self.read_timeout,
             )  # fmt: skip
             return None
         sent = await self.bot.send_photo(
             chat_id, chart, caption=caption, parse_mode=ParseMode.HTML, disable_notification=silent,
-            reply_markup=markup, read_timeout=self.read_timeout,
+            reply_markup=markup, message_thread_id=thread_id, read_timeout=self.read_timeout,
         )  # fmt: skip
         return sent.photo[-1].file_id if sent.photo else None
+
+
+@dataclass(frozen=True)
+class _Message:
+    """One alert or digest as it goes out: where (chat, forum topic), what and how."""
+
+    chat_id: int
+    thread_id: int | None
+    caption: str
+    silent: bool
+    markup: InlineKeyboardMarkup | None
+
+
+def _topic_refusal(exc: BadRequest) -> None:
+    """Raise ``TopicGone`` if Telegram refused the message because its topic is gone."""
+    text = exc.message.lower()
+    for words, reason in TOPIC_REFUSALS.items():
+        if words in text:
+            raise TopicGone(reason) from exc
 
 
 def _mapped(exc: Exception) -> Exception:

@@ -46,6 +46,7 @@ from bot.keyboards import subscriptions as subscription_keyboards
 from bot.keyboards import top as top_keyboards
 from bot.rate_limit import FairRateLimiter
 from bot.texts.common import COMMANDS
+from bot.topics import topic_named
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,8 @@ def add_handlers(application: BotApplication) -> None:
         application.add_handler(CallbackQueryHandler(button, pattern=pattern))
     application.add_handler(CallbackQueryHandler(maps.button))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, basics.migrated))
+    topic_news = filters.StatusUpdate.FORUM_TOPIC_CREATED | filters.StatusUpdate.FORUM_TOPIC_EDITED
+    application.add_handler(MessageHandler(topic_news, topic_named))
     application.add_handler(ChatMemberHandler(basics.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
     application.add_handler(

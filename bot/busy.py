@@ -23,13 +23,16 @@ ACTION_EVERY_S = 4.5
 
 
 @contextlib.asynccontextmanager
-async def showing(bot: Bot, chat_id: int, action: str) -> AsyncIterator[None]:
-    """Keep the chat's action (e.g. 'uploading photo') on until the block ends."""
+async def showing(
+    bot: Bot, chat_id: int, action: str, thread_id: int | None = None
+) -> AsyncIterator[None]:
+    """Keep the chat's action (e.g. 'uploading photo') on until the block ends, in forum
+    topic ``thread_id`` (None: General)."""
 
     async def keep_showing() -> None:
         while True:
             try:
-                await bot.send_chat_action(chat_id, action)
+                await bot.send_chat_action(chat_id, action, message_thread_id=thread_id)
             except TelegramError as exc:
                 log.debug("chat action failed: %s", exc)
             await asyncio.sleep(ACTION_EVERY_S)

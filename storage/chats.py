@@ -25,6 +25,8 @@ class Chat:
     active: bool
     settings: ChatSettings
     refused_at: int | None = None
+    digest_thread_id: int | None = None
+    """The forum topic its digest goes to (None: the General topic)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ class Subscription:
     created_at: int
     muted_until: int | None = None
     """No alerts for this subscription before this time (ms)."""
+    thread_id: int | None = None
+    """The forum topic it was made in, where its alerts go (None: the General topic, or a
+    chat without topics)."""
 
     def distance(self, settings: ChatSettings) -> float:
         return self.distance_pct if self.distance_pct is not None else settings.alert_distance_pct
@@ -165,6 +170,10 @@ class ChatStore:
                 "UPDATE OR REPLACE alert_state SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
             )
             self.db.execute(
+                "UPDATE OR IGNORE forum_topics SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
+            )
+            self.db.execute("DELETE FROM forum_topics WHERE chat_id = ?", [old_id])
+            self.db.execute(
                 "UPDATE OR IGNORE digests SET chat_id = ? WHERE chat_id = ?", [new_id, old_id]
             )
             self.db.execute("DELETE FROM digests WHERE chat_id = ?", [old_id])
@@ -194,9 +203,16 @@ class ChatStore:
         self.db.execute("DELETE FROM chats WHERE id = ?", [new_id])
         return sorted(dropped)
 
-    def subscribe(self, chat_id: int, instrument: str, distance_pct: float | None) -> bool:
-        """Subscribe, or give an existing subscription its own distance (None keeps the one
-        it has); True when the subscription is new.
+    def subscribe(
+        self,
+        chat_id: int,
+        instrument: str,
+        distance_pct: float | None,
+        thread_id: int | None = None,
+    ) -> bool:
+        """Subscribe in forum topic ``thread_id`` (None: General, or no topics), or give an
+        existing subscription its own distance (None keeps the one it has; its topic stays:
+        ``move``); True when the subscription is new.
 
         Raises ``LimitReached`` when the chat follows all it may, or a new instrument would
         take the service past the instruments it watches.
@@ -206,10 +222,10 @@ class ChatStore:
             if not existed:
                 self._check_limits(chat_id, instrument)
             self.db.execute(
-                "INSERT INTO subscriptions (chat_id, instrument, distance_pct, created_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT(chat_id, instrument) "
+                "INSERT INTO subscriptions (chat_id, instrument, distance_pct, created_at, "
+                "thread_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT(chat_id, instrument) "
                 "DO UPDATE SET distance_pct = coalesce(excluded.distance_pct, distance_pct)",
-                [chat_id, instrument, distance_pct, self.clock()],
+                [chat_id, instrument, distance_pct, self.clock(), thread_id],
             )
         return not existed
 
@@ -224,6 +240,24 @@ class ChatStore:
                     [chat_id, instrument],
                 )
         return cursor.rowcount
+
+    def move(self, chat_id: int, instrument: str, thread_id: int | None) -> bool:
+        """Send an existing subscription's alerts to forum topic ``thread_id`` (None: General)
+        from now on; True if that changed its topic."""
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "UPDATE subscriptions SET thread_id = ? WHERE chat_id = ? AND instrument = ? "
+                "AND thread_id IS NOT ?",
+                [thread_id, chat_id, instrument, thread_id],
+            )
+        return cursor.rowcount > 0
+
+    def set_digest_thread(self, chat_id: int, thread_id: int | None) -> None:
+        """The forum topic the chat's digest goes to (None: General)."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE chats SET digest_thread_id = ? WHERE id = ?", [thread_id, chat_id]
+            )
 
     def set_distance(self, chat_id: int, instrument: str, distance_pct: float) -> bool:
         """Change an existing subscription's distance; False if there is none."""
@@ -251,14 +285,14 @@ class ChatStore:
         """Active, allowed chats subscribed to ``instrument``, with their subscriptions."""
         rows = self.db.query(
             "SELECT chats.*, s.distance_pct AS sub_distance, s.created_at AS sub_created, "
-            "s.muted_until AS sub_muted "
+            "s.muted_until AS sub_muted, s.thread_id AS sub_thread "
             "FROM subscriptions s JOIN chats ON chats.id = s.chat_id "
             f"WHERE s.instrument = ? AND chats.active = 1 AND {_ALLOWED} ORDER BY chats.id",
             [instrument, *self._allowed],
         )
         return [
             (_chat(row), Subscription(row["id"], instrument, row["sub_distance"],
-                                      row["sub_created"], row["sub_muted"]))
+                                      row["sub_created"], row["sub_muted"], row["sub_thread"]))
             for row in rows
         ]  # fmt: skip
 
@@ -296,7 +330,7 @@ class ChatStore:
             )
 
 
-_SUBSCRIPTION = "chat_id, instrument, distance_pct, created_at, muted_until"
+_SUBSCRIPTION = "chat_id, instrument, distance_pct, created_at, muted_until, thread_id"
 _ALLOWED = "(? = 0 OR chats.id IN (SELECT value FROM json_each(?)))"
 """Everyone when the allowlist is empty, else its chats (parameters: its size, its JSON)."""
 
@@ -319,4 +353,5 @@ def _chat(row: dict[str, Any]) -> Chat:
             digest_at=row["digest_at"],
         ),
         refused_at=row["refused_at"],
+        digest_thread_id=row["digest_thread_id"],
     )

@@ -15,6 +15,7 @@ from liqmap.signals.digest import DIGEST, Digest
 from liqmap.signals.proximity import APPROACH, RECEIPT, SWEPT, Alert
 from storage.chats import Chat, ChatStore
 from storage.outbox import SENT, message
+from storage.topics import DIGEST_THREAD
 
 
 class DigestStore:
@@ -56,7 +57,8 @@ class DigestStore:
                 return False
             cursor = self.db.execute(
                 "INSERT INTO outbox (chat_id, instrument, kind, text, silent, payload, "
-                "created_at, next_attempt_at, expires_at) VALUES (?, '', ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, next_attempt_at, expires_at, thread_id) "
+                f"VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, {DIGEST_THREAD})",
                 [
                     chat_id,
                     DIGEST,
@@ -66,6 +68,7 @@ class DigestStore:
                     now,
                     now,
                     now + ttl_ms,
+                    chat_id,
                 ],
             )
             self.db.execute(

@@ -368,6 +368,29 @@ def discovered_addresses(db: Database) -> None:
     db.execute("CREATE INDEX scan_addresses_by_notional ON scan_addresses(notional)")
 
 
+def forum_topics(db: Database) -> None:
+    """Forum topics: the topic (message thread) each subscription and each chat's digest was
+    set up in (NULL: the General topic, or a chat without topics), the topic each outbox row
+    goes to with the note it carries when it falls back to General, and the topics known by
+    name or known to be closed or deleted."""
+    db.execute("ALTER TABLE subscriptions ADD COLUMN thread_id INTEGER")
+    db.execute("ALTER TABLE chats ADD COLUMN digest_thread_id INTEGER")
+    db.execute("ALTER TABLE outbox ADD COLUMN thread_id INTEGER")
+    db.execute("ALTER TABLE outbox ADD COLUMN topic_note TEXT")
+    db.execute(
+        """
+        CREATE TABLE forum_topics (
+            chat_id INTEGER NOT NULL,
+            thread_id INTEGER NOT NULL,
+            name TEXT,
+            gone TEXT,
+            gone_at INTEGER,
+            PRIMARY KEY (chat_id, thread_id)
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -388,4 +411,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     scan_pass_stats,
     real_cluster_alerts,
     discovered_addresses,
+    forum_topics,
 ]

@@ -17,6 +17,7 @@ from sqlite_utils import Database
 from liqmap.signals.digest import DIGEST, Digest, Level, Watched
 from liqmap.signals.proximity import ESTIMATE, Alert
 from liqmap.signals.receipts import Receipt
+from storage.topics import SUBSCRIPTION_THREAD
 
 PENDING, SENDING, SENT = "pending", "sending", "sent"
 FAILED, EXPIRED, UNCONFIRMED = "failed", "expired", "unconfirmed"
@@ -34,6 +35,11 @@ class Outgoing:
     snapshot_id: int | None
     attempts: int
     expires_at: int | None
+    thread_id: int | None = None
+    """The forum topic it goes to; None: the General topic, or a chat without topics."""
+    topic_note: str | None = None
+    """Why it goes to the General topic instead of its own (``storage.topics.CLOSED`` or
+    ``DELETED``), on the one row that found the topic gone; the chat is told with it."""
 
 
 class Outbox:
@@ -102,7 +108,8 @@ class Outbox:
 
     def _select(self, where: str, values: list, limit: int) -> list[Outgoing]:
         rows = self.db.execute(
-            "SELECT id, chat_id, kind, payload, snapshot_id, attempts, expires_at FROM outbox "
+            "SELECT id, chat_id, kind, payload, snapshot_id, attempts, expires_at, thread_id, "
+            "topic_note FROM outbox "
             f"WHERE {where} ORDER BY id LIMIT ?",
             [*values, limit],
         ).fetchall()
@@ -122,10 +129,12 @@ def enqueue(
     now_ms: int,
     ttl_ms: int,
 ) -> None:
-    """Queue ``alert`` for ``chat_id``, due now; call inside the caller's transaction."""
+    """Queue ``alert`` for ``chat_id``, due now, to the topic its subscription goes to (the
+    General topic without one); call inside the caller's transaction."""
     db.execute(
         "INSERT INTO outbox (chat_id, instrument, kind, text, silent, payload, snapshot_id, "
-        "created_at, next_attempt_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "created_at, next_attempt_at, expires_at, thread_id) "
+        f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {SUBSCRIPTION_THREAD})",
         [
             chat_id,
             instrument,
@@ -137,6 +146,8 @@ def enqueue(
             now_ms,
             now_ms,
             now_ms + ttl_ms,
+            chat_id,
+            instrument,
         ],
     )
 

@@ -12,6 +12,7 @@ from bot.context import BotContext
 from bot.deps import BotDeps
 from bot.texts.accuracy import accuracy_text, hit_rate_lines, not_enough, not_recorded_here
 from bot.texts.common import usage
+from bot.topics import topic_of
 from bot.updates import chat_of, message_of
 from liqmap.evaluation.live_accuracy import HISTORY, LiveAccuracy, NothingRecorded
 from liqmap.market.instruments import ALL, Instrument
@@ -49,7 +50,7 @@ async def _accuracy(
     if not deps.accuracy.would_compute(inst):
         return await deps.accuracy.get(inst)
     await charge(update, deps)
-    async with showing(context.bot, chat_of(update).id, ChatAction.TYPING):
+    async with showing(context.bot, chat_of(update).id, ChatAction.TYPING, topic_of(update)):
         return await deps.accuracy.get(inst)
 
 

@@ -13,6 +13,7 @@ from bot.context import BotContext
 from bot.known_chats import known_chat
 from bot.texts.common import ADMINS_ONLY, refused, usage
 from bot.texts.settings import digest_saved
+from bot.topics import settle_topic
 from bot.updates import message_of
 from liqmap.signals.chat_settings import SettingError, parse_clock
 
@@ -38,4 +39,7 @@ async def digest_command(update: Update, context: BotContext) -> None:
         return
     changed = replace(chat.settings, digest_at=digest_at)
     await deps.stores.run(deps.stores.chats.save_settings, chat.id, changed)
+    if digest_at is not None:
+        thread_id = await settle_topic(update, context)
+        await deps.stores.run(deps.stores.chats.set_digest_thread, chat.id, thread_id)
     await message.reply_text(digest_saved(changed), parse_mode=ParseMode.HTML)

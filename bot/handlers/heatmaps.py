@@ -15,6 +15,7 @@ from bot.context import BotContext
 from bot.known_chats import chat_zone
 from bot.texts.common import usage
 from bot.texts.maps import heatmap_caption
+from bot.topics import topic_of
 from bot.updates import chat_of, message_of
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,9 @@ async def heatmap_command(update: Update, context: BotContext) -> None:
     window = parsed[1]
     if deps.heatmaps.would_compute(inst, window):
         await charge(update, deps)
-        async with showing(context.bot, chat_of(update).id, ChatAction.UPLOAD_PHOTO):
+        async with showing(
+            context.bot, chat_of(update).id, ChatAction.UPLOAD_PHOTO, topic_of(update)
+        ):
             answer = await deps.heatmaps.get(inst, window)
     else:
         answer = await deps.heatmaps.get(inst, window)

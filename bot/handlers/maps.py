@@ -24,6 +24,7 @@ from bot.known_chats import chat_zone, known_chat
 from bot.texts.common import ADMINS_ONLY_ANSWER, STALE_BUTTON, loading, usage
 from bot.texts.maps import REFRESHING, clusters_text, map_caption
 from bot.texts.subscriptions import already_subscribed_button, subscribed_button
+from bot.topics import topic_of
 from bot.updates import chat_of, message_of, query_of
 from jobs.on_demand.maps import MapAnswer
 from jobs.on_demand.realized_view import realized_view
@@ -77,7 +78,7 @@ async def button(update: Update, context: BotContext) -> None:
     await _charge(update, deps, inst, press.window, refresh)
     await query.answer(REFRESHING if refresh else loading(press.window))
     chat_id = chat_of(update).id
-    async with _showing(context, chat_id, ChatAction.UPLOAD_PHOTO, deps, inst, press.window):
+    async with _showing(context, update, ChatAction.UPLOAD_PHOTO, deps, inst, press.window):
         answer = await deps.maps.get(inst, press.window, refresh=refresh)
     zone = await chat_zone(deps, chat_id)
     caption = map_caption(
@@ -143,7 +144,7 @@ async def map_answer(
     computed."""
     deps = context.deps
     await _charge(update, deps, inst, window)
-    async with _showing(context, chat_of(update).id, action, deps, inst, window):
+    async with _showing(context, update, action, deps, inst, window):
         return await deps.maps.get(inst, window)
 
 
@@ -163,7 +164,7 @@ async def _subscribe_from_button(update: Update, context: BotContext, inst: Inst
         return
     deps = context.deps
     chat_id = chat_of(update).id
-    before, after = await follow(deps, chat_id, inst)
+    before, after = await follow(deps, chat_id, inst, thread_id=topic_of(update))
     chat = await known_chat(deps, chat_id)
     distance = after.within(chat.settings.alert_distance_pct)
     if before is None:
@@ -175,7 +176,7 @@ async def _subscribe_from_button(update: Update, context: BotContext, inst: Inst
 @contextlib.asynccontextmanager
 async def _showing(
     context: BotContext,
-    chat_id: int,
+    update: Update,
     action: str,
     deps: BotDeps,
     inst: Instrument,
@@ -185,7 +186,7 @@ async def _showing(
     if not await deps.maps.would_compute(inst, window):
         yield
         return
-    async with showing(context.bot, chat_id, action):
+    async with showing(context.bot, chat_of(update).id, action, topic_of(update)):
         yield
 
 

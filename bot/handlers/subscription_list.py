@@ -56,6 +56,7 @@ from liqmap.market.venues import POSITIONS_PUBLIC
 from liqmap.signals.chat_settings import ChatSettings
 from liqmap.signals.proximity import ALERT_WINDOW
 from storage.chats import Subscription
+from storage.topics import Topic
 
 
 @authorized
@@ -138,7 +139,8 @@ async def _list_view(deps: BotDeps, chat_id: int) -> tuple[str, InlineKeyboardMa
     subscriptions = await deps.stores.run(deps.stores.chats.subscriptions, chat_id)
     standings = ranked([await _standing(deps, sub, chat.settings) for sub in subscriptions])
     real = await deps.stores.run(deps.stores.real_alerts.watched, chat_id)
-    text = subscription_list(standings, chat.settings, deps.clock(), real)
+    topics = await _forum_topics(deps, chat_id, subscriptions)
+    text = subscription_list(standings, chat.settings, deps.clock(), real, topics)
     return text, list_keyboard([s.subscription.instrument for s in standings])
 
 
@@ -149,10 +151,21 @@ async def _detail_view(
     standing = await _standing(deps, sub, chat.settings)
     now = deps.clock()
     real = await deps.stores.run(deps.stores.real_alerts.watching, chat_id, sub.instrument)
-    text = subscription_detail(standing, chat.settings, now, real)
+    topics = await _forum_topics(deps, chat_id, [sub])
+    text = subscription_detail(standing, chat.settings, now, real, topics)
     offer = real if public_positions(sub.instrument) else None
     keyboard = subscription_keyboard(sub.instrument, standing.distance_pct, sub.muted(now), offer)
     return text, keyboard
+
+
+async def _forum_topics(
+    deps: BotDeps, chat_id: int, subscriptions: list[Subscription]
+) -> dict[int, Topic] | None:
+    """The chat's known topics, if it has topics at all (None: no topic to show)."""
+    topics = await deps.stores.run(deps.stores.topics.of_chat, chat_id)
+    if not topics and all(sub.thread_id is None for sub in subscriptions):
+        return None
+    return topics
 
 
 async def _standing(deps: BotDeps, sub: Subscription, settings: ChatSettings) -> Standing:

@@ -23,6 +23,8 @@ from bot.texts.subscriptions import (
     subscribed,
     updated,
 )
+from bot.texts.topics import moved_to
+from bot.topics import settle_topic
 from bot.updates import message_of
 from jobs.on_demand.real_layer import positions_public
 from liqmap.errors import UnsupportedRequest
@@ -31,13 +33,17 @@ from storage.chats import Subscription
 
 
 async def follow(
-    deps: BotDeps, chat_id: int, inst: Instrument, request: Follow | None = None
+    deps: BotDeps,
+    chat_id: int,
+    inst: Instrument,
+    request: Follow | None = None,
+    thread_id: int | None = None,
 ) -> tuple[Setup | None, Setup]:
-    """Subscribe a chat, or change of an existing subscription only what ``request`` asks
-    (command and button alike: the button asks nothing); the setup before (None: new) and
-    after. The store enforces the per-chat and service-wide limits (``LimitReached``);
-    real-cluster alerts on a venue that hides positions are refused before anything changes
-    (``UnsupportedRequest``)."""
+    """Subscribe a chat in forum topic ``thread_id`` (None: General), or change of an existing
+    subscription only what ``request`` asks (command and button alike: the button asks
+    nothing; the topic stays); the setup before (None: new) and after. The store enforces the
+    per-chat and service-wide limits (``LimitReached``); real-cluster alerts on a venue that
+    hides positions are refused before anything changes (``UnsupportedRequest``)."""
     stores, key = deps.stores, inst.key
     request = request or Follow(key)
     if request.real and not positions_public(inst):
@@ -45,7 +51,7 @@ async def follow(
     sub = await stores.run(stores.chats.subscription, chat_id, key)
     building = sub is not None and await stores.run(stores.building.watching, chat_id, key)
     real = sub is not None and await stores.run(stores.real_alerts.watching, chat_id, key)
-    new = await stores.run(stores.chats.subscribe, chat_id, key, request.distance_pct)
+    new = await stores.run(stores.chats.subscribe, chat_id, key, request.distance_pct, thread_id)
     before = None if new or sub is None else Setup(sub.distance_pct, building, real)
     after = request.applied(before or Setup())
     if after.building != (before or Setup()).building:
@@ -67,7 +73,12 @@ async def subscribe(update: Update, context: BotContext) -> None:
         return
     deps = context.deps
     inst = await deps.market.instrument(request.symbol)
-    before, after = await follow(deps, message.chat.id, inst, request)
+    thread_id = await settle_topic(update, context)
+    before, after = await follow(deps, message.chat.id, inst, request, thread_id)
+    chats = deps.stores.chats
+    moved = before is not None and await deps.stores.run(
+        chats.move, message.chat.id, inst.key, thread_id
+    )
     settings = (await known_chat(deps, message.chat.id)).settings
     label, exchange, public = inst.native_id, inst.exchange, positions_public(inst)
     if before is None:
@@ -81,6 +92,8 @@ async def subscribe(update: Update, context: BotContext) -> None:
         text += "\n" + building_on(label)
     if after.real and (before is None or not before.real):
         text += "\n" + real_on(inst.key)
+    if moved:
+        text += "\n" + moved_to(label, thread_id)
     await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 

@@ -22,6 +22,7 @@ from bot.keyboards.top import top_keyboard, top_press
 from bot.known_chats import known_chat
 from bot.texts.common import STALE_BUTTON, loading, refused
 from bot.texts.top import largest_unknown, not_recorded, top_text
+from bot.topics import topic_of
 from bot.updates import message_of, query_of
 from jobs.market_sync import NotYetRecorded
 from liqmap.errors import ExchangeError, InstrumentError, LimitReached, UnsupportedRequest
@@ -55,7 +56,7 @@ async def top_command(update: Update, context: BotContext) -> None:
     notes: list[str] = []
     unrecorded: list[str] = []
     screened = 0
-    async with showing(context.bot, chat_id, ChatAction.TYPING):
+    async with showing(context.bot, chat_id, ChatAction.TYPING, topic_of(update)):
         scope = watchlist or await _largest(deps, count, notes)
         for name in scope:
             if not watchlist and screened == count:

@@ -10,12 +10,14 @@ from bot.arguments import Setup
 from bot.standings import Standing
 from bot.texts.common import TEXT_LIMIT, USAGE
 from bot.texts.html import clip_html
+from bot.texts.topics import topic_label
 from liqmap.engine.clusters import LONG
 from liqmap.formats import local_time
 from liqmap.market.instruments import Instrument
 from liqmap.market.venues import POSITIONS_PUBLIC
 from liqmap.signals.chat_settings import ChatSettings
 from liqmap.signals.growing_clusters import NEAR_PCT
+from storage.topics import Topic
 
 STALE_LIST_BUTTON = "This button no longer works; send /list again."
 NOT_FOLLOWED = "This chat does not follow that symbol any more; send /list again."
@@ -128,35 +130,50 @@ def not_subscribed(key: str) -> str:
 
 
 def subscription_list(
-    standings: Sequence[Standing], settings: ChatSettings, now: int,
+    standings: Sequence[Standing],
+    settings: ChatSettings,
+    now: int,
     real: Collection[str] = frozenset(),
-) -> str:  # fmt: skip
+    topics: dict[int, Topic] | None = None,
+) -> str:
     """/list: each subscription, closest to an alert first; ``real``: those that also alert
-    on real clusters."""
+    on real clusters; in a forum (``topics`` given) with the topic its alerts go to."""
     if not standings:
         return "No subscriptions yet. " + escape(USAGE["subscribe"])
     lines = ["<b>Subscriptions</b>, closest to an alert first (tap one to change it)"]
     lines += [
-        f"• {standing_text(s, settings, now, s.subscription.instrument in real)}" for s in standings
+        f"• {standing_text(s, settings, now, s.subscription.instrument in real, topics)}"
+        for s in standings
     ]
     return clip_html("\n".join(lines), TEXT_LIMIT)
 
 
 def subscription_detail(
-    standing: Standing, settings: ChatSettings, now: int, real: bool = False
+    standing: Standing,
+    settings: ChatSettings,
+    now: int,
+    real: bool = False,
+    topics: dict[int, Topic] | None = None,
 ) -> str:
-    return clip_html(
-        f"{standing_text(standing, settings, now, real)}\n\nAlert distance, mute or delete:",
-        TEXT_LIMIT,
-    )
+    text = standing_text(standing, settings, now, real, topics)
+    return clip_html(f"{text}\n\nAlert distance, mute or delete:", TEXT_LIMIT)
 
 
-def standing_text(standing: Standing, settings: ChatSettings, now: int, real: bool = False) -> str:
-    """``okx:BTC-USDT-SWAP — within 1% · nearest LONG cluster 0.80% below (0.8× the
-    distance) · 🐋 real clusters too · 🔕 until …``."""
+def standing_text(
+    standing: Standing,
+    settings: ChatSettings,
+    now: int,
+    real: bool = False,
+    topics: dict[int, Topic] | None = None,
+) -> str:
+    """``okx:BTC-USDT-SWAP — within 1% · in topic “BTC” · nearest LONG cluster 0.80% below
+    (0.8× the distance) · 🐋 real clusters too · 🔕 until …`` (the topic only in a forum:
+    ``topics`` given)."""
     sub = standing.subscription
     own = "" if sub.distance_pct is None else " (own)"
     parts = [f"{escape(sub.instrument)} — within {standing.distance_pct:g}%{own}"]
+    if topics is not None:
+        parts.append(topic_label(sub.thread_id, topics))
     cluster = standing.nearest
     if not standing.has_map:
         parts.append("no map yet")

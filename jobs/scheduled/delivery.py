@@ -70,12 +70,27 @@ class DeliveryRejected(Exception):
     """The transport refused this alert for good."""
 
 
+class TopicGone(Exception):
+    """The forum topic the message was sent to is closed or deleted (``storage.topics``'s
+    ``CLOSED`` or ``DELETED``): nothing arrived; the General topic still takes it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"topic {reason}")
+        self.reason = reason
+
+
 class AlertSender(Protocol):
     async def send(
-        self, chat_id: int, alert: Alert | Digest, chart: bytes | str | None
+        self,
+        chat_id: int,
+        alert: Alert | Digest,
+        chart: bytes | str | None,
+        thread_id: int | None = None,
+        topic_note: str | None = None,
     ) -> str | None:
         """Deliver ``alert`` (or a digest, never with a chart) with ``chart`` (PNG or a file
-        id); the chart's file id, if any."""
+        id) into forum topic ``thread_id`` (None: the General topic), saying the chat's topic
+        is ``topic_note`` (closed, deleted) if given; the chart's file id, if any."""
 
 
 @dataclass
@@ -176,7 +191,11 @@ class Delivery:
                 log.warning("alert %s to chat %s not begun (%s); later", row.id, row.chat_id, exc)
                 return None
             try:
-                file_id = await self.sender.send(row.chat_id, row.alert, chart)
+                file_id = await self.sender.send(
+                    row.chat_id, row.alert, chart, row.thread_id, row.topic_note
+                )
+            except TopicGone as gone:
+                await self._to_general(row, gone, report)
             except ChatBlocked:
                 await run(self.chats.set_active, row.chat_id, False)
                 await run(self.outbox.fail, row.id, "chat blocked the bot")
@@ -204,6 +223,21 @@ class Delivery:
                 await self._record_sent(row.id, self.clock())
                 return file_id
         return None
+
+    async def _to_general(self, row: Outgoing, gone: TopicGone, report: DeliveryReport) -> None:
+        """The row's topic is closed or deleted: it and the topic's other pending rows go to
+        the General topic at the next pass; the first to find the topic gone carries the note.
+        Telegram refused the message, so a digest or receipt is not doubled by this."""
+        if row.thread_id is None:  # the General topic itself is closed
+            await self.stores.run(self.outbox.fail, row.id, str(gone))
+            log.warning("alert %s to chat %s refused: %s", row.id, row.chat_id, gone)
+            report.failed += 1
+            return
+        topics = self.stores.topics
+        first = await self.stores.run(topics.gone, row.id, row.chat_id, row.thread_id, gone.reason)
+        log.info("chat %s: topic %s is %s; alert %s goes to General%s", row.chat_id,
+                 row.thread_id, gone.reason, row.id, " with a note" * first)  # fmt: skip
+        report.retried += 1
 
     @property
     def unrecorded(self) -> int:

@@ -78,6 +78,24 @@ DEFAULT_UPDATE_TYPES = frozenset(
 )
 """What getUpdates delivers until a client asks for other types with ``allowed_updates``."""
 
+THREAD_NOT_FOUND = "Bad Request: message thread not found"
+"""A message_thread_id that names no topic of the chat: one deleted (deleteForumTopic: "delete a
+forum topic along with all its messages"), never created, or 1, the General topic, which takes
+no thread id at all. The text as Telegram sends it: tdlib/telegram-bot-api#472 (a wrong thread
+id: ``{"ok": false, "error_code": 400, "description": "Bad Request: message thread not
+found"}``), #854 (a deleted topic, "in the groups you'll get this error: Bad Request: message
+thread not found"), #798 and python-telegram-bot#4739 (``message_thread_id=1``)."""
+TOPIC_CLOSED = "Bad Request: TOPIC_CLOSED"
+"""A send into a topic closed with closeForumTopic: ``{"ok":false,"error_code":400,
+"description":"Bad Request: TOPIC_CLOSED"}`` as a bot got it (rteixeirax/
+qbittorrent_telegram_notification#12; the same RPC error in Rongronggg9/RSS-to-Telegram-Bot#275).
+Whether an administrator bot may still post into a closed topic is not documented; this fake
+refuses every bot, as those reports show."""
+TOPIC_ICON_COLOR = 7322096
+"""A topic's icon colour: 0x6FB9F0, blue, one of the six createForumTopic takes
+(python-telegram-bot's ``constants.ForumIconColor``), as a real ``forum_topic_created`` carried
+it (banteg/takopi#174)."""
+
 _LOG = logging.getLogger(__name__)
 _PATH = re.compile(r"/bot([^/]*)/([^/]*)")
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
@@ -692,6 +710,10 @@ class FakeTelegram(FakeServer):
         self._members: dict[tuple[int, int], str] = {}
         self._blocked: set[int] = set()
         self._migrated: dict[int, int] = {}
+        self._topics: dict[tuple[int, int], dict[str, Any]] = {}
+        """(chat id, thread id) -> the topic's creation message and whether it is closed."""
+        self._general_closed: set[int] = set()
+        """Forums whose General topic is closed."""
         # files
         self._files: dict[str, bytes] = {}
         self._photo_sets: dict[str, list[dict[str, Any]]] = {}
@@ -702,7 +724,7 @@ class FakeTelegram(FakeServer):
         self._commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self._queries: dict[str, dict[str, Any]] = {}
         self._answers: list[dict[str, Any]] = []
-        self._actions: list[tuple[int, str]] = []
+        self._actions: list[tuple[int, str, int | None]] = []
         self._limits: list[list[Any]] = []
         self._window: deque[float] = deque()
         self._group_limit = GroupLimit()
@@ -763,6 +785,7 @@ class FakeTelegram(FakeServer):
         first_name: str | None = None,
         reply_to: int | None = None,
         anonymous: bool = False,
+        thread_id: int | None = None,
     ) -> int:
         """Queue a message from a user; returns its update_id.
 
@@ -777,9 +800,23 @@ class FakeTelegram(FakeServer):
         group.
         Writing to a private chat that blocked the bot unblocks it first (with the
         ``my_chat_member`` update Telegram sends).
+        ``thread_id``: sent in that forum topic (``create_topic``), as Telegram delivers it
+        (Bot API 10.0 as python-telegram-bot 22.8 documents it, Message:
+        ``message_thread_id`` "Unique identifier of a message thread or forum topic to which
+        the message belongs; for supergroups and private chats only", ``is_topic_message``
+        "True, if the message is sent to a topic in a forum supergroup or a private chat with
+        the bot"), and, unless it replies to another message, as a reply to
+        the topic's creation message (a topic is the message thread of that service message:
+        a message in it carries ``reply_to_message`` with ``forum_topic_created``, as logged in
+        banteg/takopi#174; "each message is a 'reply' to the topic-setting message",
+        python-telegram-bot#3648). A message in the General topic carries neither field
+        (tdlib/telegram-bot-api#356: the General topic does not set ``is_topic_message``).
         """
         with self._cond:
             chat = self._ensure_chat(chat_id, chat_type, title)
+            topic = None if thread_id is None else self._topics.get((chat_id, thread_id))
+            if thread_id is not None and topic is None:
+                raise AssertionError(f"chat {chat_id} has no topic {thread_id}: create_topic")
             private = chat["type"] == "private"
             uid = user_id if user_id is not None else chat_id if private else DEFAULT_USER_ID
             user = self._ensure_user(uid, username, first_name)
@@ -802,8 +839,75 @@ class FakeTelegram(FakeServer):
                 message["entities"] = entities
             if reply_to is not None:
                 message["reply_to_message"] = self._stored_message(chat_id, reply_to)
+            if topic is not None:
+                message.update(message_thread_id=thread_id, is_topic_message=True)
+                message.setdefault("reply_to_message", copy.deepcopy(topic["message"]))
             self._messages[(chat_id, message["message_id"])] = message
             return self._queue({"message": message})
+
+    def create_topic(self, chat_id: int, name: str, user_id: int | None = None) -> int:
+        """A member creates a forum topic: the chat becomes a forum supergroup (Chat.is_forum
+        "True, if the supergroup chat is a forum (has topics enabled)") and the service message
+        with ``forum_topic_created`` (ForumTopicCreated: name, icon_color) is queued in it.
+        Returns the topic's thread id: the id of that service message (the topic is the
+        message thread of its creation message, tdlib/telegram-bot-api#356)."""
+        with self._cond:
+            chat = self._ensure_chat(chat_id, "supergroup")
+            chat["is_forum"] = True
+            thread_id = self._take_message_id(chat_id)
+            message: dict[str, Any] = {
+                "message_id": thread_id,
+                "from": self._ensure_user(user_id if user_id is not None else DEFAULT_USER_ID),
+                "chat": dict(chat),
+                "date": self._now(),
+                "message_thread_id": thread_id,
+                "is_topic_message": True,
+                "forum_topic_created": {"name": name, "icon_color": TOPIC_ICON_COLOR},
+            }
+            self._messages[(chat_id, thread_id)] = message
+            self._topics[(chat_id, thread_id)] = {"message": message, "closed": False}
+            self._queue({"message": message})
+            return thread_id
+
+    def close_topic(self, chat_id: int, thread_id: int) -> None:
+        """closeForumTopic: sends into the topic fail with ``TOPIC_CLOSED`` until reopened."""
+        with self._cond:
+            self._topic(chat_id, thread_id)["closed"] = True
+
+    def close_general(self, chat_id: int, closed: bool = True) -> None:
+        """closeGeneralForumTopic (``closed=False``: reopenGeneralForumTopic): a send without a
+        thread id into the forum then fails with ``TOPIC_CLOSED``, as a client found
+        ("If request is sent to server without passing message_thread_id parameter we get the
+        error 400 TOPIC_CLOSED", telegramdesktop/tdesktop#30476)."""
+        with self._cond:
+            if closed:
+                self._general_closed.add(chat_id)
+            else:
+                self._general_closed.discard(chat_id)
+
+    def reopen_topic(self, chat_id: int, thread_id: int) -> None:
+        """reopenForumTopic."""
+        with self._cond:
+            self._topic(chat_id, thread_id)["closed"] = False
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """deleteForumTopic: "delete a forum topic along with all its messages"; later sends
+        into it fail with ``THREAD_NOT_FOUND``."""
+        with self._cond:
+            self._topic(chat_id, thread_id)
+            del self._topics[(chat_id, thread_id)]
+            for key, message in list(self._messages.items()):
+                if key[0] == chat_id and message.get("message_thread_id") == thread_id:
+                    del self._messages[key]
+                    record = self._records.get(key)
+                    if record is not None:
+                        record["deleted"] = True
+
+    def _topic(self, chat_id: int, thread_id: int) -> dict[str, Any]:
+        topic = self._topics.get((chat_id, thread_id))
+        if topic is None:
+            raise AssertionError(f"chat {chat_id} has no topic {thread_id}")
+        return topic
 
     def user_clicks(
         self,
@@ -1036,7 +1140,12 @@ class FakeTelegram(FakeServer):
 
     def chat_actions(self, chat_id: int) -> list[str]:
         with self._cond:
-            return [action for chat, action in self._actions if chat == chat_id]
+            return [action for chat, action, _ in self._actions if chat == chat_id]
+
+    def chat_action_threads(self, chat_id: int) -> list[int | None]:
+        """The ``message_thread_id`` of each chat action sent to ``chat_id`` (None: General)."""
+        with self._cond:
+            return [thread for chat, _, thread in self._actions if chat == chat_id]
 
     def file_bytes(self, file_id: str) -> bytes:
         with self._cond:
@@ -1470,7 +1579,9 @@ class FakeTelegram(FakeServer):
         chat = self._chat_for(p, write=True)
         if p.get("action") not in CHAT_ACTIONS:
             raise ApiError(400, "Bad Request: wrong parameter action in request")
-        self._actions.append((chat["id"], p["action"]))
+        # sendChatAction takes message_thread_id too, and answers True even for a deleted
+        # topic (tdlib/telegram-bot-api#732), so it is recorded, not checked
+        self._actions.append((chat["id"], p["action"], p.get("message_thread_id")))
         return True
 
     def _answer_callback_query(self, p: dict, f: dict) -> bool:
@@ -1844,12 +1955,17 @@ class FakeTelegram(FakeServer):
     ) -> dict[str, Any]:
         markup = self._reply_markup(p)
         reply_to = self._reply_target(chat["id"], p)
+        thread_id = self._target_thread(chat, p, reply_to)
         message: dict[str, Any] = {
             "message_id": self._take_message_id(chat["id"]),
             "from": self.bot_user,
             "chat": dict(chat),
             "date": self._now(),
         }
+        if thread_id is not None:
+            topic = self._topics[(chat["id"], thread_id)]
+            message.update(message_thread_id=thread_id, is_topic_message=True)
+            message["reply_to_message"] = copy.deepcopy(topic["message"])
         if reply_to is not None:
             message["reply_to_message"] = reply_to
         message.update(content)
@@ -1876,6 +1992,7 @@ class FakeTelegram(FakeServer):
             "params": copy.deepcopy(p),
             "edits": [],
             "deleted": False,
+            "message_thread_id": thread_id,
         }
         record.update(extra)
         self._records[key] = record
@@ -1903,7 +2020,35 @@ class FakeTelegram(FakeServer):
         message.pop("reply_to_message", None)
         return message
 
+    def _target_thread(
+        self, chat: dict[str, Any], p: dict, reply_to: dict[str, Any] | None
+    ) -> int | None:
+        """The topic a message goes to: sendMessage's ``message_thread_id`` "Unique identifier
+        for the target message thread (topic) of the forum; for forum supergroups only", else
+        the topic of the message it replies to ("you never need to specify message_thread_id
+        explicitly when replying to a message", tdlib/telegram-bot-api#447), else General.
+        Raises Telegram's errors for a topic closed (``TOPIC_CLOSED``) or not there
+        (``THREAD_NOT_FOUND``: deleted, never created, the General topic's 1, or any thread
+        id in a chat that is no forum: the last is a guess, undocumented)."""
+        raw = p.get("message_thread_id")
+        if raw is None or raw == "":
+            if reply_to is None or not reply_to.get("is_topic_message"):
+                if chat["id"] in self._general_closed:
+                    raise ApiError(400, TOPIC_CLOSED)
+                return None
+            raw = reply_to["message_thread_id"]
+        thread_id = int(raw)
+        topic = self._topics.get((chat["id"], thread_id))
+        if topic is None:
+            raise ApiError(400, THREAD_NOT_FOUND)
+        if topic["closed"]:
+            raise ApiError(400, TOPIC_CLOSED)
+        return thread_id
+
     def _editable(self, p: dict) -> tuple[dict[str, Any], dict[str, Any]]:
+        # editMessage* and answerCallbackQuery take no message_thread_id (their parameter
+        # lists in the Bot API): an edited message stays in its topic; one in a deleted topic
+        # is gone with it ("message to edit not found")
         if p.get("inline_message_id"):
             raise ApiError(400, "Bad Request: MESSAGE_ID_INVALID")
         chat = self._chat_for(p, write=True)

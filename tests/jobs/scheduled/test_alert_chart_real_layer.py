@@ -29,7 +29,9 @@ class Charts:
     def __init__(self) -> None:
         self.charts: dict[int, bytes | str | None] = {}
 
-    async def send(self, chat_id: int, alert: Alert | Digest, chart: bytes | str | None) -> None:
+    async def send(
+        self, chat_id: int, alert: Alert | Digest, chart: bytes | str | None, *topic: object
+    ) -> None:
         self.charts[chat_id] = chart
 
 

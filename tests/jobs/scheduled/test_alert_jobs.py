@@ -323,7 +323,7 @@ async def test_an_alert_pending_for_a_chat_taken_off_the_allowlist_is_not_sent(
         def __init__(self) -> None:
             self.sent: list[int] = []
 
-        async def send(self, chat_id: int, alert: Alert, chart: object) -> None:
+        async def send(self, chat_id: int, alert: Alert, chart: object, *topic: object) -> None:
             self.sent.append(chat_id)
 
     everyone = Stores(db, clock)

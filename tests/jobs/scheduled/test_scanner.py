@@ -219,7 +219,9 @@ async def test_stopping_the_jobs_cancels_a_pass_under_way_which_stays_unfinished
         await asyncio.Event().wait()
 
     class NoSender:
-        async def send(self, chat_id: int, alert: object, chart: object) -> str | None:
+        async def send(
+            self, chat_id: int, alert: object, chart: object, *topic: object
+        ) -> str | None:
             raise AssertionError("nothing to deliver")
 
     async with adapter(hyperliquid=hyperliquid.url) as market:
