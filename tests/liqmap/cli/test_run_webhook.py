@@ -1,6 +1,7 @@
-"""``liqmap run`` in webhook mode (in this process, ``tests.support.cli``): it sets the webhook
-with the secret token, handles what Telegram posts to its server, refuses a post without the
-secret, and loses nothing across restarts or when switched back to polling.
+"""``liqmap run`` in webhook mode (in this process, ``tests.support.cli``; on SIGTERM as a
+process of its own): it sets the webhook with the secret token, handles what Telegram posts to
+its server, refuses a post without the secret, stops in order, and loses nothing across
+restarts or when switched back to polling.
 
 The fake Bot API plays Telegram (setWebhook, getWebhookInfo, deleteWebhook as
 core.telegram.org/bots/api#setwebhook describes them) and, through ``webhook_route``, the
@@ -62,7 +63,8 @@ def proxy_to(port: int) -> object:
 
 
 def post(port: int, update: dict, secret: str | None) -> int:
-    """POST ``update`` to the bot's webhook server as Telegram would; the answer's status."""
+    """POST ``update`` to the bot's webhook server as Telegram would; the answer's status (0:
+    no server)."""
     headers = {"Content-Type": "application/json"}
     if secret is not None:
         headers[SECRET_HEADER] = secret
@@ -73,6 +75,8 @@ def post(port: int, update: dict, secret: str | None) -> int:
             return int(answer.status)
     except urllib.error.HTTPError as exc:
         return exc.code
+    except OSError:
+        return 0  # nothing listens
 
 
 def start_update(update_id: int, chat_id: int) -> dict:
@@ -194,3 +198,33 @@ def test_bad_webhook_settings_are_refused_before_anything_starts(
     unsecured = run(["run"], tmp_path, polling_env | {"LIQMAP_WEBHOOK_URL": PUBLIC})
     assert unsecured.returncode == 2
     assert "LIQMAP_WEBHOOK_SECRET is required with LIQMAP_WEBHOOK_URL" in unsecured.stderr
+
+
+def test_sigterm_stops_webhook_mode_quietly_and_in_order(
+    tg: FakeTelegram, env: dict[str, str], port: int, tmp_path: Path
+) -> None:
+    import signal
+
+    from tests.support.service import Service, wait
+
+    tg.webhook_route = proxy_to(port)  # type: ignore[assignment]
+    service = Service(env, tmp_path)
+    service.start()
+    try:
+        wait(lambda: "webhook set" in service.output(), "the webhook set")
+        tg.user_sends(ANN, "/start")
+        wait(lambda: answered(tg, ANN), "/start answered through the webhook")
+    finally:
+        status = service.kill(signal.SIGTERM)
+    output = service.output()
+    assert status == 0, output
+    assert "Traceback" not in output, output
+    ours = [line.split(" liqmap: ")[-1] for line in output.splitlines() if " liqmap: " in line]
+    assert ours[-4:] == [
+        "stopping: no new updates",
+        "stopping: jobs stopped",
+        "stopping: exchanges closed",
+        "liqmap stopped",
+    ], output
+    assert SECRET not in output and tg.token not in output
+    assert post(port, start_update(9, BOB), SECRET) == 0, "the server closed with the service"
