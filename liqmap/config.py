@@ -27,6 +27,8 @@ _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 WEBHOOK_LISTEN = ("127.0.0.1", 8443)
 WEBHOOK_PORTS = (443, 80, 88, 8443)
 """The ports Telegram posts webhook updates to (core.telegram.org/bots/api#setwebhook)."""
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9._~/-]*$")
+"""A path the webhook server routes as written (python-telegram-bot makes it a pattern)."""
 _SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 """A webhook secret token as the Bot API allows it: 1-256 of A-Z, a-z, 0-9, _ and -."""
 
@@ -157,7 +159,7 @@ def _parse(values: Mapping[str, str]) -> Settings:
             "LIQMAP_WEBHOOK_SECRET must be 1 to 256 of the characters A-Z, a-z, 0-9, _ and - "
             "(the value is not shown)"
         )
-        secret = None
+        secret = ""  # told already: not "required" as well
     settings = Settings(
         telegram_bot_token=token,
         telegram_api_url=checked(_url, "TELEGRAM_API_URL", TELEGRAM_API_URL),
@@ -253,6 +255,8 @@ def _webhook_url(raw: str) -> str:
         raise ValueError("must be the public https:// URL Telegram posts the updates to")
     if parts.username is not None or parts.password is not None or parts.fragment:
         raise ValueError("must name no user, password or #fragment")
+    if not _PLAIN_PATH.match(parts.path):
+        raise ValueError("must have a plain path: letters, digits and . _ ~ - /")
     try:
         port = parts.port or 443
     except ValueError:
@@ -269,7 +273,7 @@ def _webhook(
     url: str | None, secret: str | None, listen: tuple[str, int], problems: list[str]
 ) -> Webhook | None:
     """Webhook mode when ``LIQMAP_WEBHOOK_URL`` is set, which then needs a secret."""
-    if url is None:
+    if url is None or secret == "":
         return None
     if secret is None:
         problems.append(

@@ -114,6 +114,7 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ),
         ("LIQMAP_WEBHOOK_URL", "https://bot.example.com:99999/", "has a port that is not"),
         ("LIQMAP_WEBHOOK_URL", "https://u:p@bot.example.com/", "must name no user, password"),
+        ("LIQMAP_WEBHOOK_URL", "https://bot.example.com/h(o)ok", "must have a plain path"),
         ("LIQMAP_WEBHOOK_LISTEN", "0", "LIQMAP_WEBHOOK_LISTEN must be a port from 1 to 65535"),
         ("LIQMAP_WEBHOOK_LISTEN", "localhost:http", "LIQMAP_WEBHOOK_LISTEN must be a port"),
     ],
@@ -261,5 +262,6 @@ def test_a_secret_is_taken_exactly_when_the_bot_api_allows_it_and_never_echoed(
             load_settings(environ, env_file=None)
         assert "LIQMAP_WEBHOOK_SECRET must be 1 to 256 of the characters" in str(caught.value)
         assert "(the value is not shown)" in str(caught.value)
+        assert "is required" not in str(caught.value), "one message for one problem"
         if len(secret.strip()) > 3:
             assert secret.strip() not in str(caught.value)
