@@ -60,6 +60,16 @@ async def webhook(
     host, port = hook.listen
 
     async def start(updater: Updater) -> None:
+        # set here first, so that a refusal is one clear line; PTB's start sets it again
+        # (it always does), retrying quietly what just succeeded
+        try:
+            await updater.bot.set_webhook(
+                hook.url, allowed_updates=ALLOWED_UPDATES, secret_token=hook.secret
+            )
+        except BadRequest as exc:
+            raise ConfigError(
+                f"Telegram refused LIQMAP_WEBHOOK_URL {hook.url}: {exc.message}"
+            ) from None
         try:
             await updater.start_webhook(
                 listen=host,
@@ -68,12 +78,8 @@ async def webhook(
                 webhook_url=hook.url,
                 secret_token=hook.secret,
                 allowed_updates=ALLOWED_UPDATES,
-                bootstrap_retries=0,  # retried below, where a refusal is told apart
+                bootstrap_retries=-1,
             )
-        except BadRequest as exc:
-            raise ConfigError(
-                f"Telegram refused LIQMAP_WEBHOOK_URL {hook.url}: {exc.message}"
-            ) from None
         except OSError as exc:
             raise ConfigError(
                 f"cannot listen on {host or '*'}:{port} (LIQMAP_WEBHOOK_LISTEN): {exc.strerror}"

@@ -175,6 +175,7 @@ def test_a_url_telegram_refuses_or_a_taken_port_stops_it_with_a_clear_error(
     assert refused.returncode == 2
     assert f"Telegram refused LIQMAP_WEBHOOK_URL {PUBLIC}" in refused.stderr
     assert "failed to resolve host" in refused.stderr.lower()
+    assert "Traceback" not in refused.stderr, "one line says it"
 
     import socket
 
@@ -184,6 +185,7 @@ def test_a_url_telegram_refuses_or_a_taken_port_stops_it_with_a_clear_error(
         busy = run(["run"], tmp_path, env, within=60)
     assert busy.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port} (LIQMAP_WEBHOOK_LISTEN)" in busy.stderr
+    assert "Traceback" not in busy.stderr
     assert SECRET not in refused.stderr + busy.stderr
 
 
@@ -228,3 +230,18 @@ def test_sigterm_stops_webhook_mode_quietly_and_in_order(
     ], output
     assert SECRET not in output and tg.token not in output
     assert post(port, start_update(9, BOB), SECRET) == 0, "the server closed with the service"
+
+
+def test_a_telegram_error_while_setting_the_webhook_is_retried(
+    tg: FakeTelegram, env: dict[str, str], port: int, tmp_path: Path
+) -> None:
+    tg.inject(api_error(502, "Bad Gateway"), tg.path("setWebhook"), times=2)
+    tg.webhook_route = proxy_to(port)  # type: ignore[assignment]
+    with Liqmap(["run"], tmp_path, env) as liqmap:
+        liqmap.until(lambda: "webhook set" in liqmap.output(), "the webhook set after retries")
+        tg.user_sends(ANN, "/start")
+        liqmap.until(lambda: answered(tg, ANN), "/start answered")
+        result = liqmap.stop()
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("Telegram unreachable") == 2
+    assert "Traceback" not in result.stderr
