@@ -28,6 +28,30 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 WHALE_ADDRESSES = ("shown", "hidden")
 T = TypeVar("T")
 _TOKEN_SHAPE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+WEBHOOK_LISTEN = ("127.0.0.1", 8443)
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+"""The ports Telegram posts webhook updates to (core.telegram.org/bots/api#setwebhook)."""
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9._~/-]*$")
+"""A path the webhook server routes as written (python-telegram-bot makes it a pattern)."""
+_SECRET_SHAPE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+"""A webhook secret token as the Bot API allows it: 1-256 of A-Z, a-z, 0-9, _ and -."""
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where Telegram posts the updates in webhook mode, and what the bot listens on."""
+
+    url: str
+    """The public HTTPS URL Telegram posts to (a reverse proxy in front of ``listen``)."""
+    secret: str = field(repr=False)
+    """Sent by Telegram in the ``X-Telegram-Bot-Api-Secret-Token`` header of every update."""
+    listen: tuple[str, int] = WEBHOOK_LISTEN
+    """Where the bot's own HTTP server listens (host "" means every interface)."""
+
+    @property
+    def path(self) -> str:
+        """The URL's path, which the proxy forwards unchanged and the server answers on."""
+        return urlsplit(self.url).path or "/"
 
 
 @dataclass(frozen=True)
@@ -70,6 +94,8 @@ class Settings:
     hyperliquid_leaderboard_url: str | None = HYPERLIQUID_LEADERBOARD_URL
     """Where Hyperliquid accounts are listed with their account value, for the scanner to find
     them; None: not asked."""
+    webhook: Webhook | None = None
+    """Webhook mode: Telegram posts updates to this URL; None: long polling (the default)."""
 
     @property
     def access(self) -> Access:
@@ -130,6 +156,20 @@ def _parse(values: Mapping[str, str]) -> Settings:
         problems.append(
             "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then letters)"
         )
+    # neither the token nor the secret is ever echoed in a message
+    token_free_url = not (token and token in (get("LIQMAP_WEBHOOK_URL") or ""))
+    if not token_free_url:
+        problems.append(
+            "LIQMAP_WEBHOOK_URL must not contain the bot token: the secret header "
+            "(LIQMAP_WEBHOOK_SECRET) proves the updates come from Telegram"
+        )
+    secret = get("LIQMAP_WEBHOOK_SECRET")
+    if secret is not None and not _SECRET_SHAPE.match(secret):
+        problems.append(
+            "LIQMAP_WEBHOOK_SECRET must be 1 to 256 of the characters A-Z, a-z, 0-9, _ and - "
+            "(the value is not shown)"
+        )
+        secret = ""  # told already: not "required" as well
     settings = Settings(
         telegram_bot_token=token,
         telegram_api_url=checked(_url, "TELEGRAM_API_URL", TELEGRAM_API_URL),
@@ -161,6 +201,12 @@ def _parse(values: Mapping[str, str]) -> Settings:
         ),
         whale_addresses=checked(_whale_addresses, "LIQMAP_WHALE_ADDRESSES", "shown"),
         hyperliquid_leaderboard_url=_leaderboard_url(values, problems),
+        webhook=_webhook(
+            checked(_webhook_url, "LIQMAP_WEBHOOK_URL", None) if token_free_url else None,
+            secret,
+            checked(_listen_address, "LIQMAP_WEBHOOK_LISTEN", WEBHOOK_LISTEN),
+            problems,
+        ),
     )
     if problems:
         raise ConfigError("\n".join(problems))
@@ -228,6 +274,41 @@ def _ws_url(raw: str) -> str:
     except ValueError:
         raise ValueError("has a port that is not a number from 1 to 65535") from None
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _webhook_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError("must be the public https:// URL Telegram posts the updates to")
+    if parts.username is not None or parts.password is not None or parts.fragment:
+        raise ValueError("must name no user, password or #fragment")
+    if not _PLAIN_PATH.match(parts.path):
+        raise ValueError("must have a plain path: letters, digits and . _ ~ - /")
+    try:
+        port = parts.port or 443
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    if port not in WEBHOOK_PORTS:
+        raise ValueError(
+            f"must use a port Telegram posts to: {', '.join(map(str, WEBHOOK_PORTS))} "
+            "(the reverse proxy forwards it to LIQMAP_WEBHOOK_LISTEN)"
+        )
+    return raw
+
+
+def _webhook(
+    url: str | None, secret: str | None, listen: tuple[str, int], problems: list[str]
+) -> Webhook | None:
+    """Webhook mode when ``LIQMAP_WEBHOOK_URL`` is set, which then needs a secret."""
+    if url is None or secret == "":
+        return None
+    if secret is None:
+        problems.append(
+            "LIQMAP_WEBHOOK_SECRET is required with LIQMAP_WEBHOOK_URL: 1 to 256 of A-Z, a-z, "
+            "0-9, _ and -, e.g. from python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+        return None
+    return Webhook(url, secret, listen)
 
 
 def _log_level(raw: str) -> str:

@@ -95,13 +95,13 @@ async def run_doctor(offline: bool, out: TextIO, tuning: Tuning) -> bool:
         from bot import log_scrub
 
         token = settings.telegram_bot_token
-        log_scrub.install(token)
+        log_scrub.install(token, *([settings.webhook.secret] if settings.webhook else []))
     busy_timeout_s = tuning.database_busy_timeout or BUSY_TIMEOUT_S
     database = asyncio.to_thread(check_database, settings.db_path, busy_timeout_s)
     report(await _guarded("database", database))
     report(check_heartbeat(heartbeat_path(settings.db_path), clock_of(tuning)()))
     if not offline:
-        from bot.health import check_telegram
+        from bot.health import check_telegram, check_webhook
 
         async with market_data(settings, None, tuning, EXCHANGE_RETRY) as market:
             checks = [
@@ -110,6 +110,10 @@ async def run_doctor(offline: bool, out: TextIO, tuning: Tuning) -> bool:
             ]
             telegram = check_telegram(settings.telegram_bot_token, settings.telegram_api_url)
             checks.append(_guarded("telegram", telegram))
+            if settings.webhook is not None and settings.telegram_bot_token:
+                hook = check_webhook(settings.telegram_bot_token, settings.telegram_api_url,
+                                     settings.webhook.url)  # fmt: skip
+                checks.append(_guarded("webhook", hook))
             for result in await asyncio.gather(*checks):
                 report(result)
     failed = sum(not result.ok for result in results)

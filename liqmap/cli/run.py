@@ -38,7 +38,7 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
     from bot.alert_sender import TelegramAlertSender
     from bot.app import build_application
     from bot.deps import open_deps
-    from bot.runner import POLL_TIMEOUT_S, TELEGRAM_START_RETRY, polling, stop_updates
+    from bot.runner import POLL_TIMEOUT_S, TELEGRAM_START_RETRY, polling, stop_updates, webhook
     from jobs.scheduled.alert_jobs import AlertJobs
     from jobs.scheduled.delivery import Delivery
     from jobs.scheduled.discovery import discovery_for
@@ -49,7 +49,8 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
     from storage.heartbeat import heartbeat_path
 
     token = settings.require_token()
-    log_scrub.install(token)
+    hook = settings.webhook
+    log_scrub.install(token, *([hook.secret] if hook is not None else []))
     stop_on_request(tuning)
     poll_timeout = tuning.telegram_poll_timeout or POLL_TIMEOUT_S
     start_retry = tuning.telegram_start_retry or TELEGRAM_START_RETRY
@@ -65,7 +66,12 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
             discovery = discovery_for(settings, stores, clock)
             deps = open_deps(settings, market, stores, clock, recorder.status, discovery.status)
             bot = build_application(deps)
-            application = await stack.enter_async_context(polling(bot, poll_timeout, start_retry))
+            updates = (
+                polling(bot, poll_timeout, start_retry)
+                if hook is None
+                else webhook(bot, hook, start_retry)
+            )
+            application = await stack.enter_async_context(updates)
             delivery = Delivery(stores, TelegramAlertSender(application.bot), clock)
             scanner = Scanner(market, stores, clock, int(settings.scan_seconds * 1000),
                               settings.scan_weight_per_minute)  # fmt: skip

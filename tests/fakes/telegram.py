@@ -21,12 +21,14 @@ import re
 import struct
 import threading
 import time
+import urllib.error
+import urllib.request
 import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from tests.fakes.group_limit import GroupLimit, is_message
 from tests.fakes.http import FakeServer, Fault, Request
@@ -95,8 +97,18 @@ TOPIC_ICON_COLOR = 7322096
 """A topic's icon colour: 0x6FB9F0, blue, one of the six createForumTopic takes
 (python-telegram-bot's ``constants.ForumIconColor``), as a real ``forum_topic_created`` carried
 it (banteg/takopi#174)."""
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+"""Bot API, setWebhook: "Ports currently supported for webhooks: 443, 80, 88, 8443"."""
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+"""Bot API, setWebhook: "If specified, the request will contain a header
+'X-Telegram-Bot-Api-Secret-Token' with the secret token as content"."""
+WEBHOOK_RETRY_S = 0.1
+"""How soon the fake posts an update again after its webhook failed (Telegram: "we will
+repeat the request and give up after a reasonable number of attempts"; the fake never
+gives up, as Telegram keeps an update for 24 hours)."""
 
 _LOG = logging.getLogger(__name__)
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _PATH = re.compile(r"/bot([^/]*)/([^/]*)")
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _STRING_PARAMS = frozenset(
@@ -657,6 +669,11 @@ class FakeTelegram(FakeServer):
     """Parse HTML/MarkdownV2/Markdown like Telegram and refuse malformed markup."""
     clock: Callable[[], float] = field(default=time.time)
     """Unix seconds used for message dates."""
+    webhook_route: Callable[[str], str] | None = None
+    """The reverse proxy in front of a bot in webhook mode: from the public URL set with
+    setWebhook to the address the fake posts the updates to (a local ``http://`` one). None:
+    the fake posts nowhere (it never reaches out of the machine) and reports the failure in
+    getWebhookInfo's ``last_error_message``."""
 
     def __post_init__(self) -> None:
         if self.bot_id is None:
@@ -669,6 +686,7 @@ class FakeTelegram(FakeServer):
             "getMe": self._get_me,
             "logOut": lambda p, f: True,
             "close": lambda p, f: True,
+            "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
             "setMyCommands": self._set_my_commands,
@@ -700,6 +718,11 @@ class FakeTelegram(FakeServer):
         self._deliveries: dict[int, int] = defaultdict(int)
         self._allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
         self._poll_generation = 0
+        # webhook mode: what setWebhook set, the posts made, the last failure
+        self._webhook: dict[str, Any] | None = None
+        self._webhook_posts: list[dict[str, Any]] = []
+        self._webhook_error: tuple[int, str] | None = None
+        self._poster: threading.Thread | None = None
         # chats, users, messages
         self._chats: dict[int, dict[str, Any]] = {}
         self._users: dict[int, dict[str, Any]] = {}
@@ -740,6 +763,9 @@ class FakeTelegram(FakeServer):
         with self._cond:
             self._closing = False
         super().start(port)
+        self._poster = threading.Thread(target=self._post_updates, name="fake-webhook",
+                                        daemon=True)  # fmt: skip
+        self._poster.start()
         return self
 
     def stop(self) -> None:
@@ -747,6 +773,8 @@ class FakeTelegram(FakeServer):
         with self._cond:
             self._closing = True
             self._cond.notify_all()
+        if self._poster is not None:
+            self._poster.join(timeout=15)
         super().stop()
 
     def __enter__(self) -> FakeTelegram:
@@ -1156,6 +1184,17 @@ class FakeTelegram(FakeServer):
         with self._cond:
             return self._deliveries.get(update_id, 0)
 
+    def webhook(self) -> dict[str, Any] | None:
+        """What the last setWebhook set (url, secret_token, allowed_updates, ...), or None."""
+        with self._cond:
+            return copy.deepcopy(self._webhook)
+
+    def webhook_posts(self) -> list[dict[str, Any]]:
+        """Each post of an update to the webhook: ``update_id``, ``url`` (where it went),
+        ``secret`` (the header sent, or None) and ``status`` (the answer's, 0 if none)."""
+        with self._cond:
+            return copy.deepcopy(self._webhook_posts)
+
     @property
     def pending_updates(self) -> int:
         """Queued updates not yet confirmed by a getUpdates offset."""
@@ -1454,6 +1493,14 @@ class FakeTelegram(FakeServer):
         timeout = max(0.0, min(50.0, float(params.get("timeout") or 0)))
         deadline = time.monotonic() + timeout
         with self._cond:
+            if self._webhook is not None:
+                # Bot API, getUpdates: "This method will not work if an outgoing webhook is
+                # set up"; the 409 as Telegram words it (e.g. reo7sp/tgbot-cpp#158)
+                raise ApiError(
+                    409,
+                    "Conflict: can't use getUpdates method while webhook is active; use "
+                    "deleteWebhook to delete the webhook first",
+                )
             allowed = params.get("allowed_updates")
             if isinstance(allowed, list):
                 self._allowed_updates = frozenset(allowed) or DEFAULT_UPDATE_TYPES
@@ -1502,17 +1549,119 @@ class FakeTelegram(FakeServer):
             "has_main_web_app": False,
         }
 
+    def _set_webhook(self, p: dict, f: dict) -> bool:
+        """Bot API, setWebhook (core.telegram.org/bots/api#setwebhook): ``url`` is an "HTTPS
+        URL to send updates to. Use an empty string to remove webhook integration"; ports
+        443, 80, 88, 8443; ``secret_token`` "1-256 characters. Only characters A-Z, a-z, 0-9,
+        _ and - are allowed"; ``max_connections`` 1-100, 40 by default; ``allowed_updates``
+        "If not specified, the previous setting will be used"; ``drop_pending_updates``. The
+        refusals as Telegram words them (e.g. v2board/v2board#781,
+        TelegramBots/Telegram.Bot#1467)."""
+        url = str(p.get("url", ""))
+        if not url:
+            self._delete_webhook(p, f)
+            return True
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for "
+                                "webhook")  # fmt: skip
+        if (parts.port or 443) not in WEBHOOK_PORTS:
+            raise ApiError(400, "Bad Request: bad webhook: Webhook can be set up only on ports "
+                                "80, 88, 443 or 8443")  # fmt: skip
+        secret = p.get("secret_token")
+        if secret is not None and not _SECRET_TOKEN.fullmatch(str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        connections = int(p.get("max_connections") or 40)
+        if not 1 <= connections <= 100:
+            raise ApiError(400, "Bad Request: bad webhook: max_connections must be 1-100")
+        allowed = p.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(allowed) or DEFAULT_UPDATE_TYPES
+        if p.get("drop_pending_updates"):
+            self._updates.clear()
+        self._webhook = {
+            "url": url,
+            "secret_token": secret,
+            "max_connections": connections,
+            "allowed_updates": sorted(self._allowed_updates),
+            "has_custom_certificate": "certificate" in f,
+        }
+        self._webhook_error = None
+        self._cond.notify_all()
+        return True
+
     def _delete_webhook(self, p: dict, f: dict) -> bool:
         if p.get("drop_pending_updates"):
             self._updates.clear()
+        self._webhook = None
+        self._webhook_error = None
         return True
 
     def _get_webhook_info(self, p: dict, f: dict) -> dict[str, Any]:
-        return {
+        """Bot API, getWebhookInfo and WebhookInfo: ``url`` empty "if webhook is not set up",
+        ``pending_update_count``, and when set ``max_connections``, ``allowed_updates`` and
+        the last failure (``last_error_date``, ``last_error_message``)."""
+        info: dict[str, Any] = {
             "url": "",
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        if self._webhook is not None:
+            info.update({k: v for k, v in self._webhook.items() if k != "secret_token"})
+        if self._webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self._webhook_error
+        return info
+
+    def _post_updates(self) -> None:
+        """While a webhook is set, post the queued updates to it one at a time, in order, each
+        until its answer is 2xx (as Telegram does with ``max_connections`` 1)."""
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._closing or self._next_for_webhook() is not None)
+                if self._closing:
+                    return
+                update, hook = self._next_for_webhook() or ({}, {})
+                update = copy.deepcopy(update)
+            target = self.webhook_route(hook["url"]) if self.webhook_route else None
+            status, error = self._post(target, update, hook.get("secret_token"))
+            with self._cond:
+                self._webhook_posts.append({"update_id": update["update_id"], "url": target,
+                                            "secret": hook.get("secret_token"),
+                                            "status": status})  # fmt: skip
+                if 200 <= status < 300:
+                    self._updates = [u for u in self._updates
+                                     if u["update_id"] != update["update_id"]]  # fmt: skip
+                    self._deliveries[update["update_id"]] += 1
+                else:
+                    self._webhook_error = (int(self.clock()), error)
+                self._cond.notify_all()
+                if not 200 <= status < 300:
+                    self._cond.wait_for(lambda: self._closing, timeout=WEBHOOK_RETRY_S)
+
+    def _next_for_webhook(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The first queued update of an allowed type, and the webhook, if one is set."""
+        if self._webhook is None:
+            return None
+        self._updates = [u for u in self._updates if self._update_type(u) in self._allowed_updates]
+        return (self._updates[0], self._webhook) if self._updates else None
+
+    @staticmethod
+    def _post(target: str | None, update: dict[str, Any], secret: str | None) -> tuple[int, str]:
+        """POST ``update`` as JSON to ``target``: the answer's status and, if it failed, why."""
+        if target is None:
+            return 0, "Connection refused (no webhook_route in this fake)"
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers[SECRET_HEADER] = secret
+        request = urllib.request.Request(target, json.dumps(update).encode(), headers,
+                                         method="POST")  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                return answer.status, ""
+        except urllib.error.HTTPError as exc:
+            return exc.code, f"Wrong response from the webhook: {exc.code} {exc.reason}"
+        except OSError as exc:
+            return 0, f"Connection failed: {exc}"
 
     @staticmethod
     def _scope_key(scope: Any, language_code: Any) -> tuple[str, str]:

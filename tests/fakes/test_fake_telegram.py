@@ -572,3 +572,81 @@ async def test_text_handler_sees_plain_messages_only(tg: FakeTelegram) -> None:
         tg.user_sends(PRIVATE, "BTC 60000")
         await tg.wait_for_sent(PRIVATE)
     assert texts == ["BTC 60000"]
+
+
+# -- webhook mode --------------------------------------------------------------------------------
+
+
+async def test_set_webhook_is_checked_like_the_bot_api_and_blocks_get_updates(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)https url must be provided"):
+        await bot.set_webhook("http://bot.example.test/hook")
+    with pytest.raises(BadRequest, match=r"(?i)only on ports 80, 88, 443 or 8443"):
+        await bot.set_webhook("https://bot.example.test:8080/hook")
+    with pytest.raises(BadRequest, match=r"(?i)secret token contains unallowed characters"):
+        await bot.set_webhook("https://bot.example.test/hook", secret_token="a:b")
+    assert tg.webhook() is None and (await bot.get_webhook_info()).url == ""
+
+    tg.user_sends(PRIVATE, "/ping")
+    assert await bot.set_webhook(
+        "https://bot.example.test:8443/hook", secret_token="s3cret_-X", allowed_updates=["message"]
+    )
+    info = await bot.get_webhook_info()
+    assert info.url == "https://bot.example.test:8443/hook"
+    assert info.allowed_updates == ("message",) and info.max_connections == 40
+    assert info.pending_update_count == 1, "kept: no drop_pending_updates"
+    assert info.last_error_message is not None, "no route in this fake: it posted nowhere"
+    with pytest.raises(Exception, match="can't use getUpdates method while webhook is active"):
+        await bot.get_updates(timeout=0)
+
+    assert await bot.delete_webhook()
+    assert (await bot.get_webhook_info()).url == ""
+    updates = await bot.get_updates(timeout=0)
+    assert [u.message.text for u in updates if u.message] == ["/ping"], "nothing was lost"
+
+
+def settled(tg: FakeTelegram, within: float = 10.0) -> None:
+    """Wait until the fake has no update left to deliver."""
+    deadline = time.monotonic() + within
+    while tg.pending_updates and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+async def test_the_webhook_gets_each_update_with_the_secret_until_it_answers_2xx(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[tuple[str | None, int]] = []
+    answers = iter([503, 200, 200])
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append((self.headers.get("X-Telegram-Bot-Api-Secret-Token"),
+                             body["update_id"]))  # fmt: skip
+            self.send_response(next(answers, 200))
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        tg.webhook_route = lambda url: url.replace(
+            "https://bot.example.test", f"http://127.0.0.1:{server.server_port}"
+        )
+        first, second = tg.user_sends(PRIVATE, "/a"), tg.user_sends(PRIVATE, "/b")
+        assert await bot.set_webhook("https://bot.example.test/hook", secret_token="tok_1")
+        await asyncio.to_thread(settled, tg)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received == [("tok_1", first), ("tok_1", first), ("tok_1", second)], "503 retried"
+    assert [p["status"] for p in tg.webhook_posts()] == [503, 200, 200]
+    assert (tg.deliveries(first), tg.deliveries(second)) == (1, 1)
+    assert "503" in ((await bot.get_webhook_info()).last_error_message or "")

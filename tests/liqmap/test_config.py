@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from liqmap.config import (
     HYPERLIQUID_LEADERBOARD_URL,
@@ -107,6 +110,23 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
         ),
         ("LIQMAP_METRICS_PORT", "0", "LIQMAP_METRICS_PORT must be a port from 1 to 65535"),
         ("LIQMAP_METRICS_PORT", "host:", "LIQMAP_METRICS_PORT must be a port from 1 to 65535"),
+        (
+            "LIQMAP_WEBHOOK_URL",
+            "http://bot.example.com/hook",
+            "LIQMAP_WEBHOOK_URL must be the public https:// URL Telegram posts the updates to, "
+            "got 'http://bot.example.com/hook'",
+        ),
+        ("LIQMAP_WEBHOOK_URL", "bot.example.com/hook", "LIQMAP_WEBHOOK_URL must be the public"),
+        (
+            "LIQMAP_WEBHOOK_URL",
+            "https://bot.example.com:8080/hook",
+            "LIQMAP_WEBHOOK_URL must use a port Telegram posts to: 443, 80, 88, 8443",
+        ),
+        ("LIQMAP_WEBHOOK_URL", "https://bot.example.com:99999/", "has a port that is not"),
+        ("LIQMAP_WEBHOOK_URL", "https://u:p@bot.example.com/", "must name no user, password"),
+        ("LIQMAP_WEBHOOK_URL", "https://bot.example.com/h(o)ok", "must have a plain path"),
+        ("LIQMAP_WEBHOOK_LISTEN", "0", "LIQMAP_WEBHOOK_LISTEN must be a port from 1 to 65535"),
+        ("LIQMAP_WEBHOOK_LISTEN", "localhost:http", "LIQMAP_WEBHOOK_LISTEN must be a port"),
     ],
 )
 def test_bad_values_name_variable_and_value(
@@ -199,6 +219,9 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         "LIQMAP_SCAN_WEIGHT_PER_MINUTE": "600",
         "LIQMAP_WHALE_ADDRESSES": "shown",
         "LIQMAP_HYPERLIQUID_LEADERBOARD_URL": HYPERLIQUID_LEADERBOARD_URL,
+        "LIQMAP_WEBHOOK_URL": "",
+        "LIQMAP_WEBHOOK_SECRET": "",
+        "LIQMAP_WEBHOOK_LISTEN": "127.0.0.1:8443",
     }
     assert assignments == expected
     settings = load_settings(assignments, env_file=None)
@@ -223,3 +246,54 @@ def test_liqmap_hyperliquid_url_points_hyperliquid_requests_elsewhere() -> None:
     assert client.urls["api"]["public"] == "http://127.0.0.1:9"
     assert client.options["fetchMarkets"]["types"] == ["swap"], "no spot, no HIP-3 markets"
     assert client.rateLimit == 50, "the gate paces 50 ms a unit of weight: 1200 a minute"
+
+
+WEBHOOK = {"LIQMAP_WEBHOOK_URL": "https://bot.example.com/tg", "LIQMAP_WEBHOOK_SECRET": "s_3-C"}
+
+
+def test_webhook_mode_is_read_with_its_listen_address_and_polling_is_the_default() -> None:
+    assert load_settings({}, env_file=None).webhook is None, "long polling by default"
+    hook = load_settings(WEBHOOK, env_file=None).webhook
+    assert hook is not None
+    assert (hook.url, hook.secret, hook.listen, hook.path) == (
+        "https://bot.example.com/tg", "s_3-C", ("127.0.0.1", 8443), "/tg"
+    )  # fmt: skip
+    anywhere = load_settings(WEBHOOK | {"LIQMAP_WEBHOOK_LISTEN": "9000"}, env_file=None)
+    assert anywhere.webhook is not None and anywhere.webhook.listen == ("", 9000)
+    root = load_settings(WEBHOOK | {"LIQMAP_WEBHOOK_URL": "https://h:8443"}, env_file=None)
+    assert root.webhook is not None and root.webhook.path == "/"
+    assert "s_3-C" not in repr(load_settings(WEBHOOK, env_file=None))
+    # without the URL the other two say nothing: removing it switches back to polling
+    assert load_settings({"LIQMAP_WEBHOOK_SECRET": "s"}, env_file=None).webhook is None
+
+
+def test_webhook_mode_needs_a_secret_and_never_the_token_in_its_url() -> None:
+    with pytest.raises(ConfigError, match="LIQMAP_WEBHOOK_SECRET is required"):
+        load_settings({"LIQMAP_WEBHOOK_URL": "https://bot.example.com/tg"}, env_file=None)
+    with pytest.raises(ConfigError) as caught:
+        tokened = {"TELEGRAM_BOT_TOKEN": TOKEN, "LIQMAP_WEBHOOK_URL": f"http://h/{TOKEN}"}
+        load_settings(WEBHOOK | tokened, env_file=None)
+    assert "LIQMAP_WEBHOOK_URL must not contain the bot token" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+@given(st.text(max_size=300))
+def test_a_secret_is_taken_exactly_when_the_bot_api_allows_it_and_never_echoed(
+    secret: str,
+) -> None:
+    allowed = re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret.strip()) is not None
+    environ = WEBHOOK | {"LIQMAP_WEBHOOK_SECRET": secret}
+    if not secret.strip():
+        with pytest.raises(ConfigError, match="LIQMAP_WEBHOOK_SECRET is required"):
+            load_settings(environ, env_file=None)
+    elif allowed:
+        hook = load_settings(environ, env_file=None).webhook
+        assert hook is not None and hook.secret == secret.strip()
+    else:
+        with pytest.raises(ConfigError) as caught:
+            load_settings(environ, env_file=None)
+        assert "LIQMAP_WEBHOOK_SECRET must be 1 to 256 of the characters" in str(caught.value)
+        assert "(the value is not shown)" in str(caught.value)
+        assert "is required" not in str(caught.value), "one message for one problem"
+        if len(secret.strip()) > 3:
+            assert secret.strip() not in str(caught.value)

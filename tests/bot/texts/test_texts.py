@@ -130,6 +130,23 @@ def test_the_token_never_reaches_a_log() -> None:
     assert logging.getLogger("httpx").level == logging.WARNING
 
 
+def test_the_webhook_secret_never_reaches_a_log_either() -> None:
+    token, secret = "123456:SECRET-token-abcdefghijklmnop", "Wh-secret_0123456789"
+    scrubber = TokenScrubber(token, secret)
+    record = logging.LogRecord("telegram.ext.Updater", logging.DEBUG, "x", 1,
+                               "secret %s for %s", (secret, token), None)  # fmt: skip
+    assert scrubber.filter(record)
+    assert record.getMessage() == "secret <secret> for <token>"
+    try:
+        raise RuntimeError(f"header was {secret}")
+    except RuntimeError:
+        import sys
+
+        failed = logging.LogRecord("x", logging.ERROR, "x", 1, "failed", None, sys.exc_info())
+    assert scrubber.filter(failed)
+    assert failed.exc_text is not None and secret not in failed.exc_text
+
+
 def test_status_names_an_exchange_banning_this_ip_and_until_when() -> None:
     from bot.texts.status import status_text
 

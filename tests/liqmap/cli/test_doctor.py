@@ -28,6 +28,7 @@ from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import FakeTelegram
 from tests.support.cli import FAST, LIQMAP, Result, clean_environ, run
+from tests.support.service import wait
 
 WRONG_TOKEN = "999999:WRONG-token-abcdefghijklmnopqrst"
 
@@ -317,3 +318,43 @@ def set_schema(path: Path, version: int) -> None:
     conn.execute(f"PRAGMA user_version = {version}")
     conn.commit()
     conn.close()
+
+
+def set_webhook(tg: FakeTelegram, url: str) -> None:
+    """Set the fake's webhook as a client would (a form POST of setWebhook)."""
+    import urllib.parse
+    import urllib.request
+
+    form = urllib.parse.urlencode({"url": url, "secret_token": "s3cret"}).encode()
+    with urllib.request.urlopen(f"{tg.url}{tg.path('setWebhook')}", form, timeout=10) as answer:
+        assert answer.status == 200
+
+
+def test_in_webhook_mode_the_webhook_is_checked_with_telegram(
+    env: dict[str, str], tg: FakeTelegram, tmp_path: Path
+) -> None:
+    url = "https://bot.example.test/liqmap-hook"
+    webhook_env = env | {"LIQMAP_WEBHOOK_URL": url, "LIQMAP_WEBHOOK_SECRET": "Wh-secret_0123"}
+    polling = doctor(env, tmp_path)
+    assert "webhook" not in [text[6:].split(" ")[0] for text in polling.stdout.splitlines()]
+
+    unset = doctor(webhook_env, tmp_path)
+    assert line(unset, "webhook") == "ok    webhook   not set yet: liqmap run sets it at start"
+
+    set_webhook(tg, url)
+    idle = doctor(webhook_env, tmp_path)
+    assert line(idle, "webhook") == f"ok    webhook   Telegram posts to {url}; 0 update(s) waiting"
+
+    tg.user_sends(1001, "/start")  # the fake has no route to the bot: the post fails
+    wait(lambda: bool(tg.webhook_posts()), "a failed post")
+    stuck = doctor(webhook_env, tmp_path)
+    assert stuck.returncode == 1
+    assert line(stuck, "webhook").startswith(f"FAIL  webhook   1 update(s) waiting at {url}; "
+                                             "Telegram's last post failed: ")  # fmt: skip
+
+    set_webhook(tg, "https://elsewhere.example.test/hook")
+    taken = doctor(webhook_env, tmp_path)
+    assert "Telegram posts to https://elsewhere.example.test/hook, not LIQMAP_WEBHOOK_URL" in (
+        line(taken, "webhook")
+    )
+    assert "Wh-secret_0123" not in unset.stdout + idle.stdout + stuck.stdout + taken.stdout
