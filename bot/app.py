@@ -20,6 +20,7 @@ from telegram.ext import (
     CommandHandler,
     Defaults,
     ExtBot,
+    InlineQueryHandler,
     JobQueue,
     MessageHandler,
     filters,
@@ -32,6 +33,7 @@ from bot.handlers import (
     basics,
     digest,
     heatmaps,
+    inline,
     maps,
     settings,
     status,
@@ -111,6 +113,7 @@ def add_handlers(application: BotApplication) -> None:
     application.add_handler(CallbackQueryHandler(maps.button))
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, basics.migrated))
     application.add_handler(ChatMemberHandler(basics.membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
     application.add_handler(
         MessageHandler(filters.TEXT & filters.ChatType.PRIVATE, basics.plain_text)
@@ -132,4 +135,9 @@ async def set_command_menu(application: BotApplication) -> None:
         log.warning("could not set the command menu: %s", exc)
 
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+    Update.INLINE_QUERY,
+]

@@ -11,6 +11,7 @@ from jobs.on_demand.accuracy import AccuracyService
 from jobs.on_demand.budgets import MapBudgets
 from jobs.on_demand.heatmaps import HeatmapService
 from jobs.on_demand.maps import MapService
+from jobs.on_demand.memo import Shared
 from jobs.on_demand.whales import WhaleService
 from jobs.scheduled.discovery import DiscoveryStatus
 from jobs.scheduled.recorder import RecorderStatus
@@ -44,6 +45,9 @@ class BotDeps:
     group_budget: GroupBudget = field(default_factory=GroupBudget)
     """Each group's minute of messages: answers to commands within their share, alerts the
     rest (``bot.access`` and ``bot.rate_limit``)."""
+    inline_uploads: Shared[int, str | None] = field(default_factory=Shared)
+    """Charts being uploaded for inline sharing, by map id: users asking for the same new map
+    at once share one upload (``bot.handlers.inline``)."""
 
 
 def open_deps(

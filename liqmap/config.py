@@ -70,6 +70,10 @@ class Settings:
     hyperliquid_leaderboard_url: str | None = HYPERLIQUID_LEADERBOARD_URL
     """Where Hyperliquid accounts are listed with their account value, for the scanner to find
     them; None: not asked."""
+    inline_cache_chat: int | None = None
+    """The chat (a private channel the bot posts in) where a chart is uploaded once so inline
+    queries can offer it by its Telegram file id; None: inline queries offer only charts
+    already sent, and a button to open the others in the bot."""
 
     @property
     def access(self) -> Access:
@@ -161,6 +165,7 @@ def _parse(values: Mapping[str, str]) -> Settings:
         ),
         whale_addresses=checked(_whale_addresses, "LIQMAP_WHALE_ADDRESSES", "shown"),
         hyperliquid_leaderboard_url=_leaderboard_url(values, problems),
+        inline_cache_chat=checked(_chat_id, "LIQMAP_INLINE_CACHE_CHAT", None),
     )
     if problems:
         raise ConfigError("\n".join(problems))
@@ -256,6 +261,13 @@ def _exchange(raw: str) -> str:
     if name not in (*VENUES, ALL):
         raise ValueError(f"must be one of {', '.join([*VENUES, ALL])}")
     return name
+
+
+def _chat_id(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("must be a chat id such as -1001234567890") from None
 
 
 def _chat_ids(raw: str) -> frozenset[int]:
