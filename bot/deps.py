@@ -21,6 +21,11 @@ from liqmap.policies.fair_use import FairUse
 from liqmap.policies.group_budget import GroupBudget
 from storage.stores import Stores
 
+INLINE_QUERIES_PER_MINUTE = 60
+"""A user's inline queries answered a minute: Telegram's apps send one as the user types, so a
+minute of typing stays well within it, and a client sending more than anyone types gets empty
+answers for the rest of the minute."""
+
 
 @dataclass
 class BotDeps:
@@ -45,6 +50,10 @@ class BotDeps:
     group_budget: GroupBudget = field(default_factory=GroupBudget)
     """Each group's minute of messages: answers to commands within their share, alerts the
     rest (``bot.access`` and ``bot.rate_limit``)."""
+    inline_pace: FairUse = field(
+        default_factory=lambda: FairUse(INLINE_QUERIES_PER_MINUTE, INLINE_QUERIES_PER_MINUTE * 100)
+    )
+    """Each user's inline queries answered a minute (``bot.handlers.inline``)."""
     inline_uploads: Shared[int, str | None] = field(default_factory=Shared)
     """Charts being uploaded for inline sharing, by map id: users asking for the same new map
     at once share one upload (``bot.handlers.inline``)."""

@@ -13,7 +13,11 @@ the bot, which sends it there, and the next query offers it.
 
 Whatever is typed gets an answer and never an error: a usage card for what is not a map
 request, a card with the reason for a symbol with no map, a card saying when the budget frees
-up past it. The allowlist applies to the user (a user's private chat id is the user's id).
+up past it. The allowlist applies to the user (a user's private chat id is the user's id), and
+each user's queries are answered up to ``bot.deps.INLINE_QUERIES_PER_MINUTE`` a minute (the
+rest get an empty answer): ``answerInlineQuery`` sends no message, so Telegram's message
+budget (``bot.rate_limit``) does not count it, and the upload of a chart takes the user's turn
+there as any answer of a command does.
 """
 
 from __future__ import annotations
@@ -82,6 +86,9 @@ async def inline_query(update: Update, context: BotContext) -> None:
     if not deps.settings.access.allows(user.id):
         log.warning("refused inline query of user %s (not on the allowlist)", user.id)
         answer = InlineAnswer(cache_time=CARD_CACHE_S, is_personal=True)
+    elif (pace := deps.inline_pace.take([f"user:{user.id}"], deps.clock())) is not None:
+        log.debug("inline query of user %s past its pace; answered empty", user.id)
+        answer = InlineAnswer(cache_time=max(1, round(pace.seconds)), is_personal=True)
     else:
         CLAIM.set(Claim(Urgency.ON_DEMAND, f"chat:{user.id}"))
         answer = await _answer(query, context)

@@ -11,6 +11,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
 
+from bot.deps import INLINE_QUERIES_PER_MINUTE
 from liqmap.config import Settings
 from tests.fakes.telegram import QUERY_TOO_OLD, FakeTelegram
 from tests.support.bot_harness import ADMIN, ADMIN_GROUP, ANN, BOB, BOT, running, say, words
@@ -168,3 +169,15 @@ async def test_arbitrary_unicode_gets_a_card_or_nothing_never_an_error(
     assert tg.call_count("answerInlineQuery", ok=False) == 0
     assert tg.calls_of("sendPhoto") == []
     assert tg.sent(ADMIN) == [] and tg.sent(ADMIN_GROUP) == []
+
+
+async def test_a_user_flooding_inline_queries_gets_empty_answers_others_do_not(
+    tg: FakeTelegram, settings: Settings, db: Database
+) -> None:
+    async with running(settings, db):
+        for _ in range(INLINE_QUERIES_PER_MINUTE):
+            assert (await ask(tg, ANN, ""))["results"][0]["type"] == "article"
+        flooded = await ask(tg, ANN, "")
+        assert flooded["results"] == [] and flooded["is_personal"]
+        assert flooded["cache_time"] >= 1
+        assert (await ask(tg, BOB, ""))["results"][0]["type"] == "article"
