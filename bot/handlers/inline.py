@@ -59,7 +59,9 @@ MAP_CACHE_S = 60
 """How long Telegram may hand a map answer to the same user again without asking: a minute,
 well within a map's freshness, so a shared map is never much older than one asked for."""
 CARD_CACHE_S = 300
-"""Usage and refusal cards depend on the text alone: Telegram's default."""
+"""A usage card depends on the text alone: Telegram's default."""
+REFUSAL_CACHE_S = 60
+"""Why a symbol has no map can change (Hyperliquid open interest recorded since, a listing)."""
 DOWN_CACHE_S = 10
 """An exchange that failed is asked again soon."""
 
@@ -84,7 +86,13 @@ async def inline_query(update: Update, context: BotContext) -> None:
     deps = context.deps
     user = query.from_user
     if not deps.settings.access.allows(user.id):
-        log.warning("refused inline query of user %s (not on the allowlist)", user.id)
+        stores = deps.stores
+        first = await stores.run(stores.chats.first_refusal, user.id, "private", user.username)
+        log.log(
+            logging.WARNING if first else logging.DEBUG,
+            "refused inline queries of user %s (not on the allowlist)",
+            user.id,
+        )
         answer = InlineAnswer(cache_time=CARD_CACHE_S, is_personal=True)
     elif (pace := deps.inline_pace.take([f"user:{user.id}"], deps.clock())) is not None:
         log.debug("inline query of user %s past its pace; answered empty", user.id)
@@ -121,7 +129,7 @@ async def _answer(query: InlineQuery, context: BotContext) -> InlineAnswer:
         reason = f"{exc.exchange} is unavailable right now ({exc.detail})"
         return _cards(refused_card(reason, username), cache_time=DOWN_CACHE_S)
     except LiqmapError as exc:
-        return _cards(refused_card(str(exc), username))
+        return _cards(refused_card(str(exc), username), cache_time=REFUSAL_CACHE_S)
     return await _map_answer(query, context, inst, window, answer.stored, answer.error)
 
 

@@ -121,13 +121,18 @@ async def test_a_stale_query_is_logged_and_the_bot_goes_on(
 
 
 async def test_the_allowlist_applies_to_inline_users(
-    tg: FakeTelegram, settings: Settings, db: Database
+    tg: FakeTelegram, settings: Settings, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG, logger="bot.handlers.inline")
     async with running(replace(settings, allowed_chats=frozenset({ANN})), db):
-        outsider = await ask(tg, BOB, "BTC")
-        assert outsider["results"] == [] and outsider["is_personal"]
-        assert outsider["button"] is None
+        for _ in range(3):
+            outsider = await ask(tg, BOB, "BTC")
+            assert outsider["results"] == [] and outsider["is_personal"]
+            assert outsider["button"] is None
         assert (await ask(tg, ANN, ""))["results"][0]["title"].startswith("Liquidation map")
+    refusals = [r for r in caplog.records if f"inline queries of user {BOB}" in r.getMessage()]
+    assert [r.levelno for r in refusals] == [logging.WARNING, logging.DEBUG, logging.DEBUG]
+    assert tg.calls_of("sendPhoto") == [] and tg.sent(BOB) == []
 
 
 async def test_queries_that_are_no_map_get_a_card(
