@@ -13,6 +13,9 @@ from sqlite_utils import Database
 
 from bot.deps import INLINE_QUERIES_PER_MINUTE
 from liqmap.config import Settings
+from tests.fakes.http import Fault
+from tests.fakes.hyperliquid import FakeHyperliquid
+from tests.fakes.okx import FakeOkx
 from tests.fakes.telegram import QUERY_TOO_OLD, FakeTelegram
 from tests.support.bot_harness import ADMIN, ADMIN_GROUP, ANN, BOB, BOT, running, say, words
 
@@ -186,3 +189,25 @@ async def test_a_user_flooding_inline_queries_gets_empty_answers_others_do_not(
         assert flooded["results"] == [] and flooded["is_personal"]
         assert flooded["cache_time"] >= 1
         assert (await ask(tg, BOB, ""))["results"][0]["type"] == "article"
+
+
+async def test_a_venue_down_or_not_recorded_yet_gets_a_card_with_the_reason(
+    tg: FakeTelegram,
+    settings: Settings,
+    db: Database,
+    okx: FakeOkx,
+    hyperliquid: FakeHyperliquid,
+) -> None:
+    urls = {**settings.exchange_urls, "hyperliquid": hyperliquid.url}
+    async with running(replace(settings, exchange_urls=urls, inline_cache_chat=STORAGE), db):
+        waiting = await ask(tg, ANN, "hyperliquid:BTC")
+        (card,) = waiting["results"]
+        assert card["title"] == "No map for that"
+        assert "hyperliquid publishes no open-interest history" in card["plain"]
+        okx.inject(Fault(503, "down"), "/api/v5/market/", times=None)
+        down = await ask(tg, ANN, "SOL 1d")
+        (card,) = down["results"]
+        assert card["description"].startswith("okx is unavailable right now")
+        assert down["cache_time"] == 10 and not down["is_personal"]
+    assert photos_to(tg, STORAGE) == []
+    assert tg.sent(ADMIN) == [] and tg.sent(ADMIN_GROUP) == []
