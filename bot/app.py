@@ -20,6 +20,7 @@ from telegram.ext import (
     CommandHandler,
     Defaults,
     ExtBot,
+    InlineQueryHandler,
     JobQueue,
     MessageHandler,
     filters,
@@ -32,6 +33,7 @@ from bot.handlers import (
     basics,
     digest,
     heatmaps,
+    inline,
     maps,
     settings,
     status,
@@ -114,6 +116,7 @@ def add_handlers(application: BotApplication) -> None:
     topic_news = filters.StatusUpdate.FORUM_TOPIC_CREATED | filters.StatusUpdate.FORUM_TOPIC_EDITED
     application.add_handler(MessageHandler(topic_news, topic_named))
     application.add_handler(ChatMemberHandler(basics.membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(InlineQueryHandler(inline.inline_query))
     application.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
     application.add_handler(
         MessageHandler(filters.TEXT & filters.ChatType.PRIVATE, basics.plain_text)
@@ -135,4 +138,9 @@ async def set_command_menu(application: BotApplication) -> None:
         log.warning("could not set the command menu: %s", exc)
 
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+    Update.INLINE_QUERY,
+]

@@ -54,6 +54,12 @@ async def charge(update: Update, deps: BotDeps) -> None:
     speaker = speaker_of(update)
     if speaker is not None and speaker.key not in keys:
         keys.append(speaker.key)
+    await charge_keys(deps, keys)
+
+
+async def charge_keys(deps: BotDeps, keys: list[str]) -> None:
+    """Take one new map from the budgets of ``keys`` and the service's; past one,
+    ``LimitReached`` says when to try again."""
     refusal = await deps.budgets.take(keys)
     if refusal is not None:
         text = service_busy if refusal.service else try_later

@@ -11,6 +11,7 @@ from jobs.on_demand.accuracy import AccuracyService
 from jobs.on_demand.budgets import MapBudgets
 from jobs.on_demand.heatmaps import HeatmapService
 from jobs.on_demand.maps import MapService
+from jobs.on_demand.memo import Shared
 from jobs.on_demand.whales import WhaleService
 from jobs.scheduled.discovery import DiscoveryStatus
 from jobs.scheduled.recorder import RecorderStatus
@@ -19,6 +20,14 @@ from liqmap.exchanges.market_data import MarketData
 from liqmap.policies.fair_use import FairUse
 from liqmap.policies.group_budget import GroupBudget
 from storage.stores import Stores
+
+INLINE_QUERIES_PER_MINUTE = 60
+"""A user's inline queries answered a minute: Telegram's apps send one as the user types, so a
+minute of typing stays well within it, and a client sending more than anyone types gets empty
+answers for the rest of the minute."""
+INLINE_QUERIES_PER_MINUTE_TOTAL = 6_000
+"""Everyone's inline queries answered a minute, 100 a second: each answer of a stored map is a
+few database reads, and a map to make is charged to the map budgets besides."""
 
 
 @dataclass
@@ -44,6 +53,13 @@ class BotDeps:
     group_budget: GroupBudget = field(default_factory=GroupBudget)
     """Each group's minute of messages: answers to commands within their share, alerts the
     rest (``bot.access`` and ``bot.rate_limit``)."""
+    inline_pace: FairUse = field(
+        default_factory=lambda: FairUse(INLINE_QUERIES_PER_MINUTE, INLINE_QUERIES_PER_MINUTE_TOTAL)
+    )
+    """Inline queries answered a minute, each user's and everyone's (``bot.handlers.inline``)."""
+    inline_uploads: Shared[int, str | None] = field(default_factory=Shared)
+    """Charts being uploaded for inline sharing, by map id: users asking for the same new map
+    at once share one upload (``bot.handlers.inline``)."""
 
 
 def open_deps(

@@ -96,6 +96,10 @@ class Settings:
     them; None: not asked."""
     webhook: Webhook | None = None
     """Webhook mode: Telegram posts updates to this URL; None: long polling (the default)."""
+    inline_cache_chat: int | None = None
+    """The chat (a private channel the bot posts in) where a chart is uploaded once so inline
+    queries can offer it by its Telegram file id; None: inline queries offer only charts
+    already sent, and a button to open the others in the bot."""
 
     @property
     def access(self) -> Access:
@@ -207,6 +211,7 @@ def _parse(values: Mapping[str, str]) -> Settings:
             checked(_listen_address, "LIQMAP_WEBHOOK_LISTEN", WEBHOOK_LISTEN),
             problems,
         ),
+        inline_cache_chat=checked(_chat_id, "LIQMAP_INLINE_CACHE_CHAT", None),
     )
     if problems:
         raise ConfigError("\n".join(problems))
@@ -337,6 +342,13 @@ def _exchange(raw: str) -> str:
     if name not in (*VENUES, ALL):
         raise ValueError(f"must be one of {', '.join([*VENUES, ALL])}")
     return name
+
+
+def _chat_id(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("must be a chat id such as -1001234567890") from None
 
 
 def _chat_ids(raw: str) -> frozenset[int]:

@@ -99,7 +99,7 @@ async def button(update: Update, context: BotContext) -> None:
             raise
         return
     if isinstance(edited, Message):
-        await _remember_chart(deps, answer.stored, edited)
+        await remember_chart(deps, answer.stored, edited)
 
 
 async def send_map(update: Update, context: BotContext, inst: Instrument, window: str) -> None:
@@ -127,10 +127,10 @@ async def send_map(update: Update, context: BotContext, inst: Instrument, window
             raise
         log.warning("stored chart %s refused (%s); uploading it again", photo, exc)
         sent = await message.reply_photo(
-            await _render(deps, inst, answer.stored), caption=caption, parse_mode=ParseMode.HTML,
-            reply_markup=keyboard,
+            await render_chart(deps, inst, answer.stored), caption=caption,
+            parse_mode=ParseMode.HTML, reply_markup=keyboard,
         )  # fmt: skip
-    await _remember_chart(deps, answer.stored, sent)
+    await remember_chart(deps, answer.stored, sent)
 
 
 async def map_answer(
@@ -192,10 +192,10 @@ async def _showing(
 
 async def _photo(deps: BotDeps, inst: Instrument, stored: StoredMap) -> str | bytes:
     """The chart's Telegram file id once it was sent, else the PNG rendered off the loop."""
-    return stored.chart_file_id or await _render(deps, inst, stored)
+    return stored.chart_file_id or await render_chart(deps, inst, stored)
 
 
-async def _render(deps: BotDeps, inst: Instrument, stored: StoredMap) -> bytes:
+async def render_chart(deps: BotDeps, inst: Instrument, stored: StoredMap) -> bytes:
     """The chart, with the liquidations recorded over its window where the recorder ran."""
     snapshot = stored.snapshot
     end = snapshot.as_of_ms
@@ -209,7 +209,8 @@ async def _render(deps: BotDeps, inst: Instrument, stored: StoredMap) -> bytes:
     return await asyncio.to_thread(draw)
 
 
-async def _remember_chart(deps: BotDeps, stored: StoredMap, sent: Message) -> None:
+async def remember_chart(deps: BotDeps, stored: StoredMap, sent: Message) -> None:
+    """Keep the file id of the chart ``sent`` with its map, so it is re-sent by it."""
     if sent.photo and stored.chart_file_id is None:
         snapshots = deps.stores.snapshots
         await deps.stores.run(snapshots.set_chart_file_id, stored.id, sent.photo[-1].file_id)

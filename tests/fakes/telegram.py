@@ -44,6 +44,31 @@ NOT_MODIFIED = (
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+"""What the Bot API answers for a query id it does not know or no longer takes: the Bot API
+server (tdlib/telegram-bot-api, telegram-bot-api/Client.cpp, ``fail_query_with_error``) turns
+Telegram's QUERY_ID_INVALID into this text, prefixed "Bad Request: " for code 400."""
+INLINE_RESULTS_LIMIT = 50
+"""answerInlineQuery: "No more than 50 results per query are allowed"
+(https://core.telegram.org/bots/api#answerinlinequery); the Bot API server refuses more itself
+(Client.cpp ``get_inline_query_results``: "Too many inline query results specified")."""
+RESULT_ID_LIMIT = 64
+"""InlineQueryResult*.id: "Unique identifier for this result, 1-64 bytes"
+(https://core.telegram.org/bots/api#inlinequeryresultcachedphoto)."""
+NEXT_OFFSET_LIMIT = 64
+"""answerInlineQuery.next_offset: "Offset length can't exceed 64 bytes"."""
+INLINE_CACHE_MAX = 24 * 60 * 60
+"""The Bot API server clamps ``cache_time`` to 0..86400 s, 300 when not given (Client.cpp
+``process_answer_inline_query_query``: ``get_integer_arg(..., "cache_time", 300, 0, 24 * 60 *
+60)``)."""
+INLINE_RESULT_TYPES = frozenset(
+    {"article", "photo", "gif", "mpeg4_gif", "video", "audio", "voice", "document", "location",
+     "venue", "contact", "game", "sticker"}
+)  # fmt: skip
+"""The result types of https://core.telegram.org/bots/api#inlinequeryresult."""
+_START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""InlineQueryResultsButton.start_parameter: "1-64 characters, only A-Z, a-z, 0-9, _ and - are
+allowed" (https://core.telegram.org/bots/api#inlinequeryresultsbutton)."""
 PHOTO_LIMIT = 10 * 1024 * 1024
 MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
 CHAT_ACTIONS = frozenset(
@@ -117,6 +142,8 @@ _STRING_PARAMS = frozenset(
         "caption",
         "parse_mode",
         "callback_query_id",
+        "inline_query_id",
+        "next_offset",
         "inline_message_id",
         "photo",
         "document",
@@ -700,6 +727,7 @@ class FakeTelegram(FakeServer):
             "sendDocument": self._send_document,
             "sendChatAction": self._send_chat_action,
             "answerCallbackQuery": self._answer_callback_query,
+            "answerInlineQuery": self._answer_inline_query,
             "editMessageText": self._edit_message_text,
             "editMessageCaption": self._edit_message_caption,
             "editMessageMedia": self._edit_message_media,
@@ -753,6 +781,7 @@ class FakeTelegram(FakeServer):
         self._group_limit = GroupLimit()
         self._throttled = 0
         self._next_query = 1
+        self._inline_queries: dict[str, dict[str, Any]] = {}
         self._holds: list[_Hold] = []
         self._held = 0
         self._releases = 0
@@ -982,6 +1011,69 @@ class FakeTelegram(FakeServer):
                 "data": data,
             }
             return self._queue({"callback_query": query})
+
+    def user_inline_query(
+        self,
+        user_id: int,
+        query: str,
+        chat_type: str | None = "sender",
+        offset: str = "",
+        expired: bool = False,
+    ) -> str:
+        """Queue an inline query (the user typed ``@bot query`` in a chat of ``chat_type``);
+        returns its id, for ``inline_answer``. ``expired``: the query is too old by the time the
+        bot answers, and answering it fails as Telegram's answer to a late answer does (how
+        long Telegram waits for an answer is not documented; the fake never expires a query by
+        itself).
+
+        The update is shaped as the Bot API server writes it (Client.cpp ``JsonInlineQuery``:
+        ``id``, ``from``, ``chat_type`` when known, ``query``, ``offset``); ``chat_type`` is
+        "sender" for the private chat with the bot itself, else "private", "group",
+        "supergroup" or "channel" (https://core.telegram.org/bots/api#inlinequery), None for
+        a secret chat, where it is left out.
+        """
+        with self._cond:
+            query_id = str(4_380_000_000_000_000_000 + self._next_query)
+            self._next_query += 1
+            self._inline_queries[query_id] = {
+                "user_id": user_id,
+                "query": query,
+                "offset": offset,
+                "answer": None,
+                "stale": expired,
+            }
+            inline: dict[str, Any] = {
+                "id": query_id,
+                "from": self._ensure_user(user_id),
+                "query": query,
+                "offset": offset,
+            }
+            if chat_type is not None:
+                inline["chat_type"] = chat_type
+            self._queue({"inline_query": inline})
+            return query_id
+
+    def inline_answer(self, query_id: str) -> dict[str, Any] | None:
+        """What the bot answered to the inline query (None: nothing yet): ``results`` as sent,
+        ``cache_time`` as Telegram applies it, ``is_personal``, ``next_offset``, ``button``."""
+        with self._cond:
+            return copy.deepcopy(self._inline_queries[query_id]["answer"])
+
+    async def wait_for_inline_answer(
+        self,
+        query_id: str,
+        timeout: float = 30.0,  # noqa: ASYNC109
+    ) -> dict[str, Any]:
+        """The answer to the inline query once it came; AssertionError after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while (answer := self.inline_answer(query_id)) is None:
+            if time.monotonic() >= deadline:
+                raise AssertionError(
+                    f"no answer to inline query {query_id} within {timeout}s; "
+                    f"{self._calls_summary()}"
+                )
+            await asyncio.sleep(0.01)
+        return answer
 
     def migrate_group(self, old_chat_id: int, new_chat_id: int) -> int:
         """A group became a supergroup: queue both service messages (``migrate_to_chat_id``
@@ -1737,10 +1829,7 @@ class FakeTelegram(FakeServer):
         query_id = str(p.get("callback_query_id", ""))
         query = self._queries.get(query_id)
         if query is None or query["answered"]:
-            raise ApiError(
-                400,
-                "Bad Request: query is too old and response timeout expired or query ID is invalid",
-            )
+            raise ApiError(400, QUERY_TOO_OLD)
         text = p.get("text")
         if text is not None and len(str(text)) > 200:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
@@ -1758,6 +1847,111 @@ class FakeTelegram(FakeServer):
             }
         )
         return True
+
+    def _answer_inline_query(self, p: dict, f: dict) -> bool:
+        """The checks of https://core.telegram.org/bots/api#answerinlinequery, in the Bot API
+        server's order (Client.cpp ``process_answer_inline_query_query``): the results are
+        read first, then Telegram judges the query id. Telegram's own refusals come as its
+        error codes after "Bad Request: " (the server passes upper-case codes through as they
+        are), with the codes listed for messages.setInlineBotResults
+        (https://core.telegram.org/method/messages.setInlineBotResults, "Possible errors")."""
+        results = self._inline_results(p.get("results"))
+        offset = p.get("next_offset")
+        offset = "" if offset is None else str(offset)
+        if len(offset.encode()) > NEXT_OFFSET_LIMIT:
+            raise ApiError(400, "Bad Request: NEXT_OFFSET_INVALID")
+        button = self._inline_button(p.get("button"))
+        cache_time = p.get("cache_time")
+        if cache_time is None or cache_time == "":
+            cache_time = 300
+        if not isinstance(cache_time, int) or isinstance(cache_time, bool):
+            raise ApiError(400, "Bad Request: cache_time must be an integer")  # a guess
+        query = self._inline_queries.get(str(p.get("inline_query_id", "")))
+        if query is None or query["stale"] or query["answer"] is not None:
+            raise ApiError(400, QUERY_TOO_OLD)
+        query["answer"] = {
+            "results": results,
+            "cache_time": min(max(cache_time, 0), INLINE_CACHE_MAX),
+            "is_personal": p.get("is_personal") is True,
+            "next_offset": offset,
+            "button": button,
+        }
+        return True
+
+    def _inline_results(self, raw: Any) -> list[dict[str, Any]]:
+        """The results of an answer, each checked as the Bot API checks it."""
+        if raw is None or raw == "":
+            return []
+        if not isinstance(raw, list):
+            raise ApiError(400, "Bad Request: expected an Array of inline query results")
+        if len(raw) > INLINE_RESULTS_LIMIT:
+            raise ApiError(400, "Bad Request: too many inline query results specified")
+        seen: set[str] = set()
+        checked = []
+        for result in raw:
+            if not isinstance(result, dict):
+                raise ApiError(
+                    400,
+                    "Bad Request: can't parse inline query result: Inline query result must be "
+                    "an object",
+                )
+            for name in ("type", "id"):
+                if not isinstance(result.get(name), str):
+                    # the detail after the colon is a guess: it comes from tdlib's JSON reader
+                    raise ApiError(
+                        400, f'Bad Request: can\'t parse inline query result: Field "{name}" '
+                        "must be of type String",
+                    )  # fmt: skip
+            result_id = result["id"]
+            if not 1 <= len(result_id.encode()) <= RESULT_ID_LIMIT:
+                raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+            if result_id in seen:
+                raise ApiError(400, "Bad Request: RESULT_ID_DUPLICATE")
+            seen.add(result_id)
+            checked.append(self._inline_result(copy.deepcopy(result)))
+        return checked
+
+    def _inline_result(self, result: dict[str, Any]) -> dict[str, Any]:
+        kind = result["type"].lower()
+        if kind not in INLINE_RESULT_TYPES:
+            raise ApiError(400, "Bad Request: RESULT_TYPE_INVALID")
+        if result.get("reply_markup") is not None:
+            self._reply_markup({"reply_markup": result["reply_markup"]})
+        if kind == "article":
+            if not result.get("title"):
+                raise ApiError(400, "Bad Request: ARTICLE_TITLE_EMPTY")
+            content = result.get("input_message_content")
+            text = content.get("message_text") if isinstance(content, dict) else None
+            if not text:
+                raise ApiError(400, "Bad Request: MESSAGE_EMPTY")
+            plain, _ = self._formatted(str(text), content, "entities")
+            if _u16(plain) > TEXT_LIMIT:
+                raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+            result["plain"] = plain
+        if kind == "photo":
+            url, file_id = result.get("photo_url"), result.get("photo_file_id")
+            if not url and file_id not in self._photo_sets:
+                # sendPhoto's answer to an unknown file id; for inline results, a guess
+                raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            caption: dict[str, Any] = {}
+            result["plain"] = self._caption(result, caption)["plain"]
+        return result
+
+    def _inline_button(self, raw: Any) -> dict[str, Any] | None:
+        """The button above the results (https://core.telegram.org/bots/api#inlinequeryresultsbutton):
+        a text and exactly one of ``start_parameter`` and ``web_app``."""
+        if raw is None or raw == "":
+            return None
+        if not isinstance(raw, dict):
+            raise ApiError(400, "Bad Request: can't parse inline query results button")  # guess
+        if not raw.get("text"):
+            raise ApiError(400, "Bad Request: SWITCH_PM_TEXT_EMPTY")
+        parameter = raw.get("start_parameter")
+        if (parameter is None) == (raw.get("web_app") is None):
+            raise ApiError(400, "Bad Request: can't parse inline query results button")  # guess
+        if parameter is not None and not _START_PARAMETER.fullmatch(str(parameter)):
+            raise ApiError(400, "Bad Request: START_PARAM_INVALID")
+        return copy.deepcopy(raw)
 
     def _edit_message_text(self, p: dict, f: dict) -> dict[str, Any]:
         record, wire = self._editable(p)

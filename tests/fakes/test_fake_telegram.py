@@ -17,7 +17,11 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultCachedPhoto,
+    InlineQueryResultsButton,
     InputMediaPhoto,
+    InputTextMessageContent,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ParseMode
@@ -361,6 +365,69 @@ async def test_answering_a_query_twice_is_refused(tg: FakeTelegram, bot: Bot) ->
     assert await update.callback_query.answer()
     with pytest.raises(BadRequest, match="Query is too old"):
         await update.callback_query.answer()
+
+
+# -- inline queries ------------------------------------------------------------------------------
+
+
+def _article(result_id: str, text: str = "hello") -> InlineQueryResultArticle:
+    content = InputTextMessageContent(text, parse_mode=ParseMode.HTML)
+    return InlineQueryResultArticle(result_id, "title", content)
+
+
+async def test_an_inline_query_is_delivered_and_answered(tg: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_photo(PRIVATE, png_bytes())
+    query_id = tg.user_inline_query(PRIVATE, "BTC 7d", chat_type="supergroup")
+    (update,) = await bot.get_updates()
+    inline = update.inline_query
+    assert (inline.id, inline.query, inline.offset) == (query_id, "BTC 7d", "")
+    assert inline.from_user.id == PRIVATE and inline.chat_type == "supergroup"
+    photo = InlineQueryResultCachedPhoto(
+        "p1", sent.photo[-1].file_id, caption="<b>BTC</b>", parse_mode=ParseMode.HTML
+    )
+    button = InlineQueryResultsButton("Open", start_parameter="map_BTC_7d")
+    assert await inline.answer([photo], cache_time=60, is_personal=True, button=button)
+    answer = tg.inline_answer(query_id)
+    assert answer is not None
+    (result,) = answer["results"]
+    assert result["photo_file_id"] == sent.photo[-1].file_id and result["plain"] == "BTC"
+    assert (answer["cache_time"], answer["is_personal"], answer["next_offset"]) == (60, True, "")
+    assert answer["button"] == {"text": "Open", "start_parameter": "map_BTC_7d"}
+    with pytest.raises(BadRequest, match="Query is too old"):  # answered already
+        await inline.answer([])
+
+
+async def test_an_inline_answer_is_checked_as_the_bot_api_checks_it(
+    tg: FakeTelegram, bot: Bot
+) -> None:
+    query_id = tg.user_inline_query(PRIVATE, "x")
+    refusals = [
+        ([_article(str(n)) for n in range(51)], {}, "Too many inline query results specified"),
+        ([_article("x" * 65)], {}, "Result_id_invalid"),
+        ([_article("same"), _article("same")], {}, "Result_id_duplicate"),
+        ([_article("a")], {"next_offset": "o" * 65}, "Next_offset_invalid"),
+        ([_article("a", "<b>open")], {}, "Can't parse entities"),
+        ([InlineQueryResultCachedPhoto("p", "no-such-file")], {}, "Wrong file identifier"),
+        ([], {"button": InlineQueryResultsButton("Open", start_parameter="a b")}, "Start_param"),
+    ]
+    for results, extra, message in refusals:
+        with pytest.raises(BadRequest, match=message):
+            await bot.answer_inline_query(query_id, results, **extra)
+    assert tg.inline_answer(query_id) is None  # a refused answer is no answer
+    assert await bot.answer_inline_query(query_id, [_article("a")], cache_time=10**6)
+    answer = tg.inline_answer(query_id)
+    assert answer is not None and answer["cache_time"] == 86_400  # clamped, as the server does
+    assert answer["results"][0]["plain"] == "hello" and answer["is_personal"] is False
+
+
+async def test_a_stale_or_unknown_inline_query_is_too_old(tg: FakeTelegram, bot: Bot) -> None:
+    stale = tg.user_inline_query(PRIVATE, "BTC", expired=True)
+    for query_id in (stale, "12345"):
+        with pytest.raises(BadRequest) as caught:
+            await bot.answer_inline_query(query_id, [])
+        assert caught.value.message == (
+            "Query is too old and response timeout expired or query id is invalid"
+        )
 
 
 # -- errors --------------------------------------------------------------------------------------

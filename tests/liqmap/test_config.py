@@ -109,6 +109,11 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
             "LIQMAP_WHALE_ADDRESSES must be shown or hidden, got 'masked'",
         ),
         ("LIQMAP_METRICS_PORT", "0", "LIQMAP_METRICS_PORT must be a port from 1 to 65535"),
+        (
+            "LIQMAP_INLINE_CACHE_CHAT",
+            "@channel",
+            "LIQMAP_INLINE_CACHE_CHAT must be a chat id such as -1001234567890, got '@channel'",
+        ),
         ("LIQMAP_METRICS_PORT", "host:", "LIQMAP_METRICS_PORT must be a port from 1 to 65535"),
         (
             "LIQMAP_WEBHOOK_URL",
@@ -222,6 +227,7 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         "LIQMAP_WEBHOOK_URL": "",
         "LIQMAP_WEBHOOK_SECRET": "",
         "LIQMAP_WEBHOOK_LISTEN": "127.0.0.1:8443",
+        "LIQMAP_INLINE_CACHE_CHAT": "",
     }
     assert assignments == expected
     settings = load_settings(assignments, env_file=None)
@@ -234,6 +240,9 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
     hidden = load_settings({"LIQMAP_WHALE_ADDRESSES": " Hidden "}, env_file=None)
     assert hidden.whale_addresses == "hidden"
     assert settings.exchange_urls["okx"] == "https://www.okx.com"
+    assert settings.inline_cache_chat is None
+    channel = load_settings({"LIQMAP_INLINE_CACHE_CHAT": "-1001234567890"}, env_file=None)
+    assert channel.inline_cache_chat == -1001234567890
 
 
 def test_liqmap_hyperliquid_url_points_hyperliquid_requests_elsewhere() -> None:

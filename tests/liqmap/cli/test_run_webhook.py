@@ -108,7 +108,12 @@ def test_webhook_mode_sets_the_webhook_with_the_secret_and_answers_what_telegram
         hook = tg.webhook()
         assert hook is not None
         assert (hook["url"], hook["secret_token"]) == (PUBLIC, SECRET)
-        assert hook["allowed_updates"] == ["callback_query", "message", "my_chat_member"]
+        assert hook["allowed_updates"] == [
+            "callback_query",
+            "inline_query",
+            "message",
+            "my_chat_member",
+        ]
         update_id = tg.user_sends(ANN, "/start")
         liqmap.until(lambda: answered(tg, ANN), "/start answered through the webhook")
         result = liqmap.stop()
