@@ -105,7 +105,9 @@ def help_text() -> str:
         "Symbols: <code>BTC</code>, <code>BTC-USDT-SWAP</code>, <code>BTC/USDT:USDT</code>, "
         "<code>binance:ETH</code>; add <code>all</code> for OKX, Binance and Bybit summed "
         "(<code>/map BTC all</code>). Maps are estimates of relative intensity, not exact "
-        "positions."
+        "positions; <code>hyperliquid:BTC</code> maps also draw real positions.",
+        "Share a map in any chat: type the bot's @name and a symbol there, e.g. "
+        "<code>BTC 7d</code>.",
     ]
     return "\n".join(lines)
 

@@ -95,6 +95,7 @@ def test_a_pop_up_answer_is_plain_text_within_its_limit() -> None:
     assert units(answer) <= ANSWER_LIMIT and answer.endswith("…")
     for name, _ in COMMANDS:
         assert f"/{name}" in help_text()
+    assert "type the bot's @name and a symbol there" in help_text(), "inline sharing"
 
 
 def test_buttons_round_trip_within_64_bytes() -> None:
