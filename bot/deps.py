@@ -18,6 +18,7 @@ from liqmap.config import Settings
 from liqmap.exchanges.market_data import MarketData
 from liqmap.policies.fair_use import FairUse
 from liqmap.policies.group_budget import GroupBudget
+from liqmap.webhooks.posting import WebhookPoster
 from storage.stores import Stores
 
 
@@ -44,6 +45,9 @@ class BotDeps:
     group_budget: GroupBudget = field(default_factory=GroupBudget)
     """Each group's minute of messages: answers to commands within their share, alerts the
     rest (``bot.access`` and ``bot.rate_limit``)."""
+    webhook_poster: WebhookPoster | None = None
+    """How ``/webhook add`` resolves and vets a host (None: the system resolver under the
+    settings' rules)."""
 
 
 def open_deps(

@@ -25,6 +25,7 @@ from storage.positions import PositionStore
 from storage.real_alerts import RealAlertStore
 from storage.snapshots import SnapshotStore
 from storage.sweeps import SweepStore
+from storage.webhooks import WebhookStore
 from storage.worker import DbWorker
 
 P = ParamSpec("P")
@@ -55,6 +56,7 @@ class Stores:
         self.digests = DigestStore(db, self.chats)
         self.budgets = BudgetStore(db)
         self.positions = PositionStore(db)
+        self.webhooks = WebhookStore(db)
         self._worker = DbWorker()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
