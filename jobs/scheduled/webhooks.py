@@ -25,7 +25,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Protocol
@@ -93,7 +93,7 @@ class WebhookDeliveries:
         if not self._resumed:
             await self._resume()
         report.handed = await run(self.store.hand_over, self.clock())
-        work: list[Awaitable[None]] = []
+        by_hook: dict[int, list[WebhookDelivery]] = {}
         now = self.clock()
         for row in await run(self.store.due, now):
             if row.expires_at is not None and row.expires_at < now:
@@ -102,8 +102,8 @@ class WebhookDeliveries:
                 report.failed += 1
                 report.paused += paused is not None
                 continue
-            work.append(self._deliver(row, report))
-        await asyncio.gather(*work)
+            by_hook.setdefault(row.webhook.id, []).append(row)
+        await asyncio.gather(*(self._in_turn(rows, report) for rows in by_hook.values()))
         await self._tell()
         return report
 
@@ -119,23 +119,30 @@ class WebhookDeliveries:
                 log.warning("webhook delivery %s was being sent at a stop; sending again", row.id)
         self._resumed = True
 
-    async def _deliver(self, row: WebhookDelivery, report: WebhookReport) -> None:
-        run = self.stores.run
+    async def _in_turn(self, rows: list[WebhookDelivery], report: WebhookReport) -> None:
+        """One webhook's deliveries in order, one at a time; the rest wait for the next pass
+        once one is to be tried again or the webhook was paused."""
         async with self._slots:
-            await run(self.store.begin, row.id, self.clock())
-            try:
-                answer = await self._post(row)
-            except Exception as exc:  # a bug of ours: logged, not retried
-                log.exception("webhook delivery %s failed unexpectedly", row.id)
-                answer = Answer(None, f"unexpected: {type(exc).__name__}", refused=True)
-            await self._settle(row, answer, report)
+            for row in rows:
+                if not await self._deliver(row, report):
+                    return
 
-    async def _settle(self, row: WebhookDelivery, answer: Answer, report: WebhookReport) -> None:
+    async def _deliver(self, row: WebhookDelivery, report: WebhookReport) -> bool:
+        """Post one delivery and record what became of it; whether to go on with the next."""
+        await self.stores.run(self.store.begin, row.id, self.clock())
+        try:
+            answer = await self._post(row)
+        except Exception as exc:  # a bug of ours: logged, not retried
+            log.exception("webhook delivery %s failed unexpectedly", row.id)
+            answer = Answer(None, f"unexpected: {type(exc).__name__}", refused=True)
+        return await self._settle(row, answer, report)
+
+    async def _settle(self, row: WebhookDelivery, answer: Answer, report: WebhookReport) -> bool:
         run, now, where = self.stores.run, self.clock(), masked(row.webhook.url)
         if answer.ok:
             await run(self.store.sent, row, now)
             report.sent += 1
-            return
+            return True
         status = answer.status
         retry = not answer.refused and (status is None or status >= 500 or status == 429)
         if (
@@ -147,14 +154,14 @@ class WebhookDeliveries:
             await run(self.store.unconfirm, row.id, answer.detail)
             log.warning("webhook delivery %s to %s may not have arrived (%s); not sent again",
                         row.id, where, answer.detail)  # fmt: skip
-            return
+            return True
         if retry:
             delay = max(answer.retry_after or 0.0, DELIVERY_RETRY.delay(row.attempts))
             await run(self.store.retry, row.id, now + int(delay * 1000), answer.detail)
             log.warning("webhook delivery %s to %s not sent (%s); retrying in %.0f s",
                         row.id, where, answer.detail, delay)  # fmt: skip
             report.retried += 1
-            return
+            return False
         paused = await run(self.store.failed, row, answer.detail, now, status in GONE)
         log.warning("webhook delivery %s to %s failed: %s", row.id, where, answer.detail)
         report.failed += 1
@@ -162,6 +169,7 @@ class WebhookDeliveries:
             log.warning("webhook %s of chat %s paused: %s",
                         where, paused.chat_id, paused.paused_why)  # fmt: skip
             report.paused += 1
+        return paused is None
 
     async def _post(self, row: WebhookDelivery) -> Answer:
         hook = row.webhook
