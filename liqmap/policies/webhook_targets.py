@@ -8,8 +8,8 @@ rules, checked here without any network:
 - the host must match ``LIQMAP_WEBHOOKS_ALLOWED`` (a comma list of host names; ``*.`` in
   front matches any sub-domain, not the name itself): empty means webhooks are off;
 - every address the host resolves to must be public (``ipaddress``' ``is_global``, and not
-  multicast, reserved, loopback, link-local, private or unspecified; an IPv4-mapped IPv6
-  address is judged as its IPv4 address), unless the operator allows private ones.
+  multicast, reserved, loopback, link-local, private or unspecified; an IPv6 address carrying
+  an IPv4 one (mapped, 6to4, NAT64, Teredo) is judged by that IPv4 address), unless the operator allows private ones.
 
 The addresses are checked when a request is sent (``vetted``), not only when the webhook is
 added, since a name may resolve elsewhere later; the adapter connects to the vetted addresses
@@ -26,6 +26,8 @@ MAX_URL_LENGTH = 2000
 DISCORD = "discord"
 JSON = "json"
 KINDS = (DISCORD, JSON)
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+"""IPv6 addresses that a NAT64 gateway turns into the IPv4 address in their last 32 bits."""
 DISCORD_HOSTS = ("discord.com", "discordapp.com", "canary.discord.com", "ptb.discord.com")
 
 
@@ -53,12 +55,16 @@ class Target:
 
 
 def allowed_hosts(raw: str) -> tuple[str, ...]:
-    """``LIQMAP_WEBHOOKS_ALLOWED`` as patterns (``discord.com``, ``*.example.org``); raises
-    ``ValueError`` naming a pattern that is not a host name."""
+    """``LIQMAP_WEBHOOKS_ALLOWED`` as patterns (``discord.com``, ``*.example.org``, or an IP
+    address); raises ``ValueError`` naming a pattern that is not a host name."""
     patterns = []
     for item in raw.split(","):
         pattern = item.strip().lower().rstrip(".")
         if not pattern:
+            continue
+        address = _address(pattern.strip("[]"))
+        if address is not None:
+            patterns.append(str(address))
             continue
         name = pattern.removeprefix("*.")
         labels = name.split(".")
@@ -118,6 +124,10 @@ def public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Whether a webhook may be sent to ``address`` without the operator's allowance."""
     if isinstance(address, ipaddress.IPv6Address):
         mapped = address.ipv4_mapped or address.sixtofour
+        if address in NAT64:
+            mapped = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if address.teredo is not None:
+            mapped = address.teredo[1]
         if mapped is not None:
             return public(mapped)
     return address.is_global and not (

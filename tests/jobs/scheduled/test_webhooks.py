@@ -17,10 +17,10 @@ import pytest
 from bot.texts.webhooks import webhook_text
 from jobs.scheduled.delivery import Delivery
 from jobs.scheduled.webhooks import WebhookDeliveries
-from liqmap.signals.digest import Digest
 from liqmap.engine.model import LiquidationMap
 from liqmap.engine.snapshot import MapSnapshot
 from liqmap.policies.webhook_targets import DISCORD, JSON, PRIVATE
+from liqmap.signals.digest import Digest
 from liqmap.signals.proximity import RECEIPT, Alert
 from liqmap.signals.receipts import Receipt
 from liqmap.webhooks.posting import WebhookPoster, system_lookup
