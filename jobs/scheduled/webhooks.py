@@ -177,11 +177,11 @@ class WebhookDeliveries:
         if hook.kind == DISCORD:
             chart = await self._chart(row.snapshot_id)
             return await self.poster.post_discord(hook.url, text, chart)
-        body = json.dumps(
-            {"id": row.id, "kind": row.alert.kind, "instrument": getattr(row.alert, "instrument", None),
-             "text": text, "alert": asdict(row.alert)},
-            separators=(",", ":"),
-        ).encode()  # fmt: skip
+        alert = row.alert
+        instrument = getattr(alert, "instrument", None)
+        fields = {"id": row.id, "kind": alert.kind, "instrument": instrument, "text": text,
+                  "alert": asdict(alert)}  # fmt: skip
+        body = json.dumps(fields, separators=(",", ":")).encode()
         timestamp = int(self.wall_seconds())
         headers = {DELIVERY_HEADER: str(row.id), TIMESTAMP_HEADER: str(timestamp)}
         if hook.secret is not None:

@@ -9,7 +9,8 @@ rules, checked here without any network:
   front matches any sub-domain, not the name itself): empty means webhooks are off;
 - every address the host resolves to must be public (``ipaddress``' ``is_global``, and not
   multicast, reserved, loopback, link-local, private or unspecified; an IPv6 address carrying
-  an IPv4 one (mapped, 6to4, NAT64, Teredo) is judged by that IPv4 address), unless the operator allows private ones.
+  an IPv4 one (mapped, 6to4, NAT64, Teredo) is judged by that IPv4 address), unless the
+  operator allows private ones.
 
 The addresses are checked when a request is sent (``vetted``), not only when the webhook is
 added, since a name may resolve elsewhere later; the adapter connects to the vetted addresses

@@ -57,6 +57,8 @@ class WebhookReceiver:
         self.server_ssl.load_cert_chain(cert, key)
         self.client_ssl = ssl.create_default_context(cafile=str(cert))
         self._runner: web.AppRunner | None = None
+        self.arrived: asyncio.Event | None = None
+        """Set when a request has arrived (made in the running loop)."""
         self.port = 0
 
     def answer(self, *answers: Scripted) -> None:
@@ -67,6 +69,7 @@ class WebhookReceiver:
         return f"https://127.0.0.1:{self.port}{path}"
 
     async def __aenter__(self) -> WebhookReceiver:
+        self.arrived = asyncio.Event()
         app = web.Application()
         app.router.add_route("POST", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app)
@@ -100,6 +103,8 @@ class WebhookReceiver:
         else:
             got.body = await request.read()
         self.received.append(got)
+        if self.arrived is not None:
+            self.arrived.set()
         scripted = self.script.pop(0) if self.script else Scripted(200, {"id": "1"})
         if scripted.delay_s:
             await asyncio.sleep(scripted.delay_s)

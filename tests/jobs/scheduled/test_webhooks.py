@@ -288,8 +288,8 @@ async def test_a_crash_while_sending_sends_again_with_the_same_id(
     queue(stores, clock, approach())
     receiver.answer(Scripted(200, delay_s=3))
     first = asyncio.create_task(job(stores, receiver, clock, Notices()).run())
-    while not receiver.received:
-        await asyncio.sleep(0.01)
+    assert receiver.arrived is not None
+    await asyncio.wait_for(receiver.arrived.wait(), 20)
     first.cancel()  # the process dies while waiting for the answer
     await asyncio.gather(first, return_exceptions=True)
     assert states(stores) == ["sending"]
@@ -356,8 +356,8 @@ async def test_telegram_does_not_wait_for_a_slow_webhook(
     queue(stores, clock, approach())
     receiver.answer(Scripted(200, delay_s=1.5))
     slow = asyncio.create_task(job(stores, receiver, clock, Notices()).run())
-    while not receiver.received:
-        await asyncio.sleep(0.01)
+    assert receiver.arrived is not None
+    await asyncio.wait_for(receiver.arrived.wait(), 20)
     telegram = Telegram()
     report = await Delivery(stores, telegram, clock).run()
     assert report.sent == 1 and telegram.sent == [CHAT]

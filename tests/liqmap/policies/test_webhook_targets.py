@@ -124,30 +124,25 @@ def test_discord_urls_are_known_and_their_token_masked() -> None:
     assert masked("https://hooks.example.org/in?key=secret") == "https://hooks.example.org/in?…"
 
 
+HOSTS = [
+    "discord.com", "hooks.example.org", "example.org", "8.8.8.8", "127.0.0.1", "[::1]",
+    "[2001:4860:4860::8888]", "localhost", "xn--nxasmq6b.example.org", "[::ffff:7f00:1]",
+    "2130706433",
+]  # fmt: skip
+PORTS = st.one_of(st.just(""), st.integers(-5, 70_000).map(lambda p: f":{p}"), st.text(max_size=6))
+HOSTS = [
+    "discord.com", "hooks.example.org", "example.org", "8.8.8.8", "127.0.0.1", "[::1]",
+    "[2001:4860:4860::8888]", "localhost", "xn--nxasmq6b.example.org", "[::ffff:7f00:1]",
+    "2130706433",
+]  # fmt: skip
+PORTS = st.one_of(st.just(""), st.integers(-5, 70_000).map(lambda p: f":{p}"), st.text(max_size=6))
 URLS = st.one_of(
     st.text(max_size=300),
     st.builds(
         lambda scheme, host, port, path: f"{scheme}://{host}{port}{path}",
         st.sampled_from(["https", "http", "HTTPS", "", "javascript", "file"]),
-        st.one_of(
-            st.sampled_from(
-                [
-                    "discord.com",
-                    "hooks.example.org",
-                    "example.org",
-                    "8.8.8.8",
-                    "127.0.0.1",
-                    "[::1]",
-                    "[2001:4860:4860::8888]",
-                    "localhost",
-                    "xn--nxasmq6b.example.org",
-                    "[::ffff:7f00:1]",
-                    "2130706433",
-                ]
-            ),
-            st.text(max_size=40),
-        ),  # fmt: skip
-        st.one_of(st.just(""), st.integers(-5, 70_000).map(lambda p: f":{p}"), st.text(max_size=6)),
+        st.one_of(st.sampled_from(HOSTS), st.text(max_size=40)),
+        PORTS,
         st.text(max_size=60),
     ),
 )
