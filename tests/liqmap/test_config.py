@@ -199,6 +199,8 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         "LIQMAP_SCAN_WEIGHT_PER_MINUTE": "600",
         "LIQMAP_WHALE_ADDRESSES": "shown",
         "LIQMAP_HYPERLIQUID_LEADERBOARD_URL": HYPERLIQUID_LEADERBOARD_URL,
+        "LIQMAP_WEBHOOKS_ALLOWED": "",
+        "LIQMAP_WEBHOOKS_PRIVATE": "deny",
     }
     assert assignments == expected
     settings = load_settings(assignments, env_file=None)
@@ -210,6 +212,7 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
     assert settings.whale_addresses == Settings().whale_addresses == "shown"
     hidden = load_settings({"LIQMAP_WHALE_ADDRESSES": " Hidden "}, env_file=None)
     assert hidden.whale_addresses == "hidden"
+    assert (settings.webhooks_allowed, settings.webhooks_private) == ((), False)
     assert settings.exchange_urls["okx"] == "https://www.okx.com"
 
 
@@ -223,3 +226,25 @@ def test_liqmap_hyperliquid_url_points_hyperliquid_requests_elsewhere() -> None:
     assert client.urls["api"]["public"] == "http://127.0.0.1:9"
     assert client.options["fetchMarkets"]["types"] == ["swap"], "no spot, no HIP-3 markets"
     assert client.rateLimit == 50, "the gate paces 50 ms a unit of weight: 1200 a minute"
+
+
+def test_webhook_settings_are_read_and_bad_ones_named() -> None:
+    settings = load_settings(
+        {
+            "LIQMAP_WEBHOOKS_ALLOWED": "Discord.com, *.example.org",
+            "LIQMAP_WEBHOOKS_PRIVATE": "allow",
+        },
+        env_file=None,
+    )
+    assert settings.webhooks_allowed == ("discord.com", "*.example.org")
+    assert settings.webhooks_private
+    with pytest.raises(ConfigError) as bad:
+        load_settings(
+            {"LIQMAP_WEBHOOKS_ALLOWED": "discord.com, http://x", "LIQMAP_WEBHOOKS_PRIVATE": "yes"},
+            env_file=None,
+        )
+    assert str(bad.value).splitlines() == [
+        "LIQMAP_WEBHOOKS_ALLOWED has 'http://x', which is not a host name or *.domain, got "
+        "'discord.com, http://x'",
+        "LIQMAP_WEBHOOKS_PRIVATE must be allow or deny, got 'yes'",
+    ]

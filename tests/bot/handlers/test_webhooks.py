@@ -127,7 +127,9 @@ async def test_only_group_administrators_change_a_groups_webhooks(
         (refused,) = await say(tg, GROUP, command, user_id=MEMBER)
         assert words(refused) == "Only group administrators can change this chat's webhooks."
     assert hooks.stores.webhooks.of_chat(GROUP) == []
-    (added,) = await say(tg, GROUP, "/webhook add https://hooks.example.org/in", user_id=GROUP_OWNER)
+    (added,) = await say(
+        tg, GROUP, "/webhook add https://hooks.example.org/in", user_id=GROUP_OWNER
+    )
     assert words(added).startswith("Webhook 1 added (json)")
     (listing,) = await say(tg, GROUP, "/webhook list", user_id=MEMBER)
     assert "1. json https://hooks.example.org/in" in words(listing)
