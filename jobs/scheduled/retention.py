@@ -90,9 +90,9 @@ def prune_storage(
     Cached rows past their horizon (``horizons``) with their coverage; maps beyond the latest
     three per instrument and window, and maps older than ``snapshot_age_ms``, unless a pending
     alert needs them; finished alerts (and webhook deliveries) older than ``outbox_age_ms``;
-    detector states of subscriptions that are gone; recorded liquidations and settled sweeps older than
-    ``REALIZED_AGE_MS``; marks of digests sent more than ``DIGEST_AGE_MS`` ago. Each table is
-    pruned in its own transaction.
+    detector states of subscriptions that are gone; recorded liquidations and settled sweeps
+    older than ``REALIZED_AGE_MS``; marks of digests sent more than ``DIGEST_AGE_MS`` ago. Each
+    table is pruned in its own transaction.
     """
     cache, snapshots = stores.cache, stores.snapshots
     by_series = horizons()
