@@ -9,12 +9,19 @@ from dataclasses import replace
 
 import pytest
 from sqlite_utils import Database
+from telegram.ext import ExtBot
 
 from bot.deps import BotDeps
+from bot.texts.webhooks import webhook_text
+from bot.webhook_notice import TelegramPauseNotice
+from jobs.scheduled.webhooks import WebhookDeliveries
 from liqmap.config import Settings
+from liqmap.signals.proximity import Alert
 from liqmap.webhooks.posting import WebhookPoster
+from storage.outbox import enqueue
 from storage.webhooks import MAX_WEBHOOKS
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.webhook_receiver import Scripted, WebhookReceiver
 from tests.support.bot_harness import ANN, BOB, GROUP, GROUP_OWNER, MEMBER, running, say, words
 
 TOKEN = "Zq3-kR9vXbT2nLw8yHc5dJ0fA7sE4gU1iO6pM"
@@ -25,6 +32,8 @@ ANSWERS = {
     "rebound.example.org": ["93.184.215.14", "127.0.0.1"],
 }
 """A stub name service: no test reaches the internet."""
+ALERT = Alert("approach", "okx:BTC-USDT-SWAP", "BTC-USDT-SWAP", "okx", "long", 99.0, 99.5, 1e7,
+              3.0, 100.0, None, 0.5, False, "7d")  # fmt: skip
 
 
 async def stub_lookup(host: str, port: int) -> list[str]:
@@ -133,3 +142,28 @@ async def test_only_group_administrators_change_a_groups_webhooks(
     assert words(added).startswith("Webhook 1 added (json)")
     (listing,) = await say(tg, GROUP, "/webhook list", user_id=MEMBER)
     assert "1. json https://hooks.example.org/in" in words(listing)
+
+
+async def test_a_webhook_added_by_command_is_posted_to_and_its_pause_told_in_the_chat(
+    tg: FakeTelegram, settings: Settings, db: Database
+) -> None:
+    allowed = replace(settings, webhooks_allowed=("127.0.0.1",), webhooks_private=True)
+    async with WebhookReceiver() as receiver, running(allowed, db) as core:
+        poster = WebhookPoster(True, ssl_context=receiver.client_ssl, timeout_s=5.0)
+        core.webhook_poster = poster
+        (added,) = await say(tg, ANN, f"/webhook add {receiver.url('/in')}")
+        assert words(added).startswith("Webhook 1 added (json)")
+        with db.atomic():
+            enqueue(db, ANN, "okx:BTC-USDT-SWAP", ALERT, None, core.clock(), 900_000)
+        receiver.answer(Scripted(410))
+        async with ExtBot(tg.token, base_url=tg.base_url) as bot:
+            deliveries = WebhookDeliveries(
+                core.stores, poster, webhook_text, TelegramPauseNotice(bot), core.clock
+            )
+            assert (await deliveries.run()).paused == 1
+            sent = await tg.wait_for_sent(ANN, 2, timeout=20)
+        notice = sent[1]
+        assert words(notice).startswith("⏸ Webhook 1 paused after repeated failures: HTTP 410.")
+        (listing,) = await say(tg, ANN, "/webhook list")
+        assert "— ⏸ paused: HTTP 410" in words(listing)
+        assert len(receiver.received) == 1
