@@ -9,7 +9,9 @@ import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -363,3 +365,35 @@ async def test_telegram_does_not_wait_for_a_slow_webhook(
     assert report.sent == 1 and telegram.sent == [CHAT]
     assert not slow.done(), "the webhook's answer is still on its way"
     assert (await slow).sent == 1
+
+
+def readme_verifier() -> Callable[[str, dict[str, str], bytes, set[str]], bool]:
+    """The receiver's check as the README gives it."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = readme[readme.index("## Webhooks: alerts beyond Telegram") :]
+    code = section[section.index("```python\n") + 10 : section.index("```\n\n**Delivery.**")]
+    space: dict[str, object] = {}
+    exec(code, space)  # noqa: S102 - our own README's snippet
+    return space["verified"]  # type: ignore[return-value]
+
+
+async def test_the_readme_snippet_verifies_a_delivery_once(
+    stores: Stores, clock: Clock, receiver: WebhookReceiver
+) -> None:
+    secret = hook(stores, clock, receiver.url()).secret
+    assert secret is not None
+    queue(stores, clock, approach())
+    wall = time.time()
+    poster = WebhookPoster(True, system_lookup, receiver.client_ssl, timeout_s=2.0)
+    deliveries = WebhookDeliveries(
+        stores, poster, webhook_text, Notices(), clock, wall_seconds=lambda: wall
+    )
+    await deliveries.run()
+    (got,) = receiver.received
+    verified, seen = readme_verifier(), set[str]()
+    assert not verified("another secret", got.headers, got.body, seen)
+    assert not verified(secret, got.headers, got.body + b" ", seen)
+    assert verified(secret, got.headers, got.body, seen)
+    assert not verified(secret, got.headers, got.body, seen), "a second copy is spotted"
+    late = got.headers | {"X-Liqmap-Timestamp": str(int(wall) - 3600)}
+    assert not verified(secret, late, got.body, set())
