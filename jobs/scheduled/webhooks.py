@@ -47,6 +47,8 @@ GONE = (404, 410)
 WEBHOOK_CHARTS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liqmap-webhook-chart")
 """Charts for webhooks are drawn here, never in the Telegram alerts' chart thread."""
 KEPT_CHARTS = 16
+NOTICE_RETRY_MS = 60_000
+"""A pause notice Telegram did not take is tried again this much later."""
 
 
 class PauseNotice(Protocol):
@@ -86,6 +88,8 @@ class WebhookDeliveries:
         self._slots = asyncio.Semaphore(concurrency)
         self._resumed = False
         self._charts: OrderedDict[int, bytes | None] = OrderedDict()
+        self._notice_after: dict[int, int] = {}
+        """Webhooks whose pause notice failed, with when to try it again."""
 
     async def run(self) -> WebhookReport:
         report = WebhookReport()
@@ -191,12 +195,16 @@ class WebhookDeliveries:
     async def _tell(self) -> None:
         """Tell each chat once of a webhook paused; one not told now is told next pass."""
         for hook in await self.stores.run(self.store.untold):
+            if self._notice_after.get(hook.id, 0) > self.clock():
+                continue
             number = await self._number(hook)
             try:
                 await self.notice(hook.chat_id, number, hook.paused_why or "")
             except Exception as exc:
+                self._notice_after[hook.id] = self.clock() + NOTICE_RETRY_MS
                 log.warning("chat %s not told of its paused webhook yet: %s", hook.chat_id, exc)
                 continue
+            self._notice_after.pop(hook.id, None)
             await self.stores.run(self.store.told, hook.id, self.clock())
 
     async def _number(self, hook: Webhook) -> int:

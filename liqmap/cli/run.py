@@ -74,7 +74,9 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
             scanner = Scanner(market, stores, clock, int(settings.scan_seconds * 1000),
                               settings.scan_weight_per_minute)  # fmt: skip
             webhooks = WebhookDeliveries(
-                stores, deps.webhook_poster or WebhookPoster(settings.webhooks_private),
+                stores,
+                deps.webhook_poster
+                or WebhookPoster(settings.webhooks_private, allowed=settings.webhooks_allowed),
                 webhook_text, TelegramPauseNotice(application.bot), clock,
             )  # fmt: skip
             jobs = AlertJobs(market, stores, deps.maps, delivery, clock, settings.refresh_seconds,

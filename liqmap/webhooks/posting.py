@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from liqmap.policies.webhook_targets import TargetRefused, vetted
+from liqmap.policies.webhook_targets import NOT_ALLOWED, TargetRefused, host_allowed, vetted
 
 Lookup = Callable[[str, int], Awaitable[list[str]]]
 """A host name and port to the addresses it resolves to."""
@@ -99,8 +99,13 @@ class WebhookPoster:
         lookup: Lookup = system_lookup,
         ssl_context: ssl.SSLContext | None = None,
         timeout_s: float = POST_TIMEOUT_S,
+        allowed: tuple[str, ...] | None = None,
     ) -> None:
         self.private_allowed = private_allowed
+        self.allowed = allowed
+        """The hosts the operator allows now (``LIQMAP_WEBHOOKS_ALLOWED``): a stored webhook
+        whose host left the list, or every one when the list is emptied, is refused at its
+        next send; None: not checked here."""
         self.lookup = lookup
         self.ssl_context = ssl_context
         self.timeout_s = timeout_s
@@ -120,7 +125,9 @@ class WebhookPoster:
 
     async def addresses(self, host: str, port: int) -> list[str]:
         """The vetted addresses of ``host`` now, or ``TargetRefused`` (also for a name that
-        does not resolve)."""
+        does not resolve, or a host the operator no longer allows)."""
+        if self.allowed is not None and not host_allowed(_bare(host), self.allowed):
+            raise TargetRefused(NOT_ALLOWED)
         try:
             return vetted([host], self.private_allowed)
         except TargetRefused:
@@ -158,6 +165,14 @@ class WebhookPoster:
             return Answer(None, f"could not connect: {type(exc).__name__}")
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return Answer(None, f"no answer: {type(exc).__name__}", maybe_delivered=True)
+
+
+def _bare(host: str) -> str:
+    """A host as the allowed list spells it: lower case, an IP address in its short form."""
+    try:
+        return str(vetted([host], private_allowed=True)[0])
+    except TargetRefused:
+        return host.lower().rstrip(".")
 
 
 def _retry_after(answer: aiohttp.ClientResponse, text: str) -> float | None:

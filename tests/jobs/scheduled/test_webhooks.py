@@ -21,7 +21,7 @@ from jobs.scheduled.delivery import Delivery
 from jobs.scheduled.webhooks import WebhookDeliveries
 from liqmap.engine.model import LiquidationMap
 from liqmap.engine.snapshot import MapSnapshot
-from liqmap.policies.webhook_targets import DISCORD, JSON, PRIVATE
+from liqmap.policies.webhook_targets import DISCORD, JSON, NOT_ALLOWED, PRIVATE
 from liqmap.signals.digest import Digest
 from liqmap.signals.proximity import RECEIPT, Alert
 from liqmap.signals.receipts import Receipt
@@ -241,6 +241,9 @@ async def test_a_pause_notice_that_fails_is_given_on_a_later_pass(
     deliveries = WebhookDeliveries(stores, poster, webhook_text, flaky, clock)
     await deliveries.run()
     await deliveries.run()
+    assert told == [CHAT], "not tried again at once"
+    clock.advance(60_000)
+    await deliveries.run()
     await deliveries.run()
     assert told == [CHAT, CHAT], "told once, after the failed try"
 
@@ -329,6 +332,24 @@ async def test_a_name_resolving_to_loopback_is_refused_at_send_time(
     assert receiver.received == []
     error = stores.db.execute("SELECT error FROM webhook_deliveries").fetchone()[0]
     assert error == PRIVATE
+
+
+async def test_a_host_the_operator_no_longer_allows_is_refused_at_send_time(
+    stores: Stores, clock: Clock, receiver: WebhookReceiver
+) -> None:
+    hook(stores, clock, receiver.url())
+    queue(stores, clock, approach(), approach(101))
+    poster = WebhookPoster(True, system_lookup, receiver.client_ssl, allowed=("*.example.org",))
+    deliveries = WebhookDeliveries(stores, poster, webhook_text, Notices(), clock)
+    assert (await deliveries.run()).failed == 2
+    assert receiver.received == []
+    errors = stores.db.execute("SELECT DISTINCT error FROM webhook_deliveries").fetchall()
+    assert errors == [(NOT_ALLOWED,)]
+    allowed = WebhookPoster(True, system_lookup, receiver.client_ssl, allowed=("127.0.0.1",))
+    queue(stores, clock, approach(102))
+    assert (
+        await WebhookDeliveries(stores, allowed, webhook_text, Notices(), clock).run()
+    ).sent == 1
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]", "[::ffff:127.0.0.1]"])
