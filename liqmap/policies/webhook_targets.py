@@ -4,7 +4,8 @@ A webhook makes the service send HTTP requests to an address a chat names, so a 
 rule would let any chat reach the machine's own services or the operator's network. The
 rules, checked here without any network:
 
-- only ``https://`` URLs, without user names or passwords, at most ``MAX_URL_LENGTH`` long;
+- only ``https://`` URLs of RFC 3986's characters, without user names or passwords, at most
+  ``MAX_URL_LENGTH`` long;
 - the host must match ``LIQMAP_WEBHOOKS_ALLOWED`` (a comma list of host names; ``*.`` in
   front matches any sub-domain, not the name itself): empty means webhooks are off;
 - every address the host resolves to must be public (``ipaddress``' ``is_global``, and not
@@ -20,10 +21,14 @@ only.
 from __future__ import annotations
 
 import ipaddress
+import string
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 2000
+URL_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%")
+"""What RFC 3986 lets a URL hold; anything else (spaces, markup, other scripts) is refused
+rather than guessed at: a host in another script is written in its ``xn--`` form."""
 DISCORD = "discord"
 JSON = "json"
 KINDS = (DISCORD, JSON)
@@ -91,7 +96,7 @@ def target(raw: str, patterns: tuple[str, ...], private_allowed: bool = False) -
     if not patterns:
         raise TargetRefused(OFF)
     text = raw.strip()
-    if not text or len(text) > MAX_URL_LENGTH or not text.isprintable() or " " in text:
+    if not text or len(text) > MAX_URL_LENGTH or not URL_CHARACTERS.issuperset(text):
         raise TargetRefused(BAD_URL)
     try:
         parts = urlsplit(text)
@@ -101,7 +106,7 @@ def target(raw: str, patterns: tuple[str, ...], private_allowed: bool = False) -
         raise TargetRefused(BAD_URL) from None
     if parts.scheme.lower() != "https":
         raise TargetRefused(NOT_HTTPS if parts.scheme else BAD_URL)
-    if not host or parts.username is not None or parts.password is not None:
+    if not host or parts.username is not None or parts.password is not None or port == 0:
         raise TargetRefused(BAD_URL)
     try:
         host = host.encode("idna").decode("ascii").lower().rstrip(".")

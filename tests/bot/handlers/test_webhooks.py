@@ -22,7 +22,17 @@ from storage.outbox import enqueue
 from storage.webhooks import MAX_WEBHOOKS
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.webhook_receiver import Scripted, WebhookReceiver
-from tests.support.bot_harness import ANN, BOB, GROUP, GROUP_OWNER, MEMBER, running, say, words
+from tests.support.bot_harness import (
+    ADMIN,
+    ANN,
+    BOB,
+    GROUP,
+    GROUP_OWNER,
+    MEMBER,
+    running,
+    say,
+    words,
+)
 
 TOKEN = "Zq3-kR9vXbT2nLw8yHc5dJ0fA7sE4gU1iO6pM"
 DISCORD_URL = f"https://discord.com/api/webhooks/123456/{TOKEN}"
@@ -167,3 +177,30 @@ async def test_a_webhook_added_by_command_is_posted_to_and_its_pause_told_in_the
         (listing,) = await say(tg, ANN, "/webhook list")
         assert "— ⏸ paused: HTTP 410" in words(listing)
         assert len(receiver.received) == 1
+
+
+HOSTILE = [
+    "/webhook add", "/webhook add https://hooks.example.org/in json extra", "/webhook ADD",
+    "/webhook remove", "/webhook remove -1", "/webhook remove 1e3", "/webhook remove ٣",
+    "/webhook remove 99999999999999999999", "/webhook list all", "/webhook <b>zq</b>",
+    "/webhook add <script>zq()</script>", "/webhook add https://<b>zq</b>.example.org/",
+    "/webhook add https://hooks.example.org/<b>zq</b> discord",
+    "/webhook add https://hooks.example.org/in <i>json</i>",
+    "/webhook add https://ex\u200bample.org/", "/webhook add https://[::1", "/webhook add https://:443/",
+    "/webhook add https://hooks.example.org:0/", "/webhook add javascript:alert(1)",
+    "/webhook add https://xn--zz.example.org/", "/webhook add https://" + "a" * 3000,
+    "/webhook add https://hooks.example.org/\x00", "/webhook add file:///etc/passwd",
+    "/webhook add https://169.254.169.254/latest/meta-data", "/webhook add https://0x7f.1/",
+    "/webhook add https://2130706433/", "/webhook add ＨＴＴＰＳ://hooks.example.org/",
+]  # fmt: skip
+
+
+async def test_hostile_arguments_get_one_short_answer_each_and_change_nothing(
+    tg: FakeTelegram, hooks: BotDeps
+) -> None:
+    for command in HOSTILE:
+        (answer,) = await say(tg, BOB, command)
+        text = words(answer)
+        assert text and len(text) < 400 and "zq" not in text.replace("zq()", ""), command
+    assert hooks.stores.webhooks.of_chat(BOB) == []
+    assert tg.sent(ADMIN) == [], "no error report"

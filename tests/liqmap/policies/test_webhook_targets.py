@@ -76,6 +76,9 @@ def test_each_refusal_says_why() -> None:
     assert refusal("https:///nohost") == BAD_URL
     assert refusal("https://disc ord.com/") == BAD_URL
     assert refusal("https://discord.com:99999/") == BAD_URL
+    assert refusal("https://discord.com:0/") == BAD_URL
+    assert refusal("https://discord.com/<b>x</b>") == BAD_URL
+    assert refusal("https://dïscord.com/") == BAD_URL
     assert refusal("https://" + "a" * 2000 + ".org/") == BAD_URL
     assert refusal("https://other.net/hook") == NOT_ALLOWED
     assert refusal("https://1.1.1.1/hook") == NOT_ALLOWED
