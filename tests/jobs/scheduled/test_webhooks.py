@@ -18,7 +18,7 @@ import pytest
 
 from bot.texts.webhooks import webhook_text
 from jobs.scheduled.delivery import Delivery
-from jobs.scheduled.webhooks import WebhookDeliveries
+from jobs.scheduled.webhooks import WebhookDeliveries, WebhookReport
 from liqmap.engine.model import LiquidationMap
 from liqmap.engine.snapshot import MapSnapshot
 from liqmap.policies.webhook_targets import DISCORD, JSON, NOT_ALLOWED, PRIVATE
@@ -32,10 +32,11 @@ from storage.stores import Stores
 from storage.webhooks import PAUSE_AFTER, Webhook
 from tests.fakes.clock import Clock
 from tests.fakes.webhook_receiver import Scripted, WebhookReceiver
+from tests.support.alert_world import ANN, BOB, World
 
 pytestmark = pytest.mark.fixed_clock
 
-CHAT = 1001
+CHAT = ANN
 TTL_MS = 15 * 60_000
 BTC = "okx:BTC-USDT-SWAP"
 
@@ -418,3 +419,26 @@ async def test_the_readme_snippet_verifies_a_delivery_once(
     assert not verified(secret, got.headers, got.body, seen), "a second copy is spotted"
     late = got.headers | {"X-Liqmap-Timestamp": str(int(wall) - 3600)}
     assert not verified(secret, late, got.body, set())
+
+
+async def test_an_alert_goes_to_telegram_and_to_the_chats_discord_webhook_with_its_chart(
+    world: World, receiver: WebhookReceiver
+) -> None:
+    world.subscribe(ANN)
+    world.subscribe(BOB)
+    stores = world.jobs.stores
+    stores.webhooks.add(ANN, receiver.url("/api/webhooks/9/tok"), DISCORD, None, world.clock())
+    poster = WebhookPoster(True, system_lookup, receiver.client_ssl, timeout_s=5.0)
+    world.jobs.webhooks = WebhookDeliveries(stores, poster, webhook_text, Notices(), world.clock)
+    assert await world.jobs.refresh() == 1
+    world.price(world.target().high * 1.006)
+    assert await world.jobs.watch() == 2
+    assert (await world.jobs.deliver()).sent == 2
+    report = await world.jobs.post_webhooks()
+    assert report is not None and (report.handed, report.sent) == (1, 1), "BOB has none"
+    (got,) = receiver.received
+    (telegram,) = world.tg.sent(ANN)
+    content = json.loads(got.fields["payload_json"])["content"]
+    assert content == telegram["plain"], "the same words as the Telegram caption"
+    assert got.files["files[0]"][2].startswith(b"\x89PNG")
+    assert (await world.jobs.post_webhooks()) == WebhookReport()
