@@ -16,6 +16,7 @@ https://discord.com/developers/docs/topics/rate-limits).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import socket
 import ssl
@@ -27,13 +28,21 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from liqmap.policies.webhook_targets import NOT_ALLOWED, TargetRefused, host_allowed, vetted
+from liqmap import __version__
+from liqmap.policies.webhook_targets import (
+    NOT_ALLOWED,
+    UNRESOLVED,
+    TargetRefused,
+    host_allowed,
+    vetted,
+)
 
 Lookup = Callable[[str, int], Awaitable[list[str]]]
 """A host name and port to the addresses it resolves to."""
 POST_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
 MAX_ANSWER_BYTES = 65_536
+USER_AGENT = f"liqmap-bot/{__version__} (webhooks)"
 
 
 @dataclass(frozen=True)
@@ -126,17 +135,18 @@ class WebhookPoster:
     async def addresses(self, host: str, port: int) -> list[str]:
         """The vetted addresses of ``host`` now, or ``TargetRefused`` (also for a name that
         does not resolve, or a host the operator no longer allows)."""
+        try:
+            return await self._resolved(host, port)
+        except (OSError, UnicodeError):
+            raise TargetRefused(UNRESOLVED) from None
+
+    async def _resolved(self, host: str, port: int) -> list[str]:
+        """``addresses``, but a lookup that failed raises its ``OSError`` (tried again later)."""
         if self.allowed is not None and not host_allowed(_bare(host), self.allowed):
             raise TargetRefused(NOT_ALLOWED)
-        try:
+        if _literal(host):
             return vetted([host], self.private_allowed)
-        except TargetRefused:
-            pass
-        try:
-            found = await self.lookup(host, port)
-        except (OSError, UnicodeError):
-            found = []
-        return vetted(found, self.private_allowed)
+        return vetted(await self.lookup(host, port), self.private_allowed)
 
     async def _post(
         self, url: str, data: bytes | aiohttp.FormData, headers: dict[str, str],
@@ -145,16 +155,21 @@ class WebhookPoster:
         parts = urlsplit(url)
         host, port = parts.hostname or "", parts.port or 443
         try:
-            pinned = await self.addresses(host, port)
+            pinned = await self._resolved(host, port)
         except TargetRefused as exc:
             return Answer(None, str(exc), refused=True)
+        except (OSError, UnicodeError) as exc:
+            return Answer(None, f"could not resolve the host: {type(exc).__name__}")
         connector = aiohttp.TCPConnector(
             resolver=PinnedResolver(host, pinned), use_dns_cache=False, ssl=self.ssl_context or True
         )
         timeout = aiohttp.ClientTimeout(total=self.timeout_s, sock_connect=CONNECT_TIMEOUT_S)
+        session = aiohttp.ClientSession(
+            connector=connector, timeout=timeout, headers={"User-Agent": USER_AGENT}
+        )
         try:
             async with (
-                aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
+                session,
                 session.post(
                     url, data=data, headers=headers, params=params, allow_redirects=False
                 ) as answer,
@@ -165,6 +180,14 @@ class WebhookPoster:
             return Answer(None, f"could not connect: {type(exc).__name__}")
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return Answer(None, f"no answer: {type(exc).__name__}", maybe_delivered=True)
+
+
+def _literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _bare(host: str) -> str:

@@ -109,6 +109,7 @@ async def test_a_json_webhook_is_signed_and_the_receiver_verifies_it(
     forged = hmac.new(b"another secret", stamp.encode() + b"." + got.body, hashlib.sha256)
     assert signed != "sha256=" + forged.hexdigest()
     assert int(stamp) == clock() // 1000
+    assert got.headers["User-Agent"].startswith("liqmap-bot/")
     body = json.loads(got.body)
     assert body["kind"] == "approach" and body["instrument"] == BTC
     assert body["id"] == int(got.headers["X-Liqmap-Delivery"])
@@ -351,6 +352,26 @@ async def test_a_host_the_operator_no_longer_allows_is_refused_at_send_time(
     assert (
         await WebhookDeliveries(stores, allowed, webhook_text, Notices(), clock).run()
     ).sent == 1
+
+
+async def test_a_name_service_failing_at_send_time_is_tried_again(
+    stores: Stores, clock: Clock, receiver: WebhookReceiver
+) -> None:
+    answers: list[list[str] | OSError] = [OSError("temporary failure"), ["127.0.0.1"]]
+
+    async def flaky(host: str, port: int) -> list[str]:
+        answer = answers.pop(0)
+        if isinstance(answer, OSError):
+            raise answer
+        return answer
+
+    hook(stores, clock, f"https://localhost:{receiver.port}/in")
+    queue(stores, clock, approach())
+    deliveries = job(stores, receiver, clock, Notices(), lookup=flaky)
+    assert (await deliveries.run()).retried == 1
+    clock.advance(1_000)
+    assert (await deliveries.run()).sent == 1
+    assert len(receiver.received) == 1
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::1]", "[::ffff:127.0.0.1]"])
