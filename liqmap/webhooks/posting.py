@@ -7,8 +7,10 @@ resolver that knows nothing else, with aiohttp's DNS cache off and redirects not
 is refused, and no second lookup can change where the request goes.
 
 Discord: "Execute Webhook", ``POST /webhooks/{id}/{token}?wait=true``, multipart/form-data
-with ``payload_json`` and the chart as ``files[0]``; a 429 carries ``retry_after`` (seconds)
-in its JSON body and a ``Retry-After`` header
+with ``payload_json`` (``content`` up to 2000 characters, ``attachments``) and the chart as
+``files[0]``; ``wait=true`` makes Discord answer only once the message is saved (without it
+"a message that is not saved does not return an error"); a 429 carries ``retry_after``
+(seconds) in its JSON body and a ``Retry-After`` header
 (https://discord.com/developers/docs/resources/webhook#execute-webhook,
 https://discord.com/developers/docs/topics/rate-limits).
 """
