@@ -180,7 +180,7 @@ class WebhookDeliveries:
         text = self.text_of(row.alert)
         if hook.kind == DISCORD:
             chart = await self._chart(row.snapshot_id)
-            return await self.poster.post_discord(hook.url, text, chart)
+            return await self.poster.post_discord(hook.url, text, chart, row.alert.silent)
         alert = row.alert
         instrument = getattr(alert, "instrument", None)
         fields = {"id": row.id, "kind": alert.kind, "instrument": instrument, "text": text,

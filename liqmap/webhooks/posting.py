@@ -45,6 +45,8 @@ POST_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
 MAX_ANSWER_BYTES = 65_536
 USER_AGENT = f"liqmap-bot/{__version__} (webhooks)"
+SUPPRESS_NOTIFICATIONS = 1 << 12
+"""Discord's message flag for a message that notifies no one (a webhook may set it)."""
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,13 @@ class WebhookPoster:
     async def post_json(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
         return await self._post(url, body, headers | {"Content-Type": "application/json"}, {})
 
-    async def post_discord(self, url: str, content: str, png: bytes | None) -> Answer:
+    async def post_discord(
+        self, url: str, content: str, png: bytes | None, silent: bool = False
+    ) -> Answer:
+        """A Discord message; ``silent`` sets ``SUPPRESS_NOTIFICATIONS`` (as in quiet hours)."""
         payload: dict[str, Any] = {"content": content[:2000], "allowed_mentions": {"parse": []}}
+        if silent:
+            payload["flags"] = SUPPRESS_NOTIFICATIONS
         form = aiohttp.FormData()
         if png is not None:
             payload["attachments"] = [{"id": 0, "filename": "chart.png"}]

@@ -11,6 +11,7 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -271,6 +272,18 @@ async def test_discord_gets_the_form_with_the_chart_attached(
     filename, content_type, png = got.files["files[0]"]
     assert (filename, content_type) == ("chart.png", "image/png")
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+    assert "flags" not in payload
+
+
+async def test_an_alert_in_quiet_hours_reaches_discord_without_a_notification(
+    stores: Stores, clock: Clock, receiver: WebhookReceiver
+) -> None:
+    hook(stores, clock, receiver.url("/api/webhooks/1/t"), DISCORD)
+    queue(stores, clock, replace(approach(), silent=True))
+    assert (await job(stores, receiver, clock, Notices()).run()).sent == 1
+    payload = json.loads(receiver.received[0].fields["payload_json"])
+    assert payload["flags"] == 1 << 12, "SUPPRESS_NOTIFICATIONS"
+    assert "attachments" not in payload and receiver.received[0].files == {}, "no map, no chart"
 
 
 async def test_a_restart_between_attempts_delivers_once(
