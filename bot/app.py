@@ -41,6 +41,7 @@ from bot.handlers import (
     subscription_list,
     subscriptions,
     top,
+    webhooks,
     whales,
 )
 from bot.handlers.errors import on_error
@@ -103,6 +104,7 @@ def add_handlers(application: BotApplication) -> None:
         "status": status.status,
         "top": top.top_command,
         "whales": whales.whales_command,
+        "webhook": webhooks.webhook_command,
     }
     for name, handler in commands.items():
         application.add_handler(CommandHandler(name, handler))

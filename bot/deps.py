@@ -19,6 +19,7 @@ from liqmap.config import Settings
 from liqmap.exchanges.market_data import MarketData
 from liqmap.policies.fair_use import FairUse
 from liqmap.policies.group_budget import GroupBudget
+from liqmap.webhooks.posting import WebhookPoster
 from storage.stores import Stores
 
 INLINE_QUERIES_PER_MINUTE = 60
@@ -60,6 +61,9 @@ class BotDeps:
     inline_uploads: Shared[int, str | None] = field(default_factory=Shared)
     """Charts being uploaded for inline sharing, by map id: users asking for the same new map
     at once share one upload (``bot.handlers.inline``)."""
+    webhook_poster: WebhookPoster | None = None
+    """How ``/webhook add`` resolves and vets a host (None: the system resolver under the
+    settings' rules)."""
 
 
 def open_deps(

@@ -17,6 +17,7 @@ from liqmap.market.request_weights import SCAN_WEIGHT_PER_MINUTE
 from liqmap.market.venues import VENUES
 from liqmap.policies.access import Access
 from liqmap.policies.fair_use import SubscriptionLimits
+from liqmap.policies.webhook_targets import allowed_hosts
 
 TELEGRAM_API_URL = "https://api.telegram.org"
 HYPERLIQUID_LEADERBOARD_URL = "https://stats-data.hyperliquid.xyz/Mainnet/leaderboard"
@@ -100,6 +101,12 @@ class Settings:
     """The chat (a private channel the bot posts in) where a chart is uploaded once so inline
     queries can offer it by its Telegram file id; None: inline queries offer only charts
     already sent, and a button to open the others in the bot."""
+    webhooks_allowed: tuple[str, ...] = ()
+    """Hosts a chat's webhook may name (``discord.com``, ``*.example.org``); empty: webhooks
+    are off."""
+    webhooks_private: bool = False
+    """Webhooks may reach private, loopback and link-local addresses (tests, a trusted
+    network); off, they never do."""
 
     @property
     def access(self) -> Access:
@@ -212,6 +219,8 @@ def _parse(values: Mapping[str, str]) -> Settings:
             problems,
         ),
         inline_cache_chat=checked(_chat_id, "LIQMAP_INLINE_CACHE_CHAT", None),
+        webhooks_allowed=checked(allowed_hosts, "LIQMAP_WEBHOOKS_ALLOWED", ()),
+        webhooks_private=checked(_webhooks_private, "LIQMAP_WEBHOOKS_PRIVATE", False),
     )
     if problems:
         raise ConfigError("\n".join(problems))
@@ -328,6 +337,13 @@ def _whale_addresses(raw: str) -> str:
     if name not in WHALE_ADDRESSES:
         raise ValueError(f"must be {' or '.join(WHALE_ADDRESSES)}")
     return name
+
+
+def _webhooks_private(raw: str) -> bool:
+    name = raw.strip().lower()
+    if name not in ("allow", "deny"):
+        raise ValueError("must be allow or deny")
+    return name == "allow"
 
 
 def _listen_address(raw: str) -> tuple[str, int]:

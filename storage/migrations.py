@@ -391,6 +391,54 @@ def forum_topics(db: Database) -> None:
     )
 
 
+def webhooks(db: Database) -> None:
+    """A chat's webhooks (Discord or signed JSON) and one delivery row per webhook and outbox
+    row, moving through the outbox's states; ``outbox.webhooks_at`` says when a row was
+    handed to the chat's webhooks (rows already there count as handed)."""
+    db.execute(
+        """
+        CREATE TABLE webhooks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            secret TEXT,
+            created_at INTEGER NOT NULL,
+            paused_at INTEGER,
+            paused_why TEXT,
+            told_at INTEGER,
+            failures INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute("CREATE INDEX webhooks_by_chat ON webhooks(chat_id)")
+    db.execute(
+        """
+        CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            webhook_id INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+            outbox_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            snapshot_id INTEGER,
+            state TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            attempted_at INTEGER,
+            sent_at INTEGER,
+            error TEXT,
+            UNIQUE (webhook_id, outbox_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at)")
+    db.execute("ALTER TABLE outbox ADD COLUMN webhooks_at INTEGER")
+    db.execute("UPDATE outbox SET webhooks_at = created_at")
+    db.execute("CREATE INDEX outbox_for_webhooks ON outbox(id) WHERE webhooks_at IS NULL")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [
     market_cache,
     chats_and_maps,
@@ -412,4 +460,5 @@ MIGRATIONS: list[Callable[[Database], None]] = [
     real_cluster_alerts,
     discovered_addresses,
     forum_topics,
+    webhooks,
 ]

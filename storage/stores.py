@@ -26,6 +26,7 @@ from storage.real_alerts import RealAlertStore
 from storage.snapshots import SnapshotStore
 from storage.sweeps import SweepStore
 from storage.topics import TopicStore
+from storage.webhooks import WebhookStore
 from storage.worker import DbWorker
 
 P = ParamSpec("P")
@@ -57,6 +58,7 @@ class Stores:
         self.budgets = BudgetStore(db)
         self.positions = PositionStore(db)
         self.topics = TopicStore(db, clock)
+        self.webhooks = WebhookStore(db)
         self._worker = DbWorker()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

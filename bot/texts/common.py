@@ -42,6 +42,10 @@ USAGE = {
         " — e.g. /settings distance 0.8, /settings tz Europe/Berlin"
     ),
     "digest": "/digest on HH:MM | off — e.g. /digest on 08:00 (the chat's local time)",
+    "webhook": (
+        "/webhook add URL [discord|json] | list | remove N — this chat's alerts also posted to "
+        "Discord or a signed JSON receiver, e.g. /webhook add https://discord.com/api/webhooks/…"
+    ),
 }
 
 COMMANDS = (
@@ -59,6 +63,7 @@ COMMANDS = (
     ("list", "this chat's subscriptions"),
     ("settings", "alert defaults and time zone, e.g. /settings tz Europe/Berlin"),
     ("digest", "a daily summary at a local time, e.g. /digest on 08:00"),
+    ("webhook", "alerts also to Discord or a signed JSON webhook"),
     ("status", "service health (admin chats)"),
 )
 
@@ -100,6 +105,7 @@ def help_text() -> str:
         escape(USAGE["settings"]),
     ]
     lines += [escape(USAGE["digest"])]
+    lines += [escape(USAGE["webhook"])]
     lines += ["/status — service health (admin chats only)", ""]
     lines += [
         "Symbols: <code>BTC</code>, <code>BTC-USDT-SWAP</code>, <code>BTC/USDT:USDT</code>, "

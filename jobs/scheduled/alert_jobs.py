@@ -22,6 +22,7 @@ from jobs.scheduled.refresh import Refresh
 from jobs.scheduled.retention import RetentionReport, prune_storage
 from jobs.scheduled.scanner import PassReport, Scanner
 from jobs.scheduled.watch import PriceWatch
+from jobs.scheduled.webhooks import WebhookDeliveries, WebhookReport
 from liqmap.exchanges.market_data import MarketData
 from liqmap.policies.request_gate import CLAIM, Claim, Urgency
 from storage.stores import Stores
@@ -43,6 +44,7 @@ class AlertJobs:
         refresh_seconds: float,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         scanner: Scanner | None = None,
+        webhooks: WebhookDeliveries | None = None,
     ) -> None:
         refresh_ms = int(refresh_seconds * 1000)
         self.market = market
@@ -55,6 +57,7 @@ class AlertJobs:
         self.digests = Digests(stores, clock, guard)
         self.delivery = delivery
         self.scanner = scanner
+        self.webhooks = webhooks
         self.wake_delivery: Callable[[], None] = lambda: None
         self._running: set[asyncio.Task[object]] = set()
 
@@ -98,6 +101,21 @@ class AlertJobs:
                 log.info(
                     "delivered %d alerts (%d to retry, %d failed, %d expired)",
                     report.sent, report.retried, report.failed, report.expired,
+                )  # fmt: skip
+            return report
+
+    async def post_webhooks(self) -> WebhookReport | None:
+        """Hand new alerts and receipts to the chats' webhooks and post what is due, in a lane
+        of its own (None without webhooks)."""
+        if self.webhooks is None:
+            return None
+        CLAIM.set(Claim(Urgency.PRICE, "alerts"))  # a pause notice goes ahead of answers
+        with self._tracked():
+            report = await self.webhooks.run()
+            if report.sent or report.retried or report.failed:
+                log.info(
+                    "webhooks: %d posted (%d to retry, %d failed, %d paused)",
+                    report.sent, report.retried, report.failed, report.paused,
                 )  # fmt: skip
             return report
 

@@ -76,6 +76,7 @@ class RetentionReport:
     realized: int
     sweeps: int
     digests: int
+    webhook_deliveries: int = 0
 
 
 def prune_storage(
@@ -88,10 +89,10 @@ def prune_storage(
 
     Cached rows past their horizon (``horizons``) with their coverage; maps beyond the latest
     three per instrument and window, and maps older than ``snapshot_age_ms``, unless a pending
-    alert needs them; finished alerts older than ``outbox_age_ms``; detector states of
-    subscriptions that are gone; recorded liquidations and settled sweeps older than
-    ``REALIZED_AGE_MS``; marks of digests sent more than ``DIGEST_AGE_MS`` ago. Each table is
-    pruned in its own transaction.
+    alert needs them; finished alerts (and webhook deliveries) older than ``outbox_age_ms``;
+    detector states of subscriptions that are gone; recorded liquidations and settled sweeps
+    older than ``REALIZED_AGE_MS``; marks of digests sent more than ``DIGEST_AGE_MS`` ago. Each
+    table is pruned in its own transaction.
     """
     cache, snapshots = stores.cache, stores.snapshots
     by_series = horizons()
@@ -104,11 +105,13 @@ def prune_storage(
         realized=stores.realized.prune(now_ms - REALIZED_AGE_MS),
         sweeps=stores.sweeps.prune(now_ms - REALIZED_AGE_MS),
         digests=stores.digests.prune(_day(now_ms - DIGEST_AGE_MS)),
+        webhook_deliveries=stores.webhooks.prune(now_ms - outbox_age_ms),
     )
     log.info(
         "retention pruned %d candles, %d open-interest rows, %d maps, %d outbox rows, "
-        "%d alert states, %d recorded liquidations, %d sweep receipts, %d digest marks",
+        "%d alert states, %d recorded liquidations, %d sweep receipts, %d digest marks, "
+        "%d webhook deliveries",
         report.candles, report.open_interest, report.snapshots, report.outbox, report.alert_state,
-        report.realized, report.sweeps, report.digests,
+        report.realized, report.sweeps, report.digests, report.webhook_deliveries,
     )  # fmt: skip
     return report

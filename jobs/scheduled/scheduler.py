@@ -41,6 +41,7 @@ def start_jobs(
         "settle": (jobs.settle, SETTLE_SECONDS),
         "digest": (jobs.digest, DIGEST_SECONDS),
         "scan": (jobs.scan, scan_seconds),
+        "webhooks": (jobs.post_webhooks, DELIVER_SECONDS),
     }
     for name, (run, seconds) in every.items():
         scheduler.add_job(
@@ -56,9 +57,10 @@ def start_jobs(
     )
 
     def wake_delivery() -> None:
-        job = scheduler.get_job("deliver")
-        if job is not None:
-            job.modify(next_run_time=datetime.now(UTC))
+        for name in ("deliver", "webhooks"):
+            job = scheduler.get_job(name)
+            if job is not None:
+                job.modify(next_run_time=datetime.now(UTC))
 
     jobs.wake_delivery = wake_delivery
     scheduler.start()

@@ -39,6 +39,8 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
     from bot.app import build_application
     from bot.deps import open_deps
     from bot.runner import POLL_TIMEOUT_S, TELEGRAM_START_RETRY, polling, stop_updates, webhook
+    from bot.texts.webhooks import webhook_text
+    from bot.webhook_notice import TelegramPauseNotice
     from jobs.scheduled.alert_jobs import AlertJobs
     from jobs.scheduled.delivery import Delivery
     from jobs.scheduled.discovery import discovery_for
@@ -46,6 +48,8 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
     from jobs.scheduled.recorder import recorder_for
     from jobs.scheduled.scanner import Scanner
     from jobs.scheduled.scheduler import start_jobs
+    from jobs.scheduled.webhooks import WebhookDeliveries
+    from liqmap.webhooks.posting import WebhookPoster
     from storage.heartbeat import heartbeat_path
 
     token = settings.require_token()
@@ -75,8 +79,14 @@ async def serve(args: argparse.Namespace, settings: Settings, tuning: Tuning) ->
             delivery = Delivery(stores, TelegramAlertSender(application.bot), clock)
             scanner = Scanner(market, stores, clock, int(settings.scan_seconds * 1000),
                               settings.scan_weight_per_minute)  # fmt: skip
+            webhooks = WebhookDeliveries(
+                stores,
+                deps.webhook_poster
+                or WebhookPoster(settings.webhooks_private, allowed=settings.webhooks_allowed),
+                webhook_text, TelegramPauseNotice(application.bot), clock,
+            )  # fmt: skip
             jobs = AlertJobs(market, stores, deps.maps, delivery, clock, settings.refresh_seconds,
-                             scanner=scanner)  # fmt: skip
+                             scanner=scanner, webhooks=webhooks)  # fmt: skip
             scheduler = start_jobs(
                 jobs, settings.refresh_seconds, settings.price_seconds, settings.scan_seconds
             )

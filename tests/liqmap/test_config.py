@@ -228,6 +228,8 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         "LIQMAP_WEBHOOK_SECRET": "",
         "LIQMAP_WEBHOOK_LISTEN": "127.0.0.1:8443",
         "LIQMAP_INLINE_CACHE_CHAT": "",
+        "LIQMAP_WEBHOOKS_ALLOWED": "",
+        "LIQMAP_WEBHOOKS_PRIVATE": "deny",
     }
     assert assignments == expected
     settings = load_settings(assignments, env_file=None)
@@ -239,6 +241,7 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
     assert settings.whale_addresses == Settings().whale_addresses == "shown"
     hidden = load_settings({"LIQMAP_WHALE_ADDRESSES": " Hidden "}, env_file=None)
     assert hidden.whale_addresses == "hidden"
+    assert (settings.webhooks_allowed, settings.webhooks_private) == ((), False)
     assert settings.exchange_urls["okx"] == "https://www.okx.com"
     assert settings.inline_cache_chat is None
     channel = load_settings({"LIQMAP_INLINE_CACHE_CHAT": "-1001234567890"}, env_file=None)
@@ -306,3 +309,25 @@ def test_a_secret_is_taken_exactly_when_the_bot_api_allows_it_and_never_echoed(
         assert "is required" not in str(caught.value), "one message for one problem"
         if len(secret.strip()) > 3:
             assert secret.strip() not in str(caught.value)
+
+
+def test_webhook_settings_are_read_and_bad_ones_named() -> None:
+    settings = load_settings(
+        {
+            "LIQMAP_WEBHOOKS_ALLOWED": "Discord.com, *.example.org",
+            "LIQMAP_WEBHOOKS_PRIVATE": "allow",
+        },
+        env_file=None,
+    )
+    assert settings.webhooks_allowed == ("discord.com", "*.example.org")
+    assert settings.webhooks_private
+    with pytest.raises(ConfigError) as bad:
+        load_settings(
+            {"LIQMAP_WEBHOOKS_ALLOWED": "discord.com, http://x", "LIQMAP_WEBHOOKS_PRIVATE": "yes"},
+            env_file=None,
+        )
+    assert str(bad.value).splitlines() == [
+        "LIQMAP_WEBHOOKS_ALLOWED has 'http://x', which is not a host name or *.domain, got "
+        "'discord.com, http://x'",
+        "LIQMAP_WEBHOOKS_PRIVATE must be allow or deny, got 'yes'",
+    ]

@@ -41,13 +41,14 @@ async def test_start_help_and_the_command_menu(tg: FakeTelegram, core: BotDeps) 
     for command in ("/map", "/clusters", "/heatmap", "/subscribe", "/unsubscribe", "/list",
                     "/settings", "/status", "/map BTC 7d", "/heatmap BTC 7d all",
                     "/accuracy BTC all", "/stop", "/stop BTC long 61500", "/top [N]",
-                    "building", "/subscribe hyperliquid:BTC real", "/whales BTC"):  # fmt: skip
+                    "building", "/subscribe hyperliquid:BTC real", "/whales BTC",
+                    "/webhook add URL"):  # fmt: skip
         assert command in words(help_)
     assert "/digest on 08:00" in words(help_)
     menu = [c["command"] for c in tg.commands()]
     assert menu == ["start", "help", "map", "clusters", "heatmap", "accuracy", "stop",
                     "subscribe", "whales", "top", "unsubscribe", "list", "settings", "digest",
-                    "status"]  # fmt: skip
+                    "webhook", "status"]  # fmt: skip
 
 
 async def test_map_sends_a_chart_with_caption_and_buttons(tg: FakeTelegram, core: BotDeps) -> None:

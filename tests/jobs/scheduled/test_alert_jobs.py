@@ -287,12 +287,17 @@ async def test_the_scheduler_never_runs_a_job_twice_at_once() -> None:
         async def scan(self) -> None:
             pass
 
+        async def post_webhooks(self) -> None:
+            pass
+
     slow = Slow()
     scheduler = start_jobs(slow, refresh_seconds=0.05, price_seconds=0.05)  # type: ignore[arg-type]
     prune = scheduler.get_job("prune")
     assert prune is not None and prune.trigger.interval.total_seconds() == 24 * 3600
     scan = scheduler.get_job("scan")
     assert scan is not None and scan.trigger.interval.total_seconds() == 600
+    webhooks = scheduler.get_job("webhooks")
+    assert webhooks is not None and webhooks.trigger.interval.total_seconds() == 1
     try:
         deadline = asyncio.get_running_loop().time() + 5
         while slow.runs < 2:

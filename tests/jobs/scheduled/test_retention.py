@@ -250,7 +250,8 @@ def test_prune_storage_prunes_every_table_and_logs_one_line(
     )
     assert [r.getMessage() for r in caplog.records] == [
         "retention pruned 1440 candles, 24 open-interest rows, 2 maps, 1 outbox rows, "
-        "1 alert states, 2 recorded liquidations, 1 sweep receipts, 1 digest marks"
+        "1 alert states, 2 recorded liquidations, 1 sweep receipts, 1 digest marks, "
+        "0 webhook deliveries"
     ]
     assert prune_storage(stores, now) == RetentionReport(0, 0, 0, 0, 0, 0, 0, 0)
     marks = [row[0] for row in db.execute("SELECT day FROM digests ORDER BY day")]
