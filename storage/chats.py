@@ -180,8 +180,9 @@ class ChatStore:
         return moved
 
     def _fold_into(self, old_id: int, new_id: int) -> list[str]:
-        """Give the old group the supergroup's subscriptions it lacks, within the cap, then
-        drop the supergroup's row (it keeps its name and kind); the ones over the cap."""
+        """Give the old group the supergroup's subscriptions it lacks, within the cap, and its
+        webhooks, then drop the supergroup's row (it keeps its name and kind); the
+        subscriptions over the cap."""
         old = {s.instrument for s in self.subscriptions(old_id)}
         own = sorted(
             (s for s in self.subscriptions(new_id) if s.instrument not in old),
@@ -195,6 +196,7 @@ class ChatStore:
                 [new_id, instrument],
             )
         self.db.execute("UPDATE subscriptions SET chat_id = ? WHERE chat_id = ?", [old_id, new_id])
+        self.db.execute("UPDATE webhooks SET chat_id = ? WHERE chat_id = ?", [old_id, new_id])
         self.db.execute(
             "UPDATE chats SET (kind, title, active) = (SELECT n.kind, n.title, "
             "max(n.active, chats.active) FROM chats n WHERE n.id = ?) WHERE id = ?",

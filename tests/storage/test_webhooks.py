@@ -86,6 +86,17 @@ def test_webhooks_follow_a_group_into_its_supergroup(world: Stores) -> None:
     assert [h.url for h in world.webhooks.of_chat(-1004001)] == ["https://a.example.org/"]
 
 
+def test_a_supergroup_known_before_the_migration_keeps_its_own_webhooks(world: Stores) -> None:
+    world.chats.seen(-4002, "group", "g")
+    world.chats.seen(-1004002, "supergroup", "g")  # a command there came first
+    world.webhooks.add(-4002, "https://a.example.org/", "json", "s", NOW)
+    world.webhooks.add(-1004002, "https://b.example.org/", "json", "t", NOW + 1)
+    world.chats.migrate(-4002, -1004002)
+    urls = sorted(h.url for h in world.webhooks.of_chat(-1004002))
+    assert urls == ["https://a.example.org/", "https://b.example.org/"]
+    assert world.webhooks.of_chat(-4002) == []
+
+
 def test_alerts_queued_before_the_migration_are_not_handed_over(tmp_path: Path) -> None:
     from storage.database import migrate
     from storage.migrations import MIGRATIONS, webhooks
