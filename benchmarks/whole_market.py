@@ -130,6 +130,30 @@ def binance_weight(path: str, query: dict[str, str]) -> int:
     return 1
 
 
+CCXT_RATE_LIMIT_MS = {"okx": 110, "binance": 50, "bybit": 20}
+"""ccxt 4.5.90's ``rateLimit`` of each venue: ms it waits per unit of a request's cost."""
+OKX_COSTS = {
+    "/api/v5/market/candles": 0.5,
+    "/api/v5/public/mark-price": 2.0,
+    "/api/v5/public/position-tiers": 2.0,
+    "/api/v5/rubik/stat/contracts/open-interest-history": 2.0,
+}
+"""ccxt's okx.py costs that are not 1."""
+BYBIT_COST = 5.0
+"""ccxt's bybit.py: cost 5 on every public market endpoint."""
+
+
+def ccxt_pace_s(venue: str, path: str, query: dict[str, str]) -> float:
+    """Seconds ccxt's throttle spaces this request from the venue's next one."""
+    if venue == "okx":
+        cost = OKX_COSTS.get(path, 1.0)
+    elif venue == "binance":
+        cost = float(binance_weight(path, query))  # ccxt's costs there are the weights
+    else:
+        cost = BYBIT_COST
+    return cost * CCXT_RATE_LIMIT_MS[venue] / 1000
+
+
 # -- the fakes, in a child process -------------------------------------------------------------
 
 
@@ -401,7 +425,7 @@ async def run_cycles(args: argparse.Namespace, jobs: AlertJobs, clock: VirtualTi
         if cycle == 0:
             figures.first_pass_s = took
             figures.first_pass_requests = fakes.ask("requests", began)
-            print(f"first pass: {computed} maps in {took:.0f} s", flush=True)
+            report_first_pass(figures)
         else:
             figures.cycles.append((time.process_time() - cpu, took, computed))
             asked = fakes.ask("requests", began)
@@ -538,12 +562,9 @@ def peak_rate(times: list[float], window: float, weights: list[int] | None = Non
     return best
 
 
-def report(args: argparse.Namespace, figures: Figures) -> None:
-    print(f"\nwhole market: {args.instruments:,} instruments, {args.chats:,} chats, "
-          f"{args.subscriptions:,} subscriptions; ccxt rateLimit "
-          f"{args.ccxt_rate_limit or 'production'}; machine {os.cpu_count()} cores")  # fmt: skip
+def report_first_pass(figures: Figures) -> None:
     print(f"first pass: {figures.first_pass_s:.0f} s wall for every map (the refresh's spread "
-          "over 240 s not waited)")  # fmt: skip
+          "over 240 s not waited)", flush=True)  # fmt: skip
     for venue, requests in figures.first_pass_requests.items():
         by_path = Counter(p for p, _, _ in requests)
         times = [t for _, _, t in requests]
@@ -560,7 +581,15 @@ def report(args: argparse.Namespace, figures: Figures) -> None:
         else:
             limit = f"peak {peak_rate(times, BYBIT_REQUESTS[1])} in 5 s (limit 600)"
         paths = ", ".join(f"{n:,} {p}" for p, n in by_path.most_common(4))
-        print(f"  {venue}: {len(requests):,} requests ({paths}); {limit}")
+        paced = sum(ccxt_pace_s(venue, p, q) for p, q, _ in requests)
+        print(f"  {venue}: {len(requests):,} requests ({paths}); {limit}; at ccxt's pace they "
+              f"take at least {paced:.0f} s of this venue's throttle", flush=True)  # fmt: skip
+
+
+def report(args: argparse.Namespace, figures: Figures) -> None:
+    print(f"\nwhole market: {args.instruments:,} instruments, {args.chats:,} chats, "
+          f"{args.subscriptions:,} subscriptions; ccxt rateLimit "
+          f"{args.ccxt_rate_limit or 'production'}; machine {os.cpu_count()} cores")  # fmt: skip
     if figures.cycles:
         steady = figures.cycles[1:] or figures.cycles
         cpu = sum(c for c, _, _ in steady) / len(steady)
