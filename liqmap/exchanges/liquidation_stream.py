@@ -285,13 +285,22 @@ def _point_websocket(exchange: Any, venue: str, origin: str) -> None:
 
 def _watch_calls(exchange: Any, instruments: list[Instrument]) -> list[Callable[[], Any]]:
     """One ccxt watch per subscription message: per contract kind where the exchange takes
-    several symbols at once (OKX subscribes by instrument type), else per symbol (Bybit)."""
+    several symbols at once (OKX subscribes by instrument type), else per symbol (Bybit).
+    Where ccxt caps the subscriptions of one stream (Binance: ``subscriptionLimitByStream``,
+    200, and a larger watch raises BadRequest), each kind's symbols go in that many at a
+    time, each batch on a stream of its own."""
     if not exchange.has.get("watchLiquidationsForSymbols"):
         return [_bind(exchange.watch_liquidations, inst.symbol) for inst in instruments]
     kinds: dict[str, list[str]] = {}
     for inst in instruments:
         kinds.setdefault(inst.kind, []).append(inst.symbol)
-    return [_bind(exchange.watch_liquidations_for_symbols, symbols) for symbols in kinds.values()]
+    caps = (exchange.options.get("subscriptionLimitByStream") or {}).values()
+    batch = min((int(cap) for cap in caps), default=0) or len(instruments)
+    return [
+        _bind(exchange.watch_liquidations_for_symbols, symbols[start : start + batch])
+        for symbols in kinds.values()
+        for start in range(0, len(symbols), batch)
+    ]
 
 
 def _bind(method: Callable[[Any], Any], argument: Any) -> Callable[[], Any]:

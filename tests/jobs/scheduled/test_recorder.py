@@ -16,7 +16,7 @@ from liqmap.market.instruments import Instrument
 from liqmap.policies.retry import RetryPolicy
 from storage.stores import Stores
 from tests.conftest import NOON, Adapter
-from tests.fakes.binance import FakeBinance
+from tests.fakes.binance import BinanceSymbol, FakeBinance
 from tests.fakes.bybit import FakeBybit
 from tests.fakes.clock import Clock
 from tests.fakes.liquidation_ws import FakeBinanceWs, FakeBybitWs, FakeOkxWs, FakeWsServer, Liq
@@ -310,4 +310,36 @@ async def test_the_recorder_follows_what_chats_subscribe_to(
         ("binance", "BTCUSDT"): (1, (first,)),
         ("bybit", "BTCUSDT"): (1, (first,)),
         ("bybit", "ETHUSDT"): (1, (second,)),
+    }
+
+
+async def test_more_binance_symbols_than_one_stream_takes_are_all_recorded(
+    adapter: Adapter, stores: Stores
+) -> None:
+    """ccxt's binance takes at most 200 subscriptions on one stream and refuses a larger watch
+    (BadRequest, ``subscriptionLimitByStream``: a failed connection, retried); 250 watched
+    perpetuals are subscribed in batches at the first try, and a liquidation on the last one
+    is stored like one on the first."""
+    clock = Clock(NOON)
+    listed = [BinanceSymbol(f"C{n:03d}USDT", f"C{n:03d}", 1.0 + n) for n in range(250)]
+    with FakeBinance(symbols=listed) as rest, FakeBinanceWs(snapshot_ms=0) as ws:
+        async with adapter(binance=rest.url) as market:
+            watched = [await market.instrument(f"binance:{s.symbol}") for s in listed]
+            rec = recorder(stores, clock, {"binance": (rest.url, ws)})
+            rec.watch(watched)
+            try:
+                streams = {f"{s.symbol.lower()}@forceOrder" for s in listed}
+                await ws.wait_for(
+                    lambda: rec.status["binance"].connected and ws.subscriptions() == streams
+                )
+                clock.advance(1_000)
+                ws.push(Liq("C000USDT", "long", 1.0, 3, T0), Liq("C249USDT", "short", 250.0, 2, T0))
+                await ws.wait_for(lambda: rec.status["binance"].events == 2)
+                assert rec.status["binance"].last_error is None
+            finally:
+                await rec.stop()
+    streams_stored = await stores.run(stores.realized.streams)
+    assert {s.instrument: s.events for s in streams_stored if s.events} == {
+        "C000USDT": 1,
+        "C249USDT": 1,
     }
