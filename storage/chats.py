@@ -298,6 +298,16 @@ class ChatStore:
             for row in rows
         ]  # fmt: skip
 
+    def _watched(self, instrument: str) -> bool:
+        """Whether an active, allowed chat subscribes to ``instrument`` (one index lookup,
+        where listing every watched instrument reads all subscriptions)."""
+        row = self.db.execute(
+            "SELECT 1 FROM subscriptions s JOIN chats ON chats.id = s.chat_id "
+            f"WHERE s.instrument = ? AND chats.active = 1 AND {_ALLOWED} LIMIT 1",
+            [instrument, *self._allowed],
+        ).fetchone()
+        return row is not None
+
     def watched_instruments(self) -> list[str]:
         """Instruments at least one active, allowed chat subscribes to."""
         rows = self.db.execute(
@@ -324,8 +334,9 @@ class ChatStore:
                 f"This chat already follows {self.limits.per_chat} symbols, the most it can; "
                 "/unsubscribe one first."
             )
-        watched = self.watched_instruments()
-        if instrument not in watched and len(watched) >= self.limits.watched:
+        if self._watched(instrument):
+            return
+        if len(self.watched_instruments()) >= self.limits.watched:
             raise LimitReached(
                 f"The bot already watches {self.limits.watched} instruments, the most it can; "
                 "subscribe to one of those (e.g. BTC) or ask its owner."

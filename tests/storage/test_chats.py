@@ -155,3 +155,11 @@ def test_limits_on_subscriptions_hold_inside_the_store(db: Database) -> None:
         chats.subscribe(2, "okx:DOGE-USDT-SWAP", None)
     assert chats.subscribe(2, BTC, None) is True, "a watched one costs nothing more"
     assert len(chats.watched_instruments()) == 3
+    chats.seen(3, "private", None)
+    chats.subscribe(3, BTC, None)
+    db.execute("INSERT INTO subscriptions (chat_id, instrument, created_at) VALUES (3, ?, 1)",
+               ["okx:DOGE-USDT-SWAP"])  # fmt: skip
+    chats.set_active(3, False)
+    chats.seen(4, "private", None)
+    with pytest.raises(LimitReached, match="already watches 3 instruments"):
+        chats.subscribe(4, "okx:DOGE-USDT-SWAP", None)  # only a chat gone quiet follows it
