@@ -45,15 +45,10 @@ def alert_text(alert: Alert) -> str:
             SWEPT_MEANING[alert.side],
         ]
     else:
-        arrow = "🔻" if alert.side == LONG else "🔺"
-        where = "inside it" if alert.distance_pct == 0 else f"{alert.distance_pct:.2f}% away"
-        moving = {"falling": "falling toward it", "rising": "rising toward it"}.get(
-            alert.direction, "near it"
-        )
         lines = [
-            f"{arrow} {head} is near a dense {side} liquidation cluster",
+            f"{_arrow(alert)} {head} is near a dense {side} liquidation cluster",
             f"Cluster <b>{band}</b> · {usd(alert.usd)} · {alert.strength:.1f}× avg density",
-            f"Price <b>{price_text(alert.price)}</b>, {where}, {moving}",
+            _price_near(alert),
             MEANING[alert.side],
         ]
     lines.append(f"<i>{alert.window} map · estimated, not exact positions</i>")
@@ -73,19 +68,27 @@ def real_alert_text(alert: Alert, head: str, side: str, band: str) -> str:
             SWEPT_MEANING[alert.side],
         ]
     else:
-        arrow = "🔻" if alert.side == LONG else "🔺"
-        where = "inside it" if alert.distance_pct == 0 else f"{alert.distance_pct:.2f}% away"
-        moving = {"falling": "falling toward it", "rising": "rising toward it"}.get(
-            alert.direction, "near it"
-        )
         lines = [
-            f"{arrow}🐋 {head} is near a real {side} liquidation cluster",
+            f"{_arrow(alert)}🐋 {head} is near a real {side} liquidation cluster",
             f"Real positions <b>{band}</b> · {held}",
-            f"Price <b>{price_text(alert.price)}</b>, {where}, {moving}",
+            _price_near(alert),
             MEANING[alert.side],
         ]
     lines.append(f"<i>{coverage_text(alert.coverage)}</i>")
     return "\n".join(lines)
+
+
+def _arrow(alert: Alert) -> str:
+    return "🔻" if alert.side == LONG else "🔺"
+
+
+def _price_near(alert: Alert) -> str:
+    """``Price <b>…</b>, 0.40% away, falling toward it``."""
+    where = "inside it" if alert.distance_pct == 0 else f"{alert.distance_pct:.2f}% away"
+    moving = {"falling": "falling toward it", "rising": "rising toward it"}.get(
+        alert.direction, "near it"
+    )
+    return f"Price <b>{price_text(alert.price)}</b>, {where}, {moving}"
 
 
 def coverage_text(coverage: float | None) -> str:
