@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -21,6 +21,7 @@ from liqmap.market.instruments import Instrument
 from liqmap.signals.price_check import PriceCheck, vet
 from liqmap.signals.proximity import ALERT_WINDOW, REAL, Subject, Watch, check
 from storage.alerts import Checked
+from storage.chats import Chat, Subscription
 from storage.snapshots import StoredMap
 from storage.stores import Stores
 
@@ -91,22 +92,8 @@ class PriceWatch:
             return 0
         subject = Subject(inst.key, snapshot.label, snapshot.source, ALERT_WINDOW)
         watches = await stores.run(stores.alerts.watches, inst.key)
-        checks = []
-        for chat, subscription in await stores.run(stores.chats.subscribers, inst.key):
-            with self.guard.step(log, chat.id):
-                self.guard.zone(chat)
-                watch, alerts = check(
-                    watches.get(chat.id, Watch()),
-                    snapshot.clusters,
-                    price,
-                    now,
-                    subscription.distance(chat.settings),
-                    chat.settings,
-                    subject,
-                )
-                if subscription.muted(now):
-                    alerts = []  # muted: the detector moves on, its alerts are dropped
-                checks.append(Checked(chat.id, watch, alerts))
+        subscribers = await stores.run(stores.chats.subscribers, inst.key)
+        checks = self._checks(subscribers, watches, snapshot.clusters, price, now, subject)
         queued = await stores.run(stores.alerts.record, inst.key, checks, stored.id, ALERT_TTL_MS)
         if positions_public(inst):
             queued += await self._check_real(inst, stored, price, now)
@@ -130,14 +117,38 @@ class PriceWatch:
                                            now)  # fmt: skip
         subject = Subject(inst.key, snapshot.label, snapshot.source, ALERT_WINDOW, REAL,
                           held.coverage)  # fmt: skip
+        subscribers = [
+            (chat, subscription)
+            for chat, subscription in await stores.run(stores.chats.subscribers, inst.key)
+            if chat.id in watches
+        ]
+        checks = [
+            replace(checked, alerts=[
+                replace(a, positions=positions_in(fresh, a.side, a.low, a.high))
+                for a in checked.alerts
+            ])
+            for checked in self._checks(subscribers, watches, clusters, price, now, subject)
+        ]  # fmt: skip
+        return await stores.run(stores.real_alerts.record, inst.key, checks, stored.id,
+                                ALERT_TTL_MS)  # fmt: skip
+
+    def _checks(
+        self,
+        subscribers: list[tuple[Chat, Subscription]],
+        watches: Mapping[int, Watch],
+        clusters: list[Cluster],
+        price: float,
+        now: int,
+        subject: Subject,
+    ) -> list[Checked]:
+        """Each subscriber's detector run on ``clusters``, from its memory in ``watches`` (a
+        fresh one where it has none); a muted subscription's alerts dropped."""
         checks = []
-        for chat, subscription in await stores.run(stores.chats.subscribers, inst.key):
-            if chat.id not in watches:
-                continue
+        for chat, subscription in subscribers:
             with self.guard.step(log, chat.id):
                 self.guard.zone(chat)
                 watch, alerts = check(
-                    watches[chat.id],
+                    watches.get(chat.id, Watch()),
                     clusters,
                     price,
                     now,
@@ -147,12 +158,8 @@ class PriceWatch:
                 )
                 if subscription.muted(now):
                     alerts = []  # muted: the detector moves on, its alerts are dropped
-                counted = [
-                    replace(a, positions=positions_in(fresh, a.side, a.low, a.high)) for a in alerts
-                ]
-                checks.append(Checked(chat.id, watch, counted))
-        return await stores.run(stores.real_alerts.record, inst.key, checks, stored.id,
-                                ALERT_TTL_MS)  # fmt: skip
+                checks.append(Checked(chat.id, watch, alerts))
+        return checks
 
     async def _watched(self) -> list[Instrument]:
         instruments = []
