@@ -171,7 +171,7 @@ async def test_stopping_stores_what_arrived_since_the_last_write(
     assert known(stores) == {}, "not written yet"
     await found.stop()
     assert set(known(stores)) == {u for t in trades for u in t["users"]}
-    assert ws.connections == 0
+    await ws.wait_for(lambda: ws.connections == 0)  # the server hears the close in its thread
     assert await found.read_leaderboard() == 0, "not asked"
 
 
